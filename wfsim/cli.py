@@ -1,0 +1,140 @@
+"""The ``wfsim`` command.
+
+``wfsim run CONFIG --out DIR [--seed N] [--set key=value …]``
+    Run an experiment config and write ``DIR/manifest.json``, ``DIR/metrics.json``
+    and ``DIR/trace/*.parquet`` (atomically).
+``wfsim validate CONFIG [--set …]``
+    Check a config (including its topology, workflow and arrival files) without running.
+``wfsim info DIR``
+    Summarise a saved run.
+
+User errors (bad YAML, unknown field or strategy, value out of range, missing file)
+exit with status 2 and one line naming the file, field and what is allowed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from wfsim.experiments.config import ConfigError, build_simulation, load_config
+from wfsim.experiments.results import is_run_directory, read_metrics, write_run
+
+
+class UserError(Exception):
+    """An error in what the user asked for; shown without a traceback."""
+
+
+def _build(args: argparse.Namespace, seed: int | None = None):
+    config = load_config(args.config, args.set)
+    sim = build_simulation(config, Path(args.config).resolve().parent, str(args.config), seed=seed)
+    return config, sim
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    config, sim = _build(args)
+    n_nodes = len(sim.topology.nodes)
+    print(f"{args.config}: ok — {config.name!r}: {n_nodes} nodes, {len(sim.topology.links)} links, "
+          f"{len(config.workloads)} workload(s), placement {config.placement.strategy}, "
+          f"network {config.network}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not is_run_directory(out))):
+        raise UserError(f"{out}: exists and is not a wfsim run directory; refusing to overwrite it")
+    config, sim = _build(args, seed=args.seed)
+    result = sim.run(progress=not args.quiet)
+    written = write_run(out, result.trace, result.metrics)
+    if not args.quiet:
+        print(_summary(result.trace.manifest, result.metrics, str(written)))
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    directory = Path(args.dir)
+    if not is_run_directory(directory):
+        raise UserError(f"{directory}: not a wfsim run directory (needs manifest.json, metrics.json, trace/)")
+    manifest = json.loads((directory / "manifest.json").read_text())
+    metrics = read_metrics(directory)
+    if args.json:
+        print(json.dumps({"manifest": manifest, "metrics": metrics}, indent=2))
+    else:
+        print(_summary(manifest, metrics, str(directory)))
+    return 0
+
+
+def _fmt(value: Any, unit: str = "", scale: float = 1.0) -> str:
+    return "n/a" if value is None else f"{value * scale:.4g}{unit}"
+
+
+def _summary(manifest: dict[str, Any], metrics: dict[str, Any], where: str) -> str:
+    config = manifest.get("config") or {}
+    wf = metrics["workflows"]
+    lat = metrics["latency"]
+    tiers = ", ".join(f"{k} {v:.1%}" for k, v in sorted(metrics["utilisation"]["per_tier"].items()))
+    lines = [
+        f"run       {config.get('name', '?')} → {where}",
+        f"seed      {manifest.get('seed')}   horizon {metrics['horizon']:.4g} s   "
+        f"network {manifest.get('network')}   placement {manifest.get('placement')}",
+        f"workflows {wf['submitted']} submitted, {wf['completed']} completed, {wf['failed']} failed, "
+        f"{wf['running']} still running",
+        f"latency   mean {_fmt(lat['mean'], ' s')}  p50 {_fmt(lat['p50'], ' s')}  "
+        f"p95 {_fmt(lat['p95'], ' s')}  p99 {_fmt(lat['p99'], ' s')}",
+        f"makespan  {_fmt(metrics['makespan'], ' s')}   throughput {_fmt(metrics['throughput'], ' /s')}",
+        f"util      {tiers}",
+        f"cost      {metrics['cost']:.4g}   energy {metrics['energy_joules'] / 3.6e6:.4g} kWh   "
+        f"deadline misses {metrics['deadline_misses']['workflows']} workflows, "
+        f"{metrics['deadline_misses']['tasks']} tasks",
+        f"versions  wfsim {manifest.get('versions', {}).get('wfsim')}, git {manifest.get('git_revision') or 'n/a'}",
+    ]
+    return "\n".join(lines)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wfsim", description="Workflow simulation on the edge-cloud continuum.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run an experiment config and write its results")
+    run.add_argument("config", help="experiment YAML file")
+    run.add_argument("--out", required=True, help="output directory (replaced atomically)")
+    run.add_argument("--seed", type=int, help="override the config's seed")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a config field, e.g. --set workloads.0.arrivals.rate=2 (repeatable)")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    run.set_defaults(func=cmd_run)
+
+    validate = sub.add_parser("validate", help="check a config without running it")
+    validate.add_argument("config")
+    validate.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    validate.set_defaults(func=cmd_validate)
+
+    info = sub.add_parser("info", help="summarise a saved run")
+    info.add_argument("dir")
+    info.add_argument("--json", action="store_true", help="print manifest and metrics as JSON")
+    info.set_defaults(func=cmd_info)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``wfsim`` command; returns the exit status."""
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "seed", None) is not None and args.seed < 0:
+        parser.error("--seed must be >= 0")
+    try:
+        return args.func(args)
+    except (ConfigError, UserError) as exc:
+        print(f"wfsim: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("wfsim: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

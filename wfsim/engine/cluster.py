@@ -1,0 +1,66 @@
+"""What strategies may see of the running system."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import simpy
+
+from wfsim.engine.network import Network
+from wfsim.engine.node import NodeRuntime
+from wfsim.model.enums import Tier
+from wfsim.model.topology import Topology
+from wfsim.model.workflow import Task
+
+_ALL_TIERS = frozenset(Tier)
+
+
+class Cluster:
+    """A read-only view of nodes, topology and network for strategies.
+
+    Attributes:
+        topology: The static topology.
+        nodes: One :class:`~wfsim.engine.node.NodeRuntime` per topology node, same order.
+        network: The network, for transfer-time estimates.
+    """
+
+    def __init__(self, env: simpy.Environment, topology: Topology, nodes: Sequence[NodeRuntime], network: Network) -> None:
+        self._env = env
+        self.topology = topology
+        self.nodes = tuple(nodes)
+        self.network = network
+        self._candidates: dict[tuple, tuple[NodeRuntime, ...]] = {}
+
+    @property
+    def now(self) -> float:
+        """Current simulated time."""
+        return self._env.now
+
+    def candidates(self, task: Task, origin: int) -> tuple[NodeRuntime, ...]:
+        """Nodes that may run ``task`` for a workflow from node ``origin``.
+
+        A candidate satisfies the task's location requirement, has enough cores and
+        memory in total, and is reachable from the origin. Local devices are private:
+        the only LocalDevice candidate is the origin itself. Ordered by preference
+        rank (``PreferredOrder``), then by route latency from the origin.
+        """
+        req = task.location
+        key = (origin, req, task.cores, task.memory)
+        try:
+            return self._candidates[key]
+        except KeyError:
+            pass
+        tiers = _ALL_TIERS if not req.tiers else frozenset(req.tiers)
+        found = [
+            self.nodes[i] for i in self.topology.nearest(origin, tiers)
+            if self.nodes[i].fits(task.cores, task.memory)
+            and (i == origin or self.nodes[i].spec.tier is not Tier.LOCAL_DEVICE)
+        ]
+        found.sort(key=lambda n: req.rank(n.spec.tier))  # stable: keeps latency order
+        result = self._candidates[key] = tuple(found)
+        return result
+
+    def invalidate(self) -> None:
+        """Forget cached candidates and estimates (after a topology state change)."""
+        self._candidates.clear()
+        self.network.invalidate()

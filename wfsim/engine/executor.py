@@ -1,0 +1,194 @@
+"""Runs workflow instances: placement, data movement, readiness, lifecycle.
+
+Event-driven with plain callbacks rather than one SimPy process per task: a task
+costs one SimPy event to run, plus one per link its data crosses.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import simpy
+
+from wfsim.engine.cluster import Cluster
+from wfsim.engine.lifecycle import check_transition
+from wfsim.engine.network import Network
+from wfsim.engine.node import NodeRuntime
+from wfsim.model.enums import WorkflowState
+from wfsim.model.workflow import Workflow
+from wfsim.trace.recorder import FAILED, ORIGIN, PLACED, READY, TraceRecorder
+
+if TYPE_CHECKING:
+    from wfsim.policies.placement import PlacementStrategy
+
+
+class WorkflowRun:
+    """One instance of a :class:`~wfsim.model.workflow.Workflow` in flight.
+
+    Attributes:
+        id: Instance id, unique in the run.
+        spec: The workflow definition.
+        workload: Name of the workload that generated it.
+        origin: Node index of the device that submitted it.
+        arrival: Submission time.
+        state: Lifecycle state.
+        node_of: Node index chosen for each task (-1 until placed).
+        work: Per-instance work per task (ops), or None to use the definition's.
+    """
+
+    __slots__ = (
+        "id", "spec", "workload", "origin", "arrival", "state", "node_of", "work",
+        "_waiting_preds", "_waiting_inputs", "_pending",
+    )
+
+    def __init__(self, run_id: int, spec: Workflow, workload: str, origin: int, arrival: float,
+                 work: np.ndarray | None) -> None:
+        self.id = run_id
+        self.spec = spec
+        self.workload = workload
+        self.origin = origin
+        self.arrival = arrival
+        self.state = WorkflowState.CREATED
+        n = len(spec.tasks)
+        self.node_of = [-1] * n
+        self.work = None if work is None else work.tolist()
+        self._waiting_preds = [len(p) for p in spec.predecessors]
+        self._waiting_inputs = [0] * n
+        # Tasks to end plus results to deliver before the instance completes.
+        self._pending = n + (len(spec.sinks) if spec.result_bytes is not None else 0)
+
+    def work_of(self, task: int) -> float:
+        """Operations task ``task`` needs in this instance."""
+        return self.spec.tasks[task].work if self.work is None else self.work[task]
+
+
+class WorkflowExecutor:
+    """Drives :class:`WorkflowRun` s through placement, transfers and execution.
+
+    A task is placed once all its predecessors have *succeeded*; its inputs are then
+    sent from each predecessor's node (or, for a root, the request payload from the
+    origin), and it becomes ready, and joins its node's queue, when the last input
+    arrives. A task that cannot be placed or reached fails, which fails the workflow;
+    tasks already running finish, but no further task of a failed workflow starts.
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        cluster: Cluster,
+        network: Network,
+        placement: PlacementStrategy,
+        recorder: TraceRecorder,
+    ) -> None:
+        self.env = env
+        self.cluster = cluster
+        self.nodes = cluster.nodes
+        self.network = network
+        self.placement = placement
+        self.recorder = recorder
+        self._record_task = recorder.task_events.append
+        self._record_transfer = recorder.transfers.append
+        self._next_id = 0
+        self.active = 0
+
+    def submit(self, spec: Workflow, workload: str, origin: int, work: np.ndarray | None = None) -> WorkflowRun:
+        """Start a new instance of ``spec`` submitted from node index ``origin``."""
+        now = self.env.now
+        run = WorkflowRun(self._next_id, spec, workload, origin, now, work)
+        self._next_id += 1
+        self.active += 1
+        rec = self.recorder
+        rec.register(run.id, spec)
+        rec.workflows.append((run.id, workload, spec.name, origin, now,
+                              np.nan if spec.deadline is None else spec.deadline))
+        rec.workflow_state(now, run.id, WorkflowState.CREATED)
+        self._transition(run, WorkflowState.RUNNING)
+        for task in spec.roots:
+            if run.state is not WorkflowState.RUNNING:
+                break
+            self._place(run, task)
+        return run
+
+    # --- internals ---------------------------------------------------------------
+    def _transition(self, run: WorkflowRun, target: WorkflowState, reason: str | None = None) -> None:
+        check_transition(run.id, run.state, target)
+        run.state = target
+        self.recorder.workflow_state(self.env.now, run.id, target, reason)
+        if target is WorkflowState.COMPLETED or target is WorkflowState.FAILED:
+            self.active -= 1
+
+    def _place(self, run: WorkflowRun, task: int) -> None:
+        node = self.placement.place(run, task, self.cluster)
+        spec = run.spec
+        if node is None:
+            self._fail(run, task, -1, f"no feasible node for task {spec.tasks[task].id!r}")
+            return
+        now = self.env.now
+        dst = node.index
+        run.node_of[task] = dst
+        self._record_task((now, run.id, task, PLACED, dst))
+        preds = spec.predecessors[task]
+        if not preds:
+            run._waiting_inputs[task] = 1
+            if not self.network.send(run.origin, dst, spec.input_bytes, self._input_arrived,
+                                     run, task, ORIGIN, run.origin, now, spec.input_bytes):
+                self._fail(run, task, dst, f"node {node.spec.id!r} unreachable from the origin")
+            return
+        run._waiting_inputs[task] = len(preds)
+        edge_bytes = spec.edge_bytes
+        for p in preds:
+            src = run.node_of[p]
+            nbytes = edge_bytes[(p, task)]
+            if not self.network.send(src, dst, nbytes, self._input_arrived, run, task, p, src, now, nbytes):
+                self._fail(run, task, dst, f"node {node.spec.id!r} unreachable from {self.nodes[src].spec.id!r}")
+                return
+
+    def _input_arrived(self, run: WorkflowRun, task: int, source_task: int, src: int,
+                       start: float, nbytes: float) -> None:
+        dst = run.node_of[task]
+        now = self.env.now
+        if src != dst:
+            self._record_transfer((start, now, run.id, source_task, task, src, dst, nbytes))
+        run._waiting_inputs[task] -= 1
+        if run._waiting_inputs[task] or run.state is not WorkflowState.RUNNING:
+            return
+        self._record_task((now, run.id, task, READY, dst))
+        self.nodes[dst].submit(run, task)
+
+    def on_task_end(self, run: WorkflowRun, task: int, node: NodeRuntime) -> None:
+        """Called by a node when a task of ``run`` has finished on it."""
+        run._pending -= 1
+        if run.state is not WorkflowState.RUNNING:
+            return
+        spec = run.spec
+        successors = spec.successors[task]
+        if successors:
+            waiting = run._waiting_preds
+            for s in successors:
+                waiting[s] -= 1
+                if not waiting[s]:
+                    self._place(run, s)
+                    if run.state is not WorkflowState.RUNNING:
+                        return
+        elif spec.result_bytes is not None:
+            now = self.env.now
+            if not self.network.send(node.index, run.origin, spec.result_bytes, self._result_arrived,
+                                     run, task, node.index, now):
+                self._transition(run, WorkflowState.FAILED, f"origin unreachable from {node.spec.id!r}")
+            return
+        if not run._pending:
+            self._transition(run, WorkflowState.COMPLETED)
+
+    def _result_arrived(self, run: WorkflowRun, task: int, src: int, start: float) -> None:
+        now = self.env.now
+        if src != run.origin:
+            self._record_transfer((start, now, run.id, task, ORIGIN, src, run.origin, run.spec.result_bytes))
+        run._pending -= 1
+        if not run._pending and run.state is WorkflowState.RUNNING:
+            self._transition(run, WorkflowState.COMPLETED)
+
+    def _fail(self, run: WorkflowRun, task: int, node: int, reason: str) -> None:
+        self._record_task((self.env.now, run.id, task, FAILED, node))
+        if run.state is WorkflowState.RUNNING:
+            self._transition(run, WorkflowState.FAILED, reason)

@@ -1,0 +1,443 @@
+"""Experiment configuration files (YAML), validated with pydantic.
+
+A config names a topology, workloads and strategies; :func:`load_config` reads and
+validates it and :func:`build_simulation` turns it into a
+:class:`~wfsim.engine.simulation.Simulation`. Every user error becomes one
+:class:`ConfigError` naming the file, the field and what is allowed.
+
+Example::
+
+    name: quickstart
+    seed: 42
+    duration: 120            # arrival window, seconds
+    network: fast            # fast | shared
+    placement: earliest_finish_time
+    topology:
+      hierarchical: {devices: 20, edge: 4, regional: 2}
+    workloads:
+      - name: sensors
+        workflow: {generator: chain, length: 3, work: 2.0e9, data_bytes: 1.0e6}
+        arrivals: {process: poisson, rate: 0.1}
+        work: {kind: exponential}
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator, validate_call
+
+from wfsim.engine.simulation import Simulation
+from wfsim.model.enums import NetworkFidelity, TaskPriority, Tier
+from wfsim.model.topology import Link, Node, Topology, TopologyError, hierarchical
+from wfsim.model.workflow import (
+    Edge,
+    LocationKind,
+    LocationRequirement,
+    Task,
+    Workflow,
+    WorkflowValidationError,
+)
+from wfsim.policies.parameters import validate_params
+from wfsim.policies.placement import PLACEMENT_STRATEGIES
+from wfsim.policies.scheduling import SCHEDULING_POLICIES
+from wfsim.workloads.arrivals import MMPP, ArrivalProcess, Periodic, Poisson, TraceArrivals
+from wfsim.workloads.generators import GENERATORS
+from wfsim.workloads.workload import WorkDistribution, Workload
+
+
+class ConfigError(ValueError):
+    """A user error in a configuration: names the file, the field and what is allowed."""
+
+    def __init__(self, source: str, field: str | None, message: str) -> None:
+        self.source = source
+        self.field = field
+        self.message = message
+        where = f"{source}: {field}: " if field else f"{source}: "
+        super().__init__(where + message)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- topology --------------------------------------------------------------------
+class HierarchicalConfig(_Strict):
+    devices: int = Field(10, ge=0)
+    edge: int = Field(2, ge=1)
+    regional: int = Field(1, ge=0)
+    device_tier: Literal["LocalDevice", "EdgeDevice"] = "LocalDevice"
+    edge_tier: Literal["EdgeDevice", "EdgeCloud"] = "EdgeCloud"
+    nodes: dict[Literal["LocalDevice", "EdgeDevice", "EdgeCloud", "RegionalCloud", "Cloud"], dict[str, float]] = {}
+    links: dict[Literal["device-edge", "edge-regional", "regional-cloud", "edge-cloud"], dict[Literal["latency", "bandwidth"], float]] = {}
+
+
+class NodeConfig(_Strict):
+    id: str = Field(min_length=1)
+    tier: Literal["LocalDevice", "EdgeDevice", "EdgeCloud", "RegionalCloud", "Cloud"]
+    cores: int = Field(1, ge=1)
+    speed: float = Field(1e9, gt=0)
+    memory: float = Field(4 * 2**30, ge=0)
+    price: float = Field(0.0, ge=0)
+    idle_power: float = Field(0.0, ge=0)
+    busy_power: float = Field(0.0, ge=0)
+    region: str | None = None
+
+
+class LinkConfig(_Strict):
+    a: str
+    b: str
+    latency: float = Field(0.001, ge=0)
+    bandwidth: float = Field(125e6, gt=0)
+
+
+class TopologyConfig(_Strict):
+    """Exactly one of ``hierarchical``, ``nodes`` (+ ``links``) or ``file``."""
+
+    hierarchical: HierarchicalConfig | None = None
+    nodes: list[NodeConfig] | None = None
+    links: list[LinkConfig] = []
+    file: str | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> TopologyConfig:
+        forms = [self.hierarchical is not None, self.nodes is not None, self.file is not None]
+        if sum(forms) != 1:
+            raise ValueError("give exactly one of 'hierarchical', 'nodes' (with 'links') or 'file'")
+        return self
+
+
+# --- workloads -------------------------------------------------------------------
+class PoissonConfig(_Strict):
+    process: Literal["poisson"]
+    rate: float = Field(gt=0)
+
+
+class PeriodicConfig(_Strict):
+    process: Literal["periodic"]
+    period: float = Field(gt=0)
+    phase: float = Field(0.0, ge=0)
+    jitter: float = Field(0.0, ge=0)
+
+
+class MMPPConfig(_Strict):
+    process: Literal["mmpp"]
+    rates: tuple[Annotated[float, Field(ge=0)], Annotated[float, Field(ge=0)]]
+    mean_sojourn: tuple[Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)]]
+
+
+class TraceArrivalsConfig(_Strict):
+    process: Literal["trace"]
+    path: str
+
+
+ArrivalsConfig = Annotated[
+    Union[PoissonConfig, PeriodicConfig, MMPPConfig, TraceArrivalsConfig], Field(discriminator="process")
+]
+
+
+class TaskConfig(_Strict):
+    id: str = Field(min_length=1)
+    work: float = Field(1e9, ge=0)
+    cores: int = Field(1, ge=1)
+    memory: float = Field(0.0, ge=0)
+    location: Literal["All", "Specific", "AnyOf", "PreferredOrder"] = "All"
+    tiers: list[Literal["LocalDevice", "EdgeDevice", "EdgeCloud", "RegionalCloud", "Cloud"]] = []
+    priority: Literal["Critical", "High", "Normal", "Low", "Background"] = "Normal"
+    deadline: float | None = Field(None, gt=0)
+    state_keys: list[str] = []
+
+
+class WorkflowConfig(BaseModel):
+    """``generator: NAME`` plus its parameters, ``wfcommons: FILE``, or inline
+    ``tasks`` and ``edges``."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    generator: Literal[tuple(GENERATORS)] | None = None  # type: ignore[valid-type]
+    wfcommons: str | None = None
+    tasks: list[TaskConfig] | None = None
+    edges: list[tuple[str, str] | tuple[str, str, float]] = []
+
+    @model_validator(mode="after")
+    def _one_form(self) -> WorkflowConfig:
+        forms = [self.generator is not None, self.wfcommons is not None, self.tasks is not None]
+        if sum(forms) != 1:
+            raise ValueError("give exactly one of 'generator', 'wfcommons' or 'tasks' (with 'edges')")
+        return self
+
+
+class WorkDistributionConfig(_Strict):
+    kind: Literal["constant", "exponential", "lognormal", "uniform"] = "constant"
+    cv: float = Field(1.0, ge=0)
+    spread: float = Field(0.5, ge=0, le=1)
+
+
+class WorkloadConfig(_Strict):
+    name: str = Field(min_length=1)
+    workflow: WorkflowConfig
+    arrivals: ArrivalsConfig
+    origins: list[str] | None = None
+    work: WorkDistributionConfig = WorkDistributionConfig()
+    start: float = Field(0.0, ge=0)
+    end: float | None = Field(None, gt=0)
+
+
+# --- strategies ------------------------------------------------------------------
+class StrategyConfig(_Strict):
+    strategy: str
+    params: dict[str, Any] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, value: Any) -> Any:
+        return {"strategy": value} if isinstance(value, str) else value
+
+
+class ExperimentConfig(_Strict):
+    """A whole experiment file."""
+
+    name: str = "experiment"
+    description: str = ""
+    seed: int = Field(0, ge=0)
+    duration: float = Field(60.0, ge=0)
+    until: float | None = Field(None, gt=0)
+    network: Literal["fast", "shared"] = "fast"
+    placement: StrategyConfig = StrategyConfig(strategy="earliest_finish_time")
+    scheduling: Literal[tuple(SCHEDULING_POLICIES)] = "fifo"  # type: ignore[valid-type]
+    topology: TopologyConfig
+    workloads: list[WorkloadConfig] = Field(min_length=1)
+
+
+# --- loading ---------------------------------------------------------------------
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, reading ``1e9`` and ``2.0e9`` as floats (YAML 1.2) rather
+    than strings (YAML 1.1 wants ``2.0e+9``)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?
+                |[-+]?\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+                |[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$""", re.X),
+    list("-+0123456789."),
+)
+
+
+def parse_yaml(text: str) -> Any:
+    """Parse YAML text with the project's loader."""
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif item in ("poisson", "periodic", "mmpp", "trace") and parts and parts[-1].endswith("arrivals"):
+            continue  # pydantic's discriminator tag, not a field the user wrote
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts) or "(top level)"
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping, raising :class:`ConfigError` for a missing file or bad YAML."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(str(path), None, f"cannot read file ({exc.strerror})") from None
+    try:
+        data = parse_yaml(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(str(path), None, f"invalid YAML{where}: {problem}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(str(path), None, "expected a YAML mapping at the top level")
+    return data
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str], source: str) -> dict[str, Any]:
+    """Apply ``key.sub=value`` overrides (``workloads.0.arrivals.rate=2``); values are
+    parsed as YAML scalars. Returns a new dict."""
+    data = copy.deepcopy(data)
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(source, None, f"override {item!r} must look like key.path=value")
+        try:
+            value = parse_yaml(raw)
+        except yaml.YAMLError:
+            value = raw
+        parts = key.split(".")
+        node: Any = data
+        for depth, part in enumerate(parts[:-1]):
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise ConfigError(source, ".".join(parts[: depth + 1]), f"no list item {part!r} (have {len(node)})")
+                node = node[int(part)]
+            elif isinstance(node, dict):
+                node = node.setdefault(part, {})
+            else:
+                raise ConfigError(source, ".".join(parts[:depth]), "is not a mapping or list")
+        last = parts[-1]
+        if isinstance(node, list):
+            if not last.isdigit() or int(last) >= len(node):
+                raise ConfigError(source, key, f"no list item {last!r} (have {len(node)})")
+            node[int(last)] = value
+        elif isinstance(node, dict):
+            node[last] = value
+        else:
+            raise ConfigError(source, ".".join(parts[:-1]), "is not a mapping or list")
+    return data
+
+
+def validate_config(data: dict[str, Any], source: str = "<config>") -> ExperimentConfig:
+    """Validate a config mapping; the first problem becomes a :class:`ConfigError`."""
+    try:
+        config = ExperimentConfig.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = "unknown field"
+        elif err["type"] == "missing":
+            message = "required field is missing"
+        if "input" in err and err["type"] not in ("missing", "extra_forbidden", "model_attributes_type"):
+            message += f" (got {err['input']!r})"
+        raise ConfigError(source, _field_path(err["loc"]), message) from None
+    strategy = config.placement.strategy
+    if strategy not in PLACEMENT_STRATEGIES:
+        raise ConfigError(source, "placement.strategy",
+                          f"unknown strategy {strategy!r}; allowed: {', '.join(PLACEMENT_STRATEGIES)}")
+    try:
+        validate_params(strategy, PLACEMENT_STRATEGIES[strategy].parameters, config.placement.params)
+    except ValueError as exc:
+        raise ConfigError(source, "placement.params", str(exc)) from None
+    return config
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
+    """Read, override and validate a config file."""
+    source = str(path)
+    return validate_config(apply_overrides(read_yaml(path), overrides or [], source), source)
+
+
+# --- building --------------------------------------------------------------------
+def build_topology(config: TopologyConfig, base: Path, source: str) -> Topology:
+    """The topology a config describes."""
+    try:
+        if config.hierarchical is not None:
+            h = config.hierarchical
+            return hierarchical(h.devices, h.edge, h.regional, device_tier=h.device_tier,
+                                edge_tier=h.edge_tier, nodes=h.nodes, links=h.links)
+        if config.file is not None:
+            path = base / config.file
+            data = read_yaml(path)
+            try:
+                inner = TopologyConfig.model_validate(data)
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                raise ConfigError(str(path), _field_path(err["loc"]), err["msg"]) from None
+            if inner.file is not None:
+                raise ConfigError(str(path), "file", "a topology file cannot point to another file")
+            return build_topology(inner, path.parent, str(path))
+        nodes = [Node(**{**n.model_dump(), "tier": Tier.parse(n.tier)}) for n in config.nodes or []]
+        links = [Link(**l.model_dump()) for l in config.links]
+        return Topology(nodes, links)
+    except TopologyError as exc:
+        raise ConfigError(source, "topology", str(exc)) from None
+
+
+def _arrivals(config: Any, base: Path) -> ArrivalProcess:
+    if isinstance(config, PoissonConfig):
+        return Poisson(config.rate)
+    if isinstance(config, PeriodicConfig):
+        return Periodic(config.period, config.phase, config.jitter)
+    if isinstance(config, MMPPConfig):
+        return MMPP(tuple(config.rates), tuple(config.mean_sojourn))
+    return TraceArrivals(str(base / config.path))
+
+
+def build_workflow(config: WorkflowConfig, base: Path, source: str, field: str) -> Workflow:
+    """The workflow a workload's ``workflow`` entry describes."""
+    try:
+        if config.generator is not None:
+            generator = GENERATORS[config.generator]
+            params = dict(config.model_extra or {})
+            accepted = [p for p in inspect.signature(generator).parameters if p not in ("task", "workflow")]
+            accepted += ["input_bytes", "result_bytes", "deadline", "task"]
+            unknown = sorted(set(params) - set(accepted))
+            if unknown:
+                raise ConfigError(source, field, f"generator {config.generator!r} has no parameter(s) "
+                                  f"{', '.join(unknown)}; allowed: {', '.join(accepted)}")
+            try:
+                return validate_call(generator)(**params)
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                raise ConfigError(source, f"{field}.{_field_path(err['loc'])}",
+                                  f"{err['msg']} (got {err.get('input')!r})") from None
+        if config.model_extra:
+            raise ConfigError(source, field, f"unknown field(s) {', '.join(sorted(config.model_extra))}")
+        if config.wfcommons is not None:
+            from wfsim.workloads.wfcommons import load_wfformat
+
+            return load_wfformat(base / config.wfcommons)
+        tasks = [
+            Task(t.id, work=t.work, cores=t.cores, memory=t.memory,
+                 location=LocationRequirement(LocationKind(t.location), tuple(Tier.parse(x) for x in t.tiers)),
+                 priority=TaskPriority.parse(t.priority), deadline=t.deadline, state_keys=frozenset(t.state_keys))
+            for t in config.tasks or []
+        ]
+        return Workflow(field, tasks, [Edge(*e) for e in config.edges])
+    except (WorkflowValidationError, ValueError, TypeError) as exc:
+        if isinstance(exc, ConfigError):
+            raise
+        raise ConfigError(source, field, str(exc)) from None
+
+
+def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", source: str = "<config>",
+                     seed: int | None = None) -> Simulation:
+    """A ready-to-run simulation for ``config``; relative paths resolve against ``base_dir``."""
+    base = Path(base_dir)
+    if seed is not None:
+        config = config.model_copy(update={"seed": seed})
+    topology = build_topology(config.topology, base, source)
+    workloads = []
+    for i, w in enumerate(config.workloads):
+        field = f"workloads[{i}]"
+        workflow = build_workflow(w.workflow, base, source, f"{field}.workflow")
+        if w.origins is not None:
+            missing = [o for o in w.origins if o not in topology.index]
+            if missing:
+                raise ConfigError(source, f"{field}.origins", f"unknown node(s) {missing}")
+        try:
+            arrivals = _arrivals(w.arrivals, base)
+            work = WorkDistribution(w.work.kind, w.work.cv, w.work.spread)
+        except ValueError as exc:
+            raise ConfigError(source, f"{field}.arrivals", str(exc)) from None
+        if isinstance(arrivals, TraceArrivals):
+            try:
+                next(iter(arrivals.times(None, 0.0, float("inf"))), None)  # type: ignore[arg-type]
+            except ValueError as exc:
+                raise ConfigError(source, f"{field}.arrivals.path", str(exc)) from None
+        workloads.append(Workload(w.name, workflow, arrivals, w.origins, work, w.start, w.end))
+    placement_cls = PLACEMENT_STRATEGIES[config.placement.strategy]
+    params = validate_params(config.placement.strategy, placement_cls.parameters, config.placement.params)
+    return Simulation(
+        topology, workloads,
+        placement=placement_cls(**params),
+        scheduling=SCHEDULING_POLICIES[config.scheduling],
+        network=NetworkFidelity(config.network),
+        seed=config.seed,
+        duration=config.duration,
+        until=config.until,
+        config=config.model_dump(mode="json"),
+    )

@@ -1,0 +1,88 @@
+"""Enumerations shared by every layer, named as in the seed."""
+
+from __future__ import annotations
+
+from enum import Enum, IntEnum
+
+
+class Tier(str, Enum):
+    """Where a node sits on the continuum (the seed's ``ComputeLocation``).
+
+    Ordered from the user outward: ``Tier.LOCAL_DEVICE`` is the user's own device,
+    ``Tier.CLOUD`` the central cloud. ``Tier.order`` gives that position.
+    """
+
+    LOCAL_DEVICE = "LocalDevice"
+    EDGE_DEVICE = "EdgeDevice"
+    EDGE_CLOUD = "EdgeCloud"
+    REGIONAL_CLOUD = "RegionalCloud"
+    CLOUD = "Cloud"
+
+    @property
+    def order(self) -> int:
+        """Position from the user outward: 0 for LocalDevice … 4 for Cloud."""
+        return _TIER_ORDER[self]
+
+    @property
+    def is_edge(self) -> bool:
+        """True for the tiers on the user's side of the regional cloud."""
+        return self.order <= 2
+
+    @classmethod
+    def parse(cls, value: str | Tier) -> Tier:
+        """Accept a tier by its seed name (``EdgeCloud``) or enum name (``EDGE_CLOUD``)."""
+        if isinstance(value, Tier):
+            return value
+        for tier in cls:
+            if value in (tier.value, tier.name) or value.lower() == tier.value.lower():
+                return tier
+        allowed = ", ".join(t.value for t in cls)
+        raise ValueError(f"unknown tier {value!r}; allowed: {allowed}")
+
+
+_TIER_ORDER = {tier: i for i, tier in enumerate(Tier)}
+
+
+class TaskPriority(IntEnum):
+    """The seed's ``TaskPriority``; a smaller value is more urgent."""
+
+    CRITICAL = 0
+    HIGH = 1
+    NORMAL = 2
+    LOW = 3
+    BACKGROUND = 4
+
+    @classmethod
+    def parse(cls, value: str | int | TaskPriority) -> TaskPriority:
+        """Accept a priority by name (``Critical``/``CRITICAL``) or value."""
+        if isinstance(value, TaskPriority):
+            return value
+        if isinstance(value, int):
+            return cls(value)
+        for p in cls:
+            if value.upper() == p.name:
+                return p
+        allowed = ", ".join(p.name.title() for p in cls)
+        raise ValueError(f"unknown priority {value!r}; allowed: {allowed}")
+
+
+class WorkflowState(str, Enum):
+    """Workflow lifecycle (the seed's typestate ``Workflow<S>``)."""
+
+    CREATED = "Created"
+    RUNNING = "Running"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+
+
+class NetworkFidelity(str, Enum):
+    """How transfers are timed.
+
+    ``FAST``: every link serialises transmissions FIFO (size / bandwidth each, store
+    and forward hop by hop); propagation latency does not occupy the link.
+    ``SHARED``: concurrent flows share each link's bandwidth max-min fairly along
+    their whole route; the path's propagation latency is added once.
+    """
+
+    FAST = "fast"
+    SHARED = "shared"

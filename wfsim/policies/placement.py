@@ -1,0 +1,116 @@
+"""Placement: which node runs a task.
+
+A strategy is asked once per task, when all the task's predecessors have succeeded
+(roots: on arrival). It sees the :class:`~wfsim.engine.cluster.Cluster` and the
+workflow instance, and returns a node from ``cluster.candidates(...)`` or None when
+no node can run the task (the task then fails with that reason).
+
+Every strategy honours the task's ``LocationRequirement``; ``PreferredOrder`` tiers
+are tried in order before the strategy's own criterion decides within a tier.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, ClassVar
+
+from wfsim.model.enums import Tier
+from wfsim.policies.parameters import Parameter
+
+if TYPE_CHECKING:
+    from wfsim.engine.cluster import Cluster
+    from wfsim.engine.executor import WorkflowRun
+    from wfsim.engine.node import NodeRuntime
+
+
+class PlacementStrategy(ABC):
+    """Chooses the node for a task."""
+
+    name: ClassVar[str]
+    parameters: ClassVar[tuple[Parameter, ...]] = ()
+
+    @abstractmethod
+    def place(self, run: WorkflowRun, task: int, cluster: Cluster) -> NodeRuntime | None:
+        """The node to run task ``task`` of ``run`` on, or None if none can."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class CloudOnly(PlacementStrategy):
+    """Every task in the cloud (``ExecutionMode::CloudOnly``): the nearest Cloud-tier
+    node. A task whose location requirement excludes the cloud cannot be placed."""
+
+    name = "cloud_only"
+
+    def place(self, run: WorkflowRun, task: int, cluster: Cluster) -> NodeRuntime | None:
+        for node in cluster.candidates(run.spec.tasks[task], run.origin):
+            if node.spec.tier is Tier.CLOUD:
+                return node
+        return None
+
+
+class NearestEdge(PlacementStrategy):
+    """Local first, then the nearest edge-side node, then the nearest node at all.
+
+    Among candidates (nearest first from the workflow's origin, which is itself the
+    first candidate when allowed), pick the first on the user's side of the regional
+    cloud (LocalDevice, EdgeDevice, EdgeCloud); if none is allowed or large enough,
+    the nearest candidate of any tier.
+    """
+
+    name = "nearest_edge"
+
+    def place(self, run: WorkflowRun, task: int, cluster: Cluster) -> NodeRuntime | None:
+        spec = run.spec.tasks[task]
+        candidates = cluster.candidates(spec, run.origin)
+        if not candidates:
+            return None
+        best_rank = spec.location.rank(candidates[0].spec.tier)
+        for node in candidates:
+            if spec.location.rank(node.spec.tier) != best_rank:
+                break
+            if node.spec.tier.is_edge:
+                return node
+        return candidates[0]
+
+
+class EarliestFinishTime(PlacementStrategy):
+    """The candidate where the task is estimated to finish first.
+
+    finish = max(now + backlog wait, inputs' arrival) + work / (speed × cores), where
+    an input's arrival is the unloaded transfer estimate from its source node and the
+    backlog wait is zero if the task could start at once, else the node's outstanding
+    work over its total speed. Ties go to the nearer node.
+    """
+
+    name = "earliest_finish_time"
+
+    def place(self, run: WorkflowRun, task: int, cluster: Cluster) -> NodeRuntime | None:
+        spec = run.spec
+        t = spec.tasks[task]
+        work = run.work_of(task)
+        now = cluster.now
+        estimate = cluster.network.estimate
+        preds = spec.predecessors[task]
+        if preds:
+            inputs = [(run.node_of[p], spec.edge_bytes[(p, task)]) for p in preds]
+        else:
+            inputs = [(run.origin, spec.input_bytes)]
+        best: NodeRuntime | None = None
+        best_key: tuple[int, float] | None = None
+        for node in cluster.candidates(t, run.origin):
+            ready = max(now + estimate(src, node.index, nbytes) for src, nbytes in inputs)
+            speed = node.spec.speed
+            if len(node.queue) or node.free_cores < t.cores or node.free_memory < t.memory:
+                ready = max(ready, now + node.outstanding_ops / (speed * node.spec.cores))
+            key = (t.location.rank(node.spec.tier), ready + work / (speed * t.cores))
+            if best_key is None or key < best_key:
+                best, best_key = node, key
+        return best
+
+
+#: Names usable in YAML and by the tuner.
+PLACEMENT_STRATEGIES: dict[str, type[PlacementStrategy]] = {
+    cls.name: cls for cls in (CloudOnly, NearestEdge, EarliestFinishTime)
+}

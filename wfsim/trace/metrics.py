@@ -1,0 +1,126 @@
+"""Summary metrics computed from a :class:`~wfsim.trace.trace.Trace`.
+
+Everything here reads only the trace (a live one or one loaded from disk).
+
+Definitions:
+    latency: completion time − arrival time of each completed workflow.
+    makespan: last workflow completion − first arrival.
+    throughput: completed workflows / makespan.
+    utilisation: busy core-seconds / (cores × horizon), per node and per tier; a task
+        still running at the horizon counts up to the horizon.
+    cost: busy core-seconds × the node's price (pay per use).
+    energy: linear power model per node,
+        ``idle_power × horizon + (busy_power − idle_power) × busy core-seconds / cores``.
+    deadline misses: workflows (tasks) with a deadline that did not complete (end)
+        within it: late, failed, or still open when the deadline had passed by the
+        horizon.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from wfsim.trace.trace import Trace
+
+
+def busy_core_seconds(trace: Trace) -> pd.Series:
+    """Core-seconds each node spent running tasks, indexed by node id."""
+    ex = trace.executions()
+    ran = ex.dropna(subset=["start"])
+    end = ran["end"].fillna(trace.horizon)
+    busy = (end - ran["start"]) * ran["cores"]
+    out = busy.groupby(ran["node"].astype(str)).sum()
+    return out.reindex(trace.nodes["id"], fill_value=0.0)
+
+
+def utilisation(trace: Trace) -> tuple[pd.Series, pd.Series]:
+    """Utilisation per node and per tier (both in [0, 1])."""
+    busy = busy_core_seconds(trace)
+    nodes = trace.nodes.set_index("id")
+    horizon = trace.horizon or 1.0
+    per_node = busy / (nodes["cores"] * horizon)
+    tier = nodes["tier"].astype(str)
+    per_tier = busy.groupby(tier).sum() / (nodes["cores"].groupby(tier).sum() * horizon)
+    return per_node.fillna(0.0), per_tier.fillna(0.0)
+
+
+def cost_and_energy(trace: Trace) -> tuple[float, float]:
+    """Total cost (currency) and energy (joules)."""
+    busy = busy_core_seconds(trace)
+    nodes = trace.nodes.set_index("id")
+    cost = float((busy * nodes["price"]).sum())
+    energy = float((nodes["idle_power"] * trace.horizon
+                    + (nodes["busy_power"] - nodes["idle_power"]) * busy / nodes["cores"]).sum())
+    return cost, energy
+
+
+def bytes_per_link(trace: Trace) -> pd.Series:
+    """Bytes carried by each link (both directions), indexed by link name."""
+    usage = trace.link_usage
+    out = usage.groupby(usage["link"].astype(str))["bytes"].sum() if len(usage) else pd.Series(dtype="float64")
+    return out.reindex(trace.links["link"], fill_value=0.0)
+
+
+def _percentiles(values: np.ndarray) -> dict[str, float | None]:
+    if len(values) == 0:
+        return {"mean": None, "p50": None, "p95": None, "p99": None}
+    p50, p95, p99 = np.percentile(values, [50, 95, 99])
+    return {"mean": float(values.mean()), "p50": float(p50), "p95": float(p95), "p99": float(p99)}
+
+
+def deadline_misses(trace: Trace) -> dict[str, int]:
+    """Workflows and tasks that missed their deadline (see module docstring)."""
+    horizon = trace.horizon
+    wf = trace.workflow_summary()
+    due = wf["arrival"] + wf["deadline"]
+    has = wf["deadline"].notna()
+    done_in_time = (wf["state"] == "Completed") & (wf["end"] <= due)
+    wf_missed = has & ~done_in_time & ((wf["state"] != "Running") | (due < horizon))
+
+    ex = trace.executions()
+    tdue = ex["deadline"]
+    open_past_due = ex["end"].isna() & (ex["failed"].notna() | (tdue < horizon))
+    task_missed = int((tdue.notna() & ((ex["end"] > tdue) | open_past_due)).sum())
+    return {"workflows": int(wf_missed.sum()), "tasks": task_missed}
+
+
+def summarize(trace: Trace) -> dict[str, Any]:
+    """All summary metrics as a JSON-ready dict."""
+    wf = trace.workflow_summary()
+    completed = wf[wf["state"] == "Completed"]
+    latencies = completed["latency"].to_numpy(dtype=float)
+    if len(completed):
+        makespan = float(completed["end"].max() - wf["arrival"].min())
+    else:
+        makespan = None
+    per_node, per_tier = utilisation(trace)
+    cost, energy = cost_and_energy(trace)
+    ex = trace.executions()
+    return {
+        "horizon": trace.horizon,
+        "workflows": {
+            "submitted": int(len(wf)),
+            "completed": int(len(completed)),
+            "failed": int((wf["state"] == "Failed").sum()),
+            "running": int((wf["state"] == "Running").sum()),
+        },
+        "tasks": {
+            "executed": int(ex["end"].notna().sum()),
+            "failed": int(ex["failed"].notna().sum()),
+        },
+        "latency": _percentiles(latencies),
+        "makespan": makespan,
+        "throughput": (len(completed) / makespan) if makespan else None,
+        "utilisation": {
+            "per_tier": {k: float(v) for k, v in per_tier.items()},
+            "per_node": {k: float(v) for k, v in per_node.items()},
+        },
+        "bytes_per_link": {k: float(v) for k, v in bytes_per_link(trace).items()},
+        "bytes_transferred": float(trace.transfers["bytes"].sum()) if len(trace.transfers) else 0.0,
+        "cost": cost,
+        "energy_joules": energy,
+        "deadline_misses": deadline_misses(trace),
+    }
