@@ -39,6 +39,7 @@ from wfsim.workloads import (
     diamond,
     fork_join,
     layered_random,
+    load_wfformat,
     order_processing,
 )
 
@@ -49,5 +50,5 @@ __all__ = [
     "NearestEdge", "NetworkFidelity", "Node", "Periodic", "PlacementStrategy", "Poisson", "RunResult",
     "Simulation", "Task", "TaskPriority", "Tier", "Topology", "Trace", "TraceArrivals", "WorkDistribution",
     "Workflow", "WorkflowState", "Workload", "chain", "diamond", "fork_join", "hierarchical",
-    "layered_random", "order_processing", "summarize",
+    "layered_random", "load_wfformat", "order_processing", "summarize",
 ]

@@ -18,7 +18,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NoReturn, Sequence
 
 from wfsim.experiments.config import ConfigError, build_simulation, load_config
 from wfsim.experiments.results import is_run_directory, read_metrics, write_run
@@ -47,9 +47,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not is_run_directory(out))):
         raise UserError(f"{out}: exists and is not a wfsim run directory; refusing to overwrite it")
+    if out.parent.exists() and not out.parent.is_dir():
+        raise UserError(f"{out}: its parent {out.parent} is not a directory")
     config, sim = _build(args, seed=args.seed)
     result = sim.run(progress=not args.quiet)
-    written = write_run(out, result.trace, result.metrics)
+    try:
+        written = write_run(out, result.trace, result.metrics)
+    except OSError as exc:
+        raise UserError(f"{out}: cannot write results ({exc.strerror or exc})") from None
     if not args.quiet:
         print(_summary(result.trace.manifest, result.metrics, str(written)))
     return 0
@@ -59,12 +64,14 @@ def cmd_info(args: argparse.Namespace) -> int:
     directory = Path(args.dir)
     if not is_run_directory(directory):
         raise UserError(f"{directory}: not a wfsim run directory (needs manifest.json, metrics.json, trace/)")
-    manifest = json.loads((directory / "manifest.json").read_text())
-    metrics = read_metrics(directory)
-    if args.json:
-        print(json.dumps({"manifest": manifest, "metrics": metrics}, indent=2))
-    else:
-        print(_summary(manifest, metrics, str(directory)))
+    try:
+        manifest = json.loads((directory / "manifest.json").read_text())
+        metrics = read_metrics(directory)
+        text = (json.dumps({"manifest": manifest, "metrics": metrics}, indent=2) if args.json
+                else _summary(manifest, metrics, str(directory)))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise UserError(f"{directory}: manifest.json or metrics.json is not a valid wfsim run record") from None
+    print(text)
     return 0
 
 
@@ -95,14 +102,31 @@ def _summary(manifest: dict[str, Any], metrics: dict[str, Any], where: str) -> s
     return "\n".join(lines)
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors as one line and status 2 like every user error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"wfsim: error: {message} (see 'wfsim --help')\n")
+
+
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="wfsim", description="Workflow simulation on the edge-cloud continuum.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="wfsim", description="Workflow simulation on the edge-cloud continuum.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="run an experiment config and write its results")
     run.add_argument("config", help="experiment YAML file")
     run.add_argument("--out", required=True, help="output directory (replaced atomically)")
-    run.add_argument("--seed", type=int, help="override the config's seed")
+    run.add_argument("--seed", type=_seed, help="override the config's seed (>= 0)")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a config field, e.g. --set workloads.0.arrivals.rate=2 (repeatable)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
@@ -124,8 +148,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``wfsim`` command; returns the exit status."""
     parser = make_parser()
     args = parser.parse_args(argv)
-    if getattr(args, "seed", None) is not None and args.seed < 0:
-        parser.error("--seed must be >= 0")
     try:
         return args.func(args)
     except (ConfigError, UserError) as exc:

@@ -128,8 +128,8 @@ class SharedNetwork(Network):
     left, the data reaches the destination after the route's propagation latency.
     """
 
-    # A flow whose remaining bytes fall below this share of its size has finished
-    # (floating-point residue from rate × time products).
+    # A flow whose remaining bytes fall below this share of its size has also
+    # finished (floating-point residue from rate × time products).
     _EPS = 1e-9
 
     def __init__(self, env: simpy.Environment, topology: Topology, record_hop: Callable[[tuple], None]) -> None:
@@ -183,16 +183,21 @@ class SharedNetwork(Network):
                             capacity[c] -= share
         self._generation += 1
         if flows:
-            soonest = min(f.remaining / f.rate for f in flows)
+            now = self.env.now
+            for flow in flows:
+                flow.finish = now + flow.remaining / flow.rate
+            soonest = min(f.finish for f in flows)
             generation = self._generation
-            self.env.timeout(max(soonest, 0.0)).callbacks.append(lambda _e: self._on_timer(generation))
+            self.env.timeout(max(soonest - now, 0.0)).callbacks.append(lambda _e: self._on_timer(generation))
 
     def _on_timer(self, generation: int) -> None:
         if generation != self._generation:
             return  # superseded by a later reallocation
         self._progress()
         now = self.env.now
-        done = [f.rate == float("inf") or f.remaining <= self._EPS * f.size for f in self._flows]
+        # The flow the timer was set for is done by definition (its residue may be a
+        # rounding error, or too small to advance the clock at all).
+        done = [f.finish <= now or f.remaining <= self._EPS * f.size for f in self._flows]
         finished = [f for f, d in zip(self._flows, done) if d]
         self._flows = [f for f, d in zip(self._flows, done) if not d]
         for flow in finished:
@@ -205,7 +210,7 @@ class SharedNetwork(Network):
 
 
 class _Flow:
-    __slots__ = ("route", "size", "remaining", "rate", "start", "latency", "callback", "args")
+    __slots__ = ("route", "size", "remaining", "rate", "finish", "start", "latency", "callback", "args")
 
     def __init__(self, route: tuple[int, ...], size: float, start: float, latency: float,
                  callback: Callback, args: tuple) -> None:
@@ -213,6 +218,7 @@ class _Flow:
         self.size = size
         self.remaining = size
         self.rate = 0.0
+        self.finish = start
         self.start = start
         self.latency = latency
         self.callback = callback

@@ -27,7 +27,8 @@ import copy
 import inspect
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator, validate_call
@@ -63,24 +64,41 @@ class ConfigError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # --- topology --------------------------------------------------------------------
+class NodeOverride(_Strict):
+    """Per-tier overrides of the hierarchical builder's node defaults."""
+
+    cores: int | None = Field(None, ge=1, strict=True)
+    speed: float | None = Field(None, gt=0)
+    memory: float | None = Field(None, ge=0)
+    price: float | None = Field(None, ge=0)
+    idle_power: float | None = Field(None, ge=0)
+    busy_power: float | None = Field(None, ge=0)
+    region: str | None = None
+
+
+class LinkOverride(_Strict):
+    latency: float | None = Field(None, ge=0)
+    bandwidth: float | None = Field(None, gt=0)
+
+
 class HierarchicalConfig(_Strict):
-    devices: int = Field(10, ge=0)
-    edge: int = Field(2, ge=1)
-    regional: int = Field(1, ge=0)
+    devices: int = Field(10, ge=0, strict=True)
+    edge: int = Field(2, ge=1, strict=True)
+    regional: int = Field(1, ge=0, strict=True)
     device_tier: Literal["LocalDevice", "EdgeDevice"] = "LocalDevice"
     edge_tier: Literal["EdgeDevice", "EdgeCloud"] = "EdgeCloud"
-    nodes: dict[Literal["LocalDevice", "EdgeDevice", "EdgeCloud", "RegionalCloud", "Cloud"], dict[str, float]] = {}
-    links: dict[Literal["device-edge", "edge-regional", "regional-cloud", "edge-cloud"], dict[Literal["latency", "bandwidth"], float]] = {}
+    nodes: dict[Literal["LocalDevice", "EdgeDevice", "EdgeCloud", "RegionalCloud", "Cloud"], NodeOverride] = {}
+    links: dict[Literal["device-edge", "edge-regional", "regional-cloud", "edge-cloud"], LinkOverride] = {}
 
 
 class NodeConfig(_Strict):
     id: str = Field(min_length=1)
     tier: Literal["LocalDevice", "EdgeDevice", "EdgeCloud", "RegionalCloud", "Cloud"]
-    cores: int = Field(1, ge=1)
+    cores: int = Field(1, ge=1, strict=True)
     speed: float = Field(1e9, gt=0)
     memory: float = Field(4 * 2**30, ge=0)
     price: float = Field(0.0, ge=0)
@@ -141,10 +159,10 @@ ArrivalsConfig = Annotated[
 ]
 
 
-class TaskConfig(_Strict):
-    id: str = Field(min_length=1)
-    work: float = Field(1e9, ge=0)
-    cores: int = Field(1, ge=1)
+class TaskFields(_Strict):
+    """Task fields other than id and work: the generators' ``task`` parameter."""
+
+    cores: int = Field(1, ge=1, strict=True)
     memory: float = Field(0.0, ge=0)
     location: Literal["All", "Specific", "AnyOf", "PreferredOrder"] = "All"
     tiers: list[Literal["LocalDevice", "EdgeDevice", "EdgeCloud", "RegionalCloud", "Cloud"]] = []
@@ -152,12 +170,26 @@ class TaskConfig(_Strict):
     deadline: float | None = Field(None, gt=0)
     state_keys: list[str] = []
 
+    def task_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for :class:`~wfsim.model.workflow.Task`."""
+        return dict(
+            cores=self.cores, memory=self.memory,
+            location=LocationRequirement(LocationKind(self.location), tuple(Tier.parse(x) for x in self.tiers)),
+            priority=TaskPriority.parse(self.priority), deadline=self.deadline,
+            state_keys=frozenset(self.state_keys),
+        )
+
+
+class TaskConfig(TaskFields):
+    id: str = Field(min_length=1)
+    work: float = Field(1e9, ge=0)
+
 
 class WorkflowConfig(BaseModel):
     """``generator: NAME`` plus its parameters, ``wfcommons: FILE``, or inline
     ``tasks`` and ``edges``."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
     generator: Literal[tuple(GENERATORS)] | None = None  # type: ignore[valid-type]
     wfcommons: str | None = None
     tasks: list[TaskConfig] | None = None
@@ -203,7 +235,7 @@ class ExperimentConfig(_Strict):
 
     name: str = "experiment"
     description: str = ""
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, strict=True)
     duration: float = Field(60.0, ge=0)
     until: float | None = Field(None, gt=0)
     network: Literal["fast", "shared"] = "fast"
@@ -238,8 +270,9 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     for item in loc:
         if isinstance(item, int):
             parts.append(f"[{item}]")
-        elif item in ("poisson", "periodic", "mmpp", "trace") and parts and parts[-1].endswith("arrivals"):
-            continue  # pydantic's discriminator tag, not a field the user wrote
+        elif item == "[key]" or (item in ("poisson", "periodic", "mmpp", "trace")
+                                 and parts and parts[-1].endswith("arrivals")):
+            continue  # pydantic's markers (dict key, union tag), not fields the user wrote
         else:
             parts.append(("." if parts else "") + str(item))
     return "".join(parts) or "(top level)"
@@ -249,9 +282,11 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping, raising :class:`ConfigError` for a missing file or bad YAML."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(str(path), None, f"cannot read file ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(str(path), None, "not UTF-8 text") from None
     try:
         data = parse_yaml(text)
     except yaml.YAMLError as exc:
@@ -268,6 +303,8 @@ def apply_overrides(data: dict[str, Any], overrides: list[str], source: str) -> 
     """Apply ``key.sub=value`` overrides (``workloads.0.arrivals.rate=2``); values are
     parsed as YAML scalars. Returns a new dict."""
     data = copy.deepcopy(data)
+    if isinstance(data.get("placement"), str) and any(o.startswith("placement.") for o in overrides):
+        data["placement"] = {"strategy": data["placement"]}
     for item in overrides:
         key, sep, raw = item.partition("=")
         if not sep or not key:
@@ -299,20 +336,66 @@ def apply_overrides(data: dict[str, Any], overrides: list[str], source: str) -> 
     return data
 
 
+def _allowed_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names allowed where pydantic found an unknown field at ``loc``."""
+    annotation: Any = model
+    for item in loc[:-1]:
+        annotation = _resolve(annotation, item)
+        if annotation is None:
+            return []
+    annotation = _resolve(annotation, None)
+    return list(annotation.model_fields) if isinstance(annotation, type) and issubclass(annotation, BaseModel) else []
+
+
+def _resolve(annotation: Any, item: Any) -> Any:
+    # Step from a type into the type at ``item`` (a field name, list index or dict key).
+    while True:
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = args[0]
+        elif origin in (Union, UnionType) and len(args) == 1:
+            annotation = args[0]
+        elif origin in (Union, UnionType):
+            tagged = [a for a in args if _tag(a) == item]
+            return tagged[0] if tagged else None
+        elif origin in (list, tuple) and isinstance(item, int):
+            return args[0]
+        elif origin is dict and item is not None:
+            return args[1]
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            if item is None:
+                return annotation
+            field = annotation.model_fields.get(item)
+            return None if field is None else field.annotation
+        else:
+            return annotation if item is None else None
+
+
+def _tag(model: Any) -> Any:
+    field = getattr(model, "model_fields", {}).get("process")
+    return get_args(field.annotation)[0] if field is not None and get_args(field.annotation) else None
+
+
+def _message(err: dict[str, Any], model: type[BaseModel] | None = None) -> str:
+    message = err["msg"]
+    if err["type"] == "extra_forbidden":
+        allowed = _allowed_fields(model, err["loc"]) if model is not None else []
+        return "unknown field" + (f"; allowed: {', '.join(allowed)}" if allowed else "")
+    if err["type"] == "missing":
+        return "required field is missing"
+    if "input" in err and err["type"] not in ("model_attributes_type", "model_type"):
+        message += f" (got {err['input']!r})"
+    return message
+
+
 def validate_config(data: dict[str, Any], source: str = "<config>") -> ExperimentConfig:
     """Validate a config mapping; the first problem becomes a :class:`ConfigError`."""
     try:
         config = ExperimentConfig.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        message = err["msg"]
-        if err["type"] == "extra_forbidden":
-            message = "unknown field"
-        elif err["type"] == "missing":
-            message = "required field is missing"
-        if "input" in err and err["type"] not in ("missing", "extra_forbidden", "model_attributes_type"):
-            message += f" (got {err['input']!r})"
-        raise ConfigError(source, _field_path(err["loc"]), message) from None
+        raise ConfigError(source, _field_path(err["loc"]), _message(err, ExperimentConfig)) from None
     strategy = config.placement.strategy
     if strategy not in PLACEMENT_STRATEGIES:
         raise ConfigError(source, "placement.strategy",
@@ -336,16 +419,22 @@ def build_topology(config: TopologyConfig, base: Path, source: str) -> Topology:
     try:
         if config.hierarchical is not None:
             h = config.hierarchical
-            return hierarchical(h.devices, h.edge, h.regional, device_tier=h.device_tier,
-                                edge_tier=h.edge_tier, nodes=h.nodes, links=h.links)
+            return hierarchical(
+                h.devices, h.edge, h.regional, device_tier=h.device_tier, edge_tier=h.edge_tier,
+                nodes={t: o.model_dump(exclude_none=True) for t, o in h.nodes.items()},
+                links={k: o.model_dump(exclude_none=True) for k, o in h.links.items()},
+            )
         if config.file is not None:
             path = base / config.file
-            data = read_yaml(path)
+            try:
+                data = read_yaml(path)
+            except ConfigError as exc:
+                raise ConfigError(source, "topology.file", f"{path}: {exc.message}") from None
             try:
                 inner = TopologyConfig.model_validate(data)
             except ValidationError as exc:
                 err = exc.errors()[0]
-                raise ConfigError(str(path), _field_path(err["loc"]), err["msg"]) from None
+                raise ConfigError(str(path), _field_path(err["loc"]), _message(err, TopologyConfig)) from None
             if inner.file is not None:
                 raise ConfigError(str(path), "file", "a topology file cannot point to another file")
             return build_topology(inner, path.parent, str(path))
@@ -372,6 +461,13 @@ def build_workflow(config: WorkflowConfig, base: Path, source: str, field: str) 
         if config.generator is not None:
             generator = GENERATORS[config.generator]
             params = dict(config.model_extra or {})
+            if "task" in params:
+                try:
+                    params["task"] = TaskFields.model_validate(params["task"]).task_kwargs()
+                except ValidationError as exc:
+                    err = exc.errors()[0]
+                    raise ConfigError(source, f"{field}.task.{_field_path(err['loc'])}",
+                                      _message(err, TaskFields)) from None
             accepted = [p for p in inspect.signature(generator).parameters if p not in ("task", "workflow")]
             accepted += ["input_bytes", "result_bytes", "deadline", "task"]
             unknown = sorted(set(params) - set(accepted))
@@ -382,24 +478,20 @@ def build_workflow(config: WorkflowConfig, base: Path, source: str, field: str) 
                 return validate_call(generator)(**params)
             except ValidationError as exc:
                 err = exc.errors()[0]
-                raise ConfigError(source, f"{field}.{_field_path(err['loc'])}",
-                                  f"{err['msg']} (got {err.get('input')!r})") from None
+                raise ConfigError(source, f"{field}.{_field_path(err['loc'])}", _message(err)) from None
         if config.model_extra:
             raise ConfigError(source, field, f"unknown field(s) {', '.join(sorted(config.model_extra))}")
         if config.wfcommons is not None:
             from wfsim.workloads.wfcommons import load_wfformat
 
             return load_wfformat(base / config.wfcommons)
-        tasks = [
-            Task(t.id, work=t.work, cores=t.cores, memory=t.memory,
-                 location=LocationRequirement(LocationKind(t.location), tuple(Tier.parse(x) for x in t.tiers)),
-                 priority=TaskPriority.parse(t.priority), deadline=t.deadline, state_keys=frozenset(t.state_keys))
-            for t in config.tasks or []
-        ]
+        tasks = [Task(t.id, work=t.work, **t.task_kwargs()) for t in config.tasks or []]
         return Workflow(field, tasks, [Edge(*e) for e in config.edges])
+    except ConfigError:
+        raise
     except (WorkflowValidationError, ValueError, TypeError) as exc:
-        if isinstance(exc, ConfigError):
-            raise
+        raise ConfigError(source, field, str(exc)) from None
+    except OSError as exc:
         raise ConfigError(source, field, str(exc)) from None
 
 

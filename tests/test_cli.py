@@ -1,0 +1,395 @@
+"""The ``wfsim`` command line: run / validate / info, ``--seed`` and ``--set``,
+determinism and atomic replacement of run directories.
+
+The bad-input paths of configs live in ``tests/experiments/test_cli_user_errors.py``.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from wfsim.cli import main
+from wfsim.trace.trace import TABLES, Trace
+
+REPO = Path(__file__).resolve().parents[1]
+
+#: A tiny experiment: 3 devices, 1 edge, 1 regional, 1 cloud; two-task chains,
+#: Poisson 0.5/s per device for 10 s (~15 workflows, well under a second to run).
+BASE: dict[str, Any] = {
+    "name": "tiny",
+    "seed": 7,
+    "duration": 10,
+    "network": "fast",
+    "placement": "earliest_finish_time",
+    "topology": {"hierarchical": {"devices": 3, "edge": 1, "regional": 1}},
+    "workloads": [
+        {
+            "name": "w",
+            "workflow": {"generator": "chain", "length": 2, "work": 1e9, "data_bytes": 2e6},
+            "arrivals": {"process": "poisson", "rate": 0.5},
+        }
+    ],
+}
+N_DEVICES = 3
+
+
+def config(**top: Any) -> dict[str, Any]:
+    data = copy.deepcopy(BASE)
+    data.update(top)
+    return data
+
+
+def write_config(directory: Path, data: dict[str, Any] | None = None, name: str = "exp.yaml") -> Path:
+    path = directory / name
+    path.write_text(yaml.safe_dump(data if data is not None else config(), sort_keys=False))
+    return path
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, str, str]:
+    """Run ``wfsim`` in-process; returns (status, stdout, stderr)."""
+    capsys.readouterr()
+    try:
+        rc = main([str(a) for a in argv])
+    except SystemExit as exc:  # argparse errors
+        rc = exc.code if isinstance(exc.code, int) else 1
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def tree(directory: Path) -> dict[str, str]:
+    """Relative path -> sha256 of every file under ``directory``."""
+    return {
+        str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(directory.rglob("*")) if p.is_file()
+    }
+
+
+def parquet_hashes(run_dir: Path) -> dict[str, str]:
+    return {k: v for k, v in tree(run_dir).items() if k.startswith("trace/")}
+
+
+def assert_user_error(rc: int, err: str, *needles: str) -> str:
+    assert rc == 2, err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("wfsim: error: "), err
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def saved_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One quiet run of the base config, shared by the read-only tests."""
+    directory = tmp_path_factory.mktemp("saved")
+    cfg = write_config(directory)
+    assert main(["run", str(cfg), "--out", str(directory / "run"), "-q"]) == 0
+    return directory / "run"
+
+
+# --- happy path --------------------------------------------------------------------
+def test_run_writes_manifest_metrics_and_parquet_trace_only(saved_run: Path) -> None:
+    top = sorted(p.name for p in saved_run.iterdir())
+    assert top == ["manifest.json", "metrics.json", "trace"]
+    assert (saved_run / "trace").is_dir()
+    assert sorted(p.name for p in (saved_run / "trace").iterdir()) == sorted(f"{t}.parquet" for t in TABLES)
+    # nothing left next to the run (staging / retired directories are hidden siblings)
+    assert sorted(p.name for p in saved_run.parent.iterdir()) == ["exp.yaml", "run"]
+
+
+def test_manifest_records_config_seed_versions_and_git_revision(saved_run: Path) -> None:
+    manifest = json.loads((saved_run / "manifest.json").read_text())
+    assert manifest["seed"] == 7
+    cfg = manifest["config"]
+    assert cfg["name"] == "tiny"
+    assert cfg["seed"] == 7
+    assert cfg["duration"] == 10.0
+    assert cfg["placement"] == {"strategy": "earliest_finish_time", "params": {}}
+    assert cfg["topology"]["hierarchical"]["devices"] == N_DEVICES
+    assert cfg["workloads"][0]["arrivals"] == {"process": "poisson", "rate": 0.5}
+    assert cfg["workloads"][0]["workflow"]["work"] == 1e9
+    assert {"python", "wfsim", "simpy", "numpy", "pandas", "pyarrow"} <= set(manifest["versions"])
+    assert "git_revision" in manifest
+    assert manifest["git_revision"] is None or isinstance(manifest["git_revision"], str)
+
+
+def test_metrics_json_is_valid_and_consistent_with_trace(saved_run: Path) -> None:
+    metrics = json.loads((saved_run / "metrics.json").read_text())
+    trace = Trace.load(saved_run)
+    assert metrics["workflows"]["submitted"] == len(trace.workflows) > 0
+    assert metrics["horizon"] == pytest.approx(trace.horizon)
+
+
+def test_trace_load_round_trips(saved_run: Path, tmp_path: Path) -> None:
+    trace = Trace.load(saved_run)
+    assert trace.manifest == json.loads((saved_run / "manifest.json").read_text())
+    assert len(trace.workflows) > 0 and len(trace.task_events) > 0
+    assert set(trace.nodes["id"].astype(str)) >= {"cloud", "regional-0", "edge-0", "device-0"}
+    trace.save(tmp_path / "again")
+    again = Trace.load(tmp_path / "again")
+    for name in TABLES:
+        pd.testing.assert_frame_equal(getattr(again, name), getattr(trace, name), obj=name)
+    assert again.manifest == trace.manifest
+    # the derived views work on a loaded trace
+    summary = trace.workflow_summary()
+    assert len(summary) == len(trace.workflows)
+
+
+def test_info_prints_summary(saved_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    metrics = json.loads((saved_run / "metrics.json").read_text())
+    rc, out, err = cli(capsys, "info", saved_run)
+    assert rc == 0, err
+    assert "tiny" in out
+    assert "seed      7" in out
+    assert f"workflows {metrics['workflows']['submitted']} submitted" in out
+    assert "latency" in out and "versions" in out
+
+
+def test_info_json_is_valid_json(saved_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, err = cli(capsys, "info", saved_run, "--json")
+    assert rc == 0, err
+    data = json.loads(out)
+    assert data["manifest"] == json.loads((saved_run / "manifest.json").read_text())
+    assert data["metrics"] == json.loads((saved_run / "metrics.json").read_text())
+
+
+def test_validate_prints_ok_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path)
+    before = tree(tmp_path)
+    rc, out, err = cli(capsys, "validate", cfg)
+    assert rc == 0, err
+    assert out.startswith(f"{cfg}: ok")
+    assert "6 nodes" in out and "placement earliest_finish_time" in out
+    assert tree(tmp_path) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["exp.yaml"]
+
+
+def test_run_prints_summary_unless_quiet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path, config(duration=2))
+    rc, out, err = cli(capsys, "run", cfg, "--out", tmp_path / "loud")
+    assert rc == 0, err
+    assert "workflows" in out and "submitted" in out
+    rc, out, err = cli(capsys, "run", cfg, "--out", tmp_path / "quiet", "-q")
+    assert rc == 0, err
+    assert out == ""
+
+
+def test_quickstart_config_validates(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, err = cli(capsys, "validate", REPO / "experiments" / "quickstart.yaml")
+    assert rc == 0, err
+    assert "ok" in out and "quickstart" in out
+
+
+# --- --seed and --set ----------------------------------------------------------------
+def test_seed_override_is_recorded(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path, config(duration=3))
+    rc, _, err = cli(capsys, "run", cfg, "--out", tmp_path / "r", "--seed", "11", "-q")
+    assert rc == 0, err
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    assert manifest["seed"] == 11
+    assert manifest["config"]["seed"] == 11
+    rc, out, _ = cli(capsys, "info", tmp_path / "r")
+    assert "seed      11" in out
+
+
+def test_set_overrides_take_effect(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path)
+    rc, _, err = cli(capsys, "run", cfg, "--out", tmp_path / "r", "-q",
+                     "--set", "workloads.0.arrivals.rate=2", "--set", "duration=5")
+    assert rc == 0, err
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    assert manifest["config"]["workloads"][0]["arrivals"]["rate"] == 2.0
+    assert manifest["config"]["duration"] == 5.0
+    assert manifest["duration"] == 5.0
+    workflows = Trace.load(tmp_path / "r").workflows
+    assert (workflows["arrival"] < 5.0).all()
+    # expected 2/s x 5 s x 3 devices = 30 (vs 15 for the file's own 0.5/s x 10 s)
+    assert 18 <= len(workflows) <= 45
+    # the config file itself is untouched
+    assert yaml.safe_load(cfg.read_text()) == config()
+
+
+def test_set_structured_value_gives_exact_workflow_count(tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path)
+    rc, _, err = cli(capsys, "run", cfg, "--out", tmp_path / "r", "-q",
+                     "--set", "workloads.0.arrivals={process: periodic, period: 0.5}",
+                     "--set", "duration=5")
+    assert rc == 0, err
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    assert manifest["config"]["workloads"][0]["arrivals"]["process"] == "periodic"
+    workflows = Trace.load(tmp_path / "r").workflows
+    assert len(workflows) == N_DEVICES * 10  # arrivals at 0, 0.5, ..., 4.5 on each device
+
+
+def test_set_works_with_validate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path)
+    rc, out, err = cli(capsys, "validate", cfg, "--set", "placement=cloud_only", "--set", "network=shared")
+    assert rc == 0, err
+    assert "placement cloud_only" in out and "network shared" in out
+
+
+@pytest.mark.parametrize(
+    ("override", "needles"),
+    [
+        pytest.param("duration", ["'duration'", "key.path=value"], id="no-equals"),
+        pytest.param("=3", ["key.path=value"], id="empty-key"),
+        pytest.param("workloads.5.arrivals.rate=2", ["workloads.5", "no list item '5'", "have 1"],
+                     id="index-out-of-range"),
+        pytest.param("workloads.1=2", ["workloads.1", "no list item '1'"], id="last-index-out-of-range"),
+        pytest.param("workloads.x.rate=2", ["workloads.x", "no list item 'x'"], id="non-numeric-index"),
+        pytest.param("duration.x=2", ["duration", "is not a mapping or list"], id="through-scalar"),
+        pytest.param("name.x.y=2", ["name", "is not a mapping or list"], id="deep-through-scalar"),
+        pytest.param("duration=abc", ["duration", "valid number", "'abc'"], id="wrong-type"),
+        pytest.param("bogus=1", ["bogus", "unknown field"], id="unknown-field"),
+    ],
+)
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_bad_set_is_a_user_error(tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str,
+                                 override: str, needles: list[str]) -> None:
+    cfg = write_config(tmp_path)
+    out_dir = tmp_path / "out"
+    extra = ["--out", out_dir] if command == "run" else []
+    rc, _, err = cli(capsys, command, cfg, *extra, "--set", override)
+    assert_user_error(rc, err, str(cfg), *needles)
+    assert not out_dir.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exp.yaml"]
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(duration=st.one_of(st.integers(0, 3), st.floats(0.0, 3.0, allow_subnormal=False)))
+def test_set_duration_round_trips_into_manifest(duration: float, capsys: pytest.CaptureFixture[str]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        cfg = write_config(directory, config(duration=1))
+        rc, _, err = cli(capsys, "run", cfg, "--out", directory / "r", "-q", "--set", f"duration={duration!r}")
+        assert rc == 0, err
+        manifest = json.loads((directory / "r" / "manifest.json").read_text())
+        assert manifest["config"]["duration"] == float(duration)
+        assert manifest["duration"] == float(duration)
+        arrivals = Trace.load(directory / "r").workflows["arrival"]
+        assert (arrivals < float(duration)).all() or len(arrivals) == 0
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(duration=st.one_of(st.integers(max_value=-1), st.floats(max_value=-1e-9, allow_infinity=False)))
+def test_set_negative_duration_is_rejected(duration: float, capsys: pytest.CaptureFixture[str]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = write_config(Path(tmp))
+        rc, _, err = cli(capsys, "validate", cfg, "--set", f"duration={duration!r}")
+        assert_user_error(rc, err, str(cfg), "duration", "greater than or equal to 0")
+
+
+def test_negative_seed_is_rejected(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path)
+    rc, _, err = cli(capsys, "run", cfg, "--out", tmp_path / "r", "--seed", "-1")
+    assert rc == 2
+    assert "Traceback" not in err
+    assert "wfsim: error: argument --seed: must be >= 0" in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_negative_seed_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path)
+    rc, _, err = cli(capsys, "run", cfg, "--out", tmp_path / "r", "--seed", "-1")
+    assert_user_error(rc, err, "--seed", ">= 0")
+
+
+# --- determinism and atomic replacement -----------------------------------------------
+def test_same_seed_gives_byte_identical_trace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path)
+    for name in ("a", "b"):
+        rc, _, err = cli(capsys, "run", cfg, "--out", tmp_path / name, "-q")
+        assert rc == 0, err
+    a, b = parquet_hashes(tmp_path / "a"), parquet_hashes(tmp_path / "b")
+    assert len(a) == len(TABLES)
+    assert a == b
+    assert json.loads((tmp_path / "a" / "metrics.json").read_text()) == \
+        json.loads((tmp_path / "b" / "metrics.json").read_text())
+
+
+def test_progress_bar_does_not_change_the_trace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path)
+    assert cli(capsys, "run", cfg, "--out", tmp_path / "quiet", "-q")[0] == 0
+    assert cli(capsys, "run", cfg, "--out", tmp_path / "progress")[0] == 0
+    assert parquet_hashes(tmp_path / "quiet") == parquet_hashes(tmp_path / "progress")
+
+
+def test_different_seed_gives_different_trace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path)
+    assert cli(capsys, "run", cfg, "--out", tmp_path / "a", "-q")[0] == 0
+    assert cli(capsys, "run", cfg, "--out", tmp_path / "b", "-q", "--seed", "8")[0] == 0
+    a, b = parquet_hashes(tmp_path / "a"), parquet_hashes(tmp_path / "b")
+    assert a != b
+    assert not Trace.load(tmp_path / "a").workflows.equals(Trace.load(tmp_path / "b").workflows)
+
+
+def test_rerun_replaces_existing_run_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path)
+    out = tmp_path / "r"
+    assert cli(capsys, "run", cfg, "--out", out, "-q", "--seed", "1")[0] == 0
+    (out / "trace" / "stale.parquet").write_bytes(b"left over")
+    assert cli(capsys, "run", cfg, "--out", out, "-q", "--seed", "2")[0] == 0
+    assert json.loads((out / "manifest.json").read_text())["seed"] == 2
+    assert not (out / "trace" / "stale.parquet").exists()  # replaced, not merged
+    assert sorted(p.name for p in (out / "trace").iterdir()) == sorted(f"{t}.parquet" for t in TABLES)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exp.yaml", "r"]  # no staging leftovers
+    # a fresh run of seed 2 gives the same trace
+    assert cli(capsys, "run", cfg, "--out", tmp_path / "fresh", "-q", "--seed", "2")[0] == 0
+    assert parquet_hashes(out) == parquet_hashes(tmp_path / "fresh")
+
+
+def test_run_into_existing_empty_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path, config(duration=2))
+    (tmp_path / "empty").mkdir()
+    rc, _, err = cli(capsys, "run", cfg, "--out", tmp_path / "empty", "-q")
+    assert rc == 0, err
+    assert sorted(p.name for p in (tmp_path / "empty").iterdir()) == ["manifest.json", "metrics.json", "trace"]
+
+
+def test_failed_write_leaves_previous_run_untouched(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = write_config(tmp_path, config(duration=3))
+    out = tmp_path / "r"
+    assert cli(capsys, "run", cfg, "--out", out, "-q")[0] == 0
+    before = tree(out)
+    real_save = Trace.save
+
+    def half_save(self: Trace, directory: str | Path) -> None:
+        real_save(self, directory)  # writes everything into the staging directory ...
+        raise OSError("disk full")  # ... and then fails
+
+    monkeypatch.setattr(Trace, "save", half_save)
+    rc, _, err = cli(capsys, "run", cfg, "--out", out, "-q", "--seed", "99")
+    assert_user_error(rc, err, str(out), "disk full")
+    assert tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exp.yaml", "r"]  # staging removed
+
+
+# --- a real process ---------------------------------------------------------------------
+def test_subprocess_user_error_exits_2_without_traceback(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, config(placement="teleport"))
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "wfsim.cli", "run", str(cfg), "--out", str(out)],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("wfsim: error: "), proc.stderr
+    assert str(cfg) in lines[0] and "placement.strategy" in lines[0] and "nearest_edge" in lines[0]
+    assert proc.stdout == ""
+    assert not out.exists()
