@@ -7,6 +7,10 @@
     Check a config (including its topology, workflow and arrival files) without running.
 ``wfsim info DIR``
     Summarise a saved run.
+``wfsim check-history FILE [--model register|kv] [--consistency …] [--format …]``
+    Check a recorded operation history (wfsim JSONL, Jepsen log, Porcupine or
+    Knossos EDN) for linearizability, sequential or causal consistency; prints one
+    JSON line with ``verdict`` ``ok``, ``violation`` or ``unknown``.
 
 User errors (bad YAML, unknown field or strategy, value out of range, missing file)
 exit with status 2 and one line naming the file, field and what is allowed.
@@ -72,6 +76,21 @@ def cmd_info(args: argparse.Namespace) -> int:
     except (ValueError, KeyError, TypeError, AttributeError):
         raise UserError(f"{directory}: manifest.json or metrics.json is not a valid wfsim run record") from None
     print(text)
+    return 0
+
+
+def cmd_check_history(args: argparse.Namespace) -> int:
+    from wfsim.verify.history import Budget, check_history, load_history
+
+    try:
+        history = load_history(args.file, args.format)
+        verdict = check_history(history, args.model, args.consistency,
+                                Budget(time_s=args.budget, max_states=args.max_states))
+    except FileNotFoundError:
+        raise UserError(f"{args.file}: no such file") from None
+    except ValueError as exc:  # includes HistoryFormatError: file, line and reason
+        raise UserError(str(exc)) from None
+    print(json.dumps({"file": str(args.file), **verdict.to_json()}, default=str))
     return 0
 
 
@@ -141,7 +160,31 @@ def make_parser() -> argparse.ArgumentParser:
     info.add_argument("dir")
     info.add_argument("--json", action="store_true", help="print manifest and metrics as JSON")
     info.set_defaults(func=cmd_info)
+    history = sub.add_parser("check-history", help="check an operation history for a consistency model")
+    history.add_argument("file", help="history file")
+    history.add_argument("--model", choices=["register", "kv"], default="register",
+                         help="sequential specification (default: register)")
+    history.add_argument("--consistency", default="linearizable",
+                         choices=["linearizable", "sequential", "causal", "causal-cm", "causal-ccv"],
+                         help="consistency level (default: linearizable; causal = causal memory)")
+    history.add_argument("--format", choices=["jsonl", "jepsen", "porcupine-edn", "edn"],
+                         help="file format (default: detected from the content)")
+    history.add_argument("--budget", type=_positive, default=60.0, metavar="SECONDS",
+                         help="time budget; past it the verdict is 'unknown' (default: 60)")
+    history.add_argument("--max-states", type=int, default=5_000_000,
+                         help="memoised search states before 'unknown' (default: 5000000)")
+    history.set_defaults(func=cmd_check_history)
     return parser
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -127,6 +127,7 @@ class WorkflowExecutor:
         now = self.env.now
         dst = node.index
         run.node_of[task] = dst
+        node.reserve(run.work_of(task))
         self._record_task((now, run.id, task, PLACED, dst))
         preds = spec.predecessors[task]
         if not preds:
@@ -151,7 +152,10 @@ class WorkflowExecutor:
         if src != dst:
             self._record_transfer((start, now, run.id, source_task, task, src, dst, nbytes))
         run._waiting_inputs[task] -= 1
-        if run._waiting_inputs[task] or run.state is not WorkflowState.RUNNING:
+        if run._waiting_inputs[task]:
+            return
+        if run.state is not WorkflowState.RUNNING:
+            self.nodes[dst].reserve(-run.work_of(task))  # never runs: the workflow failed
             return
         self._record_task((now, run.id, task, READY, dst))
         self.nodes[dst].submit(run, task)
@@ -189,6 +193,8 @@ class WorkflowExecutor:
             self._transition(run, WorkflowState.COMPLETED)
 
     def _fail(self, run: WorkflowRun, task: int, node: int, reason: str) -> None:
+        if node >= 0:
+            self.nodes[node].reserve(-run.work_of(task))
         self._record_task((self.env.now, run.id, task, FAILED, node))
         if run.state is WorkflowState.RUNNING:
             self._transition(run, WorkflowState.FAILED, reason)

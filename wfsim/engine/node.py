@@ -28,7 +28,8 @@ class NodeRuntime:
         spec: The static :class:`~wfsim.model.topology.Node`.
         free_cores, free_memory: What is not held by running tasks.
         running: Number of running tasks.
-        outstanding_ops: Work (ops) of queued and running tasks, an estimate of backlog.
+        outstanding_ops: Work (ops) placed here and not yet finished (tasks waiting for
+            inputs, queued or running): the backlog estimate placement uses.
         busy_core_seconds: Core-seconds of completed executions.
     """
 
@@ -63,10 +64,15 @@ class NodeRuntime:
         """Whether a task of this size could ever run here."""
         return cores <= self.spec.cores and memory <= self.spec.memory
 
+    def reserve(self, ops: float) -> None:
+        """Count work placed here whose inputs are still on their way (or, with a
+        negative ``ops``, forget it again) in :attr:`outstanding_ops`."""
+        self.outstanding_ops += ops
+
     def submit(self, run: WorkflowRun, task: int) -> None:
-        """Queue a ready task; it starts now if nothing is ahead of it and it fits."""
+        """Queue a ready task (its work already reserved); it starts now if nothing is
+        ahead of it and it fits."""
         spec = run.spec.tasks[task]
-        self.outstanding_ops += run.work_of(task)
         if not self.queue and spec.cores <= self.free_cores and spec.memory <= self.free_memory:
             self._start(run, task)
         else:

@@ -78,10 +78,10 @@ class NearestEdge(PlacementStrategy):
 class EarliestFinishTime(PlacementStrategy):
     """The candidate where the task is estimated to finish first.
 
-    finish = max(now + backlog wait, inputs' arrival) + work / (speed × cores), where
-    an input's arrival is the unloaded transfer estimate from its source node and the
-    backlog wait is zero if the task could start at once, else the node's outstanding
-    work over its total speed. Ties go to the nearer node.
+    finish = max(now + backlog, inputs' arrival) + work / (speed × cores), where an
+    input's arrival is the unloaded transfer estimate from its source node and the
+    backlog is the node's outstanding work (placed there and not finished, including
+    tasks still waiting for inputs) over its total speed. Ties go to the nearer node.
     """
 
     name = "earliest_finish_time"
@@ -100,10 +100,9 @@ class EarliestFinishTime(PlacementStrategy):
         best: NodeRuntime | None = None
         best_key: tuple[int, float] | None = None
         for node in cluster.candidates(t, run.origin):
-            ready = max(now + estimate(src, node.index, nbytes) for src, nbytes in inputs)
             speed = node.spec.speed
-            if len(node.queue) or node.free_cores < t.cores or node.free_memory < t.memory:
-                ready = max(ready, now + node.outstanding_ops / (speed * node.spec.cores))
+            ready = max(now + node.outstanding_ops / (speed * node.spec.cores),
+                        *(now + estimate(src, node.index, nbytes) for src, nbytes in inputs))
             key = (t.location.rank(node.spec.tier), ready + work / (speed * t.cores))
             if best_key is None or key < best_key:
                 best, best_key = node, key

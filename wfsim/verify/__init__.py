@@ -1,0 +1,1 @@
+"""Verification tools for wfsim: checkers for recorded histories and executions."""

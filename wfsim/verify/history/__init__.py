@@ -1,0 +1,55 @@
+"""Consistency checkers for operation histories (Porcupine/Knossos/Elle style).
+
+Typical use::
+
+    from wfsim.verify.history import check_history, load_history
+
+    verdict = check_history(load_history("etcd_000.log"), model="register",
+                            consistency="linearizable", budget=30)
+    print(verdict.verdict, verdict.to_json()["counterexample"])
+
+Modules: :mod:`.model` (operations, histories, sequential models),
+:mod:`.formats` (readers for wfsim JSONL, Jepsen logs and EDN),
+:mod:`.linearizability`, :mod:`.sequential`, :mod:`.causal` (the checkers) and
+:mod:`.checker` (the single entry point :func:`check_history`).
+"""
+
+from .causal import check_causal, find_bad_pattern
+from .checker import check_history
+from .formats import (
+    FORMATS,
+    HistoryFormatError,
+    detect_format,
+    dump_jsonl,
+    load_history,
+    parse_history,
+)
+from .linearizability import check_linearizability
+from .model import History, KVModel, Model, Operation, RegisterModel, get_model
+from .result import CONSISTENCY_LEVELS, Budget, Counterexample, HistoryVerdict, PartitionResult
+from .sequential import check_sequential
+
+__all__ = [
+    "CONSISTENCY_LEVELS",
+    "FORMATS",
+    "Budget",
+    "Counterexample",
+    "History",
+    "HistoryFormatError",
+    "HistoryVerdict",
+    "KVModel",
+    "Model",
+    "Operation",
+    "PartitionResult",
+    "RegisterModel",
+    "check_causal",
+    "check_history",
+    "check_linearizability",
+    "check_sequential",
+    "detect_format",
+    "dump_jsonl",
+    "find_bad_pattern",
+    "get_model",
+    "load_history",
+    "parse_history",
+]

@@ -1,0 +1,212 @@
+"""Linearizability checking with the Wing–Gong/Lowe search used by Porcupine.
+
+Each key is checked on its own (linearizability is local, so a history is
+linearizable iff every per-key sub-history is). For one key, the call and return
+events are sorted by time into a doubly linked list. The search walks the list:
+at a call it tries to linearize that operation now (model step legal, and the pair
+``(set of linearized ops, model state)`` not seen before), *lifting* the call and
+its return out of the list; reaching a return means that operation should already
+have been linearized, so it backtracks by *unlifting* the last choice. The cache
+of ``(bitset, state)`` pairs is what makes this practical (Lowe 2017).
+
+Indeterminate operations return at ``+inf``: all their return events sit at the end
+of the list, so reaching one means every definite operation is linearized, and the
+remaining indeterminate ones can be left out — success.
+
+Events with equal timestamps are ordered calls-first, so touching intervals count
+as concurrent (as in Porcupine).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Hashable, Sequence
+
+from .model import History, Model, Operation, get_model, prepared_ops
+from .result import Budget, Counterexample, HistoryVerdict, PartitionResult, combine
+
+_CHECK_EVERY = 2048  # loop iterations between wall-clock checks
+
+
+def check_linearizability(
+    history: History | Sequence[Operation],
+    model: str | Model = "register",
+    budget: Budget | float | None = None,
+) -> HistoryVerdict:
+    """Check that a history is linearizable with respect to ``model``.
+
+    Args:
+        history: The history to check.
+        model: ``"register"``, ``"kv"`` or a :class:`Model` instance.
+        budget: Time/state limits (a number means seconds); exceeding them gives
+            verdict ``"unknown"``, never a guess.
+
+    Returns:
+        A :class:`HistoryVerdict`; on violation its counterexample holds the
+        longest linearizable prefix found, the operation that cannot follow it,
+        and the key.
+    """
+    start = time.perf_counter()
+    model = get_model(model)
+    budget = Budget.coerce(budget)
+    deadline = budget.deadline(start)
+    ops = prepared_ops(history, model)
+    by_id = {op.id: op for op in ops}
+    parts: list[PartitionResult] = []
+    # Small partitions first: they are cheap, and one violation decides the
+    # verdict, so the (possibly expensive) rest is skipped.
+    violated = False
+    for key, part in sorted(model.partition(ops).items(), key=lambda kv: len(kv[1])):
+        if violated:
+            parts.append(PartitionResult(key, "unknown", len(part), reason="not checked: another key is violated"))
+            continue
+        res = check_partition(part, model, key, deadline, budget.max_states)
+        if res.counterexample is not None:
+            res.counterexample.attach(by_id, model)
+        violated = res.verdict == "violation"
+        parts.append(res)
+    verdict, cex, reason = combine(parts)
+    return HistoryVerdict(
+        verdict=verdict,
+        consistency="linearizable",
+        model=model.name,
+        partitions=parts,
+        counterexample=cex,
+        elapsed=time.perf_counter() - start,
+        explored=sum(p.explored for p in parts),
+        reason=reason,
+    )
+
+
+def check_partition(
+    ops: Sequence[Operation],
+    model: Model,
+    key: Hashable | None = None,
+    deadline: float = float("inf"),
+    max_states: int | None = None,
+) -> PartitionResult:
+    """Run the search on the operations of one key (already prepared).
+
+    Args:
+        ops: Operations of a single partition.
+        model: Sequential specification.
+        key: Partition key (for reporting).
+        deadline: Absolute ``time.perf_counter()`` value to stop at.
+        max_states: Maximum number of cached ``(bitset, state)`` pairs.
+
+    Returns:
+        The partition's verdict, with a witness order (op ids) when ``ok``.
+    """
+    start = time.perf_counter()
+    n = len(ops)
+    # Event list: node 0 is the head sentinel, node 2n+1 the tail sentinel.
+    events = sorted(
+        [(op.call, 0, i) for i, op in enumerate(ops)] + [(op.ret, 1, i) for i, op in enumerate(ops)]
+    )
+    tail = 2 * n + 1
+    nxt = list(range(1, tail + 1)) + [tail]
+    prv = [0] + list(range(0, tail))
+    node_op = [-1] * (tail + 1)
+    is_call = [False] * (tail + 1)
+    ret_node = [0] * n
+    for pos, (_, kind, i) in enumerate(events, 1):
+        node_op[pos] = i
+        if kind == 0:
+            is_call[pos] = True
+        else:
+            ret_node[i] = pos
+    open_return = [op.indeterminate for op in ops]
+    step = model.step
+    bit = [1 << i for i in range(n)]
+
+    state = model.init(key)
+    linearized = 0
+    cache: set[tuple[int, Hashable]] = set()
+    stack: list[tuple[int, Hashable]] = []  # (call node, state before it)
+    best: list[int] = []
+    limit = max_states if max_states is not None else float("inf")
+    iterations = 0
+    entry = nxt[0]
+    while entry != tail:
+        iterations += 1
+        if iterations % _CHECK_EVERY == 0 and time.perf_counter() > deadline:
+            return _unknown(key, n, len(cache), start, "time budget exhausted")
+        i = node_op[entry]
+        if is_call[entry]:
+            legal, new_state = step(state, ops[i])
+            if legal:
+                new_lin = linearized | bit[i]
+                memo = (new_lin, new_state)
+                if memo not in cache:
+                    cache.add(memo)
+                    if len(cache) > limit:
+                        return _unknown(key, n, len(cache), start, "state budget exhausted")
+                    stack.append((entry, state))
+                    if len(stack) > len(best):
+                        best = [node_op[c] for c, _ in stack]
+                    state, linearized = new_state, new_lin
+                    # lift: unlink the call and its return
+                    r = ret_node[i]
+                    nxt[prv[entry]] = nxt[entry]
+                    prv[nxt[entry]] = prv[entry]
+                    nxt[prv[r]] = nxt[r]
+                    prv[nxt[r]] = prv[r]
+                    entry = nxt[0]
+                    continue
+            entry = nxt[entry]
+        else:
+            if open_return[i]:
+                break  # only indeterminate ops remain: leave them out
+            if not stack:
+                return _violation(ops, model, key, best, len(cache), start)
+            entry, state = stack.pop()
+            j = node_op[entry]
+            linearized &= ~bit[j]
+            # unlift, in reverse order of the unlinking
+            r = ret_node[j]
+            nxt[prv[r]] = r
+            prv[nxt[r]] = r
+            nxt[prv[entry]] = entry
+            prv[nxt[entry]] = entry
+            entry = nxt[entry]
+    order = [ops[node_op[c]].id for c, _ in stack]
+    return PartitionResult(
+        key=key, verdict="ok", n_ops=n, explored=len(cache),
+        elapsed=time.perf_counter() - start, order=order,
+    )
+
+
+def _unknown(key: Hashable | None, n: int, explored: int, start: float, reason: str) -> PartitionResult:
+    return PartitionResult(
+        key=key, verdict="unknown", n_ops=n, explored=explored,
+        elapsed=time.perf_counter() - start, reason=reason,
+    )
+
+
+def _violation(
+    ops: Sequence[Operation], model: Model, key: Hashable | None, best: list[int], explored: int, start: float
+) -> PartitionResult:
+    # Replay the longest prefix; the op that cannot follow it is the remaining one
+    # that returns first: the search always stopped at its return event.
+    state = model.init(key)
+    for i in best:
+        state = model.step(state, ops[i])[1]
+    done = set(best)
+    remaining = [i for i in range(len(ops)) if i not in done]
+    blocked = min(remaining, key=lambda i: (ops[i].ret, ops[i].call)) if remaining else None
+    prefix = [ops[i].id for i in best]
+    blocked_id = ops[blocked].id if blocked is not None else None
+    desc = (
+        f"no linearization of key {key!r}: after the longest linearizable prefix "
+        f"({len(prefix)} of {len(ops)} ops) the state is {state!r}, and "
+        f"{model.describe(ops[blocked]) if blocked is not None else 'nothing'} cannot be linearized "
+        "before it returns"
+    )
+    cex = Counterexample(
+        kind="linearizability", description=desc, key=key, prefix=prefix,
+        blocked=blocked_id, ops=[] if blocked_id is None else [blocked_id], state=state,
+    )
+    return PartitionResult(
+        key=key, verdict="violation", n_ops=len(ops), explored=explored,
+        elapsed=time.perf_counter() - start, counterexample=cex,
+    )
