@@ -1,0 +1,27 @@
+"""Every experiment shipped in experiments/ validates, and the small ones run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from wfsim.experiments.config import build_simulation, load_config
+
+EXPERIMENTS = sorted((Path(__file__).resolve().parents[2] / "experiments").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.name)
+def test_experiment_builds(path: Path) -> None:
+    config = load_config(path)
+    sim = build_simulation(config, path.parent, str(path))
+    assert sim.topology.nodes
+
+
+@pytest.mark.parametrize("name", ["quickstart.yaml", "campus.yaml"])
+def test_small_experiment_runs_to_completion(name: str) -> None:
+    path = EXPERIMENTS[0].parent / name
+    result = build_simulation(load_config(path), path.parent, str(path)).run()
+    workflows = result.metrics["workflows"]
+    assert workflows["submitted"] > 0
+    assert workflows["completed"] == workflows["submitted"]
