@@ -6,12 +6,12 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test bench clean
 
+# flloat (the LTLf oracle in the tests) depends on lark-parser, which installs into
+# the same lark/ folder as the lark that jupyter needs: the last step puts lark back.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	# flloat (the LTLf oracle in the tests) depends on lark-parser, which installs
-	# into the same lark/ folder as the lark that jupyter needs: put lark back.
 	$(BIN)/python -m pip install --quiet --force-reinstall --no-deps 'lark>=1.2'
 	touch $(STAMP)
 

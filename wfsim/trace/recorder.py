@@ -148,12 +148,16 @@ class TraceRecorder:
                      "location", "tiers", "state_keys"],
         ).astype({"definition": "int64", "work": "float64", "cores": "int64", "memory": "float64",
                   "deadline": "float64"})
+        task_edges = pd.DataFrame(
+            [(k, e.source, e.target, e.nbytes) for k, spec in enumerate(specs) for e in spec.edges],
+            columns=["definition", "source", "target", "bytes"],
+        ).astype({"definition": "int64", "source": "string", "target": "string", "bytes": "float64"})
         topo = topology.to_dict()
         nodes = pd.DataFrame(topo["nodes"]).astype({"tier": "category"})
         links = pd.DataFrame(topo["links"], columns=["a", "b", "latency", "bandwidth"])
         links.insert(0, "link", link_ids)
         return Trace(
-            workflows=wf, task_specs=task_specs, workflow_events=we, task_events=te, transfers=tr, link_usage=hop,
+            workflows=wf, task_specs=task_specs, task_edges=task_edges, workflow_events=we, task_events=te, transfers=tr, link_usage=hop,
             states=st, violations=vi, nodes=nodes, links=links,
             manifest={**manifest, "horizon": horizon},
         )

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 TABLES = (
-    "workflows", "task_specs", "workflow_events", "task_events", "transfers", "link_usage",
+    "workflows", "task_specs", "task_edges", "workflow_events", "task_events", "transfers", "link_usage",
     "states", "violations", "nodes", "links",
 )
 
@@ -30,6 +30,8 @@ class Trace:
         task_specs: One row per task of each distinct workflow definition:
             ``definition, name, task, work, cores, memory, priority, deadline,
             location, tiers, state_keys``.
+        task_edges: The dependencies of each definition: ``definition, source,
+            target, bytes``.
         workflow_events: Lifecycle transitions: ``time, workflow, state, reason``.
         task_events: ``time, workflow, task, event, node`` with event one of
             ``placed, ready, start, end, failed``.
@@ -46,6 +48,7 @@ class Trace:
 
     workflows: pd.DataFrame
     task_specs: pd.DataFrame
+    task_edges: pd.DataFrame
     workflow_events: pd.DataFrame
     task_events: pd.DataFrame
     transfers: pd.DataFrame
