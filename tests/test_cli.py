@@ -78,7 +78,7 @@ def tree(directory: Path) -> dict[str, str]:
 
 
 def parquet_hashes(run_dir: Path) -> dict[str, str]:
-    return {k: v for k, v in tree(run_dir).items() if k.startswith("trace/")}
+    return {k: v for k, v in tree(run_dir).items() if k.startswith("trace/") and k.endswith(".parquet")}
 
 
 def assert_user_error(rc: int, err: str, *needles: str) -> str:
@@ -106,7 +106,7 @@ def test_run_writes_manifest_metrics_and_parquet_trace_only(saved_run: Path) -> 
     top = sorted(p.name for p in saved_run.iterdir())
     assert top == ["manifest.json", "metrics.json", "trace"]
     assert (saved_run / "trace").is_dir()
-    assert sorted(p.name for p in (saved_run / "trace").iterdir()) == sorted(f"{t}.parquet" for t in TABLES)
+    assert sorted(p.name for p in (saved_run / "trace").iterdir()) == sorted([f"{t}.parquet" for t in TABLES] + ["schema.json"])
     # nothing left next to the run (staging / retired directories are hidden siblings)
     assert sorted(p.name for p in saved_run.parent.iterdir()) == ["exp.yaml", "run"]
 
@@ -346,7 +346,7 @@ def test_rerun_replaces_existing_run_directory(tmp_path: Path, capsys: pytest.Ca
     assert cli(capsys, "run", cfg, "--out", out, "-q", "--seed", "2")[0] == 0
     assert json.loads((out / "manifest.json").read_text())["seed"] == 2
     assert not (out / "trace" / "stale.parquet").exists()  # replaced, not merged
-    assert sorted(p.name for p in (out / "trace").iterdir()) == sorted(f"{t}.parquet" for t in TABLES)
+    assert sorted(p.name for p in (out / "trace").iterdir()) == sorted([f"{t}.parquet" for t in TABLES] + ["schema.json"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["exp.yaml", "r"]  # no staging leftovers
     # a fresh run of seed 2 gives the same trace
     assert cli(capsys, "run", cfg, "--out", tmp_path / "fresh", "-q", "--seed", "2")[0] == 0

@@ -33,9 +33,10 @@ class Tier(str, Enum):
         """Accept a tier by its seed name (``EdgeCloud``) or enum name (``EDGE_CLOUD``)."""
         if isinstance(value, Tier):
             return value
-        for tier in cls:
-            if value in (tier.value, tier.name) or value.lower() == tier.value.lower():
-                return tier
+        if isinstance(value, str):
+            for tier in cls:
+                if value in (tier.value, tier.name) or value.lower() == tier.value.lower():
+                    return tier
         allowed = ", ".join(t.value for t in cls)
         raise ValueError(f"unknown tier {value!r}; allowed: {allowed}")
 
@@ -57,12 +58,13 @@ class TaskPriority(IntEnum):
         """Accept a priority by name (``Critical``/``CRITICAL``) or value."""
         if isinstance(value, TaskPriority):
             return value
-        if isinstance(value, int):
+        if isinstance(value, int) and not isinstance(value, bool) and value in cls._value2member_map_:
             return cls(value)
-        for p in cls:
-            if value.upper() == p.name:
-                return p
-        allowed = ", ".join(p.name.title() for p in cls)
+        if isinstance(value, str):
+            for p in cls:
+                if value.upper() == p.name:
+                    return p
+        allowed = ", ".join(f"{p.name.title()} ({p.value})" for p in cls)
         raise ValueError(f"unknown priority {value!r}; allowed: {allowed}")
 
 

@@ -271,16 +271,24 @@ def hierarchical(
         )
     device_tier, edge_tier = Tier.parse(device_tier), Tier.parse(edge_tier)
     node_params = {tier: dict(params) for tier, params in TIER_DEFAULTS.items()}
+    node_fields = [f for f in Node.__dataclass_fields__ if f not in ("id", "tier")]
     for tier, override in (nodes or {}).items():
-        tier = Tier.parse(tier)
-        unknown = set(override) - set(Node.__dataclass_fields__) - {"id", "tier"}
+        try:
+            tier = Tier.parse(tier)
+        except ValueError as exc:
+            raise TopologyError(str(exc)) from None
+        unknown = sorted(set(override) - set(node_fields))
         if unknown:
-            raise TopologyError(f"unknown node field(s) {sorted(unknown)} for tier {tier.value}")
+            raise TopologyError(f"unknown node field(s) {unknown} for tier {tier.value}; "
+                                f"allowed: {', '.join(node_fields)}")
         node_params[tier].update(override)
     link_params = {level: dict(params) for level, params in LINK_DEFAULTS.items()}
     for level, override in (links or {}).items():
         if level not in link_params:
             raise TopologyError(f"unknown link level {level!r}; allowed: {', '.join(LINK_DEFAULTS)}")
+        unknown = sorted(set(override) - {"latency", "bandwidth"})
+        if unknown:
+            raise TopologyError(f"unknown link field(s) {unknown} for level {level}; allowed: latency, bandwidth")
         link_params[level].update(override)
 
     built: list[Node] = [Node("cloud", Tier.CLOUD, **node_params[Tier.CLOUD])]

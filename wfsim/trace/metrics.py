@@ -11,9 +11,9 @@ Definitions:
     cost: busy core-seconds × the node's price (pay per use).
     energy: linear power model per node,
         ``idle_power × horizon + (busy_power − idle_power) × busy core-seconds / cores``.
-    deadline misses: workflows (tasks) with a deadline that did not complete (end)
-        within it: late, failed, or still open when the deadline had passed by the
-        horizon.
+    deadline misses: workflows (task instances) with a deadline that did not
+        complete (end) within it: late, failed (for a task: failed, or blocked in a
+        failed workflow), or still open when the deadline had passed by the horizon.
 """
 
 from __future__ import annotations
@@ -80,10 +80,19 @@ def deadline_misses(trace: Trace) -> dict[str, int]:
     done_in_time = (wf["state"] == "Completed") & (wf["end"] <= due)
     wf_missed = has & ~done_in_time & ((wf["state"] != "Running") | (due < horizon))
 
-    ex = trace.executions()
-    tdue = ex["deadline"]
-    open_past_due = ex["end"].isna() & (ex["failed"].notna() | (tdue < horizon))
-    task_missed = int((tdue.notna() & ((ex["end"] > tdue) | open_past_due)).sum())
+    # Every task instance with a deadline counts, including those never placed
+    # (blocked behind a failed or still-running predecessor).
+    specs = trace.task_specs.loc[trace.task_specs["deadline"].notna(), ["definition", "task", "deadline"]]
+    due_tasks = trace.workflows[["workflow", "definition", "arrival"]].merge(specs, on="definition")
+    if len(due_tasks):
+        ex = trace.executions()[["workflow", "task", "end", "failed"]].astype({"task": str})
+        due_tasks = due_tasks.astype({"task": str}).merge(ex, on=["workflow", "task"], how="left")
+        tdue = due_tasks["arrival"] + due_tasks["deadline"]
+        failed_wf = due_tasks["workflow"].map(wf.set_index("workflow")["state"]) == "Failed"
+        open_past_due = due_tasks["end"].isna() & (due_tasks["failed"].notna() | failed_wf | (tdue < horizon))
+        task_missed = int(((due_tasks["end"] > tdue) | open_past_due).sum())
+    else:
+        task_missed = 0
     return {"workflows": int(wf_missed.sum()), "tasks": task_missed}
 
 

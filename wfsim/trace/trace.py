@@ -112,18 +112,43 @@ class Trace:
         :func:`wfsim.experiments.results.write_run`."""
         directory = Path(directory)
         (directory / "trace").mkdir(parents=True, exist_ok=True)
+        schema = {}
         for name in TABLES:
-            getattr(self, name).to_parquet(directory / "trace" / f"{name}.parquet", index=False)
+            frame = getattr(self, name)
+            frame.to_parquet(directory / "trace" / f"{name}.parquet", index=False)
+            schema[name] = {col: _dtype_spec(frame[col].dtype) for col in frame.columns}
+        # Parquet keeps the dtypes of columns with values; an empty categorical or
+        # string column needs the schema to come back as it was.
+        (directory / "trace" / "schema.json").write_text(json.dumps(schema, indent=1))
         (directory / "manifest.json").write_text(json.dumps(self.manifest, indent=2, default=str))
 
     @classmethod
     def load(cls, directory: str | Path) -> Trace:
         """Read a trace written by :meth:`save` (e.g. a ``wfsim run --out`` directory)."""
         directory = Path(directory)
-        tables = {name: pd.read_parquet(directory / "trace" / f"{name}.parquet") for name in TABLES}
+        schema_file = directory / "trace" / "schema.json"
+        schema = json.loads(schema_file.read_text()) if schema_file.exists() else {}
+        tables = {}
+        for name in TABLES:
+            frame = pd.read_parquet(directory / "trace" / f"{name}.parquet")
+            dtypes = {col: _dtype_from_spec(spec) for col, spec in schema.get(name, {}).items()
+                      if col in frame.columns}
+            tables[name] = frame.astype(dtypes) if dtypes else frame
         manifest = json.loads((directory / "manifest.json").read_text())
         return cls(**tables, manifest=manifest)
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{f.name}={len(getattr(self, f.name))}" for f in fields(self) if f.name in TABLES[:5])
         return f"Trace(horizon={self.horizon:g}, {sizes})"
+
+
+def _dtype_spec(dtype: Any) -> dict[str, Any]:
+    if isinstance(dtype, pd.CategoricalDtype):
+        return {"dtype": "category", "categories": [str(c) for c in dtype.categories]}
+    return {"dtype": str(dtype)}
+
+
+def _dtype_from_spec(spec: dict[str, Any]) -> Any:
+    if spec["dtype"] == "category":
+        return pd.CategoricalDtype(spec["categories"])
+    return spec["dtype"]

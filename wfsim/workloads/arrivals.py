@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,7 +143,11 @@ class TraceArrivals(ArrivalProcess):
     name: ClassVar[str] = "trace"
 
     def times(self, rng: np.random.Generator, start: float, end: float, origin: str = "") -> Iterator[float]:
-        rows = _read_trace(self.path)
+        try:
+            stat = os.stat(self.path)
+        except OSError as exc:
+            raise ValueError(f"{self.path}: cannot read arrival trace ({exc.strerror})") from None
+        rows = _read_trace(self.path, stat.st_mtime_ns, stat.st_size)
         has_origin = any(o is not None for _, o in rows)
         selected = sorted(t for t, o in rows if not has_origin or o == origin)
         for t in selected:
@@ -151,7 +156,9 @@ class TraceArrivals(ArrivalProcess):
 
 
 @functools.lru_cache(maxsize=16)
-def _read_trace(path: str) -> tuple[tuple[float, str | None], ...]:
+def _read_trace(path: str, mtime_ns: int, size: int) -> tuple[tuple[float, str | None], ...]:
+    # Cached per (path, modification time, size): one read per run, yet a file
+    # rewritten between runs is read again.
     file = Path(path)
     try:
         handle = file.open(newline="")
@@ -162,7 +169,8 @@ def _read_trace(path: str) -> tuple[tuple[float, str | None], ...]:
         if not reader.fieldnames or "time" not in reader.fieldnames:
             raise ValueError(f"{path}: arrival trace needs a 'time' column; found {reader.fieldnames}")
         rows = []
-        for line, row in enumerate(reader, start=2):
+        for row in reader:
+            line = reader.line_num
             try:
                 t = float(row["time"])
             except (TypeError, ValueError):
