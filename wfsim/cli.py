@@ -11,6 +11,10 @@
     Check a recorded operation history (wfsim JSONL, Jepsen log, Porcupine or
     Knossos EDN) for linearizability, sequential or causal consistency; prints one
     JSON line with ``verdict`` ``ok``, ``violation`` or ``unknown``.
+``wfsim verify DIR [--property NAME …] [--json]``
+    Check the property catalog (:mod:`wfsim.verify.catalog`) on a saved run: one line
+    per property with its verdict and, when false, the first counterexample; with
+    ``--json`` one JSON object per property.  Exit status 0 whatever the verdicts.
 
 User errors (bad YAML, unknown field or strategy, value out of range, missing file)
 exit with status 2 and one line naming the file, field and what is allowed.
@@ -94,6 +98,30 @@ def cmd_check_history(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    from wfsim.trace.trace import Trace
+    from wfsim.verify.catalog import resolve
+    from wfsim.verify.properties import TraceView
+
+    names = [n for item in args.property for n in item.split(",") if n.strip()] or None
+    try:
+        properties = resolve(names)
+    except KeyError as exc:
+        raise UserError(exc.args[0]) from None
+    directory = Path(args.dir)
+    if not is_run_directory(directory):
+        raise UserError(f"{directory}: not a wfsim run directory (needs manifest.json, metrics.json, trace/)")
+    try:
+        trace = Trace.load(directory)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UserError(f"{directory}: cannot read the trace ({exc})") from None
+    view = TraceView(trace)
+    for prop in properties:
+        verdict = prop.check(view)
+        print(json.dumps(verdict.to_dict(), default=str) if args.json else verdict.summary(), flush=True)
+    return 0
+
+
 def _fmt(value: Any, unit: str = "", scale: float = 1.0) -> str:
     return "n/a" if value is None else f"{value * scale:.4g}{unit}"
 
@@ -174,6 +202,13 @@ def make_parser() -> argparse.ArgumentParser:
     history.add_argument("--max-states", type=int, default=5_000_000,
                          help="memoised search states before 'unknown' (default: 5000000)")
     history.set_defaults(func=cmd_check_history)
+
+    verify = sub.add_parser("verify", help="check the property catalog on a saved run")
+    verify.add_argument("dir", help="run directory written by 'wfsim run'")
+    verify.add_argument("--property", action="append", default=[], metavar="NAME",
+                        help="property name or seed id, e.g. lifecycle or P2 (repeatable; default: all)")
+    verify.add_argument("--json", action="store_true", help="one JSON object per property")
+    verify.set_defaults(func=cmd_verify)
     return parser
 
 

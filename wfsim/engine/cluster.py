@@ -51,11 +51,11 @@ class Cluster:
         except KeyError:
             pass
         tiers = _ALL_TIERS if not req.tiers else frozenset(req.tiers)
-        found = [
-            self.nodes[i] for i in self.topology.nearest(origin, tiers)
-            if self.nodes[i].fits(task.cores, task.memory)
-            and (i == origin or self.nodes[i].spec.tier is not Tier.LOCAL_DEVICE)
-        ]
+        # Other users' devices are never candidates, so leave them out of the search.
+        own_device = Tier.LOCAL_DEVICE in tiers and self.nodes[origin].spec.tier is Tier.LOCAL_DEVICE
+        found = [self.nodes[origin]] if own_device else []
+        found += [self.nodes[i] for i in self.topology.nearest(origin, tiers - {Tier.LOCAL_DEVICE})]
+        found = [n for n in found if n.fits(task.cores, task.memory)]
         found.sort(key=lambda n: req.rank(n.spec.tier))  # stable: keeps latency order
         result = self._candidates[key] = tuple(found)
         return result

@@ -12,7 +12,7 @@ import numpy as np
 import simpy
 
 from wfsim.engine.cluster import Cluster
-from wfsim.engine.lifecycle import check_transition
+from wfsim.engine.lifecycle import IllegalTransition, check_transition
 from wfsim.engine.network import Network
 from wfsim.engine.node import NodeRuntime
 from wfsim.model.enums import WorkflowState
@@ -112,7 +112,12 @@ class WorkflowExecutor:
 
     # --- internals ---------------------------------------------------------------
     def _transition(self, run: WorkflowRun, target: WorkflowState, reason: str | None = None) -> None:
-        check_transition(run.id, run.state, target)
+        try:
+            check_transition(run.id, run.state, target)
+        except IllegalTransition as exc:
+            # Recorded before raising, so a saved partial trace still shows it (P1).
+            self.recorder.violations.append((self.env.now, "lifecycle", str(run.id), str(exc)))
+            raise
         run.state = target
         self.recorder.workflow_state(self.env.now, run.id, target, reason)
         if target is WorkflowState.COMPLETED or target is WorkflowState.FAILED:

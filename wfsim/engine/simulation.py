@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from dataclasses import dataclass
 from functools import cached_property
@@ -145,19 +146,28 @@ class Simulation:
         for workload in self.workloads:
             for origin in self._origins(workload):
                 self.env.process(self._source(workload, origin))
-        wall = time.perf_counter()
-        if progress:
-            self._run_with_progress()
-        else:
-            self.env.run(until=self.until)
-        wall = time.perf_counter() - wall
-        horizon = float(self.env.now if self.until is None else self.until)
-        manifest = run_manifest(
-            self.seed, self.config, duration=self.duration, until=self.until,
-            network=self.fidelity.value, placement=type(self.placement).__name__,
-            truncated=self.executor.active > 0,
-        )
-        trace = self.recorder.build(self.topology, manifest, horizon)
+        # The trace grows by a few tuples per event and holds no reference cycles;
+        # without this, Python's cyclic collector rescans it over and over and
+        # costs more than the simulation itself on large runs.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            wall = time.perf_counter()
+            if progress:
+                self._run_with_progress()
+            else:
+                self.env.run(until=self.until)
+            wall = time.perf_counter() - wall
+            horizon = float(self.env.now if self.until is None else self.until)
+            manifest = run_manifest(
+                self.seed, self.config, duration=self.duration, until=self.until,
+                network=self.fidelity.value, placement=type(self.placement).__name__,
+                truncated=self.executor.active > 0,
+            )
+            trace = self.recorder.build(self.topology, manifest, horizon)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
         return RunResult(trace, wall)
 
     def _run_with_progress(self) -> None:

@@ -167,11 +167,19 @@ class Topology:
             return self._nearest[key]
         except KeyError:
             pass
-        dist = nx.single_source_dijkstra_path_length(self._up_graph(), origin, weight="latency")
-        found = sorted(
-            (d, i) for i, d in dist.items() if self.nodes[i].tier in tiers
-        )
-        result = tuple(i for _, i in found)
+        graph = self._up_graph()
+        neighbours = list(graph.neighbors(origin))
+        if (len(neighbours) == 1 and graph.degree(neighbours[0]) > 1
+                and graph.edges[origin, neighbours[0]]["latency"] > 0):
+            # A leaf (a device) reaches everything through its one neighbour, so its
+            # order is the neighbour's with itself first: one Dijkstra per edge node
+            # instead of one per device.
+            neighbour = neighbours[0]
+            own = (origin,) if self.nodes[origin].tier in tiers else ()
+            result = own + tuple(i for i in self.nearest(neighbour, tiers) if i != origin)
+        else:
+            dist = nx.single_source_dijkstra_path_length(graph, origin, weight="latency")
+            result = tuple(i for _, i in sorted((d, i) for i, d in dist.items() if self.nodes[i].tier in tiers))
         self._nearest[key] = result
         return result
 

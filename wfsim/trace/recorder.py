@@ -83,8 +83,10 @@ class TraceRecorder:
             if id(spec) not in definitions:
                 definitions[id(spec)] = len(specs)
                 specs.append(spec)
-        wf.insert(3, "definition", pd.Series(
-            [definitions[id(self._specs[w])] for w in wf["workflow"].tolist()], dtype="int64"))
+        # Run ids are 0, 1, 2, … in submission order, so arrays index by run id.
+        definition_of = np.array([definitions[id(spec)] for spec in self._specs.values()], dtype=np.int64)
+        task_names = _TaskNames(specs, definition_of)
+        wf.insert(3, "definition", pd.Series(definition_of[wf["workflow"].to_numpy(dtype=np.int64)], dtype="int64"))
         wf["workload"] = wf["workload"].astype("category")
         wf["name"] = wf["name"].astype("category")
         wf["origin"] = nodes_cat(wf["origin"])
@@ -102,7 +104,7 @@ class TraceRecorder:
         te = _frame(self.task_events, ["time", "workflow", "task", "event", "node"])
         te["time"] = te["time"].astype("float64")
         te["workflow"] = te["workflow"].astype("int64")
-        te["task"] = self._task_names(te["workflow"].to_numpy(), te["task"].to_numpy(dtype=np.int64))
+        te["task"] = task_names(te["workflow"], te["task"])
         te["event"] = pd.Categorical.from_codes(te["event"].to_numpy(dtype=np.int64), categories=list(TASK_EVENTS))
         te["node"] = nodes_cat(te["node"].fillna(-1))
 
@@ -111,9 +113,8 @@ class TraceRecorder:
         for col in ("start", "end", "bytes"):
             tr[col] = tr[col].astype("float64")
         tr["workflow"] = tr["workflow"].astype("int64")
-        wfs = tr["workflow"].to_numpy()
-        tr["source_task"] = self._task_names(wfs, tr["source_task"].to_numpy(dtype=np.int64))
-        tr["target_task"] = self._task_names(wfs, tr["target_task"].to_numpy(dtype=np.int64))
+        tr["source_task"] = task_names(tr["workflow"], tr["source_task"])
+        tr["target_task"] = task_names(tr["workflow"], tr["target_task"])
         tr["source"] = nodes_cat(tr["source"])
         tr["target"] = nodes_cat(tr["target"])
 
@@ -162,22 +163,26 @@ class TraceRecorder:
             manifest={**manifest, "horizon": horizon},
         )
 
-    def _task_names(self, workflows: np.ndarray, tasks: np.ndarray) -> pd.Categorical:
-        # Names are looked up per distinct (definition, index) pair, not per row.
-        spec_of = self._specs
-        names: dict[tuple[int, int], str] = {}
-        out = np.empty(len(tasks), dtype=object)
-        for row, (w, t) in enumerate(zip(workflows.tolist(), tasks.tolist())):
-            if t < 0:
-                out[row] = "<origin>"
-                continue
-            spec = spec_of[w]
-            key = (id(spec), t)
-            name = names.get(key)
-            if name is None:
-                name = names[key] = spec.tasks[t].id
-            out[row] = name
-        return pd.Categorical(out)
+
+class _TaskNames:
+    """Maps (workflow id, task index) columns to a categorical of task names, with
+    :data:`ORIGIN` as ``<origin>``, by array lookups rather than per row."""
+
+    def __init__(self, specs: list[Workflow], definition_of: np.ndarray) -> None:
+        sizes = np.array([len(spec.tasks) for spec in specs], dtype=np.int64)
+        self._offset = np.concatenate([[0], np.cumsum(sizes)[:-1]]) if len(specs) else sizes
+        flat = [t.id for spec in specs for t in spec.tasks] + ["<origin>"]
+        # Definitions may share task names: one category per distinct name.
+        self._codes, uniques = pd.factorize(np.asarray(flat, dtype=object))
+        self._categories = pd.Index(list(uniques))  # the default string dtype, as on reload
+        self._definition_of = definition_of
+
+    def __call__(self, workflows: pd.Series, tasks: pd.Series) -> pd.Categorical:
+        w = workflows.to_numpy(dtype=np.int64)
+        t = tasks.to_numpy(dtype=np.int64)
+        origin = len(self._codes) - 1
+        flat = np.where(t < 0, origin, self._offset[self._definition_of[w]] + t) if len(t) else t
+        return pd.Categorical.from_codes(self._codes[flat], categories=self._categories)
 
 
 def _frame(rows: list[tuple], columns: list[str]) -> pd.DataFrame:
