@@ -87,8 +87,8 @@ class WorkflowExecutor:
         self.network = network
         self.placement = placement
         self.recorder = recorder
-        self._record_task = recorder.task_events.append
-        self._record_transfer = recorder.transfers.append
+        self._record_task = recorder.record_task
+        self._record_transfer = recorder.record_transfer
         self._next_id = 0
         self.active = 0
 
@@ -98,11 +98,8 @@ class WorkflowExecutor:
         run = WorkflowRun(self._next_id, spec, workload, origin, now, work)
         self._next_id += 1
         self.active += 1
-        rec = self.recorder
-        rec.register(run.id, spec)
-        rec.workflows.append((run.id, workload, spec.name, origin, now,
-                              np.nan if spec.deadline is None else spec.deadline))
-        rec.workflow_state(now, run.id, WorkflowState.CREATED)
+        self.recorder.workflow(run.id, workload, spec, origin, now)
+        self.recorder.workflow_state(now, run.id, WorkflowState.CREATED)
         self._transition(run, WorkflowState.RUNNING)
         for task in spec.roots:
             if run.state is not WorkflowState.RUNNING:

@@ -97,9 +97,9 @@ class Simulation:
         self.env = simpy.Environment()
         self.random = RandomStreams(seed)
         self.recorder = TraceRecorder()
-        self.network: Network = NETWORKS[self.fidelity](self.env, topology, self.recorder.hops.append)
+        self.network: Network = NETWORKS[self.fidelity](self.env, topology, self.recorder.record_hop)
         self.nodes = [
-            NodeRuntime(self.env, i, node, scheduling(), self.recorder.task_events.append)
+            NodeRuntime(self.env, i, node, scheduling(), self.recorder.record_task)
             for i, node in enumerate(topology.nodes)
         ]
         self.cluster = Cluster(self.env, topology, self.nodes, self.network)

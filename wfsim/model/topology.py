@@ -114,6 +114,7 @@ class Topology:
         self.link_up: list[bool] = [True] * len(self.links)
         self._routes: dict[tuple[int, int], tuple[int, ...] | None] = {}
         self._nearest: dict[tuple[int, frozenset[Tier]], tuple[int, ...]] = {}
+        self._reach_cache: _Reach | None = None
 
     # --- queries -----------------------------------------------------------------
     def node(self, node_id: str) -> Node:
@@ -141,11 +142,18 @@ class Topology:
             return self._routes[key]
         except KeyError:
             pass
+        reach = self._reach()
         if src == dst:
             route: tuple[int, ...] | None = ()
+        elif src in reach.leaves and reach.leaves[src][0] != dst:
+            via = self.route(reach.leaves[src][0], dst)
+            route = None if via is None else (self._channel(src, reach.leaves[src][0]),) + via
+        elif dst in reach.leaves and reach.leaves[dst][0] != src:
+            via = self.route(src, reach.leaves[dst][0])
+            route = None if via is None else via + (self._channel(reach.leaves[dst][0], dst),)
         else:
             try:
-                path = nx.dijkstra_path(self._up_graph(), src, dst, weight="latency")
+                path = nx.dijkstra_path(reach.graph, src, dst, weight="latency")
             except nx.NetworkXNoPath:
                 path = None
             route = None if path is None else tuple(self._channel(u, v) for u, v in zip(path, path[1:]))
@@ -167,19 +175,24 @@ class Topology:
             return self._nearest[key]
         except KeyError:
             pass
-        graph = self._up_graph()
-        neighbours = list(graph.neighbors(origin))
-        if (len(neighbours) == 1 and graph.degree(neighbours[0]) > 1
-                and graph.edges[origin, neighbours[0]]["latency"] > 0):
-            # A leaf (a device) reaches everything through its one neighbour, so its
-            # order is the neighbour's with itself first: one Dijkstra per edge node
-            # instead of one per device.
-            neighbour = neighbours[0]
+        reach = self._reach()
+        leaf = reach.leaves.get(origin)
+        if leaf is not None and leaf[1] > 0:
+            # A leaf reaches everything through its one neighbour, strictly farther
+            # than itself: the neighbour's order with the leaf in front.
             own = (origin,) if self.nodes[origin].tier in tiers else ()
-            result = own + tuple(i for i in self.nearest(neighbour, tiers) if i != origin)
+            result = own + tuple(i for i in self.nearest(leaf[0], tiers) if i != origin)
         else:
-            dist = nx.single_source_dijkstra_path_length(graph, origin, weight="latency")
-            result = tuple(i for _, i in sorted((d, i) for i, d in dist.items() if self.nodes[i].tier in tiers))
+            if leaf is not None:  # a leaf on a zero-latency link: tied with its neighbour
+                dist = {i: leaf[1] + d for i, d in reach.distances(leaf[0]).items()}
+                dist[origin] = 0.0
+            else:
+                dist = reach.distances(origin)
+            found = [(d, i) for i, d in dist.items() if self.nodes[i].tier in tiers]
+            for tier in tiers:
+                found += [(dist[nb] + latency, i) for i, nb, latency in reach.leaves_of.get(tier, ())
+                          if nb in dist and i != origin]
+            result = tuple(i for _, i in sorted(found))
         self._nearest[key] = result
         return result
 
@@ -190,6 +203,7 @@ class Topology:
             self.link_up[link] = up
             self._routes.clear()
             self._nearest.clear()
+            self._reach_cache = None
 
     def link_index(self, a: str, b: str) -> int:
         """Index of the link between nodes ``a`` and ``b`` (either order)."""
@@ -202,10 +216,13 @@ class Topology:
         k = self._graph.edges[u, v]["link"]
         return 2 * k if self.index[self.links[k].a] == u else 2 * k + 1
 
-    def _up_graph(self) -> nx.Graph:
-        if all(self.link_up):
-            return self._graph
-        return nx.subgraph_view(self._graph, filter_edge=lambda u, v: self.link_up[self._graph.edges[u, v]["link"]])
+    def _reach(self) -> _Reach:
+        if self._reach_cache is None:
+            up = nx.Graph()
+            up.add_nodes_from(self._graph.nodes)
+            up.add_edges_from((u, v, d) for u, v, d in self._graph.edges(data=True) if self.link_up[d["link"]])
+            self._reach_cache = _Reach(up, self.nodes)
+        return self._reach_cache
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (the YAML ``nodes``/``links`` form)."""
@@ -221,6 +238,44 @@ class Topology:
     def __repr__(self) -> str:
         counts = {t.value: len(self.nodes_of(t)) for t in Tier if self.nodes_of(t)}
         return f"Topology({counts}, {len(self.links)} links)"
+
+
+class _Reach:
+    """Shortest-path structure of the links that are up.
+
+    Devices hang off the continuum by a single link, and a node of degree one is never
+    on a shortest path between two others. So paths are searched on the *core* (every
+    node but such leaves) and a leaf's distance is its neighbour's plus its link:
+    Dijkstra runs over hundreds of core nodes, not thousands of devices.
+
+    Attributes:
+        graph: The links that are up.
+        leaves: Leaf node → (its neighbour, the link's latency).
+        leaves_of: Per tier, ``(leaf, neighbour, latency)`` triples.
+    """
+
+    def __init__(self, graph: nx.Graph, nodes: tuple[Node, ...]) -> None:
+        self.graph = graph
+        self.leaves: dict[int, tuple[int, float]] = {}
+        self.leaves_of: dict[Tier, list[tuple[int, int, float]]] = {}
+        for v in graph.nodes:
+            if graph.degree(v) == 1:
+                (nb,) = graph.neighbors(v)
+                if graph.degree(nb) > 1:
+                    latency = graph.edges[v, nb]["latency"]
+                    self.leaves[v] = (nb, latency)
+                    self.leaves_of.setdefault(nodes[v].tier, []).append((v, nb, latency))
+        self.core = graph.subgraph(v for v in graph.nodes if v not in self.leaves).copy()
+        self._distances: dict[int, dict[int, float]] = {}
+
+    def distances(self, origin: int) -> dict[int, float]:
+        """Route latency from a core node to every core node it reaches."""
+        try:
+            return self._distances[origin]
+        except KeyError:
+            dist = self._distances[origin] = nx.single_source_dijkstra_path_length(
+                self.core, origin, weight="latency")
+            return dist
 
 
 # --- builders ----------------------------------------------------------------------

@@ -33,50 +33,69 @@ ORIGIN = -1
 
 
 class TraceRecorder:
-    """Per-kind tuple lists, filled by the engine during a run.
+    """Per-kind lists, filled by the engine during a run.
+
+    The high-volume kinds are all numbers and are kept as *flat* lists, one
+    fixed-width row after another (the engine calls :meth:`workflow`,
+    :meth:`workflow_state`, :attr:`record_task`, :attr:`record_transfer` and
+    :attr:`record_hop`): no tuple object survives per event, and the build is one
+    numpy conversion per kind. Strings (workload names, failure reasons) are stored
+    once and referred to by index.
 
     Attributes:
-        workflows: ``(id, workload, workflow name, origin node, arrival, deadline)``.
-        workflow_events: ``(time, id, state code, reason)``.
-        task_events: ``(time, workflow id, task index, event code, node)``.
-        transfers: ``(start, end, workflow id, source task, target task, source node,
-            target node, bytes)``; task index :data:`ORIGIN` for the origin.
-        hops: ``(start, end, channel, bytes)``: one per link crossed; ``start`` is when
-            transmission began on the link, ``end`` when the data reached its far end.
+        workflows: flat rows of ``id, workload code, origin node, arrival, deadline``.
+        workflow_events: flat rows of ``time, id, state code, reason code`` (-1: none).
+        task_events: flat rows of ``time, workflow id, task index, event code, node``.
+        transfers: flat rows of ``start, end, workflow id, source task, target task,
+            source node, target node, bytes``; task index :data:`ORIGIN` for the origin.
+        hops: flat rows of ``start, end, channel, bytes``: one per link crossed;
+            ``start`` is when transmission began on the link, ``end`` when the data
+            reached its far end.
         states: ``(time, kind, entity, state)`` for node and link state changes.
         violations: ``(time, kind, entity, message)`` for run-time contract breaches.
     """
 
     def __init__(self) -> None:
-        self.workflows: list[tuple] = []
-        self.workflow_events: list[tuple] = []
-        self.task_events: list[tuple] = []
-        self.transfers: list[tuple] = []
-        self.hops: list[tuple] = []
+        self.workflows: list[float] = []
+        self.workflow_events: list[float] = []
+        self._workloads: dict[str, int] = {}
+        self._reasons: list[str] = []
+        self.task_events: list[float] = []
+        self.transfers: list[float] = []
+        self.hops: list[float] = []
+        self.record_task = self.task_events.extend
+        self.record_transfer = self.transfers.extend
+        self.record_hop = self.hops.extend
         self.states: list[tuple] = []
         self.violations: list[tuple] = []
         self._specs: dict[int, Workflow] = {}
 
-    def register(self, run_id: int, spec: Workflow) -> None:
-        """Remember which workflow definition an instance runs (to name its tasks)."""
+    def workflow(self, run_id: int, workload: str, spec: Workflow, origin: int, arrival: float) -> None:
+        """Record a new workflow instance and which definition it runs."""
         self._specs[run_id] = spec
+        code = self._workloads.setdefault(workload, len(self._workloads))
+        deadline = np.nan if spec.deadline is None else spec.deadline
+        self.workflows.extend((run_id, code, origin, arrival, deadline))
 
     def workflow_state(self, time: float, run_id: int, state: WorkflowState, reason: str | None = None) -> None:
         """Record a lifecycle transition."""
-        self.workflow_events.append((time, run_id, _STATE_CODE[state], reason))
+        if reason is None:
+            code = -1
+        else:
+            code = len(self._reasons)
+            self._reasons.append(reason)
+        self.workflow_events.extend((time, run_id, _STATE_CODE[state], code))
 
     def build(self, topology: Topology, manifest: dict[str, Any], horizon: float) -> Trace:
         """Build the typed DataFrames of a :class:`~wfsim.trace.trace.Trace`."""
         from wfsim.trace.trace import Trace
 
-        node_names = pd.Categorical.from_codes(
-            np.arange(len(topology.nodes)), categories=[n.id for n in topology.nodes]
-        ).categories
-        def nodes_cat(codes: Any) -> pd.Categorical:
-            return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), categories=node_names)
+        node_ids = pd.Index([n.id for n in topology.nodes])
+        link_ids = pd.Index([f"{l.a}~{l.b}" for l in topology.links])
 
-        wf = _frame(self.workflows, ["workflow", "workload", "name", "origin", "arrival", "deadline"])
-        wf["workflow"] = wf["workflow"].astype("int64")
+        def nodes_cat(codes: np.ndarray) -> pd.Categorical:
+            return pd.Categorical.from_codes(codes, categories=node_ids)
+
         definitions: dict[int, int] = {}
         specs: list[Workflow] = []
         for spec in self._specs.values():
@@ -86,59 +105,49 @@ class TraceRecorder:
         # Run ids are 0, 1, 2, … in submission order, so arrays index by run id.
         definition_of = np.array([definitions[id(spec)] for spec in self._specs.values()], dtype=np.int64)
         task_names = _TaskNames(specs, definition_of)
-        wf.insert(3, "definition", pd.Series(definition_of[wf["workflow"].to_numpy(dtype=np.int64)], dtype="int64"))
-        wf["workload"] = wf["workload"].astype("category")
-        wf["name"] = wf["name"].astype("category")
-        wf["origin"] = nodes_cat(wf["origin"])
-        wf["arrival"] = wf["arrival"].astype("float64")
-        wf["deadline"] = wf["deadline"].astype("float64")
 
-        we = _frame(self.workflow_events, ["time", "workflow", "state", "reason"])
-        we["time"] = we["time"].astype("float64")
-        we["workflow"] = we["workflow"].astype("int64")
-        we["state"] = pd.Categorical.from_codes(
-            we["state"].to_numpy(dtype=np.int64), categories=[s.value for s in WORKFLOW_STATES]
-        )
-        we["reason"] = we["reason"].astype("string")
-
-        te = _frame(self.task_events, ["time", "workflow", "task", "event", "node"])
-        te["time"] = te["time"].astype("float64")
-        te["workflow"] = te["workflow"].astype("int64")
-        te["task"] = task_names(te["workflow"], te["task"])
-        te["event"] = pd.Categorical.from_codes(te["event"].to_numpy(dtype=np.int64), categories=list(TASK_EVENTS))
-        te["node"] = nodes_cat(te["node"].fillna(-1))
-
-        tr = _frame(self.transfers, ["start", "end", "workflow", "source_task", "target_task",
-                                      "source", "target", "bytes"])
-        for col in ("start", "end", "bytes"):
-            tr[col] = tr[col].astype("float64")
-        tr["workflow"] = tr["workflow"].astype("int64")
-        tr["source_task"] = task_names(tr["workflow"], tr["source_task"])
-        tr["target_task"] = task_names(tr["workflow"], tr["target_task"])
-        tr["source"] = nodes_cat(tr["source"])
-        tr["target"] = nodes_cat(tr["target"])
-
-        hop = _frame(self.hops, ["start", "end", "channel", "bytes"])
-        channels = hop["channel"].to_numpy(dtype=np.int64)
-        link_ids = [f"{l.a}~{l.b}" for l in topology.links]
-        hop = pd.DataFrame({
-            "start": hop["start"].astype("float64"),
-            "end": hop["end"].astype("float64"),
-            "link": pd.Categorical.from_codes(channels >> 1, categories=link_ids) if link_ids
-            else pd.Categorical([]),
-            "direction": pd.Categorical.from_codes(channels & 1, categories=["forward", "reverse"]),
-            "bytes": hop["bytes"].astype("float64"),
+        w = _flat_columns(self.workflows, "i8 i8 i8 f8 f8")
+        definition = definition_of[w[0]]
+        # Several definitions may share a name (a fresh random DAG per instance).
+        name_code, names = pd.factorize(np.array([spec.name for spec in specs], dtype=object))
+        wf = pd.DataFrame({
+            "workflow": w[0],
+            "workload": pd.Categorical.from_codes(w[1], categories=pd.Index(list(self._workloads))),
+            "name": pd.Categorical.from_codes(name_code[definition], categories=pd.Index(list(names))),
+            "definition": definition, "origin": nodes_cat(w[2]), "arrival": w[3], "deadline": w[4],
         })
-
-        st = _frame(self.states, ["time", "kind", "entity", "state"])
-        st["time"] = st["time"].astype("float64")
-        for col in ("kind", "entity", "state"):
-            st[col] = st[col].astype("category")
-        vi = _frame(self.violations, ["time", "kind", "entity", "message"])
-        vi["time"] = vi["time"].astype("float64")
-        vi["kind"] = vi["kind"].astype("category")
-        vi["entity"] = vi["entity"].astype("string")
-        vi["message"] = vi["message"].astype("string")
+        e = _flat_columns(self.workflow_events, "f8 i8 i8 i8")
+        reasons = np.array(self._reasons + [None], dtype=object)  # code -1 picks the None
+        we = pd.DataFrame({
+            "time": e[0], "workflow": e[1],
+            "state": pd.Categorical.from_codes(e[2], categories=[s.value for s in WORKFLOW_STATES]),
+            "reason": pd.array(reasons[e[3]], dtype="string"),
+        })
+        t = _flat_columns(self.task_events, "f8 i8 i8 i8 i8")
+        te = pd.DataFrame({
+            "time": t[0], "workflow": t[1], "task": task_names(t[1], t[2]),
+            "event": pd.Categorical.from_codes(t[3], categories=list(TASK_EVENTS)),
+            "node": nodes_cat(t[4]),  # -1 (no node: failed before placement) is NaN
+        })
+        x = _flat_columns(self.transfers, "f8 f8 i8 i8 i8 i8 i8 f8")
+        tr = pd.DataFrame({
+            "start": x[0], "end": x[1], "workflow": x[2],
+            "source_task": task_names(x[2], x[3]), "target_task": task_names(x[2], x[4]),
+            "source": nodes_cat(x[5]), "target": nodes_cat(x[6]), "bytes": x[7],
+        })
+        h = _flat_columns(self.hops, "f8 f8 i8 f8")
+        hop = pd.DataFrame({
+            "start": h[0], "end": h[1],
+            "link": pd.Categorical.from_codes(h[2] >> 1, categories=link_ids),
+            "direction": pd.Categorical.from_codes(h[2] & 1, categories=["forward", "reverse"]),
+            "bytes": h[3],
+        })
+        s = _columns(self.states, "f8 O O O")
+        st = pd.DataFrame({"time": s[0], "kind": pd.Categorical(s[1]), "entity": pd.Categorical(s[2]),
+                           "state": pd.Categorical(s[3])})
+        v = _columns(self.violations, "f8 O O O")
+        vi = pd.DataFrame({"time": v[0], "kind": pd.Categorical(v[1]), "entity": pd.array(v[2], dtype="string"),
+                           "message": pd.array(v[3], dtype="string")})
 
         task_specs = pd.DataFrame(
             [(k, spec.name, t.id, t.work, t.cores, t.memory, t.priority.name.title(),
@@ -158,9 +167,9 @@ class TraceRecorder:
         links = pd.DataFrame(topo["links"], columns=["a", "b", "latency", "bandwidth"])
         links.insert(0, "link", link_ids)
         return Trace(
-            workflows=wf, task_specs=task_specs, task_edges=task_edges, workflow_events=we, task_events=te, transfers=tr, link_usage=hop,
-            states=st, violations=vi, nodes=nodes, links=links,
-            manifest={**manifest, "horizon": horizon},
+            workflows=wf, task_specs=task_specs, task_edges=task_edges, workflow_events=we,
+            task_events=te, transfers=tr, link_usage=hop, states=st, violations=vi,
+            nodes=nodes, links=links, manifest={**manifest, "horizon": horizon},
         )
 
 
@@ -177,15 +186,24 @@ class _TaskNames:
         self._categories = pd.Index(list(uniques))  # the default string dtype, as on reload
         self._definition_of = definition_of
 
-    def __call__(self, workflows: pd.Series, tasks: pd.Series) -> pd.Categorical:
-        w = workflows.to_numpy(dtype=np.int64)
-        t = tasks.to_numpy(dtype=np.int64)
+    def __call__(self, w: np.ndarray, t: np.ndarray) -> pd.Categorical:
         origin = len(self._codes) - 1
         flat = np.where(t < 0, origin, self._offset[self._definition_of[w]] + t) if len(t) else t
         return pd.Categorical.from_codes(self._codes[flat], categories=self._categories)
 
 
-def _frame(rows: list[tuple], columns: list[str]) -> pd.DataFrame:
+def _columns(rows: list[tuple], dtypes: str) -> list[np.ndarray]:
+    """Transpose recorded tuples into one numpy array per column (``"f8 i8 O"``…):
+    much faster than letting pandas infer types from a list of tuples."""
+    kinds = dtypes.split()
     if not rows:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
-    return pd.DataFrame.from_records(rows, columns=columns)
+        return [np.empty(0, dtype=kind) for kind in kinds]
+    return [np.array(column, dtype=kind) for column, kind in zip(zip(*rows), kinds)]
+
+
+def _flat_columns(flat: list[float], dtypes: str) -> list[np.ndarray]:
+    """Split a flat list of fixed-width numeric rows into typed columns (integers
+    travel as floats, exact below 2**53)."""
+    kinds = dtypes.split()
+    table = np.array(flat, dtype=np.float64).reshape(-1, len(kinds))
+    return [table[:, k].astype(kind) for k, kind in enumerate(kinds)]

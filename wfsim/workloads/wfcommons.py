@@ -67,13 +67,7 @@ import math
 import os
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
-from referencing import Registry, Resource
-from referencing.exceptions import NoSuchResource
-from referencing.jsonschema import DRAFT202012
+from typing import TYPE_CHECKING, Any
 
 from wfsim.model.workflow import Edge, Task, Workflow, WorkflowValidationError
 
@@ -192,18 +186,28 @@ def _read_document(path: str | os.PathLike[str]) -> tuple[dict[str, Any], str | 
     return doc, None
 
 
-def _no_network(uri: str) -> Resource:
-    raise NoSuchResource(ref=uri)
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 
 @functools.cache
 def _validator() -> Draft202012Validator:
+    # Imported here: jsonschema takes about a second to import (it compiles format
+    # grammars), which every simulation would otherwise pay.
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+    from referencing.exceptions import NoSuchResource
+    from referencing.jsonschema import DRAFT202012
+
+    def no_network(uri: str) -> Resource:
+        raise NoSuchResource(ref=uri)
+
     schema = wfformat_schema()
     # The schema's "$schema" (http://json-schema.org/schema#) means "latest draft";
     # naming the draft avoids jsonschema's unknown-metaschema warning. Every $ref must
     # resolve inside this registry: remote retrieval always fails, so nothing is fetched.
     resource = Resource.from_contents(schema, default_specification=DRAFT202012)
-    registry = Registry(retrieve=_no_network).with_resource(_SCHEMA_URI, resource)
+    registry = Registry(retrieve=no_network).with_resource(_SCHEMA_URI, resource)
     return Draft202012Validator(schema, registry=registry)
 
 
@@ -211,6 +215,8 @@ def _validate(doc: dict[str, Any], source: str, legacy: str | None) -> None:
     errors = list(_validator().iter_errors(doc))
     if not errors:
         return
+    from jsonschema.exceptions import best_match
+
     error = best_match(errors)
     more = f" (and {len(errors) - 1} more schema error(s))" if len(errors) > 1 else ""
     note = f" [path in the {legacy} document converted to the {SUPPORTED_VERSION} layout]" if legacy else ""
