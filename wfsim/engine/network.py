@@ -104,20 +104,23 @@ class _Hop:
         self.args = args
 
     def advance(self, _event: simpy.Event | None) -> None:
-        if self.i == len(self.route):
+        i = self.i
+        if i == len(self.route):
             self.callback(*self.args)
             return
         net = self.net
-        channel = self.route[self.i]
-        self.i += 1
-        now = net.env.now
-        busy = net._busy_until[channel]
+        env = net.env
+        channel = self.route[i]
+        self.i = i + 1
+        now = env.now
+        busy_until = net._busy_until
+        busy = busy_until[channel]
         start = now if busy < now else busy
-        done = start + self.nbytes / net._bandwidth[channel]
-        net._busy_until[channel] = done
+        nbytes = self.nbytes
+        done = busy_until[channel] = start + nbytes / net._bandwidth[channel]
         arrive = done + net._latency[channel]
-        net._record_hop((start, arrive, channel, self.nbytes))
-        net.env.timeout(arrive - now).callbacks.append(self.advance)
+        net._record_hop((start, arrive, channel, nbytes))
+        env.timeout(arrive - now).callbacks.append(self.advance)
 
 
 class SharedNetwork(Network):

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Callable
 import simpy
 
 from wfsim.model.topology import Node
+from wfsim.model.workflow import Task
 from wfsim.policies.scheduling import SchedulingPolicy
 from wfsim.trace.recorder import END, START
 
@@ -74,27 +75,27 @@ class NodeRuntime:
         ahead of it and it fits."""
         spec = run.spec.tasks[task]
         if not self.queue and spec.cores <= self.free_cores and spec.memory <= self.free_memory:
-            self._start(run, task)
+            self._start(run, task, spec)
         else:
             self.queue.push(run, task)
 
-    def _start(self, run: WorkflowRun, task: int) -> None:
-        spec = run.spec.tasks[task]
+    def _start(self, run: WorkflowRun, task: int, spec: Task) -> None:
         cores = spec.cores
         self.free_cores -= cores
         self.free_memory -= spec.memory
         self.running += 1
         env = self.env
         self._record((env.now, run.id, task, START, self.index))
-        duration = run.work_of(task) / (self._rate * cores)
-        env.timeout(duration).callbacks.append(partial(self._end, run, task, duration))
+        work = spec.work if run.work is None else run.work[task]
+        duration = work / (self._rate * cores)
+        env.timeout(duration).callbacks.append(partial(self._end, run, task, spec, work, duration))
 
-    def _end(self, run: WorkflowRun, task: int, duration: float, _event: simpy.Event) -> None:
-        spec = run.spec.tasks[task]
+    def _end(self, run: WorkflowRun, task: int, spec: Task, work: float, duration: float,
+             _event: simpy.Event) -> None:
         self.free_cores += spec.cores
         self.free_memory += spec.memory
         self.running -= 1
-        self.outstanding_ops -= run.work_of(task)
+        self.outstanding_ops -= work
         self.busy_core_seconds += spec.cores * duration
         self._record((self.env.now, run.id, task, END, self.index))
         # Queued work was waiting first, so it takes the freed cores before the
@@ -106,7 +107,7 @@ class NodeRuntime:
             if head.cores > self.free_cores or head.memory > self.free_memory:
                 break
             queue.pop()
-            self._start(head_run, head_task)
+            self._start(head_run, head_task, head)
         self.on_end(run, task, self)
 
     def __repr__(self) -> str:

@@ -126,12 +126,14 @@ class Simulation:
         shape_rng = self.random.stream(f"workflow/{stream}")
         end = self.duration if workload.end is None else min(workload.end, self.duration)
         fixed = workload.workflow if isinstance(workload.workflow, Workflow) else None
+        varied = workload.work.kind != "constant"
         submit = self.executor.submit
         for t in workload.arrivals.times(rng, workload.start, end, origin_id):
             yield env.timeout(t - env.now)
             spec = fixed if fixed is not None else workload.workflow(shape_rng)
-            multipliers = workload.work.multipliers(work_rng, len(spec.tasks))
-            work = None if multipliers is None else multipliers * [t.work for t in spec.tasks]
+            work = None
+            if varied:
+                work = workload.work.multipliers(work_rng, len(spec.tasks)) * [t.work for t in spec.tasks]
             submit(spec, workload.name, origin, work)
 
     def run(self, progress: bool = False) -> RunResult:

@@ -40,8 +40,10 @@ class LocationRequirement:
 
     kind: LocationKind = LocationKind.ALL
     tiers: tuple[Tier, ...] = ()
+    _hash: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.kind.value, tuple(t.value for t in self.tiers))))
         if self.kind is LocationKind.ALL and self.tiers:
             raise WorkflowValidationError("LocationRequirement All takes no tiers")
         if self.kind is LocationKind.SPECIFIC and len(self.tiers) != 1:
@@ -68,6 +70,11 @@ class LocationRequirement:
     def preferred_order(cls, tiers: Iterable[Tier | str]) -> LocationRequirement:
         """Any of these tiers, earlier ones first."""
         return cls(LocationKind.PREFERRED_ORDER, tuple(Tier.parse(t) for t in tiers))
+
+    def __hash__(self) -> int:
+        # Placement caches are keyed on requirements: hash once, not per lookup
+        # (hashing enum members is a Python-level call each).
+        return self._hash
 
     def allows(self, tier: Tier) -> bool:
         """Whether a node of ``tier`` satisfies the requirement."""
