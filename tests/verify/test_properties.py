@@ -400,3 +400,20 @@ def test_view_is_shared_and_reused(quickstart: Trace) -> None:
     first = check_catalog(view)
     again = check_catalog(view)
     assert [v.verdict for v in first] == [v.verdict for v in again]
+
+
+def test_check_formula_on_a_custom_task_property() -> None:
+    from wfsim import Poisson, Simulation, Workload, chain, hierarchical
+    from wfsim.verify import check_formula
+
+    sim = Simulation(hierarchical(3, 1, 1), [Workload("w", chain(3), Poisson(1.0))], duration=20, until=12, seed=3)
+    trace = sim.run().trace
+    assert check_formula(trace, "G(ready -> F start)", per="task").verdict in ("true", "inconclusive")
+    # Every task is placed before it starts: holds on every instance.
+    assert check_formula(trace, "!start U placed", per="task").verdict == "true"
+    # A task never ends: false, with a counterexample naming a task instance.
+    verdict = check_formula(trace, "G !end", per="task", liveness=False)
+    assert verdict.verdict == "false"
+    assert verdict.first is not None and "/" in verdict.first.entity
+    with pytest.raises(ValueError, match="per must be one of"):
+        check_formula(trace, "G true", per="node")

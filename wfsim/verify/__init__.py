@@ -8,11 +8,11 @@ consistency checkers, and workflow-model equivalence and composition.
 * :mod:`wfsim.verify.models`, :mod:`wfsim.verify.composition` — P7, P8, P9.
 """
 
-from wfsim.verify.catalog import CATALOG, check_catalog
+from wfsim.verify.catalog import CATALOG, check_catalog, check_formula
 from wfsim.verify.ltl import Truth, Verdict, evaluate, parse
 from wfsim.verify.properties import PropertyVerdict, TraceCounterexample
 
 __all__ = [
-    "CATALOG", "PropertyVerdict", "TraceCounterexample", "Truth", "Verdict", "check_catalog",
+    "CATALOG", "PropertyVerdict", "TraceCounterexample", "Truth", "Verdict", "check_catalog", "check_formula",
     "evaluate", "parse",
 ]

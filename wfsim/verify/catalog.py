@@ -45,6 +45,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from wfsim.verify.ltl import Formula
 from wfsim.verify.properties import (
     TASK_EVENTS,
     Findings,
@@ -73,6 +74,7 @@ __all__ = [
     "SINGLE_NODE",
     "TERMINAL_STABILITY",
     "check_catalog",
+    "check_formula",
     "resolve",
     "task_projection",
     "workflow_projection",
@@ -512,6 +514,37 @@ def resolve(names: Iterable[str] | None = None) -> list[Property]:
             raise KeyError(f"unknown property {n!r}; allowed: {allowed}")
         chosen.extend(hits)
     return [p for p in CATALOG.values() if p in chosen]
+
+
+def check_formula(trace: object, formula: str | Formula, per: str = "workflow",
+                  liveness: bool = True) -> PropertyVerdict:
+    """Check your own LTLf formula on every workflow or task instance of a trace.
+
+    Atoms are the entity's event kinds: ``created, running, completed, failed`` per
+    workflow; ``placed, ready, start, end, failed`` per task instance.
+
+    Args:
+        trace: A :class:`~wfsim.trace.trace.Trace`.
+        formula: Text (``"G(start -> F end)"``) or a formula object.
+        per: ``"workflow"`` or ``"task"``.
+        liveness: Judge entities still open at the horizon of a truncated run with
+            the three-valued semantics (``inconclusive`` while an obligation is
+            pending); otherwise judge every entity's recorded events as final.
+
+    Returns:
+        A :class:`PropertyVerdict` with counterexamples, like a catalog property's.
+
+    Example:
+        >>> check_formula(trace, "G(ready -> F start)", per="task").verdict  # doctest: +SKIP
+        'true'
+    """
+    projections = {"workflow": (workflow_projection, "workflows"), "task": (task_projection, "task instances")}
+    if per not in projections:
+        raise ValueError(f"per must be one of {list(projections)}, got {per!r}")
+    projection, unit = projections[per]
+    prop = TemporalProperty("-", "formula", "user formula", "A formula checked with check_formula().",
+                            formula, projection, unit=unit, liveness=liveness)
+    return prop.check(trace)
 
 
 def check_catalog(trace: object, names: Iterable[str] | None = None) -> list[PropertyVerdict]:
