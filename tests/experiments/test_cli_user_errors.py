@@ -109,7 +109,7 @@ CASES: dict[str, tuple[Any, dict[str, str], list[str]]] = {
     "unknown-placement-key": (_top(placement={"strategy": "nearest_edge", "alpha": 1}), {},
                               ["placement.alpha", "unknown field"]),
     "unknown-scheduling": (_top(scheduling="lifo"), {},
-                           ["scheduling", "'lifo'", *(f"'{s}'" for s in SCHEDULING_POLICIES)]),
+                           ["scheduling.strategy", "'lifo'", *SCHEDULING_POLICIES]),
     "unknown-network-fidelity": (_top(network="slow"), {}, ["network", "'slow'", "'fast'", "'shared'"]),
     "negative-duration": (_top(duration=-1), {}, ["duration", "greater than or equal to 0", "-1"]),
     "negative-seed": (_top(seed=-5), {}, ["seed", "greater than or equal to 0"]),

@@ -101,6 +101,7 @@ class WorkflowExecutor:
         self.recorder.workflow(run.id, workload, spec, origin, now)
         self.recorder.workflow_state(now, run.id, WorkflowState.CREATED)
         self._transition(run, WorkflowState.RUNNING)
+        self.placement.on_submit(run, self.cluster)
         for task in spec.roots:
             if run.state is not WorkflowState.RUNNING:
                 break
@@ -162,8 +163,9 @@ class WorkflowExecutor:
         self._record_task((now, run.id, task, READY, dst))
         self.nodes[dst].submit(run, task)
 
-    def on_task_end(self, run: WorkflowRun, task: int, node: NodeRuntime) -> None:
+    def on_task_end(self, run: WorkflowRun, task: int, node: NodeRuntime, duration: float) -> None:
         """Called by a node when a task of ``run`` has finished on it."""
+        self.placement.on_task_end(run, task, node, duration)
         run._pending -= 1
         if run.state is not WorkflowState.RUNNING:
             return
@@ -195,6 +197,7 @@ class WorkflowExecutor:
             self._transition(run, WorkflowState.COMPLETED)
 
     def _fail(self, run: WorkflowRun, task: int, node: int, reason: str) -> None:
+        self.placement.on_task_failed(run, task, self.nodes[node] if node >= 0 else None, reason)
         if node >= 0:
             self.nodes[node].reserve(-run.work_of(task))
         self._record_task((self.env.now, run.id, task, FAILED, node))

@@ -46,7 +46,7 @@ class NodeRuntime:
         spec: Node,
         queue: SchedulingPolicy,
         record: Callable[[tuple], None],
-        on_end: Callable[[WorkflowRun, int, NodeRuntime], None] | None = None,
+        on_end: Callable[[WorkflowRun, int, NodeRuntime, float], None] | None = None,
     ) -> None:
         self.env = env
         self.index = index
@@ -60,6 +60,7 @@ class NodeRuntime:
         self._record = record
         self.on_end = on_end
         self._rate = spec.speed
+        queue.bind(self)
 
     def fits(self, cores: int, memory: float) -> bool:
         """Whether a task of this size could ever run here."""
@@ -108,7 +109,7 @@ class NodeRuntime:
                 break
             queue.pop()
             self._start(head_run, head_task, head)
-        self.on_end(run, task, self)
+        self.on_end(run, task, self, duration)
 
     def __repr__(self) -> str:
         return (f"NodeRuntime({self.spec.id!r}, free_cores={self.free_cores}/{self.spec.cores}, "

@@ -24,6 +24,7 @@ Example::
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import re
 from pathlib import Path
@@ -240,7 +241,7 @@ class ExperimentConfig(_Strict):
     until: float | None = Field(None, gt=0)
     network: Literal["fast", "shared"] = "fast"
     placement: StrategyConfig = StrategyConfig(strategy="earliest_finish_time")
-    scheduling: Literal[tuple(SCHEDULING_POLICIES)] = "fifo"  # type: ignore[valid-type]
+    scheduling: StrategyConfig = StrategyConfig(strategy="fifo")
     topology: TopologyConfig
     workloads: list[WorkloadConfig] = Field(min_length=1)
 
@@ -396,14 +397,15 @@ def validate_config(data: dict[str, Any], source: str = "<config>") -> Experimen
     except ValidationError as exc:
         err = exc.errors()[0]
         raise ConfigError(source, _field_path(err["loc"]), _message(err, ExperimentConfig)) from None
-    strategy = config.placement.strategy
-    if strategy not in PLACEMENT_STRATEGIES:
-        raise ConfigError(source, "placement.strategy",
-                          f"unknown strategy {strategy!r}; allowed: {', '.join(PLACEMENT_STRATEGIES)}")
-    try:
-        validate_params(strategy, PLACEMENT_STRATEGIES[strategy].parameters, config.placement.params)
-    except ValueError as exc:
-        raise ConfigError(source, "placement.params", str(exc)) from None
+    for field, registry in (("placement", PLACEMENT_STRATEGIES), ("scheduling", SCHEDULING_POLICIES)):
+        chosen: StrategyConfig = getattr(config, field)
+        if chosen.strategy not in registry:
+            raise ConfigError(source, f"{field}.strategy",
+                              f"unknown strategy {chosen.strategy!r}; allowed: {', '.join(registry)}")
+        try:
+            validate_params(chosen.strategy, registry[chosen.strategy].parameters, chosen.params)
+        except ValueError as exc:
+            raise ConfigError(source, f"{field}.params", str(exc)) from None
     return config
 
 
@@ -523,10 +525,13 @@ def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", sourc
         workloads.append(Workload(w.name, workflow, arrivals, w.origins, work, w.start, w.end))
     placement_cls = PLACEMENT_STRATEGIES[config.placement.strategy]
     params = validate_params(config.placement.strategy, placement_cls.parameters, config.placement.params)
+    scheduling_cls = SCHEDULING_POLICIES[config.scheduling.strategy]
+    scheduling_params = validate_params(config.scheduling.strategy, scheduling_cls.parameters,
+                                        config.scheduling.params)
     return Simulation(
         topology, workloads,
         placement=placement_cls(**params),
-        scheduling=SCHEDULING_POLICIES[config.scheduling],
+        scheduling=functools.partial(scheduling_cls, **scheduling_params),
         network=NetworkFidelity(config.network),
         seed=config.seed,
         duration=config.duration,

@@ -33,6 +33,16 @@ class PlacementStrategy(ABC):
     def place(self, run: WorkflowRun, task: int, cluster: Cluster) -> NodeRuntime | None:
         """The node to run task ``task`` of ``run`` on, or None if none can."""
 
+    # Feedback hooks: no-ops here; strategies that plan ahead or learn override them.
+    def on_submit(self, run: WorkflowRun, cluster: Cluster) -> None:
+        """A workflow instance arrived (before its roots are placed): plan here."""
+
+    def on_task_end(self, run: WorkflowRun, task: int, node: NodeRuntime, duration: float) -> None:
+        """A task finished on ``node`` after running ``duration`` seconds."""
+
+    def on_task_failed(self, run: WorkflowRun, task: int, node: NodeRuntime | None, reason: str) -> None:
+        """A task failed (``node`` None when it was never placed)."""
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 

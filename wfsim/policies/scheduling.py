@@ -17,6 +17,7 @@ from wfsim.policies.parameters import Parameter
 
 if TYPE_CHECKING:
     from wfsim.engine.executor import WorkflowRun
+    from wfsim.engine.node import NodeRuntime
 
 QueuedTask = tuple["WorkflowRun", int]
 
@@ -29,6 +30,12 @@ class SchedulingPolicy(ABC):
 
     name: ClassVar[str]
     parameters: ClassVar[tuple[Parameter, ...]] = ()
+    node: NodeRuntime | None = None
+
+    def bind(self, node: NodeRuntime) -> None:
+        """Called once by the node that owns this queue; ``node.env.now`` is the
+        clock and ``node.free_cores`` / ``node.free_memory`` what is free."""
+        self.node = node
 
     @abstractmethod
     def push(self, run: WorkflowRun, task: int) -> None:
