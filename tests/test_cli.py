@@ -7,7 +7,6 @@ The bad-input paths of configs live in ``tests/experiments/test_cli_user_errors.
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import subprocess
 import sys
@@ -22,6 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wfsim.cli import main
+
+from cli_support import assert_user_error, cli, tree
 from wfsim.trace.trace import TABLES, Trace
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,38 +59,14 @@ def write_config(directory: Path, data: dict[str, Any] | None = None, name: str 
     return path
 
 
-def cli(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, str, str]:
-    """Run ``wfsim`` in-process; returns (status, stdout, stderr)."""
-    capsys.readouterr()
-    try:
-        rc = main([str(a) for a in argv])
-    except SystemExit as exc:  # argparse errors
-        rc = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
-def tree(directory: Path) -> dict[str, str]:
-    """Relative path -> sha256 of every file under ``directory``."""
-    return {
-        str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(directory.rglob("*")) if p.is_file()
-    }
 
 
 def parquet_hashes(run_dir: Path) -> dict[str, str]:
     return {k: v for k, v in tree(run_dir).items() if k.startswith("trace/") and k.endswith(".parquet")}
 
 
-def assert_user_error(rc: int, err: str, *needles: str) -> str:
-    assert rc == 2, err
-    assert "Traceback" not in err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("wfsim: error: "), err
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

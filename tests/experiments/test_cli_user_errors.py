@@ -8,7 +8,6 @@ and what is allowed: no traceback, and nothing half-written in DIR.
 from __future__ import annotations
 
 import copy
-import hashlib
 import re
 from pathlib import Path
 from typing import Any, Callable
@@ -16,7 +15,8 @@ from typing import Any, Callable
 import pytest
 import yaml
 
-from wfsim.cli import main
+
+from cli_support import assert_user_error, cli, tree
 from wfsim.policies.placement import PLACEMENT_STRATEGIES
 from wfsim.policies.scheduling import SCHEDULING_POLICIES
 from wfsim.workloads.generators import GENERATORS
@@ -40,32 +40,10 @@ TASKS = [{"id": "a"}, {"id": "b"}, {"id": "c"}]
 TIERS = ["LocalDevice", "EdgeDevice", "EdgeCloud", "RegionalCloud", "Cloud"]
 
 
-def tree(directory: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(directory.rglob("*")) if p.is_file()
-    }
 
 
-def cli(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, str, str]:
-    capsys.readouterr()
-    try:
-        rc = main([str(a) for a in argv])
-    except SystemExit as exc:
-        rc = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
-def assert_user_error(rc: int, err: str, *needles: str) -> str:
-    assert rc == 2, err
-    assert "Traceback" not in err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("wfsim: error: "), err
-    for needle in needles:
-        assert needle in lines[0], f"{needle!r} not in {lines[0]!r}"
-    return lines[0]
 
 
 def _wl(**fields: Any) -> Callable[[dict[str, Any]], None]:

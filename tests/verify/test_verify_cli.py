@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from wfsim.cli import main
+
+from cli_support import cli
 from wfsim.trace.trace import Trace
 from wfsim.verify.catalog import CATALOG
 
@@ -21,14 +22,6 @@ TINY = {
 }
 
 
-def cli(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, str, str]:
-    capsys.readouterr()
-    try:
-        rc = main([str(a) for a in argv])
-    except SystemExit as exc:
-        rc = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 @pytest.fixture(scope="module")
