@@ -11,6 +11,8 @@ import yaml
 
 
 from cli_support import cli
+
+from wfsim.cli import main
 from wfsim.trace.trace import Trace
 from wfsim.verify.catalog import CATALOG
 
