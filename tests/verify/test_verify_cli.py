@@ -8,8 +8,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-
-
 from cli_support import cli
 
 from wfsim.cli import main
