@@ -215,3 +215,22 @@ def test_strategies_see_the_same_arrivals_common_random_numbers() -> None:
     a = _trace_frames(4, NearestEdge())["workflows"]
     b = _trace_frames(4, CloudOnly())["workflows"]
     pd.testing.assert_series_equal(a["arrival"], b["arrival"])
+
+
+def test_a_newcomer_that_heads_the_queue_starts_as_soon_as_it_fits() -> None:
+    # Two cores, one busy until t=10; a 2-core Low task waits for both. A 1-core
+    # Critical task ready at t=2 goes ahead of it under Priority and fits at once.
+    from wfsim.policies.scheduling import Priority
+    from wfsim.model import TaskPriority
+
+    node = Node("n", Tier.CLOUD, cores=2, speed=1.0)
+    busy = Workflow("busy", [Task("b", work=10.0)])
+    low = Workflow("low", [Task("l", work=1.0, cores=2, priority=TaskPriority.LOW)])
+    critical = Workflow("critical", [Task("c", work=1.0, priority=TaskPriority.CRITICAL)])
+    workloads = [Workload(name, wf, Periodic(1e9, phase=t), origins=["n"])
+                 for name, wf, t in (("busy", busy, 0.0), ("low", low, 1.0), ("critical", critical, 2.0))]
+    trace = Simulation(Topology([node]), workloads, placement=CloudOnly(), scheduling=Priority,
+                       duration=5).run().trace
+    starts = trace.task_events[trace.task_events["event"] == "start"].set_index("task")["time"]
+    assert starts["c"] == 2.0
+    assert starts["l"] == 10.0

@@ -17,8 +17,7 @@ import yaml
 
 
 from cli_support import assert_user_error, cli, tree
-from wfsim.policies.placement import PLACEMENT_STRATEGIES
-from wfsim.policies.scheduling import SCHEDULING_POLICIES
+from wfsim.policies.registry import PLACEMENT_STRATEGIES, SCHEDULING_POLICIES
 from wfsim.workloads.generators import GENERATORS
 
 BASE: dict[str, Any] = {

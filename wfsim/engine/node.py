@@ -79,6 +79,18 @@ class NodeRuntime:
             self._start(run, task, spec)
         else:
             self.queue.push(run, task)
+            self.dispatch()  # under a non-FIFO policy the newcomer may be the new head
+
+    def dispatch(self) -> None:
+        """Start queued tasks, in the policy's order, while the next one fits."""
+        queue = self.queue
+        while queue:
+            head_run, head_task = queue.peek()
+            head = head_run.spec.tasks[head_task]
+            if head.cores > self.free_cores or head.memory > self.free_memory:
+                break
+            queue.pop()
+            self._start(head_run, head_task, head)
 
     def _start(self, run: WorkflowRun, task: int, spec: Task) -> None:
         cores = spec.cores
@@ -101,14 +113,7 @@ class NodeRuntime:
         self._record((self.env.now, run.id, task, END, self.index))
         # Queued work was waiting first, so it takes the freed cores before the
         # executor releases successors that may land on this same node.
-        queue = self.queue
-        while queue:
-            head_run, head_task = queue.peek()
-            head = head_run.spec.tasks[head_task]
-            if head.cores > self.free_cores or head.memory > self.free_memory:
-                break
-            queue.pop()
-            self._start(head_run, head_task, head)
+        self.dispatch()
         self.on_end(run, task, self, duration)
 
     def __repr__(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import gc
 import time
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from wfsim.engine.randomness import RandomStreams
 from wfsim.model.enums import NetworkFidelity, Tier
 from wfsim.model.topology import Topology
 from wfsim.model.workflow import Workflow
+from wfsim.policies.load_aware import LoadAwarePolicyEvaluator
 from wfsim.policies.placement import EarliestFinishTime, PlacementStrategy
 from wfsim.policies.scheduling import FIFO, SchedulingPolicy
 from wfsim.trace.manifest import run_manifest
@@ -52,7 +54,8 @@ class Simulation:
     Args:
         topology: Nodes and links.
         workloads: What arrives, from where and when.
-        placement: Chooses a node per task (default: earliest finish time).
+        placement: Chooses a node per task (default: earliest finish time); the
+            simulation runs a copy of it, available afterwards as ``sim.placement``.
         scheduling: Factory of each node's ready queue (default: FIFO).
         network: ``"fast"`` or ``"shared"`` (see :class:`~wfsim.model.enums.NetworkFidelity`).
         seed: Seed of every random stream; same inputs and seed give the same trace.
@@ -88,7 +91,10 @@ class Simulation:
             raise ValueError(f"until must be > 0, got {until}")
         self.topology = topology
         self.workloads = list(workloads)
-        self.placement = placement if placement is not None else EarliestFinishTime()
+        # A run works on its own copy, so strategies that learn or plan (AdaptiveFlow,
+        # HEFT, …) start fresh and one object can configure many runs; the copy that
+        # ran is ``sim.placement``.
+        self.placement = copy.deepcopy(placement) if placement is not None else EarliestFinishTime()
         self.fidelity = NetworkFidelity(network)
         self.seed = seed
         self.duration = float(duration)
@@ -106,6 +112,12 @@ class Simulation:
         self.executor = WorkflowExecutor(self.env, self.cluster, self.network, self.placement, self.recorder)
         for node in self.nodes:
             node.on_end = self.executor.on_task_end
+        self.scheduling = type(self.nodes[0].queue).__name__ if self.nodes else None
+        evaluator = LoadAwarePolicyEvaluator.of(self.env)
+        if evaluator is not None:
+            # Policy switches go into the trace's state changes (P23 reads them).
+            evaluator.listeners.append(lambda s: self.recorder.states.append(
+                (s.time, "scheduling_policy", "cluster", s.new)))
         self._started = False
 
     def _origins(self, workload: Workload) -> list[int]:
@@ -164,6 +176,7 @@ class Simulation:
             manifest = run_manifest(
                 self.seed, self.config, duration=self.duration, until=self.until,
                 network=self.fidelity.value, placement=type(self.placement).__name__,
+            scheduling=self.scheduling,
                 truncated=self.executor.active > 0,
             )
             trace = self.recorder.build(self.topology, manifest, horizon)

@@ -46,8 +46,7 @@ from wfsim.model.workflow import (
     WorkflowValidationError,
 )
 from wfsim.policies.parameters import validate_params
-from wfsim.policies.placement import PLACEMENT_STRATEGIES
-from wfsim.policies.scheduling import SCHEDULING_POLICIES
+from wfsim.policies.registry import PLACEMENT_STRATEGIES, SCHEDULING_POLICIES
 from wfsim.workloads.arrivals import MMPP, ArrivalProcess, Periodic, Poisson, TraceArrivals
 from wfsim.workloads.generators import GENERATORS
 from wfsim.workloads.workload import WorkDistribution, Workload

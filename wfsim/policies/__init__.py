@@ -1,16 +1,43 @@
-"""Strategies: placement and node-local scheduling (each an ABC with implementations)."""
+"""Strategies, one module per axis of change, each an ABC with implementations:
 
-from wfsim.policies.parameters import Parameter
-from wfsim.policies.placement import (
-    PLACEMENT_STRATEGIES,
-    CloudOnly,
-    EarliestFinishTime,
-    NearestEdge,
-    PlacementStrategy,
+* :mod:`~wfsim.policies.placement` — which node runs a task (:class:`PlacementStrategy`);
+  :mod:`~wfsim.policies.execution_modes` — the seed's execution modes and data-aware
+  placement; :mod:`~wfsim.policies.planning` — HEFT, Min-Min/Max-Min, random and
+  round-robin baselines;
+* :mod:`~wfsim.policies.scheduling` — the order in which a node starts ready tasks;
+  :mod:`~wfsim.policies.load_aware` — switching that order by cluster load;
+* :mod:`~wfsim.policies.parameters` — declared tunable parameters;
+* :mod:`~wfsim.policies.registry` — the names YAML files and the tuner use.
+"""
+
+from wfsim.policies.execution_modes import (
+    AdaptiveFlow,
+    DataAwarePlacementStrategy,
+    EdgeOnly,
+    ExecutionMode,
+    HybridDynamic,
+    HybridExecution,
+    HybridStatic,
 )
-from wfsim.policies.scheduling import FIFO, SCHEDULING_POLICIES, SchedulingPolicy
+from wfsim.policies.load_aware import LoadAware, LoadAwarePolicyEvaluator
+from wfsim.policies.parameters import Parameter
+from wfsim.policies.placement import CloudOnly, EarliestFinishTime, NearestEdge, PlacementStrategy
+from wfsim.policies.planning import HEFT, MaxMin, MinMin, RandomPlacement, RoundRobin
+from wfsim.policies.scheduling import (
+    FIFO,
+    Deadline,
+    FairShare,
+    Hybrid,
+    Priority,
+    ResourceAware,
+    SchedulingPolicy,
+    WeightedFair,
+)
 
 __all__ = [
-    "FIFO", "PLACEMENT_STRATEGIES", "SCHEDULING_POLICIES", "CloudOnly", "EarliestFinishTime",
-    "NearestEdge", "Parameter", "PlacementStrategy", "SchedulingPolicy",
+    "FIFO", "HEFT", "AdaptiveFlow", "CloudOnly", "DataAwarePlacementStrategy", "Deadline",
+    "EarliestFinishTime", "EdgeOnly", "ExecutionMode", "FairShare", "Hybrid", "HybridDynamic",
+    "HybridExecution", "HybridStatic", "LoadAware", "LoadAwarePolicyEvaluator", "MaxMin", "MinMin",
+    "NearestEdge", "Parameter", "PlacementStrategy", "Priority", "RandomPlacement", "ResourceAware",
+    "RoundRobin", "SchedulingPolicy", "WeightedFair",
 ]

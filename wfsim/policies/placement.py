@@ -119,7 +119,7 @@ class EarliestFinishTime(PlacementStrategy):
         return best
 
 
-#: Names usable in YAML and by the tuner.
-PLACEMENT_STRATEGIES: dict[str, type[PlacementStrategy]] = {
+#: This module's strategies by name (all of them: :mod:`wfsim.policies.registry`).
+STRATEGIES: dict[str, type[PlacementStrategy]] = {
     cls.name: cls for cls in (CloudOnly, NearestEdge, EarliestFinishTime)
 }

@@ -5,19 +5,69 @@ factory, usually the class itself). The node asks the policy for the next task a
 starts it as soon as its cores and memory are free; a task that does not fit yet
 blocks those behind it (no backfilling), which keeps FIFO strictly first-come
 first-served.
+
+The seven policies of the seed's ``SchedulingPolicy`` enum (part 3 §1.3), registered
+by name in :data:`SCHEDULING_POLICIES` for YAML (``scheduling: {strategy: NAME,
+params: {...}}``), plus ``load_aware`` (:mod:`wfsim.policies.load_aware`), which
+switches between them by load:
+
+============== ====================================================== ===============
+name           next task                                              parameters
+============== ====================================================== ===============
+fifo           first ready at this node                               —
+priority       most urgent ``TaskPriority`` (Critical first)          —
+fair_share     longest wait since its workflow arrived                —
+weighted_fair  largest ``wait·(1 + step·w)``, w = Critical 4 … Bg 0   step
+deadline       earliest absolute deadline (EDF); none = last          —
+resource_aware fits the free cores/memory best (best fit)             —
+hybrid         largest ``w_fit·fit + w_priority·prio + w_wait·wait    w_*, horizon,
+               + w_urgency·urgency``                                  no_deadline_urgency
+============== ====================================================== ===============
+
+Every policy breaks ties by the order in which tasks became ready at the node
+(stable and deterministic). Policies with a static key (priority, fair share,
+deadline) keep a heap; those whose score depends on the clock or on what is free
+(weighted fair, resource aware, hybrid) scan the queue at :meth:`~SchedulingPolicy.peek`
+time with ``node.env.now`` (O(n) per peek), and :meth:`~SchedulingPolicy.pop`
+returns exactly what :meth:`~SchedulingPolicy.peek` returned at the same time with
+the same free resources.
+
+Where wfsim differs from the seed (overview §6 defect 3, part 3 §1.3):
+
+* ``TaskPriority`` is an ``IntEnum`` with Critical = 0; Priority pops the smallest
+  value, so Critical really comes first (the seed's max-heap was inverted).
+* FairShare and WeightedFair serve the *longest* (weighted) wait first; the seed
+  sorted ascending, i.e. shortest wait first.
+* "Wait" is measured from the workflow's arrival (``run.arrival``), not from the
+  moment the task became ready: a task of a workflow that has been in the system for
+  long is behind schedule as a whole, which is what fair sharing is meant to repair.
+  (FIFO already orders by the moment a task became ready.) Hence ``fair_share``
+  ranks oldest workflow first, a static key.
+* Hybrid's urgency is clamped to [0, 1] (a passed deadline gives 1, as the seed's
+  prose says; its formula could exceed 1).
+* ResourceAware on one node: the seed's fit is the mean over resource kinds the task
+  needs of ``min(1, free/demand)`` (1 when the task fits); among tasks that fit,
+  wfsim prefers the one that uses the largest share of what is free (best fit, the
+  packing rule of the seed's executor score); tasks that do not fit come after, the
+  closest to fitting first. So ResourceAware starts a smaller task that fits ahead of
+  a larger one that does not (backfilling by policy), unlike FIFO.
 """
 
 from __future__ import annotations
 
+import heapq
+import math
 from abc import ABC, abstractmethod
 from collections import deque
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from wfsim.model.enums import TaskPriority
 from wfsim.policies.parameters import Parameter
 
 if TYPE_CHECKING:
     from wfsim.engine.executor import WorkflowRun
     from wfsim.engine.node import NodeRuntime
+    from wfsim.model.workflow import Task
 
 QueuedTask = tuple["WorkflowRun", int]
 
@@ -52,6 +102,18 @@ class SchedulingPolicy(ABC):
     @abstractmethod
     def __len__(self) -> int: ...
 
+    def drain(self) -> list[QueuedTask]:
+        """Remove every queued task and return them in the order they were pushed
+        (used to hand a queue over to another policy).
+
+        The default pops in policy order, so subclasses that keep the push order
+        override it.
+        """
+        out = []
+        while len(self):
+            out.append(self.pop())
+        return out
+
 
 class FIFO(SchedulingPolicy):
     """First come, first served (the seed's ``SchedulingPolicy::FIFO``)."""
@@ -73,6 +135,276 @@ class FIFO(SchedulingPolicy):
     def __len__(self) -> int:
         return len(self._queue)
 
+    def drain(self) -> list[QueuedTask]:
+        out = list(self._queue)
+        self._queue.clear()
+        return out
 
-#: Names usable in YAML.
-SCHEDULING_POLICIES: dict[str, type[SchedulingPolicy]] = {"fifo": FIFO}
+
+# --- static keys: a heap ----------------------------------------------------------
+class _HeapPolicy(SchedulingPolicy):
+    """A min-heap on ``(key(run, task), ready order)``."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[Any, int, WorkflowRun, int]] = []
+        self._seq = 0
+
+    def _key(self, run: WorkflowRun, spec: Task) -> Any:
+        raise NotImplementedError
+
+    def push(self, run: WorkflowRun, task: int) -> None:
+        heapq.heappush(self._heap, (self._key(run, run.spec.tasks[task]), self._seq, run, task))
+        self._seq += 1
+
+    def peek(self) -> QueuedTask:
+        _, _, run, task = self._heap[0]
+        return run, task
+
+    def pop(self) -> QueuedTask:
+        _, _, run, task = heapq.heappop(self._heap)
+        return run, task
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def drain(self) -> list[QueuedTask]:
+        out = [(run, task) for _, _, run, task in sorted(self._heap, key=lambda e: e[1])]
+        self._heap.clear()
+        return out
+
+
+class Priority(_HeapPolicy):
+    """Most urgent :class:`~wfsim.model.enums.TaskPriority` first (Critical, High,
+    Normal, Low, Background), then ready order. Strict: Background can starve under
+    sustained load (the seed's property 18 says report it, do not forbid it)."""
+
+    name = "priority"
+
+    def _key(self, run: WorkflowRun, spec: Task) -> Any:
+        return int(spec.priority)
+
+
+class FairShare(_HeapPolicy):
+    """Longest wait first, the wait counted from the workflow's arrival, so the task
+    of the oldest workflow goes first; ties in ready order.
+
+    The seed sorted by wait ascending (shortest first, overview §6 defect 3); wfsim
+    implements the intent. Because every queued task's wait grows at the same rate,
+    "longest wait" is the static key ``run.arrival``.
+    """
+
+    name = "fair_share"
+
+    def _key(self, run: WorkflowRun, spec: Task) -> Any:
+        return run.arrival
+
+
+class Deadline(_HeapPolicy):
+    """Earliest deadline first (EDF) on the absolute deadline ``run.arrival +
+    task.deadline``; tasks without a deadline come after every task with one, in
+    ready order (the seed orders those by submission time, the same thing here)."""
+
+    name = "deadline"
+
+    def _key(self, run: WorkflowRun, spec: Task) -> Any:
+        return math.inf if spec.deadline is None else run.arrival + spec.deadline
+
+
+# --- scores that depend on the clock or the free resources: a scan ---------------
+class _ScanPolicy(SchedulingPolicy):
+    """Keeps tasks in ready order and picks the highest score at peek time.
+
+    The choice is cached for the current time, queue contents and free resources,
+    so :meth:`pop` returns what :meth:`peek` returned; ties go to the earliest ready.
+    """
+
+    def __init__(self) -> None:
+        self._items: list[QueuedTask] = []
+        self._version = 0
+        self._cache: tuple[Any, int] | None = None
+
+    def _state(self) -> tuple[float, float, float]:
+        node = self.node
+        if node is None:
+            raise RuntimeError(f"{type(self).__name__} needs bind(node) before peek/pop")
+        return node.env.now, node.free_cores, node.free_memory
+
+    def _score(self, run: WorkflowRun, spec: Task, now: float, free_cores: float,
+               free_memory: float) -> Any:
+        raise NotImplementedError
+
+    def _choose(self) -> int:
+        state = self._state()
+        key = (state, self._version)
+        cache = self._cache
+        if cache is not None and cache[0] == key:
+            return cache[1]
+        now, free_cores, free_memory = state
+        best = 0
+        best_score = None
+        score = self._score
+        for i, (run, task) in enumerate(self._items):
+            s = score(run, run.spec.tasks[task], now, free_cores, free_memory)
+            if best_score is None or s > best_score:
+                best, best_score = i, s
+        self._cache = (key, best)
+        return best
+
+    def push(self, run: WorkflowRun, task: int) -> None:
+        self._items.append((run, task))
+        self._version += 1
+
+    def peek(self) -> QueuedTask:
+        if not self._items:
+            raise IndexError("peek from an empty queue")
+        return self._items[self._choose()]
+
+    def pop(self) -> QueuedTask:
+        if not self._items:
+            raise IndexError("pop from an empty queue")
+        item = self._items.pop(self._choose())
+        self._version += 1
+        return item
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def drain(self) -> list[QueuedTask]:
+        out = self._items
+        self._items = []
+        self._version += 1
+        return out
+
+
+#: WeightedFair's class weight w: Critical 4, High 3, Normal 2, Low 1, Background 0.
+FAIR_WEIGHT = {p: 4 - int(p) for p in TaskPriority}
+#: Hybrid's priority score: Critical 1.0, High 0.8, Normal 0.6, Low 0.4, Background 0.2.
+HYBRID_PRIORITY_SCORE = {p: 1.0 - 0.2 * int(p) for p in TaskPriority}
+
+
+def resource_fit(spec: Task, free_cores: float, free_memory: float) -> float:
+    """The seed's ``calculate_resource_fit`` on one node: the mean, over the kinds
+    the task needs (cores, and memory if it needs any), of ``min(1, free/demand)``;
+    1 exactly when the task fits what is free."""
+    fit = min(1.0, free_cores / spec.cores)
+    if spec.memory > 0:
+        return (fit + min(1.0, free_memory / spec.memory)) / 2
+    return fit
+
+
+def packing(spec: Task, free_cores: float, free_memory: float) -> float:
+    """Share of what is free the task would take (mean over the kinds it needs):
+    the larger, the better the fit (best fit); meaningful when the task fits."""
+    share = spec.cores / free_cores if free_cores > 0 else 1.0
+    if spec.memory > 0:
+        mem = spec.memory / free_memory if free_memory > 0 else 1.0
+        return (share + mem) / 2
+    return share
+
+
+class WeightedFair(_ScanPolicy):
+    """Largest weighted wait first: ``wait · (1 + step · w)`` with the wait since the
+    workflow's arrival and w = Critical 4, High 3, Normal 2, Low 1, Background 0
+    (multipliers 2.0 … 1.0 with the seed's step 0.25). The seed sorted ascending
+    (shortest weighted wait first); wfsim serves the longest."""
+
+    name = "weighted_fair"
+    parameters = (
+        Parameter("step", "float", 0.25, 0.0, 1.0,
+                  doc="weight step: a class of weight w waits (1 + step*w) times as fast"),
+    )
+
+    def __init__(self, step: float = 0.25) -> None:
+        super().__init__()
+        self.step = step
+        self._factor = {p: 1.0 + step * w for p, w in FAIR_WEIGHT.items()}
+
+    def _score(self, run: WorkflowRun, spec: Task, now: float, free_cores: float,
+               free_memory: float) -> Any:
+        return (now - run.arrival) * self._factor[spec.priority]
+
+
+class ResourceAware(_ScanPolicy):
+    """The task that fits the node's free cores and memory best: tasks that fit
+    first, the one taking the largest share of what is free first (best fit); then
+    tasks that do not fit yet, the closest to fitting (the seed's fit) first."""
+
+    name = "resource_aware"
+
+    def _score(self, run: WorkflowRun, spec: Task, now: float, free_cores: float,
+               free_memory: float) -> Any:
+        fit = resource_fit(spec, free_cores, free_memory)
+        return (fit, packing(spec, free_cores, free_memory) if fit >= 1.0 else 0.0)
+
+
+class Hybrid(_ScanPolicy):
+    """The seed's weighted score, largest first::
+
+        w_fit·fit + w_priority·prio + w_wait·min(wait/horizon, 1) + w_urgency·urgency
+
+    with ``fit`` the seed's resource fit against the node's free cores/memory (1 when
+    the task fits), ``prio`` Critical 1.0, High 0.8, Normal 0.6, Low 0.4, Background
+    0.2, ``wait`` since the workflow's arrival, and ``urgency = 1 − min(left/horizon,
+    1)`` for ``left`` the time to the absolute deadline (a passed deadline gives 1),
+    or ``no_deadline_urgency`` without a deadline. Defaults are the seed's (0.3, 0.3,
+    0.2, 0.2; 3600 s; 0.5). The weights need not sum to 1.
+    """
+
+    name = "hybrid"
+    parameters = (
+        Parameter("w_fit", "float", 0.3, 0.0, 1.0, doc="weight of the resource fit"),
+        Parameter("w_priority", "float", 0.3, 0.0, 1.0, doc="weight of the priority score"),
+        Parameter("w_wait", "float", 0.2, 0.0, 1.0, doc="weight of the normalised wait"),
+        Parameter("w_urgency", "float", 0.2, 0.0, 1.0, doc="weight of the deadline urgency"),
+        Parameter("horizon", "float", 3600.0, 60.0, 7200.0,
+                  doc="seconds that normalise the wait and the time left to the deadline"),
+        Parameter("no_deadline_urgency", "float", 0.5, 0.0, 1.0,
+                  doc="urgency of a task without a deadline"),
+    )
+
+    def __init__(self, w_fit: float = 0.3, w_priority: float = 0.3, w_wait: float = 0.2,
+                 w_urgency: float = 0.2, horizon: float = 3600.0,
+                 no_deadline_urgency: float = 0.5) -> None:
+        super().__init__()
+        if not horizon > 0:
+            raise ValueError(f"hybrid: horizon must be > 0, got {horizon}")
+        self.w_fit = w_fit
+        self.w_priority = w_priority
+        self.w_wait = w_wait
+        self.w_urgency = w_urgency
+        self.horizon = horizon
+        self.no_deadline_urgency = no_deadline_urgency
+
+    def score(self, run: WorkflowRun, spec: Task, now: float, free_cores: float,
+              free_memory: float) -> float:
+        """The hybrid score of one queued task at time ``now``."""
+        horizon = self.horizon
+        wait = min(max(now - run.arrival, 0.0) / horizon, 1.0)
+        if spec.deadline is None:
+            urgency = self.no_deadline_urgency
+        else:
+            left = max(run.arrival + spec.deadline - now, 0.0)
+            urgency = 1.0 - min(left / horizon, 1.0)
+        return (self.w_fit * resource_fit(spec, free_cores, free_memory)
+                + self.w_priority * HYBRID_PRIORITY_SCORE[spec.priority]
+                + self.w_wait * wait + self.w_urgency * urgency)
+
+    _score = score
+
+
+#: Names usable in YAML (``load_aware`` is added by :mod:`wfsim.policies.load_aware`).
+SCHEDULING_POLICIES: dict[str, type[SchedulingPolicy]] = {
+    "fifo": FIFO,
+    "priority": Priority,
+    "fair_share": FairShare,
+    "weighted_fair": WeightedFair,
+    "deadline": Deadline,
+    "resource_aware": ResourceAware,
+    "hybrid": Hybrid,
+}
+
+#: The seed's seven policies (the choices of ``load_aware``'s per-band policies).
+BASE_POLICIES: tuple[str, ...] = tuple(SCHEDULING_POLICIES)
+
+# Registers ``load_aware``; at the end so that module can import the names above.
+import wfsim.policies.load_aware  # noqa: E402,F401  (registration side effect)

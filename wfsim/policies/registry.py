@@ -1,0 +1,25 @@
+"""Strategy names for YAML files and the tuner: the one place that lists them all.
+
+Strategies are passed to the engine as objects; these maps exist only so that a
+configuration file or an Optuna study can name a strategy and its parameters.
+"""
+
+from __future__ import annotations
+
+from wfsim.policies import execution_modes, placement, planning, scheduling
+from wfsim.policies.load_aware import LoadAware
+from wfsim.policies.placement import PlacementStrategy
+from wfsim.policies.scheduling import SchedulingPolicy
+
+PLACEMENT_STRATEGIES: dict[str, type[PlacementStrategy]] = {
+    **placement.STRATEGIES,
+    **execution_modes.STRATEGIES,
+    **planning.STRATEGIES,
+}
+
+SCHEDULING_POLICIES: dict[str, type[SchedulingPolicy]] = {
+    **scheduling.SCHEDULING_POLICIES,
+    LoadAware.name: LoadAware,
+}
+
+__all__ = ["PLACEMENT_STRATEGIES", "SCHEDULING_POLICIES"]
