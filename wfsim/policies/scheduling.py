@@ -7,9 +7,9 @@ blocks those behind it (no backfilling), which keeps FIFO strictly first-come
 first-served.
 
 The seven policies of the seed's ``SchedulingPolicy`` enum (part 3 §1.3), registered
-by name in :data:`SCHEDULING_POLICIES` for YAML (``scheduling: {strategy: NAME,
-params: {...}}``), plus ``load_aware`` (:mod:`wfsim.policies.load_aware`), which
-switches between them by load:
+by name in :data:`SCHEDULING_POLICIES` (YAML: ``scheduling: {strategy: NAME,
+params: {...}}``; :mod:`wfsim.policies.registry` adds ``load_aware`` from
+:mod:`wfsim.policies.load_aware`, which switches between them by load):
 
 ============== ====================================================== ===============
 name           next task                                              parameters
@@ -405,6 +405,3 @@ SCHEDULING_POLICIES: dict[str, type[SchedulingPolicy]] = {
 
 #: The seed's seven policies (the choices of ``load_aware``'s per-band policies).
 BASE_POLICIES: tuple[str, ...] = tuple(SCHEDULING_POLICIES)
-
-# Registers ``load_aware``; at the end so that module can import the names above.
-import wfsim.policies.load_aware  # noqa: E402,F401  (registration side effect)
