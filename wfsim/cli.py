@@ -7,6 +7,9 @@
     Check a config (including its topology, workflow and arrival files) without running.
 ``wfsim info DIR``
     Summarise a saved run.
+``wfsim compare CONFIG --vary KEY=V1,V2 [--seeds N …] [--out FILE]``
+    Run each value (same seeds for all) and print a Markdown table of latency,
+    makespan, cost, energy and deadline misses.
 ``wfsim check-history FILE [--model register|kv] [--consistency …] [--format …]``
     Check a recorded operation history (wfsim JSONL, Jepsen log, Porcupine or
     Knossos EDN) for linearizability, sequential or causal consistency; prints one
@@ -80,6 +83,30 @@ def cmd_info(args: argparse.Namespace) -> int:
     except (ValueError, KeyError, TypeError, AttributeError):
         raise UserError(f"{directory}: manifest.json or metrics.json is not a valid wfsim run record") from None
     print(text)
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from tqdm.auto import tqdm
+
+    from wfsim.experiments.compare import compare, markdown, parse_vary
+
+    vary = parse_vary(args.vary, str(args.config))
+    runs = len(args.seeds)
+    for values in vary.values():
+        runs *= len(values)
+    with tqdm(total=runs, desc="comparing", unit="run", leave=False, disable=args.quiet) as bar:
+        def done(label: str) -> None:
+            bar.set_postfix_str(label, refresh=False)
+            bar.update(1)
+        results = compare(args.config, vary, args.seeds, args.set, progress=done)
+    table = markdown(results, list(vary))
+    if args.out:
+        out = Path(args.out)
+        tmp = out.with_name(f".{out.name}.tmp")
+        tmp.write_text(table + "\n")
+        tmp.replace(out)
+    print(table)
     return 0
 
 
@@ -188,6 +215,18 @@ def make_parser() -> argparse.ArgumentParser:
     info.add_argument("dir")
     info.add_argument("--json", action="store_true", help="print manifest and metrics as JSON")
     info.set_defaults(func=cmd_info)
+    comparison = sub.add_parser("compare", help="run variants of a config on the same seeds and tabulate")
+    comparison.add_argument("config")
+    comparison.add_argument("--vary", action="append", required=True, metavar="KEY=V1,V2",
+                            help="config field and values to compare, e.g. placement=heft,nearest_edge "
+                                 "(repeatable: the product is run)")
+    comparison.add_argument("--seeds", type=_seed, nargs="+", default=[0], help="seeds, the same for every variant")
+    comparison.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                            help="override applied to every variant")
+    comparison.add_argument("--out", help="also write the Markdown table to this file")
+    comparison.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    comparison.set_defaults(func=cmd_compare)
+
     history = sub.add_parser("check-history", help="check an operation history for a consistency model")
     history.add_argument("file", help="history file")
     history.add_argument("--model", choices=["register", "kv"], default="register",

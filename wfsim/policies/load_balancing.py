@@ -1,0 +1,627 @@
+"""Load balancing (seed part 4 §A, ``LoadBalancer::select_node``) and the scheduler's
+executor score (seed part 3, ``select_executor``) as placement strategies.
+
+========================== ==================== ================================================
+name (YAML)                class                rule (within the pool, ties to the nearer node)
+========================== ==================== ================================================
+``lb_round_robin``         LBRoundRobin         cycle through the pool, one cursor per class
+``lb_least_connections``   LBLeastConnections   fewest tasks in flight (see *connections*)
+``lb_weighted_round_robin`` LBWeightedRoundRobin smooth weighted round robin, weight cores×speed
+``lb_consistent_hashing``  LBConsistentHashing  FNV-1a 64 ring with ``virtual_nodes`` per node
+``lb_resource_based``      LBResourceBased      max 1 − (cpu + mem)/2
+``lb_response_time``       LBResponseTime       min EWMA of observed response times
+``lb_adaptive``            LBAdaptive           max .4(1−cpu)+.3(1−mem)+.15(1−io)+.15(1−net)
+``executor_score``         ExecutorScore        max .4 fit + .2 success + .2 (1−load) + .2 locality
+========================== ==================== ================================================
+
+:class:`LoadBalancer` is the one class behind the seven ``lb_*`` names: its
+``strategy`` parameter (categorical over :data:`LB_STRATEGIES`) picks the rule, so a
+tuner can treat the rule as one categorical dimension; each ``lb_*`` class fixes it and
+declares only the parameters its rule uses.
+
+**The pool.** A task's eligible nodes are ``cluster.candidates(task, origin)`` (they
+satisfy its location requirement, fit its cores and memory in total and are reachable)
+that are :meth:`~_Balancer.healthy`, restricted to the most preferred
+``PreferredOrder`` tier present among them (so when a whole preferred tier is
+unhealthy the next tier is used). Candidates come nearest first, so "ties to the
+nearer node" means the first in the pool. An empty pool returns None (the task fails).
+
+**Health.** Only healthy nodes are ever chosen (the seed: only ``Healthy``). The engine
+has no node failures yet and :class:`~wfsim.engine.node.NodeRuntime` no ``up`` flag, so
+:meth:`~_Balancer.healthy` returns True for every node; it is the single hook that the
+fault-injection work (node up/down, ``HealthStatus``) overrides. Subclasses may override
+it today, e.g. to mark a node as under maintenance.
+
+**Session affinity** (``session_affinity``, default off). The *session key* of a task is
+its workflow's origin node id (``session_key: origin``, the default: one user, one
+session) or ``"<origin id>:<task id>"`` (``origin_task``). With affinity on, the first
+choice for a key is made by the rule and *bound*; later tasks with that key go to the
+bound node as long as it is still in their pool (healthy, a candidate of the most
+preferred tier) and the binding has been used within the last
+``sticky_session_timeout`` seconds (an idle timeout: each use refreshes it). Otherwise
+the rule chooses again and the new node is bound. A binding is kept per session key
+*and* requirement class (the task's location requirement, cores and memory, the key of
+one candidate list), so a workflow whose tasks run on different tiers keeps one
+binding per class instead of rebinding at every tier change.
+
+Per rule:
+
+* **RoundRobin**: ``cursor % len(pool)``, one cursor per requirement class and origin
+  (as :class:`~wfsim.policies.planning.RoundRobin`).
+* **LeastConnections**: *connections* of a node = ``max(running + len(queue), in
+  flight)``, where *in flight* counts the tasks this balancer placed there that have
+  not ended or failed. That is running + queued + those whose inputs are still in
+  transit (which the node cannot see yet), so a burst placed at one instant spreads out;
+  the ``running + len(queue)`` term alone is what the node itself reports.
+* **WeightedRoundRobin**: nginx's smooth weighted round robin (``ngx_http_upstream_
+  get_peer``): each pick adds every pool node's weight to its current weight, picks
+  the largest current weight (ties to the nearer node) and subtracts the pool's total
+  weight from it. Weights are ``cores × speed`` (the node's total ops/s), so the share
+  of picks is proportional to capacity. Current weights are kept per requirement class
+  and origin. (The seed's weighted *random* pick is not used.)
+* **ConsistentHashing** (:class:`ConsistentHashRing`): ``virtual_nodes`` points per
+  node at ``h("<node id>:<i>")``, ``i = 0 … virtual_nodes − 1``; a key goes to the
+  owner of the first point ``>= h(key)``, wrapping around. ``h`` is FNV-1a 64
+  (offset 14695981039346656037, prime 1099511628211) followed by MurmurHash3's
+  ``fmix64`` finaliser; ``hash_finalizer: false`` gives the seed's plain FNV-1a, under
+  which similar names (``device-0`` … ``device-7``) all land on one node. The ring is built
+  over all of a task's candidates; the lookup walks on to the next point whose owner
+  is in the pool, so an unhealthy (or non-preferred) node hands exactly its own keys to
+  its ring successors and every other key stays put. Key = the session key.
+* **ResourceBased**: ``argmax 1 − (cpu + mem)/2`` with ``cpu = (cores − free_cores) /
+  cores`` (cores held by running tasks) and ``mem = (memory − free_memory) / memory``
+  (0 for a node without memory). Like the seed, it sees only running tasks: tasks
+  placed at the same instant all see the same loads.
+* **ResponseTime**: a task's *response time* is from its placement to its end (input
+  transfer + queueing + execution), observed in ``on_task_end``; per node an EWMA
+  ``r ← (1−α) r + α·sample`` (the first sample initialises it; ``alpha`` default 0.1).
+  Nodes with no sample yet come first (fewest tasks in flight first, then nearest), so
+  every pool node gets measured; then the lowest EWMA. Not CPU (the seed's stand-in).
+* **AdaptiveLoadAware**: ``argmax w_cpu(1−cpu) + w_memory(1−mem) + w_io(1−io) +
+  w_network(1−net)``, weights 0.4/0.3/0.15/0.15, cpu and mem as for ResourceBased,
+  ``io = len(queue) / (len(queue) + cores)`` (the ready queue's pressure) and ``net =``
+  :meth:`LoadBalancer.network_load`, which is **0** here: the network keeps no cheap,
+  public per-node link utilisation. Override it (a value in [0, 1]) to use one.
+
+**Executor score** (:class:`ExecutorScore`, seed ``select_executor``)::
+
+    score = w_fit·fit + w_success·success + w_load·(1 − load) + w_locality·[local]
+
+* ``fit`` = the mean over cores and memory of ``1/(1 + (avail − use)/use)`` with
+  ``avail`` the node's free amount and ``use`` the task's demand; this equals
+  ``use/avail`` (1 = perfect fit, smaller = more slack). A resource the task does not
+  use (``use = 0``) is left out of the mean (the formula divides by it); with neither,
+  ``fit = 1``.
+* ``success`` = EWMA of task outcomes on the node, ``s ← (1−α) s + α·[succeeded]``
+  from ``on_task_end`` (1) and ``on_task_failed`` with a node (0), initially 1 (the
+  seed's weights 0.9/0.1 are ``alpha = 0.1``). The mean run time EWMA is kept as well
+  (:meth:`ExecutorScore.stats`).
+* ``load`` = mean of cpu and mem as above.
+* ``local`` = the node already holds an input of the task: a predecessor ran there, or,
+  for a root, it is the workflow's origin (where the request payload is).
+* Nodes without enough *free* cores and memory for the task right now are skipped if
+  any pool node has enough; if none has, the least loaded one is taken (lowest
+  ``load``, then fewest in flight, then nearest).
+
+Weights are tunable on a simplex (each in [0, 1], not all 0; they need not sum to 1,
+as only the argmax matters). Every strategy keeps per-run state; each
+:class:`~wfsim.engine.simulation.Simulation` runs its own copy.
+
+Not here (need engine support): periodic rebalancing and task migration.
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Sequence
+
+from wfsim.policies.parameters import Parameter
+from wfsim.policies.placement import PlacementStrategy
+from wfsim.policies.planning import _preferred, _Stateful
+
+if TYPE_CHECKING:
+    from wfsim.engine.cluster import Cluster
+    from wfsim.engine.executor import WorkflowRun
+    from wfsim.engine.node import NodeRuntime
+
+# --- FNV-1a and the ring ------------------------------------------------------------
+FNV64_OFFSET = 14695981039346656037
+FNV64_PRIME = 1099511628211
+_MASK64 = 2**64 - 1
+
+
+def fnv1a_64(data: str | bytes) -> int:
+    """FNV-1a 64-bit hash of ``data`` (a str is hashed as UTF-8)."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    h = FNV64_OFFSET
+    for byte in data:
+        h = ((h ^ byte) * FNV64_PRIME) & _MASK64
+    return h
+
+
+def fmix64(h: int) -> int:
+    """MurmurHash3's 64-bit finaliser (a bijection that spreads every input bit)."""
+    h ^= h >> 33
+    h = (h * 0xFF51AFD7ED558CCD) & _MASK64
+    h ^= h >> 33
+    h = (h * 0xC4CEB9FE1A85EC53) & _MASK64
+    return h ^ (h >> 33)
+
+
+class ConsistentHashRing:
+    """A consistent hash ring (seed ``ConsistentHashRing``): ``virtual_nodes`` points
+    per member at ``hash(f"{member}:{i}")``; a key belongs to the member of the first
+    point at or after ``hash(key)``, wrapping around.
+
+    ``hash`` is FNV-1a 64, followed by :func:`fmix64` when ``finalize`` is true. Plain
+    FNV-1a (the seed's, ``finalize=False``) maps strings that differ only in their last
+    characters (``device-0`` … ``device-7``, ``edge-1:0`` … ``edge-1:9``) to nearby
+    values, since the last byte changes the hash by at most 255 × prime ≈ 2^48 of 2^64:
+    such keys and virtual nodes bunch in one arc and one node gets them all. The
+    finaliser is a bijection, so the ring's properties are unchanged.
+    """
+
+    def __init__(self, members: Iterable[str] = (), virtual_nodes: int = 10, finalize: bool = True) -> None:
+        if virtual_nodes < 1:
+            raise ValueError(f"virtual_nodes must be >= 1, got {virtual_nodes}")
+        self.virtual_nodes = virtual_nodes
+        self.finalize = finalize
+        self._points: list[tuple[int, str]] = []
+        self._hashes: list[int] = []
+        self._members: set[str] = set()
+        for member in members:
+            self.add(member)
+
+    @property
+    def members(self) -> frozenset[str]:
+        return frozenset(self._members)
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    def hash(self, data: str | bytes) -> int:
+        """The ring position of ``data``."""
+        h = fnv1a_64(data)
+        return fmix64(h) if self.finalize else h
+
+    def add(self, member: str) -> None:
+        """Put ``member``'s virtual nodes on the ring (no-op if already there)."""
+        if member in self._members:
+            return
+        self._members.add(member)
+        for i in range(self.virtual_nodes):
+            bisect.insort(self._points, (self.hash(f"{member}:{i}"), member))
+        self._hashes = [h for h, _ in self._points]
+
+    def remove(self, member: str) -> None:
+        """Take ``member``'s virtual nodes off the ring (no-op if absent)."""
+        if member not in self._members:
+            return
+        self._members.discard(member)
+        self._points = [p for p in self._points if p[1] != member]
+        self._hashes = [h for h, _ in self._points]
+
+    def get(self, key: str | bytes, accept: Callable[[str], bool] | None = None) -> str | None:
+        """The member owning ``key``; with ``accept``, the first member at or after the
+        key's point that ``accept`` allows (None if the ring has none)."""
+        points = self._points
+        if not points:
+            return None
+        start = bisect.bisect_left(self._hashes, self.hash(key))
+        n = len(points)
+        for k in range(n):
+            member = points[(start + k) % n][1]
+            if accept is None or accept(member):
+                return member
+        return None
+
+
+# --- smooth weighted round robin ------------------------------------------------------
+def smooth_weighted_pick(current: dict[Any, float], weights: Sequence[tuple[Any, float]]) -> Any:
+    """One step of nginx's smooth weighted round robin over ``weights`` ((key, weight)
+    pairs in tie-break order), updating the ``current`` weights in place."""
+    total = 0.0
+    best = None
+    best_weight = 0.0
+    for key, weight in weights:
+        value = current.get(key, 0.0) + weight
+        current[key] = value
+        total += weight
+        if best is None or value > best_weight:
+            best, best_weight = key, value
+    if best is not None:
+        current[best] -= total
+    return best
+
+
+# --- per-node load figures (duck-typed on NodeRuntime) -------------------------------
+def cpu_load(node: NodeRuntime) -> float:
+    """Share of the node's cores held by running tasks."""
+    cores = node.spec.cores
+    return (cores - node.free_cores) / cores
+
+
+def memory_load(node: NodeRuntime) -> float:
+    """Share of the node's memory held by running tasks (0 for a node without memory)."""
+    memory = node.spec.memory
+    return (memory - node.free_memory) / memory if memory > 0 else 0.0
+
+
+def io_load(node: NodeRuntime) -> float:
+    """Ready-queue pressure ``len(queue) / (len(queue) + cores)``."""
+    q = len(node.queue)
+    return q / (q + node.spec.cores)
+
+
+def resource_score(node: NodeRuntime) -> float:
+    """ResourceBased score ``1 − (cpu + mem)/2`` (higher is better)."""
+    return 1.0 - (cpu_load(node) + memory_load(node)) / 2.0
+
+
+def adaptive_score(node: NodeRuntime, weights: Sequence[float] = (0.4, 0.3, 0.15, 0.15),
+                   network: float = 0.0) -> float:
+    """AdaptiveLoadAware score ``w0(1−cpu) + w1(1−mem) + w2(1−io) + w3(1−net)``."""
+    w_cpu, w_mem, w_io, w_net = weights
+    return (w_cpu * (1.0 - cpu_load(node)) + w_mem * (1.0 - memory_load(node))
+            + w_io * (1.0 - io_load(node)) + w_net * (1.0 - network))
+
+
+def fit_score(node: NodeRuntime, cores: float, memory: float) -> float:
+    """The seed's fit ``mean_r 1/(1 + (avail_r − use_r)/use_r)`` over the resources the
+    task uses (cores, memory); 1 when it uses neither. Assumes enough is free."""
+    terms = []
+    for use, avail in ((cores, node.free_cores), (memory, node.free_memory)):
+        if use > 0:
+            terms.append(1.0 / (1.0 + (avail - use) / use))
+    return sum(terms) / len(terms) if terms else 1.0
+
+
+def node_load(node: NodeRuntime) -> float:
+    """Mean of cpu and memory load."""
+    return (cpu_load(node) + memory_load(node)) / 2.0
+
+
+# --- parameters ------------------------------------------------------------------------
+LB_STRATEGIES = ("round_robin", "least_connections", "weighted_round_robin", "consistent_hashing",
+                 "resource_based", "response_time", "adaptive")
+
+_AFFINITY = (
+    Parameter("session_affinity", "bool", False,
+              doc="send a session key's tasks to its bound node while that stays eligible"),
+    Parameter("sticky_session_timeout", "float", 300.0, low=10.0, high=3600.0,
+              doc="seconds a session binding survives without use"),
+    Parameter("session_key", "categorical", "origin", choices=("origin", "origin_task"),
+              doc="session (and hash) key: the workflow's origin id, or origin id:task id"),
+)
+_VNODES = Parameter("virtual_nodes", "int", 10, low=1, high=200, doc="ring points per node")
+_FINALIZE = Parameter("hash_finalizer", "bool", True,
+                      doc="apply fmix64 after FNV-1a 64 (false: the seed's plain FNV-1a, which bunches similar keys)")
+_ALPHA = Parameter("alpha", "float", 0.1, low=0.01, high=0.5, doc="EWMA weight of a new observation")
+_ADAPTIVE = (
+    Parameter("w_cpu", "float", 0.4, low=0.0, high=1.0, doc="weight of 1 − cpu load"),
+    Parameter("w_memory", "float", 0.3, low=0.0, high=1.0, doc="weight of 1 − memory load"),
+    Parameter("w_io", "float", 0.15, low=0.0, high=1.0, doc="weight of 1 − queue pressure"),
+    Parameter("w_network", "float", 0.15, low=0.0, high=1.0, doc="weight of 1 − network load"),
+)
+
+
+def _check_weights(owner: str, weights: Sequence[float]) -> tuple[float, ...]:
+    weights = tuple(float(w) for w in weights)
+    if any(not 0.0 <= w <= 1.0 for w in weights) or not sum(weights) > 0:
+        raise ValueError(f"{owner}: weights must be in [0, 1] and not all 0, got {weights}")
+    return weights
+
+
+# --- the strategies --------------------------------------------------------------------
+class _Balancer(_Stateful):
+    """Pool selection (health, preferred tier), session affinity and the bookkeeping
+    shared by the rules: tasks in flight per node and observed response times."""
+
+    session_affinity: bool = False
+    sticky_session_timeout: float = 300.0
+    session_key: str = "origin"
+    alpha: float = 0.1
+
+    def _reset(self) -> None:
+        super()._reset()
+        self._cluster: Cluster | None = None
+        self._placed: dict[tuple[int, int], tuple[int, float]] = {}   # (run, task) -> (node, time)
+        self._inflight: dict[int, int] = {}
+        self._response: dict[int, float] = {}                         # node -> EWMA (s)
+        self._sessions: dict[tuple, tuple[int, float]] = {}           # key -> (node, last use)
+
+    # -- hooks for subclasses
+    def healthy(self, node: NodeRuntime) -> bool:
+        """Whether ``node`` may be chosen. Every node is healthy until the engine models
+        node failures (fault injection); override to exclude nodes."""
+        return True
+
+    def choose(self, run: WorkflowRun, task: int, pool: tuple[NodeRuntime, ...],
+               full: tuple[NodeRuntime, ...], cluster: Cluster, key: str) -> NodeRuntime:
+        raise NotImplementedError
+
+    # -- machinery
+    def pool(self, run: WorkflowRun, task: int, cluster: Cluster) -> tuple[tuple[NodeRuntime, ...], tuple[NodeRuntime, ...]]:
+        """(all candidates, the healthy ones of the most preferred tier among them)."""
+        full, preferred = self.allowed(run, task, cluster)
+        healthy = self.healthy
+        if all(healthy(n) for n in full):
+            return full, preferred
+        return full, _preferred(run.spec.tasks[task], tuple(n for n in full if healthy(n)))
+
+    def key_of(self, run: WorkflowRun, task: int, cluster: Cluster) -> str:
+        """The session key of task ``task`` of ``run``."""
+        origin = cluster.nodes[run.origin].spec.id
+        if self.session_key == "origin_task":
+            return f"{origin}:{run.spec.tasks[task].id}"
+        return origin
+
+    def connections(self, node: NodeRuntime) -> int:
+        """Tasks on ``node``: max(running + queued, placed here by this balancer and not
+        yet ended)."""
+        return max(node.running + len(node.queue), self._inflight.get(node.index, 0))
+
+    def response_time(self, node: NodeRuntime) -> float | None:
+        """EWMA of observed response times on ``node`` (None before the first)."""
+        return self._response.get(node.index)
+
+    def place(self, run: WorkflowRun, task: int, cluster: Cluster) -> NodeRuntime | None:
+        self._cluster = cluster
+        full, pool = self.pool(run, task, cluster)
+        if not pool:
+            return None
+        key = self.key_of(run, task, cluster)
+        now = cluster.now
+        node = None
+        if self.session_affinity:
+            t = run.spec.tasks[task]
+            skey = (key, t.location, t.cores, t.memory)
+            bound = self._sessions.get(skey)
+            if bound is not None and now - bound[1] <= self.sticky_session_timeout:
+                node = next((n for n in pool if n.index == bound[0]), None)
+        if node is None:
+            node = self.choose(run, task, pool, full, cluster, key)
+        if self.session_affinity:
+            self._sessions[skey] = (node.index, now)
+        self._placed[(run.id, task)] = (node.index, now)
+        self._inflight[node.index] = self._inflight.get(node.index, 0) + 1
+        return node
+
+    def _settle(self, run: WorkflowRun, task: int) -> tuple[int, float] | None:
+        placed = self._placed.pop((run.id, task), None)
+        if placed is not None:
+            self._inflight[placed[0]] -= 1
+        return placed
+
+    def _ewma(self, table: dict[int, float], index: int, value: float, initial: float | None = None) -> None:
+        old = table.get(index, initial)
+        table[index] = value if old is None else (1.0 - self.alpha) * old + self.alpha * value
+
+    def on_task_end(self, run: WorkflowRun, task: int, node: NodeRuntime, duration: float) -> None:
+        placed = self._settle(run, task)
+        if placed is not None and self._cluster is not None:
+            self._ewma(self._response, node.index, self._cluster.now - placed[1])
+
+    def on_task_failed(self, run: WorkflowRun, task: int, node: NodeRuntime | None, reason: str) -> None:
+        self._settle(run, task)
+
+
+class LoadBalancer(_Balancer):
+    """The seed's ``LoadBalancer`` as a placement strategy; ``strategy`` picks one of
+    the seven rules of :data:`LB_STRATEGIES` (see the module docstring)."""
+
+    name: ClassVar[str] = "load_balancer"
+    parameters: ClassVar[tuple[Parameter, ...]] = (
+        Parameter("strategy", "categorical", "round_robin", choices=LB_STRATEGIES,
+                  doc="the seed's LoadBalancingStrategy"),
+        *_AFFINITY, _VNODES, _FINALIZE, _ALPHA, *_ADAPTIVE,
+    )
+
+    def __init__(self, strategy: str = "round_robin", *, session_affinity: bool = False,
+                 sticky_session_timeout: float = 300.0, session_key: str = "origin",
+                 virtual_nodes: int = 10, hash_finalizer: bool = True, alpha: float = 0.1, w_cpu: float = 0.4,
+                 w_memory: float = 0.3, w_io: float = 0.15, w_network: float = 0.15) -> None:
+        if strategy not in LB_STRATEGIES:
+            raise ValueError(f"unknown load balancing strategy {strategy!r}; allowed: {', '.join(LB_STRATEGIES)}")
+        if session_key not in ("origin", "origin_task"):
+            raise ValueError(f"session_key must be 'origin' or 'origin_task', got {session_key!r}")
+        if virtual_nodes < 1:
+            raise ValueError(f"virtual_nodes must be >= 1, got {virtual_nodes}")
+        if not 0 < alpha <= 1:
+            raise ValueError(f"alpha must be in (0, 1], got {alpha}")
+        if not sticky_session_timeout >= 0:
+            raise ValueError(f"sticky_session_timeout must be >= 0, got {sticky_session_timeout}")
+        self.strategy = strategy
+        self.session_affinity = bool(session_affinity)
+        self.sticky_session_timeout = float(sticky_session_timeout)
+        self.session_key = session_key
+        self.virtual_nodes = int(virtual_nodes)
+        self.hash_finalizer = bool(hash_finalizer)
+        self.alpha = float(alpha)
+        self.weights = _check_weights(strategy, (w_cpu, w_memory, w_io, w_network))
+        super().__init__()
+
+    def _reset(self) -> None:
+        super()._reset()
+        self._cursor: dict[tuple, int] = {}
+        self._current: dict[tuple, dict[int, float]] = {}
+        self._rings: dict[int, tuple[tuple, ConsistentHashRing, dict[str, NodeRuntime]]] = {}
+
+    def network_load(self, node: NodeRuntime, cluster: Cluster) -> float:
+        """Network load of ``node`` in [0, 1] for AdaptiveLoadAware: 0 (not measured;
+        override to supply one, e.g. outbound link utilisation)."""
+        return 0.0
+
+    def ring(self, full: tuple[NodeRuntime, ...]) -> tuple[ConsistentHashRing, dict[str, NodeRuntime]]:
+        """The ring over candidate list ``full`` (cached by its identity)."""
+        entry = self._rings.get(id(full))
+        if entry is None or entry[0] is not full:
+            by_id = {n.spec.id: n for n in full}
+            entry = self._rings[id(full)] = (full, ConsistentHashRing(by_id, self.virtual_nodes, self.hash_finalizer), by_id)
+        return entry[1], entry[2]
+
+    def choose(self, run: WorkflowRun, task: int, pool: tuple[NodeRuntime, ...],
+               full: tuple[NodeRuntime, ...], cluster: Cluster, key: str) -> NodeRuntime:
+        rule = self.strategy
+        if len(pool) == 1 and rule not in ("round_robin", "weighted_round_robin"):
+            return pool[0]   # (the cyclic rules still advance their state)
+        if rule == "round_robin" or rule == "weighted_round_robin":
+            t = run.spec.tasks[task]
+            ckey = (run.origin, t.location, t.cores, t.memory)
+            if rule == "round_robin":
+                i = self._cursor.get(ckey, 0)
+                self._cursor[ckey] = i + 1
+                return pool[i % len(pool)]
+            current = self._current.setdefault(ckey, {})
+            index = smooth_weighted_pick(current, [(n.index, n.spec.cores * n.spec.speed) for n in pool])
+            return next(n for n in pool if n.index == index)
+        if rule == "least_connections":
+            return min(pool, key=self.connections)
+        if rule == "consistent_hashing":
+            ring, by_id = self.ring(full)
+            allowed = {n.spec.id for n in pool}
+            member = ring.get(key, allowed.__contains__)
+            return by_id[member]  # pool is non-empty and a subset of the ring
+        if rule == "resource_based":
+            return max(pool, key=resource_score)  # max keeps the first of equals
+        if rule == "response_time":
+            def rank(n: NodeRuntime) -> tuple[int, float]:
+                r = self._response.get(n.index)
+                return (0, float(self._inflight.get(n.index, 0))) if r is None else (1, r)
+            return min(pool, key=rank)
+        weights = self.weights
+        return max(pool, key=lambda n: adaptive_score(n, weights, self.network_load(n, cluster)))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(strategy={self.strategy!r}, session_affinity={self.session_affinity})"
+
+
+def _variant(cls_name: str, rule: str, extra: tuple[Parameter, ...], doc: str) -> type[LoadBalancer]:
+    declared = (*_AFFINITY, *extra)
+    names = {p.name for p in declared}
+
+    def __init__(self, **kwargs: Any) -> None:
+        unknown = sorted(set(kwargs) - names)
+        if unknown:
+            raise TypeError(f"{cls_name}: unexpected parameter(s) {', '.join(unknown)}")
+        LoadBalancer.__init__(self, rule, **kwargs)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{p.name}={getattr(self, p.name, None)!r}" for p in declared
+                          if hasattr(self, p.name))
+        return f"{cls_name}({shown})"
+
+    return type(cls_name, (LoadBalancer,), {
+        "__doc__": doc, "__init__": __init__, "__repr__": __repr__, "name": f"lb_{rule}",
+        "parameters": declared, "__module__": __name__, "__qualname__": cls_name,
+    })
+
+
+LBRoundRobin = _variant("LBRoundRobin", "round_robin", (),
+                        "Load balancing: round robin over the pool (one cursor per class).")
+LBLeastConnections = _variant("LBLeastConnections", "least_connections", (),
+                              "Load balancing: the node with the fewest tasks in flight.")
+LBWeightedRoundRobin = _variant("LBWeightedRoundRobin", "weighted_round_robin", (),
+                                "Load balancing: smooth weighted round robin, weights cores × speed.")
+LBConsistentHashing = _variant("LBConsistentHashing", "consistent_hashing", (_VNODES, _FINALIZE),
+                               "Load balancing: FNV-1a 64 consistent hashing of the session key.")
+LBResourceBased = _variant("LBResourceBased", "resource_based", (),
+                           "Load balancing: max 1 − (cpu + mem)/2.")
+LBResponseTime = _variant("LBResponseTime", "response_time", (_ALPHA,),
+                          "Load balancing: lowest EWMA of observed response times.")
+LBAdaptive = _variant("LBAdaptive", "adaptive", _ADAPTIVE,
+                      "Load balancing: AdaptiveLoadAware, max .4(1−cpu)+.3(1−mem)+.15(1−io)+.15(1−net).")
+
+
+class ExecutorScore(_Balancer):
+    """The scheduler's executor score (seed ``select_executor``): see the module
+    docstring. Statistics per node: success-rate and mean-run-time EWMAs."""
+
+    name: ClassVar[str] = "executor_score"
+    parameters: ClassVar[tuple[Parameter, ...]] = (
+        Parameter("w_fit", "float", 0.4, low=0.0, high=1.0, doc="weight of resource fit"),
+        Parameter("w_success", "float", 0.2, low=0.0, high=1.0, doc="weight of the success-rate EWMA"),
+        Parameter("w_load", "float", 0.2, low=0.0, high=1.0, doc="weight of 1 − load"),
+        Parameter("w_locality", "float", 0.2, low=0.0, high=1.0, doc="weight of holding an input"),
+        _ALPHA,
+    )
+
+    def __init__(self, w_fit: float = 0.4, w_success: float = 0.2, w_load: float = 0.2,
+                 w_locality: float = 0.2, alpha: float = 0.1) -> None:
+        if not 0 < alpha <= 1:
+            raise ValueError(f"alpha must be in (0, 1], got {alpha}")
+        self.weights = _check_weights(self.name, (w_fit, w_success, w_load, w_locality))
+        self.alpha = float(alpha)
+        super().__init__()
+
+    def _reset(self) -> None:
+        super()._reset()
+        self._success: dict[int, float] = {}
+        self._time: dict[int, float] = {}
+        self._count: dict[int, int] = {}
+
+    def stats(self, node: NodeRuntime) -> dict[str, float]:
+        """Per-node statistics: tasks ended or failed there, success-rate EWMA
+        (initially 1) and mean run time EWMA (0 before the first)."""
+        i = node.index
+        return {"tasks": self._count.get(i, 0), "success_rate": self._success.get(i, 1.0),
+                "avg_time": self._time.get(i, 0.0)}
+
+    @staticmethod
+    def local(run: WorkflowRun, task: int, node: NodeRuntime) -> bool:
+        """Whether ``node`` already holds an input of the task."""
+        preds = run.spec.predecessors[task]
+        if not preds:
+            return node.index == run.origin
+        return any(run.node_of[p] == node.index for p in preds)
+
+    def score(self, run: WorkflowRun, task: int, node: NodeRuntime) -> float:
+        """The executor score of ``node`` for the task (assumes enough is free)."""
+        t = run.spec.tasks[task]
+        w_fit, w_success, w_load, w_locality = self.weights
+        return (w_fit * fit_score(node, t.cores, t.memory)
+                + w_success * self._success.get(node.index, 1.0)
+                + w_load * (1.0 - node_load(node))
+                + (w_locality if self.local(run, task, node) else 0.0))
+
+    def choose(self, run: WorkflowRun, task: int, pool: tuple[NodeRuntime, ...],
+               full: tuple[NodeRuntime, ...], cluster: Cluster, key: str) -> NodeRuntime:
+        t = run.spec.tasks[task]
+        ready = [n for n in pool if n.free_cores >= t.cores and n.free_memory >= t.memory]
+        if not ready:
+            return min(pool, key=lambda n: (node_load(n), self._inflight.get(n.index, 0)))
+        return max(ready, key=lambda n: self.score(run, task, n))
+
+    def _outcome(self, node: NodeRuntime, success: bool, duration: float | None) -> None:
+        i = node.index
+        self._count[i] = self._count.get(i, 0) + 1
+        self._ewma(self._success, i, 1.0 if success else 0.0, initial=1.0)
+        if duration is not None:
+            self._ewma(self._time, i, duration, initial=0.0)
+
+    def on_task_end(self, run: WorkflowRun, task: int, node: NodeRuntime, duration: float) -> None:
+        super().on_task_end(run, task, node, duration)
+        self._outcome(node, True, duration)
+
+    def on_task_failed(self, run: WorkflowRun, task: int, node: NodeRuntime | None, reason: str) -> None:
+        super().on_task_failed(run, task, node, reason)
+        if node is not None:
+            self._outcome(node, False, None)
+
+    def __repr__(self) -> str:
+        return f"ExecutorScore(weights={self.weights}, alpha={self.alpha})"
+
+
+#: Names usable in YAML (to be merged into ``PLACEMENT_STRATEGIES`` by the registry).
+STRATEGIES: dict[str, type[PlacementStrategy]] = {
+    cls.name: cls for cls in (LBRoundRobin, LBLeastConnections, LBWeightedRoundRobin, LBConsistentHashing,
+                              LBResourceBased, LBResponseTime, LBAdaptive, ExecutorScore)
+}
+
+__all__ = [
+    "FNV64_OFFSET", "FNV64_PRIME", "LB_STRATEGIES", "STRATEGIES", "ConsistentHashRing", "ExecutorScore",
+    "LBAdaptive", "LBConsistentHashing", "LBLeastConnections", "LBResourceBased", "LBResponseTime",
+    "LBRoundRobin", "LBWeightedRoundRobin", "LoadBalancer", "adaptive_score", "cpu_load", "fit_score",
+    "fmix64", "fnv1a_64", "io_load", "memory_load", "node_load", "resource_score", "smooth_weighted_pick",
+]
