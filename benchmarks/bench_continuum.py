@@ -127,11 +127,13 @@ def peak_rss_mb() -> float:
 
 
 # --- wfsim side ------------------------------------------------------------------------
-def run_wfsim(devices: int, duration: float, rate: float, seed: int) -> dict[str, Any]:
+def run_wfsim(devices: int, duration: float, rate: float, seed: int,
+              placement: str = "nearest_edge", scheduling: str = "fifo") -> dict[str, Any]:
     """Run the scenario through wfsim; return raw figures."""
     t_total = time.perf_counter()
-    from wfsim import (Edge, LocationRequirement, NearestEdge, Poisson, Simulation, Task, Tier,
+    from wfsim import (Edge, LocationRequirement, Poisson, Simulation, Task, Tier,
                        Workflow, Workload, hierarchical)
+    from wfsim.policies.registry import PLACEMENT_STRATEGIES, SCHEDULING_POLICIES
 
     edge, regional = scale(devices)
     topology = hierarchical(devices, edge, regional)
@@ -144,7 +146,8 @@ def run_wfsim(devices: int, duration: float, rate: float, seed: int) -> dict[str
         input_bytes=INPUT_BYTES,
     )
     sim = Simulation(topology, [Workload(WORKLOAD, workflow, Poisson(rate))],
-                     placement=NearestEdge(), duration=duration, seed=seed)
+                     placement=PLACEMENT_STRATEGIES[placement](),
+                     scheduling=SCHEDULING_POLICIES[scheduling], duration=duration, seed=seed)
     cpu = time_cpu_of_run(sim.env)
     t_run = time.perf_counter()
     result = sim.run()
@@ -316,7 +319,8 @@ def run_side(side: str, args: argparse.Namespace) -> dict[str, Any]:
     runs = []
     for _ in range(args.repeat):
         cmd = [sys.executable, __file__, "--side", side, "--devices", str(args.devices),
-               "--duration", str(args.duration), "--rate", str(args.rate), "--seed", str(args.seed)]
+               "--duration", str(args.duration), "--rate", str(args.rate), "--seed", str(args.seed),
+               "--placement", args.placement, "--scheduling", args.scheduling]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         runs.append(json.loads(out))
     best = min(runs, key=lambda r: r["wall_s"])
@@ -400,18 +404,25 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeat", type=int, default=1, help="best of K runs of each side")
     parser.add_argument("--skip-simpy", action="store_true", help="run the wfsim side only")
+    parser.add_argument("--placement", default="nearest_edge",
+                        help="wfsim placement strategy (any registry name; the floor always does "
+                             "nearest edge, so other strategies show their overhead in the ratio)")
+    parser.add_argument("--scheduling", default="fifo", help="wfsim scheduling policy (any registry name)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--side", choices=["wfsim", "simpy"],
                         help="internal: run one side in this process and print its raw figures")
     args = parser.parse_args()
 
-    if args.side:
-        run = run_wfsim if args.side == "wfsim" else run_simpy
-        print(json.dumps(run(args.devices, args.duration, args.rate, args.seed)))
+    if args.side == "wfsim":
+        print(json.dumps(run_wfsim(args.devices, args.duration, args.rate, args.seed,
+                                   args.placement, args.scheduling)))
+        return
+    if args.side == "simpy":
+        print(json.dumps(run_simpy(args.devices, args.duration, args.rate, args.seed)))
         return
     w = run_side("wfsim", args)
     s = None if args.skip_simpy else run_side("simpy", args)
-    result = summarize(args, w, s)
+    result = {**summarize(args, w, s), "placement": args.placement, "scheduling": args.scheduling}
     if args.json:
         print(json.dumps(result))
     else:

@@ -3,7 +3,8 @@
 * :mod:`~wfsim.policies.placement` — which node runs a task (:class:`PlacementStrategy`);
   :mod:`~wfsim.policies.execution_modes` — the seed's execution modes and data-aware
   placement; :mod:`~wfsim.policies.planning` — HEFT, Min-Min/Max-Min, random and
-  round-robin baselines;
+  round-robin baselines; :mod:`~wfsim.policies.load_balancing` — the seed's seven
+  load-balancing rules and executor scoring;
 * :mod:`~wfsim.policies.scheduling` — the order in which a node starts ready tasks;
   :mod:`~wfsim.policies.load_aware` — switching that order by cluster load;
 * :mod:`~wfsim.policies.parameters` — declared tunable parameters;
@@ -20,6 +21,7 @@ from wfsim.policies.execution_modes import (
     HybridStatic,
 )
 from wfsim.policies.load_aware import LoadAware, LoadAwarePolicyEvaluator
+from wfsim.policies.load_balancing import ConsistentHashRing, ExecutorScore, LoadBalancer
 from wfsim.policies.parameters import Parameter
 from wfsim.policies.placement import CloudOnly, EarliestFinishTime, NearestEdge, PlacementStrategy
 from wfsim.policies.planning import HEFT, MaxMin, MinMin, RandomPlacement, RoundRobin
@@ -35,7 +37,7 @@ from wfsim.policies.scheduling import (
 )
 
 __all__ = [
-    "FIFO", "HEFT", "AdaptiveFlow", "CloudOnly", "DataAwarePlacementStrategy", "Deadline",
+    "FIFO", "HEFT", "AdaptiveFlow", "CloudOnly", "ConsistentHashRing", "ExecutorScore", "LoadBalancer", "DataAwarePlacementStrategy", "Deadline",
     "EarliestFinishTime", "EdgeOnly", "ExecutionMode", "FairShare", "Hybrid", "HybridDynamic",
     "HybridExecution", "HybridStatic", "LoadAware", "LoadAwarePolicyEvaluator", "MaxMin", "MinMin",
     "NearestEdge", "Parameter", "PlacementStrategy", "Priority", "RandomPlacement", "ResourceAware",
