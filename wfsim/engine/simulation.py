@@ -13,6 +13,7 @@ import simpy
 
 from wfsim.engine.cluster import Cluster
 from wfsim.engine.executor import WorkflowExecutor
+from wfsim.engine.migration import MigrationManager, Rebalancer
 from wfsim.engine.network import NETWORKS, Network
 from wfsim.engine.node import NodeRuntime
 from wfsim.engine.randomness import RandomStreams
@@ -62,6 +63,13 @@ class Simulation:
         duration: Arrival window in seconds (workloads submit in ``[0, duration)``).
         until: Stop time; None runs until all submitted work has finished.
         config: The configuration this was built from, kept in the manifest.
+        rebalance_interval: Seconds between load-rebalancing rounds (the seed's
+            ``load_balancing_interval``, 30 s); None (default) disables rebalancing.
+            See :mod:`wfsim.engine.migration`.
+        rebalance_threshold: Imbalance ``(max − min)/min`` above which a round moves work.
+        max_migrations, migration_overhead, benefit_weight: The migration manager's
+            concurrency cap, state-transfer overhead factor and cost–benefit weight.
+            The manager is ``sim.migration`` (usable without rebalancing).
 
     Example:
         >>> from wfsim import Simulation, Workload, Poisson, hierarchical, chain
@@ -84,6 +92,11 @@ class Simulation:
         duration: float = 60.0,
         until: float | None = None,
         config: dict[str, Any] | None = None,
+        rebalance_interval: float | None = None,
+        rebalance_threshold: float = 0.3,
+        max_migrations: int = 4,
+        migration_overhead: float = 1.2,
+        benefit_weight: float = 1.0,
     ) -> None:
         if not duration >= 0:
             raise ValueError(f"duration must be >= 0, got {duration}")
@@ -113,6 +126,11 @@ class Simulation:
         for node in self.nodes:
             node.on_end = self.executor.on_task_end
         self.scheduling = type(self.nodes[0].queue).__name__ if self.nodes else None
+        self.migration = MigrationManager(self.env, self.cluster, self.network, self.recorder,
+                                          max_concurrent=max_migrations, overhead_factor=migration_overhead,
+                                          benefit_weight=benefit_weight)
+        self.rebalancer = (None if rebalance_interval is None else
+                           Rebalancer(self.env, self.migration, rebalance_interval, rebalance_threshold))
         evaluator = LoadAwarePolicyEvaluator.of(self.env)
         if evaluator is not None:
             # Policy switches go into the trace's state changes (P23 reads them).
@@ -160,6 +178,8 @@ class Simulation:
         for workload in self.workloads:
             for origin in self._origins(workload):
                 self.env.process(self._source(workload, origin))
+        if self.rebalancer is not None:
+            self.rebalancer.start()
         # The trace grows by a few tuples per event and holds no reference cycles;
         # without this, Python's cyclic collector rescans it over and over and
         # costs more than the simulation itself on large runs.
@@ -169,6 +189,8 @@ class Simulation:
             wall = time.perf_counter()
             if progress:
                 self._run_with_progress()
+            elif self.until is None and self.rebalancer is not None:
+                self._run_until_idle()
             else:
                 self.env.run(until=self.until)
             wall = time.perf_counter() - wall
@@ -198,4 +220,20 @@ class Simulation:
                     env.run(until=target)
                 bar.update(1)
         if self.until is None:
-            env.run()
+            if self.rebalancer is not None:
+                self._run_until_idle()
+            else:
+                env.run()
+
+    def _run_until_idle(self) -> None:
+        """Run until nothing but the next rebalance tick is scheduled, so the
+        periodic process does not extend the run (the horizon is the last real event)."""
+        env = self.env
+        queue = env._queue  # SimPy's event heap: (time, priority, id, event)
+        rebalancer = self.rebalancer
+        assert rebalancer is not None
+        step = env.step
+        while queue:
+            if len(queue) == 1 and queue[0][3] is rebalancer.pending:
+                break
+            step()

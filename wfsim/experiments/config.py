@@ -230,6 +230,16 @@ class StrategyConfig(_Strict):
         return {"strategy": value} if isinstance(value, str) else value
 
 
+class RebalanceConfig(_Strict):
+    """Periodic load rebalancing through task migration (see :mod:`wfsim.engine.migration`)."""
+
+    interval: float = Field(30.0, gt=0)
+    threshold: float = Field(0.3, gt=0)
+    max_concurrent: int = Field(4, ge=1, le=32, strict=True)
+    overhead: float = Field(1.2, ge=1.0, le=2.0)
+    benefit_weight: float = Field(1.0, ge=0.0, le=10.0)
+
+
 class ExperimentConfig(_Strict):
     """A whole experiment file."""
 
@@ -243,6 +253,7 @@ class ExperimentConfig(_Strict):
     scheduling: StrategyConfig = StrategyConfig(strategy="fifo")
     topology: TopologyConfig
     workloads: list[WorkloadConfig] = Field(min_length=1)
+    rebalance: RebalanceConfig | None = None
 
 
 # --- loading ---------------------------------------------------------------------
@@ -527,6 +538,15 @@ def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", sourc
     scheduling_cls = SCHEDULING_POLICIES[config.scheduling.strategy]
     scheduling_params = validate_params(config.scheduling.strategy, scheduling_cls.parameters,
                                         config.scheduling.params)
+    rebalance = {}
+    if config.rebalance is not None:
+        r = config.rebalance
+        rebalance = dict(rebalance_interval=r.interval, rebalance_threshold=r.threshold,
+                         max_migrations=r.max_concurrent, migration_overhead=r.overhead,
+                         benefit_weight=r.benefit_weight)
+    dumped = config.model_dump(mode="json")
+    if config.rebalance is None:
+        dumped.pop("rebalance", None)  # manifests of runs without it stay as they were
     return Simulation(
         topology, workloads,
         placement=placement_cls(**params),
@@ -535,5 +555,6 @@ def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", sourc
         seed=config.seed,
         duration=config.duration,
         until=config.until,
-        config=config.model_dump(mode="json"),
+        config=dumped,
+        **rebalance,
     )

@@ -320,3 +320,6 @@ class LoadAware(SchedulingPolicy):
     def drain(self) -> list[QueuedTask]:
         return self._inner.drain()
 
+    def remove(self, run: WorkflowRun, task: int) -> bool:
+        self._touch()
+        return self._inner.remove(run, task)

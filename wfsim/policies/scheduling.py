@@ -114,6 +114,32 @@ class SchedulingPolicy(ABC):
             out.append(self.pop())
         return out
 
+    def items(self) -> list[QueuedTask]:
+        """The queued tasks in push order, leaving the queue as it is.
+
+        The default drains and pushes everything back (O(n)); subclasses override it.
+        """
+        out = self.drain()
+        for run, task in out:
+            self.push(run, task)
+        return out
+
+    def remove(self, run: WorkflowRun, task: int) -> bool:
+        """Take ``(run, task)`` out of the queue (used by task migration); False if
+        it is not queued here. The others keep their relative order.
+
+        The default drains the queue and pushes back everything else in push order
+        (O(n)); subclasses with direct access to their storage override it.
+        """
+        items = self.drain()
+        found = False
+        for r, t in items:
+            if not found and r is run and t == task:
+                found = True
+            else:
+                self.push(r, t)
+        return found
+
 
 class FIFO(SchedulingPolicy):
     """First come, first served (the seed's ``SchedulingPolicy::FIFO``)."""
@@ -139,6 +165,16 @@ class FIFO(SchedulingPolicy):
         out = list(self._queue)
         self._queue.clear()
         return out
+
+    def items(self) -> list[QueuedTask]:
+        return list(self._queue)
+
+    def remove(self, run: WorkflowRun, task: int) -> bool:
+        for i, (r, t) in enumerate(self._queue):
+            if r is run and t == task:
+                del self._queue[i]
+                return True
+        return False
 
 
 # --- static keys: a heap ----------------------------------------------------------
@@ -171,6 +207,20 @@ class _HeapPolicy(SchedulingPolicy):
         out = [(run, task) for _, _, run, task in sorted(self._heap, key=lambda e: e[1])]
         self._heap.clear()
         return out
+
+    def items(self) -> list[QueuedTask]:
+        return [(run, task) for _, _, run, task in sorted(self._heap, key=lambda e: e[1])]
+
+    def remove(self, run: WorkflowRun, task: int) -> bool:
+        heap = self._heap
+        for i, entry in enumerate(heap):
+            if entry[2] is run and entry[3] == task:
+                last = heap.pop()
+                if i < len(heap):
+                    heap[i] = last
+                    heapq.heapify(heap)
+                return True
+        return False
 
 
 class Priority(_HeapPolicy):
@@ -274,6 +324,17 @@ class _ScanPolicy(SchedulingPolicy):
         self._items = []
         self._version += 1
         return out
+
+    def items(self) -> list[QueuedTask]:
+        return list(self._items)
+
+    def remove(self, run: WorkflowRun, task: int) -> bool:
+        for i, (r, t) in enumerate(self._items):
+            if r is run and t == task:
+                del self._items[i]
+                self._version += 1
+                return True
+        return False
 
 
 #: WeightedFair's class weight w: Critical 4, High 3, Normal 2, Low 1, Background 0.

@@ -31,6 +31,12 @@ _STATE_CODE = {state: i for i, state in enumerate(WORKFLOW_STATES)}
 #: Source/target task index of a transfer from or to the workflow's origin.
 ORIGIN = -1
 
+#: Migration phases and triggers, in code order (the values of
+#: :class:`wfsim.engine.migration.MigrationState` / ``MigrationTrigger``).
+MIGRATION_STATES = ("Preparing", "Transferring", "Activating", "Completed", "Failed", "Canceled")
+MIGRATION_TRIGGERS = ("LoadImbalance", "ResourceConstraint", "PerformanceDegradation",
+                      "AvailabilityRisk", "EnergyOptimization", "UserRequest")
+
 
 class TraceRecorder:
     """Per-kind lists, filled by the engine during a run.
@@ -51,6 +57,9 @@ class TraceRecorder:
         hops: flat rows of ``start, end, channel, bytes``: one per link crossed;
             ``start`` is when transmission began on the link, ``end`` when the data
             reached its far end.
+        migrations: flat rows of ``time, migration id, workflow id, task index, source
+            node, target node, state code, trigger code``: one per phase change of a
+            task migration (codes index :data:`MIGRATION_STATES` / :data:`MIGRATION_TRIGGERS`).
         states: ``(time, kind, entity, state)`` for node and link state changes.
         violations: ``(time, kind, entity, message)`` for run-time contract breaches.
     """
@@ -66,6 +75,8 @@ class TraceRecorder:
         self.record_task = self.task_events.extend
         self.record_transfer = self.transfers.extend
         self.record_hop = self.hops.extend
+        self.migrations: list[float] = []
+        self.record_migration = self.migrations.extend
         self.states: list[tuple] = []
         self.violations: list[tuple] = []
         self._specs: dict[int, Workflow] = {}
@@ -142,6 +153,13 @@ class TraceRecorder:
             "direction": pd.Categorical.from_codes(h[2] & 1, categories=["forward", "reverse"]),
             "bytes": h[3],
         })
+        m = _flat_columns(self.migrations, "f8 i8 i8 i8 i8 i8 i8 i8")
+        mig = pd.DataFrame({
+            "time": m[0], "migration": m[1], "workflow": m[2], "task": task_names(m[2], m[3]),
+            "source": nodes_cat(m[4]), "target": nodes_cat(m[5]),
+            "state": pd.Categorical.from_codes(m[6], categories=list(MIGRATION_STATES)),
+            "trigger": pd.Categorical.from_codes(m[7], categories=list(MIGRATION_TRIGGERS)),
+        })
         s = _columns(self.states, "f8 O O O")
         st = pd.DataFrame({"time": s[0], "kind": pd.Categorical(s[1]), "entity": pd.Categorical(s[2]),
                            "state": pd.Categorical(s[3])})
@@ -168,7 +186,7 @@ class TraceRecorder:
         links.insert(0, "link", link_ids)
         return Trace(
             workflows=wf, task_specs=task_specs, task_edges=task_edges, workflow_events=we,
-            task_events=te, transfers=tr, link_usage=hop, states=st, violations=vi,
+            task_events=te, transfers=tr, link_usage=hop, states=st, violations=vi, migrations=mig,
             nodes=nodes, links=links, manifest={**manifest, "horizon": horizon},
         )
 

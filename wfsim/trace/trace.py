@@ -15,7 +15,7 @@ import pandas as pd
 
 TABLES = (
     "workflows", "task_specs", "task_edges", "workflow_events", "task_events", "transfers", "link_usage",
-    "states", "violations", "nodes", "links",
+    "states", "violations", "migrations", "nodes", "links",
 )
 
 
@@ -41,6 +41,10 @@ class Trace:
         link_usage: One row per link crossed: ``start, end, link, direction, bytes``.
         states: Node and link state changes: ``time, kind, entity, state``.
         violations: Run-time contract breaches (e.g. illegal lifecycle transitions).
+        migrations: One row per phase change of a task migration: ``time, migration,
+            workflow, task, source, target, state, trigger`` (state one of
+            ``Preparing, Transferring, Activating, Completed, Failed, Canceled``; see
+            :mod:`wfsim.engine.migration`). Empty unless migration is used.
         nodes: The topology's nodes (static).
         links: The topology's links (static), with the ``link`` name used above.
         manifest: Config, seed, versions, git revision, ``horizon`` (end time).
@@ -57,6 +61,7 @@ class Trace:
     violations: pd.DataFrame
     nodes: pd.DataFrame
     links: pd.DataFrame
+    migrations: pd.DataFrame = field(default_factory=lambda: _empty_migrations())
     manifest: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -77,7 +82,9 @@ class Trace:
         )
         wide = wide.reindex(columns=["placed", "ready", "start", "end", "failed"])
         wide.columns = list(wide.columns)
-        nodes = ev[ev["event"] != "failed"].drop_duplicates(["workflow", "task"])
+        # The node that ran the task: its last event that names one (a migrated task
+        # was placed on one node and started on another).
+        nodes = ev[ev["node"].notna()].drop_duplicates(["workflow", "task"], keep="last")
         wide = wide.reset_index().merge(
             nodes[["workflow", "task", "node"]], on=["workflow", "task"], how="left"
         )
@@ -130,7 +137,10 @@ class Trace:
         schema = json.loads(schema_file.read_text()) if schema_file.exists() else {}
         tables = {}
         for name in TABLES:
-            frame = pd.read_parquet(directory / "trace" / f"{name}.parquet")
+            path = directory / "trace" / f"{name}.parquet"
+            if name == "migrations" and not path.exists():
+                continue  # saved before migrations were recorded: an empty table
+            frame = pd.read_parquet(path)
             dtypes = {col: _dtype_from_spec(spec) for col, spec in schema.get(name, {}).items()
                       if col in frame.columns}
             tables[name] = frame.astype(dtypes) if dtypes else frame
@@ -152,3 +162,15 @@ def _dtype_from_spec(spec: dict[str, Any]) -> Any:
     if spec["dtype"] == "category":
         return pd.CategoricalDtype(spec["categories"])
     return spec["dtype"]
+
+
+def _empty_migrations() -> pd.DataFrame:
+    from wfsim.trace.recorder import MIGRATION_STATES, MIGRATION_TRIGGERS
+
+    empty = pd.Categorical([])
+    return pd.DataFrame({
+        "time": pd.Series([], dtype="float64"), "migration": pd.Series([], dtype="int64"),
+        "workflow": pd.Series([], dtype="int64"), "task": empty, "source": empty, "target": empty,
+        "state": pd.Categorical([], categories=list(MIGRATION_STATES)),
+        "trigger": pd.Categorical([], categories=list(MIGRATION_TRIGGERS)),
+    })

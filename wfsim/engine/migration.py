@@ -1,0 +1,420 @@
+"""Task migration and periodic rebalancing (the seed's ``MigrationManager``, part 4).
+
+Scope: only **queued** tasks migrate (ready at a node, all inputs there, not started).
+Running tasks are not migrated (no checkpoint/restart model yet); a task that
+starts while a migration is being considered simply is not queued any more and the
+request is rejected.
+
+A migration goes through the phases of the seed's ``MigrationState``::
+
+    Preparing → Transferring → Activating → Completed      (or Failed / Canceled)
+
+* **Preparing**: the task is taken out of its source node's queue
+  (:meth:`~wfsim.policies.scheduling.SchedulingPolicy.remove`) and the source's
+  reservation of its work is released.
+* **Transferring**: the task's state — its input bytes: the sum of its incoming edge
+  bytes, or the workflow's input for a root — times ``overhead_factor`` is sent over
+  the simulated network from source to target (so on an idle FastNetwork it takes
+  ``latency + bytes × overhead / bandwidth``). Meanwhile the task is owned by the
+  migration: it is in no queue and the executor never touches it (all its inputs
+  have already arrived, so nothing else submits it).
+* **Activating**: the work is reserved on the target, ``run.node_of[task]`` becomes
+  the target (its successors fetch its outputs from there) and the task is submitted
+  to the target's queue; then **Completed**.
+* **Failed**: the target is unreachable when the transfer starts (routes are fixed
+  when a transfer starts, so a link failing later does not affect data in flight).
+  **Canceled**: :meth:`MigrationManager.cancel` during the transfer. In both cases
+  the source kept its copy, so the task goes straight back to the *end* of the
+  source's queue (it loses its place under FIFO) and its work is reserved there
+  again; the late transfer, if any, is ignored.
+
+So at every instant a task is in exactly one place — its source queue, in flight
+(owned by the migration), or its target queue — and it starts at most once.
+
+**Requests** (:meth:`MigrationManager.request`) are rejected, with a reason appended
+to :attr:`MigrationManager.rejections`, when ``max_concurrent`` migrations are in
+progress (the seed's ``MigrationLimitExceeded``), the task is already migrating
+(``AlreadyInProgress``), the target is the source, the target cannot run it
+(capacity, location requirement or privacy: it is not among
+:meth:`Cluster.candidates <wfsim.engine.cluster.Cluster.candidates>`;
+``IncompatibleTarget``), the migration is not worth it, or the task is not queued.
+
+**Cost–benefit** (new; the seed migrates whatever it is asked to): the benefit is the
+source's backlog wait minus the target's, a backlog wait being ``outstanding_ops /
+(speed × cores)`` seconds; the cost is the unloaded transfer-time estimate of the
+state (``latency + bytes × overhead / bottleneck bandwidth``). A migration goes
+ahead only if ``benefit_weight × benefit > cost`` (``benefit_weight`` λ in [0, 10],
+default 1; 0 refuses every migration that is not forced). ``force=True`` skips the
+rule (a user request that must happen).
+
+Every phase change is recorded in the trace's ``migrations`` table (time, migration,
+workflow, task, source, target, state, trigger), so P24 can be checked from a saved
+run.
+
+**Rebalancing** (:class:`Rebalancer`, off unless enabled, e.g.
+``Simulation(..., rebalance_interval=30.0)``): every ``interval`` seconds, for each
+tier separately, the load of a node is ``(queued + running tasks) / cores``; when the
+imbalance ``(max − min) / min`` (infinite when min = 0 < max) exceeds ``threshold``
+(the seed's 0.3), queued tasks move, through the manager with trigger
+``LoadImbalance``, among the nodes of a tier other than LocalDevice (devices are
+private), from nodes above ``1.2 × average`` (until they are down to the
+seed's target ``1.1 × average``) to nodes below ``0.8 × average`` (a target takes a
+task only while its load stays ≤ ``0.9 × average``). Tasks in flight count on their
+target. The loads are those at the start of the round, updated as tasks move; every
+move is appended to :attr:`Rebalancer.moves` with the loads it was decided on (P25).
+The seed's ``rebalance()`` only logged (overview §6 defect 14); here work really
+moves. The periodic process never extends a run: a run without ``until`` ends at the
+last event other than a pending rebalance tick.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, NamedTuple
+
+import simpy
+
+from wfsim.engine.cluster import Cluster
+from wfsim.engine.network import Network
+from wfsim.engine.node import NodeRuntime
+from wfsim.model.enums import Tier
+from wfsim.policies.parameters import Parameter
+from wfsim.trace.recorder import MIGRATION_STATES, MIGRATION_TRIGGERS, TraceRecorder
+
+if TYPE_CHECKING:
+    from wfsim.engine.executor import WorkflowRun
+
+
+class MigrationTrigger(str, Enum):
+    """Why a migration was requested (the seed's six triggers)."""
+
+    LOAD_IMBALANCE = "LoadImbalance"
+    RESOURCE_CONSTRAINT = "ResourceConstraint"
+    PERFORMANCE_DEGRADATION = "PerformanceDegradation"
+    AVAILABILITY_RISK = "AvailabilityRisk"
+    ENERGY_OPTIMIZATION = "EnergyOptimization"
+    USER_REQUEST = "UserRequest"
+
+
+class MigrationState(str, Enum):
+    """Phase of a migration."""
+
+    PREPARING = "Preparing"
+    TRANSFERRING = "Transferring"
+    ACTIVATING = "Activating"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    CANCELED = "Canceled"
+
+
+assert tuple(s.value for s in MigrationState) == MIGRATION_STATES
+assert tuple(t.value for t in MigrationTrigger) == MIGRATION_TRIGGERS
+_STATE_CODE = {s: i for i, s in enumerate(MigrationState)}
+_TRIGGER_CODE = {t: i for i, t in enumerate(MigrationTrigger)}
+
+#: Allowed next phases (None: not started). Failed and Canceled are terminal from any phase.
+ALLOWED_PHASES: dict[MigrationState | None, frozenset[MigrationState]] = {
+    None: frozenset({MigrationState.PREPARING}),
+    MigrationState.PREPARING: frozenset({MigrationState.TRANSFERRING, MigrationState.FAILED,
+                                         MigrationState.CANCELED}),
+    MigrationState.TRANSFERRING: frozenset({MigrationState.ACTIVATING, MigrationState.FAILED,
+                                            MigrationState.CANCELED}),
+    MigrationState.ACTIVATING: frozenset({MigrationState.COMPLETED, MigrationState.FAILED,
+                                          MigrationState.CANCELED}),
+    MigrationState.COMPLETED: frozenset(),
+    MigrationState.FAILED: frozenset(),
+    MigrationState.CANCELED: frozenset(),
+}
+TERMINAL = frozenset({MigrationState.COMPLETED, MigrationState.FAILED, MigrationState.CANCELED})
+
+
+@dataclass(eq=False)
+class Migration:
+    """One migration of a queued task from ``source`` to ``target`` (node indices)."""
+
+    id: int
+    run: WorkflowRun
+    task: int
+    source: int
+    target: int
+    trigger: MigrationTrigger
+    nbytes: float
+    benefit: float
+    cost: float
+    requested: float
+    state: MigrationState | None = None
+    finished: float | None = None
+
+
+class Rejection(NamedTuple):
+    """A refused migration request."""
+
+    time: float
+    workflow: int
+    task: int
+    source: int
+    target: int
+    trigger: MigrationTrigger
+    reason: str
+
+
+class MigrationManager:
+    """Moves queued tasks between nodes (see the module docstring).
+
+    Attributes:
+        active: Migrations in progress, by ``(workflow id, task)``.
+        history: Every migration started, in order.
+        rejections: Every refused request, with its reason.
+        peak_active: Largest number of migrations in progress at once.
+    """
+
+    parameters = (
+        Parameter("max_concurrent", "int", 4, 1, 32, doc="migrations in progress at once"),
+        Parameter("overhead", "float", 1.2, 1.0, 2.0, doc="state transfer overhead factor"),
+        Parameter("benefit_weight", "float", 1.0, 0.0, 10.0,
+                  doc="weight of the wait saved against the transfer time"),
+    )
+
+    def __init__(self, env: simpy.Environment, cluster: Cluster, network: Network, recorder: TraceRecorder,
+                 max_concurrent: int = 4, overhead_factor: float = 1.2, benefit_weight: float = 1.0) -> None:
+        if max_concurrent < 1:
+            raise ValueError(f"max_concurrent must be >= 1, got {max_concurrent}")
+        if not overhead_factor >= 1.0:
+            raise ValueError(f"overhead_factor must be >= 1, got {overhead_factor}")
+        if not 0.0 <= benefit_weight <= 10.0:
+            raise ValueError(f"benefit_weight must be in [0, 10], got {benefit_weight}")
+        self.env = env
+        self.cluster = cluster
+        self.nodes = cluster.nodes
+        self.network = network
+        self.recorder = recorder
+        self.max_concurrent = max_concurrent
+        self.overhead_factor = overhead_factor
+        self.benefit_weight = benefit_weight
+        self.active: dict[tuple[int, int], Migration] = {}
+        self.history: list[Migration] = []
+        self.rejections: list[Rejection] = []
+        self.peak_active = 0
+
+    # --- estimates ---------------------------------------------------------------
+    @staticmethod
+    def state_bytes(run: WorkflowRun, task: int) -> float:
+        """Bytes of a task's state: its inputs (the workflow input for a root)."""
+        spec = run.spec
+        preds = spec.predecessors[task]
+        if not preds:
+            return float(spec.input_bytes)
+        edge_bytes = spec.edge_bytes
+        return float(sum(edge_bytes[(p, task)] for p in preds))
+
+    @staticmethod
+    def backlog_wait(node: NodeRuntime) -> float:
+        """Seconds of work placed on ``node`` and not finished, at full speed on all cores."""
+        return node.outstanding_ops / (node.spec.speed * node.spec.cores)
+
+    def evaluate(self, run: WorkflowRun, task: int, target: int) -> tuple[float, float]:
+        """``(benefit, cost)`` in seconds of moving the task from where it is to ``target``."""
+        source = run.node_of[task]
+        benefit = self.backlog_wait(self.nodes[source]) - self.backlog_wait(self.nodes[target])
+        cost = self.network.estimate(source, target, self.state_bytes(run, task) * self.overhead_factor)
+        return benefit, cost
+
+    def worth_it(self, run: WorkflowRun, task: int, target: int) -> bool:
+        """The cost–benefit rule: ``benefit_weight × benefit > cost``."""
+        benefit, cost = self.evaluate(run, task, target)
+        return self.benefit_weight * benefit > cost
+
+    # --- requests ----------------------------------------------------------------
+    def request(self, run: WorkflowRun, task: int, target: NodeRuntime | int,
+                trigger: MigrationTrigger = MigrationTrigger.USER_REQUEST, *,
+                force: bool = False) -> Migration | None:
+        """Start migrating queued task ``task`` of ``run`` to ``target``; None (and a
+        :class:`Rejection`) if refused. ``force`` skips the cost–benefit rule."""
+        dst = target if isinstance(target, int) else target.index
+        src = run.node_of[task]
+        trigger = MigrationTrigger(trigger)
+
+        def reject(reason: str) -> None:
+            self.rejections.append(Rejection(self.env.now, run.id, task, src, dst, trigger, reason))
+
+        if len(self.active) >= self.max_concurrent:
+            return reject(f"migration limit exceeded ({self.max_concurrent} in progress)")
+        if (run.id, task) in self.active:
+            return reject("already migrating")
+        if not 0 <= dst < len(self.nodes):
+            return reject(f"unknown target node {dst}")
+        if src < 0:
+            return reject("task not placed")
+        if dst == src:
+            return reject("target is the source")
+        node = self.nodes[dst]
+        if node not in self.cluster.candidates(run.spec.tasks[task], run.origin):
+            return reject(f"incompatible target {node.spec.id!r}")
+        benefit, cost = self.evaluate(run, task, dst)
+        if not force and not self.benefit_weight * benefit > cost:
+            return reject(f"not worth it: {self.benefit_weight:g} x benefit {benefit:.6g} s <= cost {cost:.6g} s")
+        source = self.nodes[src]
+        if not source.queue.remove(run, task):
+            return reject("task not queued")
+        now = self.env.now
+        mig = Migration(len(self.history), run, task, src, dst, trigger, self.state_bytes(run, task),
+                        benefit, cost, now)
+        self.history.append(mig)
+        self.active[(run.id, task)] = mig
+        self.peak_active = max(self.peak_active, len(self.active))
+        # Preparing: out of the source queue (done above), source reservation released.
+        self._phase(mig, MigrationState.PREPARING)
+        source.reserve(-run.work_of(task))
+        # Transferring: the state crosses the network.
+        self._phase(mig, MigrationState.TRANSFERRING)
+        if not self.network.send(src, dst, mig.nbytes * self.overhead_factor, self._arrived, mig):
+            self._back_to_source(mig, MigrationState.FAILED)
+        return mig
+
+    def cancel(self, mig: Migration) -> bool:
+        """Cancel a migration still transferring: the task goes back to its source
+        queue at once. False if it already ended."""
+        if mig.state is not MigrationState.TRANSFERRING:
+            return False
+        self._back_to_source(mig, MigrationState.CANCELED)
+        return True
+
+    # --- internals ---------------------------------------------------------------
+    def _phase(self, mig: Migration, state: MigrationState) -> None:
+        if state not in ALLOWED_PHASES[mig.state]:  # pragma: no cover - internal contract
+            raise RuntimeError(f"migration {mig.id}: illegal phase {mig.state} -> {state}")
+        mig.state = state
+        now = self.env.now
+        if state in TERMINAL:
+            mig.finished = now
+            del self.active[(mig.run.id, mig.task)]
+        self.recorder.record_migration((now, mig.id, mig.run.id, mig.task, mig.source, mig.target,
+                                        _STATE_CODE[state], _TRIGGER_CODE[mig.trigger]))
+
+    def _back_to_source(self, mig: Migration, state: MigrationState) -> None:
+        self._phase(mig, state)
+        run, task = mig.run, mig.task
+        source = self.nodes[mig.source]
+        source.reserve(run.work_of(task))
+        source.submit(run, task)
+
+    def _arrived(self, mig: Migration) -> None:
+        if mig.state is not MigrationState.TRANSFERRING:
+            return  # canceled meanwhile: the task is back at its source
+        self._phase(mig, MigrationState.ACTIVATING)
+        run, task = mig.run, mig.task
+        target = self.nodes[mig.target]
+        target.reserve(run.work_of(task))
+        run.node_of[task] = mig.target
+        self._phase(mig, MigrationState.COMPLETED)
+        target.submit(run, task)
+
+
+class Move(NamedTuple):
+    """One task moved by a rebalance round, with the loads it was decided on."""
+
+    time: float
+    workflow: int
+    task: int
+    source: int
+    target: int
+    source_load: float
+    target_load: float
+    average: float
+    imbalance: float
+
+
+class Rebalancer:
+    """Periodic load rebalancing through a :class:`MigrationManager` (see the module
+    docstring). Driven by plain timeout callbacks; :attr:`pending` is the next tick.
+
+    Attributes:
+        moves: Every migration a round started.
+        rounds: ``(time, tier, imbalance, average)`` of every round that found an
+            imbalance above the threshold.
+    """
+
+    OVER, UNDER, TARGET, FILL = 1.2, 0.8, 1.1, 0.9
+
+    def __init__(self, env: simpy.Environment, manager: MigrationManager, interval: float = 30.0,
+                 threshold: float = 0.3) -> None:
+        if not interval > 0:
+            raise ValueError(f"rebalance interval must be > 0, got {interval}")
+        if not threshold > 0:
+            raise ValueError(f"rebalance threshold must be > 0, got {threshold}")
+        self.env = env
+        self.manager = manager
+        self.interval = interval
+        self.threshold = threshold
+        self.moves: list[Move] = []
+        self.rounds: list[tuple[float, str, float, float]] = []
+        tiers: dict[str, list[NodeRuntime]] = {}
+        for node in manager.nodes:
+            if node.spec.tier is Tier.LOCAL_DEVICE:
+                continue  # private: a device only runs its own user's tasks
+            tiers.setdefault(node.spec.tier.value, []).append(node)
+        self._tiers = [(tier, nodes) for tier, nodes in tiers.items() if len(nodes) > 1]
+        self.pending: simpy.Event | None = None
+
+    def start(self) -> None:
+        """Schedule the first tick, ``interval`` from now."""
+        self.pending = self.env.timeout(self.interval)
+        self.pending.callbacks.append(self._tick)
+
+    def _tick(self, _event: simpy.Event) -> None:
+        self.rebalance()
+        self.start()
+
+    @staticmethod
+    def load(node: NodeRuntime) -> float:
+        """Queued plus running tasks per core."""
+        return (len(node.queue) + node.running) / node.spec.cores
+
+    def rebalance(self) -> int:
+        """One round now; returns the number of migrations started."""
+        manager = self.manager
+        now = self.env.now
+        started = 0
+        incoming: dict[int, int] = {}
+        for mig in manager.active.values():
+            incoming[mig.target] = incoming.get(mig.target, 0) + 1
+        for tier, nodes in self._tiers:
+            loads = {n.index: self.load(n) + incoming.get(n.index, 0) / n.spec.cores for n in nodes}
+            hi, lo = max(loads.values()), min(loads.values())
+            if hi <= 0:
+                continue
+            imbalance = float("inf") if lo <= 0 else (hi - lo) / lo
+            if not imbalance > self.threshold:
+                continue
+            avg = sum(loads.values()) / len(loads)
+            self.rounds.append((now, tier, imbalance, avg))
+            over = sorted((n for n in nodes if loads[n.index] > self.OVER * avg),
+                          key=lambda n: -loads[n.index])
+            under = sorted((n for n in nodes if loads[n.index] < self.UNDER * avg),
+                           key=lambda n: loads[n.index])
+            if not over or not under:
+                continue
+            initial = dict(loads)
+            for src in over:
+                # Newest first: the tasks that would wait longest where they are.
+                for run, task in reversed(src.queue.items()):
+                    if loads[src.index] <= self.TARGET * avg or len(manager.active) >= manager.max_concurrent:
+                        break
+                    candidates = manager.cluster.candidates(run.spec.tasks[task], run.origin)
+                    for dst in under:
+                        if dst not in candidates:
+                            continue
+                        cores = dst.spec.cores
+                        if loads[dst.index] + 1 / cores > self.FILL * avg:
+                            continue
+                        mig = manager.request(run, task, dst, MigrationTrigger.LOAD_IMBALANCE)
+                        if mig is None:
+                            continue
+                        self.moves.append(Move(now, run.id, task, src.index, dst.index, initial[src.index],
+                                               initial[dst.index], avg, imbalance))
+                        loads[src.index] -= 1 / src.spec.cores
+                        loads[dst.index] += 1 / cores
+                        started += 1
+                        break
+        return started
