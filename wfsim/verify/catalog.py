@@ -19,7 +19,10 @@ Implemented (overview §3 id → registry name):
 * P17 ``placement-feasibility`` (invariant over placements and starts);
 * P18 ``resource-conservation`` (invariant over per-node allocations);
 * P23, in part: ``run-once`` (LTL per task instance) and ``single-node`` (invariant);
-  its "no start before deps complete" clause is P4.
+  its "no start before deps complete" clause is P4;
+* P24 ``migration-phases``, ``migration-exclusive`` (with the concurrency cap when the
+  run's config names it) and ``migration-single-active``, over the ``migrations`` table
+  (``not_applicable`` on runs without migrations).
 
 Checked elsewhere, because they are about models rather than recorded runs: P7 model
 equivalence (:mod:`wfsim.verify.models`, differential tests of the DSL, event and
@@ -31,7 +34,7 @@ Pending, because their subsystem does not exist yet: P10 event sourcing, the res
 P11 (version order of a register store), P12 Raft, P13 vector clocks, P14 causal reads, P15
 convergence, P16 adaptive consistency (consistency stores), P19 edge autonomy, P20
 failure detection, P21 partition safety, P22 leases, the rest of P23 (dispatch order,
-policy switch, history bound: adaptive scheduler), P24 migration, P25 load balancing,
+policy switch, history bound: adaptive scheduler), P25 load balancing,
 P26 optimizer, P27 evolution, P28 type evolution, P29 deployment FSM and P30 zero
 downtime.  P17's latency bound, state keys and execution modes wait for nodes that
 carry them.
@@ -68,6 +71,9 @@ __all__ = [
     "ENGINE_LIFECYCLE",
     "EVENTUAL_TERMINATION",
     "LIFECYCLE",
+    "MIGRATION_EXCLUSIVE",
+    "MIGRATION_PHASES",
+    "MIGRATION_SINGLE_ACTIVE",
     "PLACEMENT_FEASIBILITY",
     "RESOURCE_CONSERVATION",
     "RUN_ONCE",
@@ -489,10 +495,132 @@ SINGLE_NODE = Invariant(
 # Registry
 # ---------------------------------------------------------------------------
 
+# ---------------------------------------------------------------------------
+# Migration (P24)
+# ---------------------------------------------------------------------------
+
+_NEXT_PHASE = {
+    "Preparing": {"Transferring", "Failed", "Canceled"},
+    "Transferring": {"Activating", "Failed", "Canceled"},
+    "Activating": {"Completed", "Failed", "Canceled"},
+}
+
+
+def _migrations(view: TraceView) -> pd.DataFrame:
+    m = getattr(view.trace, "migrations", None)
+    if m is None or not len(m):
+        return pd.DataFrame(columns=["time", "migration", "workflow", "task", "source", "target", "state"])
+    return m.assign(state=m["state"].astype(str), task=m["task"].astype(str)).sort_values(
+        ["migration", "time"], kind="stable")
+
+
+def _has_migrations(view: TraceView) -> bool:
+    return bool(len(_migrations(view)))
+
+
+def _migration_phases(view: TraceView) -> Findings:
+    m = _migrations(view)
+    previous = m.groupby("migration")["state"].shift()
+    first = previous.isna()
+    ok = np.where(first, m["state"] == "Preparing",
+                  [nxt in _NEXT_PHASE.get(prev, set()) for prev, nxt in zip(previous.fillna(""), m["state"])])
+    bad = m[~ok]
+    found = pd.DataFrame({
+        "entity_kind": "migration", "entity": bad["migration"].astype(str), "time": bad["time"], "step": None,
+        "explanation": "migration of " + bad["workflow"].astype(str) + "/" + bad["task"] + " went "
+        + previous[~ok].fillna("(start)") + " -> " + bad["state"],
+        "workflow": bad["workflow"], "task": bad["task"],
+    })
+    return Findings(int(m["migration"].nunique()), found)
+
+
+MIGRATION_PHASES = Invariant(
+    "P24", "migration-phases", "P24, overview §3; seed l.6348–7622 (MigrationManager)",
+    """Every migration moves Preparing → Transferring → Activating → Completed, or ends
+    Failed or Canceled from any phase; nothing follows a terminal state.""",
+    _migration_phases, unit="migrations", applies=_has_migrations,
+)
+
+
+def _migration_intervals(view: TraceView) -> pd.DataFrame:
+    m = _migrations(view)
+    spans = m.groupby("migration").agg(workflow=("workflow", "first"), task=("task", "first"),
+                                      begin=("time", "min"), finish=("time", "max"),
+                                      last=("state", "last"), target=("target", "last"))
+    return spans.reset_index()
+
+
+def _migration_exclusive(view: TraceView) -> Findings:
+    spans = _migration_intervals(view).sort_values(["workflow", "task", "begin", "migration"], kind="stable")
+    same = (spans["workflow"] == spans["workflow"].shift()) & (spans["task"] == spans["task"].shift())
+    overlap = same & (spans["begin"] < spans["finish"].shift())
+    bad = spans[overlap]
+    found = pd.DataFrame({
+        "entity_kind": "task", "entity": bad["workflow"].astype(str) + "/" + bad["task"], "time": bad["begin"],
+        "step": None, "explanation": "migration " + bad["migration"].astype(str)
+        + " began while an earlier migration of the same task was still in progress",
+        "workflow": bad["workflow"], "task": bad["task"],
+    })
+    cap = ((view.trace.manifest.get("config") or {}).get("rebalance") or {}).get("max_concurrent")
+    if cap is not None and len(spans):
+        # Sweep: +1 at each begin, -1 at each finish (finishes first at equal times).
+        times = np.concatenate([spans["begin"].to_numpy(), spans["finish"].to_numpy()])
+        delta = np.concatenate([np.ones(len(spans)), -np.ones(len(spans))])
+        order = np.lexsort((delta, times))
+        active = np.cumsum(delta[order])
+        if active.max() > cap:
+            at = float(times[order][int(np.argmax(active > cap))])
+            found = pd.concat([found, pd.DataFrame({
+                "entity_kind": ["cluster"], "entity": ["migrations"], "time": [at], "step": [None],
+                "explanation": [f"{int(active.max())} migrations active at once; the cap is {cap}"],
+                "workflow": [np.nan]})], ignore_index=True)
+    return Findings(len(spans), found)
+
+
+MIGRATION_EXCLUSIVE = Invariant(
+    "P24", "migration-exclusive", "P24, overview §3; seed l.6348–7622 (MigrationManager)",
+    """No task is in two migrations at once, and (when the run's config names the cap)
+    active migrations never exceed ``max_concurrent``.""",
+    _migration_exclusive, unit="migrations", applies=_has_migrations,
+)
+
+
+def _migration_single_active(view: TraceView) -> Findings:
+    spans = _migration_intervals(view)
+    te = view.task_events
+    starts = te[te["event"] == "start"][["workflow", "task", "time", "node"]].astype({"task": str})
+    done = spans[spans["last"] == "Completed"].sort_values("finish").groupby(["workflow", "task"]).tail(1)
+    moved = starts.merge(done, on=["workflow", "task"], how="inner")
+    wrong_node = moved[moved["node"].astype(str) != moved["target"].astype(str)]
+    during = starts.merge(spans, on=["workflow", "task"])
+    # Strictly inside: a task may start at the instant its migration activates it.
+    during = during[(during["time"] > during["begin"]) & (during["time"] < during["finish"])]
+    found = pd.concat([
+        pd.DataFrame({"entity_kind": "task", "entity": wrong_node["workflow"].astype(str) + "/" + wrong_node["task"],
+                      "time": wrong_node["time"], "step": None,
+                      "explanation": "started on " + wrong_node["node"].astype(str) + " after migrating to "
+                      + wrong_node["target"].astype(str), "workflow": wrong_node["workflow"],
+                      "task": wrong_node["task"]}),
+        pd.DataFrame({"entity_kind": "task", "entity": during["workflow"].astype(str) + "/" + during["task"],
+                      "time": during["time"], "step": None,
+                      "explanation": "started while migration " + during["migration"].astype(str)
+                      + " was moving it", "workflow": during["workflow"], "task": during["task"]}),
+    ], ignore_index=True)
+    return Findings(int(spans[["workflow", "task"]].drop_duplicates().shape[0]), found)
+
+
+MIGRATION_SINGLE_ACTIVE = Invariant(
+    "P24", "migration-single-active", "P24, overview §3; seed l.6348–7622 (MigrationManager)",
+    """A migrated task is active on exactly one node: it never starts while a migration
+    is moving it, and after a completed migration it starts on that migration's target.""",
+    _migration_single_active, unit="migrated tasks", applies=_has_migrations,
+)
+
+
 CATALOG: dict[str, Property] = {p.name: p for p in (
     LIFECYCLE, ENGINE_LIFECYCLE, EVENTUAL_TERMINATION, TERMINAL_STABILITY, DEPENDENCY_SAFETY,
     ACYCLICITY, COMPLETION_POSTCONDITION, PLACEMENT_FEASIBILITY, RESOURCE_CONSERVATION, RUN_ONCE,
-    SINGLE_NODE,
+    SINGLE_NODE, MIGRATION_PHASES, MIGRATION_EXCLUSIVE, MIGRATION_SINGLE_ACTIVE,
 )}
 
 
