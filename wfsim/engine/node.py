@@ -32,11 +32,24 @@ class NodeRuntime:
         outstanding_ops: Work (ops) placed here and not yet finished (tasks waiting for
             inputs, queued or running): the backlog estimate placement uses.
         busy_core_seconds: Core-seconds of completed executions.
+        capacity: Current core capacity: ``free_cores + allocated cores`` at every
+            instant (so ``free_cores >= 0`` and allocated ``<= capacity`` always).
+            ``spec.cores`` is the capacity provisioned at the start of the run (the
+            trace's ``nodes.cores``) and stays the size placement checks tasks against
+            (:meth:`fits`); only :meth:`resize` changes ``capacity``.
+        target: The capacity last asked for by :meth:`resize` (``spec.cores`` until
+            then). ``capacity > target`` while a scale-down drains (see :meth:`resize`).
+        on_capacity: Called with the node after every change of ``capacity`` (the
+            autoscaling loop records it in the trace); None: nobody listens.
+
+    Capacity changes (:meth:`resize`) cost nothing on the per-task path: while no
+    scale-down is draining, :attr:`dispatch` is the plain :meth:`_dispatch`.
     """
 
     __slots__ = (
         "env", "index", "spec", "queue", "free_cores", "free_memory", "running",
         "outstanding_ops", "busy_core_seconds", "on_end", "_record", "_rate",
+        "capacity", "target", "on_capacity", "dispatch", "_excess",
     )
 
     def __init__(
@@ -60,6 +73,13 @@ class NodeRuntime:
         self._record = record
         self.on_end = on_end
         self._rate = spec.speed
+        self.capacity = spec.cores
+        self.target = spec.cores
+        self.on_capacity: Callable[[NodeRuntime], None] | None = None
+        self._excess = 0
+        #: Start queued tasks, in the policy's order, while the next one fits
+        #: (:meth:`_dispatch`, or :meth:`_dispatch_draining` during a scale-down).
+        self.dispatch: Callable[[], None] = self._dispatch
         queue.bind(self)
 
     def fits(self, cores: int, memory: float) -> bool:
@@ -81,7 +101,59 @@ class NodeRuntime:
             self.queue.push(run, task)
             self.dispatch()  # under a non-FIFO policy the newcomer may be the new head
 
-    def dispatch(self) -> None:
+    def resize(self, cores: int) -> None:
+        """Change the core capacity to ``cores`` (>= 1; the caller enforces its own
+        ``min_cores``/``max_cores`` bounds).
+
+        * **Up** (``cores >= capacity``): the new cores are free at once, any draining
+          scale-down is called off, and queued tasks that now fit start
+          (:attr:`dispatch`).
+        * **Down** (``cores < capacity``): free cores are removed at once, down to
+          ``cores`` or to the cores currently allocated, whichever is more. The rest
+          (the *excess*) is removed as running tasks release cores: every core a task
+          frees goes to the excess first, before any queued task may use it. So the
+          capacity never falls below the allocated cores, ``free_cores`` never goes
+          negative, ``free_cores + allocated == capacity`` at every instant, and after
+          a scale-down no task starts until the capacity has come down to ``cores``.
+
+        Each actual change of :attr:`capacity` calls :attr:`on_capacity`. Memory is
+        not scaled.
+        """
+        cores = int(cores)
+        if cores < 1:
+            raise ValueError(f"{self.spec.id}: capacity must be >= 1 core, got {cores}")
+        self.target = cores
+        if cores >= self.capacity:
+            self._excess = 0
+            self.dispatch = self._dispatch
+            if cores > self.capacity:
+                self.free_cores += cores - self.capacity
+                self.capacity = cores
+                if self.on_capacity is not None:
+                    self.on_capacity(self)
+            self.dispatch()
+        else:
+            self._excess = self.capacity - cores
+            self.dispatch = self._dispatch_draining
+            self._absorb()
+
+    def _absorb(self) -> None:
+        """Remove free cores that a draining scale-down still wants."""
+        take = min(self._excess, self.free_cores)
+        if take > 0:
+            self.free_cores -= take
+            self.capacity -= take
+            self._excess -= take
+            if self.on_capacity is not None:
+                self.on_capacity(self)
+        if not self._excess:
+            self.dispatch = self._dispatch
+
+    def _dispatch_draining(self) -> None:
+        self._absorb()
+        self._dispatch()
+
+    def _dispatch(self) -> None:
         """Start queued tasks, in the policy's order, while the next one fits."""
         queue = self.queue
         while queue:
@@ -117,5 +189,5 @@ class NodeRuntime:
         self.on_end(run, task, self, duration)
 
     def __repr__(self) -> str:
-        return (f"NodeRuntime({self.spec.id!r}, free_cores={self.free_cores}/{self.spec.cores}, "
+        return (f"NodeRuntime({self.spec.id!r}, free_cores={self.free_cores}/{self.capacity}, "
                 f"queued={len(self.queue)})")

@@ -20,6 +20,7 @@ from wfsim.engine.randomness import RandomStreams
 from wfsim.model.enums import NetworkFidelity, Tier
 from wfsim.model.topology import Topology
 from wfsim.model.workflow import Workflow
+from wfsim.policies.autoscaling import DEFAULT_TIERS, Autoscaler, AutoscalingLoop
 from wfsim.policies.load_aware import LoadAwarePolicyEvaluator
 from wfsim.policies.placement import EarliestFinishTime, PlacementStrategy
 from wfsim.policies.scheduling import FIFO, SchedulingPolicy
@@ -70,6 +71,16 @@ class Simulation:
         max_migrations, migration_overhead, benefit_weight: The migration manager's
             concurrency cap, state-transfer overhead factor and cost–benefit weight.
             The manager is ``sim.migration`` (usable without rebalancing).
+        autoscaling: An :class:`~wfsim.policies.autoscaling.Autoscaler` (e.g.
+            ``ThresholdScaling()``) to resize the cores of scalable nodes at run time;
+            None (default) keeps every node's capacity fixed. The control loop is
+            ``sim.autoscaling`` (see :mod:`wfsim.policies.autoscaling`).
+        autoscaling_interval: Seconds between control rounds (10 s).
+        autoscaling_tiers: Tiers whose nodes scale (default EdgeCloud, RegionalCloud, Cloud).
+        provisioning: Scale-up delay per tier, seconds, overriding the defaults
+            (EdgeCloud 30, RegionalCloud 60, Cloud 90).
+        min_cores, max_factor: Bounds of a scalable node's capacity: ``[min_cores,
+            ceil(max_factor × initial cores)]``.
 
     Example:
         >>> from wfsim import Simulation, Workload, Poisson, hierarchical, chain
@@ -97,6 +108,12 @@ class Simulation:
         max_migrations: int = 4,
         migration_overhead: float = 1.2,
         benefit_weight: float = 1.0,
+        autoscaling: Autoscaler | None = None,
+        autoscaling_interval: float = 10.0,
+        autoscaling_tiers: Iterable[Tier | str] | None = None,
+        provisioning: dict[Tier | str, float] | None = None,
+        min_cores: int = 1,
+        max_factor: float = 4.0,
     ) -> None:
         if not duration >= 0:
             raise ValueError(f"duration must be >= 0, got {duration}")
@@ -131,6 +148,12 @@ class Simulation:
                                           benefit_weight=benefit_weight)
         self.rebalancer = (None if rebalance_interval is None else
                            Rebalancer(self.env, self.migration, rebalance_interval, rebalance_threshold))
+        self.autoscaling: AutoscalingLoop | None = None
+        if autoscaling is not None:
+            self.autoscaling = AutoscalingLoop(
+                self.env, self.nodes, copy.deepcopy(autoscaling), autoscaling_interval,
+                DEFAULT_TIERS if autoscaling_tiers is None else autoscaling_tiers,
+                provisioning, min_cores, max_factor, self.recorder.states.append)
         evaluator = LoadAwarePolicyEvaluator.of(self.env)
         if evaluator is not None:
             # Policy switches go into the trace's state changes (P23 reads them).
@@ -180,6 +203,8 @@ class Simulation:
                 self.env.process(self._source(workload, origin))
         if self.rebalancer is not None:
             self.rebalancer.start()
+        if self.autoscaling is not None:
+            self.autoscaling.start()
         # The trace grows by a few tuples per event and holds no reference cycles;
         # without this, Python's cyclic collector rescans it over and over and
         # costs more than the simulation itself on large runs.
@@ -189,7 +214,7 @@ class Simulation:
             wall = time.perf_counter()
             if progress:
                 self._run_with_progress()
-            elif self.until is None and self.rebalancer is not None:
+            elif self.until is None and (self.rebalancer is not None or self.autoscaling is not None):
                 self._run_until_idle()
             else:
                 self.env.run(until=self.until)
@@ -220,20 +245,36 @@ class Simulation:
                     env.run(until=target)
                 bar.update(1)
         if self.until is None:
-            if self.rebalancer is not None:
+            if self.rebalancer is not None or self.autoscaling is not None:
                 self._run_until_idle()
             else:
                 env.run()
 
     def _run_until_idle(self) -> None:
-        """Run until nothing but the next rebalance tick is scheduled, so the
-        periodic process does not extend the run (the horizon is the last real event)."""
+        """Run until nothing but the periodic processes' own events (the next
+        rebalance or autoscaling tick, scale-ups being provisioned) is scheduled and
+        no node has queued work, so they do not extend the run (the horizon is the
+        last real event)."""
         env = self.env
         queue = env._queue  # SimPy's event heap: (time, priority, id, event)
         rebalancer = self.rebalancer
-        assert rebalancer is not None
         step = env.step
+        if self.autoscaling is None:
+            assert rebalancer is not None
+            while queue:
+                if len(queue) == 1 and queue[0][3] is rebalancer.pending:
+                    break
+                step()
+            return
+        loop = self.autoscaling
+        extra = 0 if rebalancer is None else 1
+        nodes = self.nodes
         while queue:
-            if len(queue) == 1 and queue[0][3] is rebalancer.pending:
-                break
+            if len(queue) <= 1 + extra + len(loop.provisioning):
+                background = loop.background()
+                if rebalancer is not None and rebalancer.pending is not None:
+                    background.add(id(rebalancer.pending))
+                if (all(id(item[3]) in background for item in queue)
+                        and not any(node.queue for node in nodes)):
+                    break
             step()

@@ -45,6 +45,7 @@ from wfsim.model.workflow import (
     Workflow,
     WorkflowValidationError,
 )
+from wfsim.policies.autoscaling import AUTOSCALERS
 from wfsim.policies.parameters import validate_params
 from wfsim.policies.registry import PLACEMENT_STRATEGIES, SCHEDULING_POLICIES
 from wfsim.workloads.arrivals import MMPP, ArrivalProcess, Periodic, Poisson, TraceArrivals
@@ -240,6 +241,24 @@ class RebalanceConfig(_Strict):
     benefit_weight: float = Field(1.0, ge=0.0, le=10.0)
 
 
+_TierName = Literal["LocalDevice", "EdgeDevice", "EdgeCloud", "RegionalCloud", "Cloud"]
+
+
+class AutoscalingConfig(_Strict):
+    """Run-time autoscaling of node cores (see :mod:`wfsim.policies.autoscaling`):
+    ``strategy`` (threshold | predictive | right_sizing) with its ``params``, the
+    control ``interval``, which ``tiers`` scale, scale-up ``provisioning`` delays per
+    tier and the capacity bounds ``min_cores`` / ``max_factor`` × initial cores."""
+
+    strategy: str = "threshold"
+    params: dict[str, Any] = {}
+    interval: float = Field(10.0, gt=0)
+    tiers: list[_TierName] = ["EdgeCloud", "RegionalCloud", "Cloud"]
+    provisioning: dict[_TierName, Annotated[float, Field(ge=0)]] = {}
+    min_cores: int = Field(1, ge=1, strict=True)
+    max_factor: float = Field(4.0, ge=1.0, le=100.0)
+
+
 class ExperimentConfig(_Strict):
     """A whole experiment file."""
 
@@ -254,6 +273,7 @@ class ExperimentConfig(_Strict):
     topology: TopologyConfig
     workloads: list[WorkloadConfig] = Field(min_length=1)
     rebalance: RebalanceConfig | None = None
+    autoscaling: AutoscalingConfig | None = None
 
 
 # --- loading ---------------------------------------------------------------------
@@ -416,6 +436,15 @@ def validate_config(data: dict[str, Any], source: str = "<config>") -> Experimen
             validate_params(chosen.strategy, registry[chosen.strategy].parameters, chosen.params)
         except ValueError as exc:
             raise ConfigError(source, f"{field}.params", str(exc)) from None
+    if config.autoscaling is not None:
+        chosen_scaler = config.autoscaling
+        if chosen_scaler.strategy not in AUTOSCALERS:
+            raise ConfigError(source, "autoscaling.strategy",
+                              f"unknown strategy {chosen_scaler.strategy!r}; allowed: {', '.join(AUTOSCALERS)}")
+        try:
+            AUTOSCALERS[chosen_scaler.strategy](**chosen_scaler.params)
+        except ValueError as exc:
+            raise ConfigError(source, "autoscaling.params", str(exc)) from None
     return config
 
 
@@ -544,9 +573,17 @@ def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", sourc
         rebalance = dict(rebalance_interval=r.interval, rebalance_threshold=r.threshold,
                          max_migrations=r.max_concurrent, migration_overhead=r.overhead,
                          benefit_weight=r.benefit_weight)
+    autoscaling = {}
+    if config.autoscaling is not None:
+        a = config.autoscaling
+        autoscaling = dict(autoscaling=AUTOSCALERS[a.strategy](**a.params), autoscaling_interval=a.interval,
+                           autoscaling_tiers=list(a.tiers), provisioning=dict(a.provisioning),
+                           min_cores=a.min_cores, max_factor=a.max_factor)
     dumped = config.model_dump(mode="json")
     if config.rebalance is None:
         dumped.pop("rebalance", None)  # manifests of runs without it stay as they were
+    if config.autoscaling is None:
+        dumped.pop("autoscaling", None)
     return Simulation(
         topology, workloads,
         placement=placement_cls(**params),
@@ -557,4 +594,5 @@ def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", sourc
         until=config.until,
         config=dumped,
         **rebalance,
+        **autoscaling,
     )

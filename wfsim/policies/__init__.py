@@ -7,10 +7,12 @@
   load-balancing rules and executor scoring;
 * :mod:`~wfsim.policies.scheduling` — the order in which a node starts ready tasks;
   :mod:`~wfsim.policies.load_aware` — switching that order by cluster load;
+* :mod:`~wfsim.policies.autoscaling` — changing nodes' cores at run time;
 * :mod:`~wfsim.policies.parameters` — declared tunable parameters;
 * :mod:`~wfsim.policies.registry` — the names YAML files and the tuner use.
 """
 
+from wfsim.policies.autoscaling import Autoscaler, PredictiveScaling, RightSizing, ThresholdScaling
 from wfsim.policies.execution_modes import (
     AdaptiveFlow,
     DataAwarePlacementStrategy,
@@ -37,7 +39,7 @@ from wfsim.policies.scheduling import (
 )
 
 __all__ = [
-    "FIFO", "HEFT", "AdaptiveFlow", "CloudOnly", "ConsistentHashRing", "ExecutorScore", "LoadBalancer", "DataAwarePlacementStrategy", "Deadline",
+    "FIFO", "HEFT", "AdaptiveFlow", "Autoscaler", "PredictiveScaling", "RightSizing", "ThresholdScaling", "CloudOnly", "ConsistentHashRing", "ExecutorScore", "LoadBalancer", "DataAwarePlacementStrategy", "Deadline",
     "EarliestFinishTime", "EdgeOnly", "ExecutionMode", "FairShare", "Hybrid", "HybridDynamic",
     "HybridExecution", "HybridStatic", "LoadAware", "LoadAwarePolicyEvaluator", "MaxMin", "MinMin",
     "NearestEdge", "Parameter", "PlacementStrategy", "Priority", "RandomPlacement", "ResourceAware",

@@ -7,6 +7,7 @@ configuration file or an Optuna study can name a strategy and its parameters.
 from __future__ import annotations
 
 from wfsim.policies import execution_modes, load_balancing, placement, planning, scheduling
+from wfsim.policies.autoscaling import AUTOSCALERS
 from wfsim.policies.load_aware import LoadAware
 from wfsim.policies.placement import PlacementStrategy
 from wfsim.policies.scheduling import SchedulingPolicy
@@ -23,4 +24,4 @@ SCHEDULING_POLICIES: dict[str, type[SchedulingPolicy]] = {
     LoadAware.name: LoadAware,
 }
 
-__all__ = ["PLACEMENT_STRATEGIES", "SCHEDULING_POLICIES"]
+__all__ = ["AUTOSCALERS", "PLACEMENT_STRATEGIES", "SCHEDULING_POLICIES"]

@@ -6,11 +6,20 @@ Definitions:
     latency: completion time − arrival time of each completed workflow.
     makespan: last workflow completion − first arrival.
     throughput: completed workflows / makespan.
-    utilisation: busy core-seconds / (cores × horizon), per node and per tier; a task
-        still running at the horizon counts up to the horizon.
-    cost: busy core-seconds × the node's price (pay per use).
+    utilisation: busy core-seconds / capacity core-seconds, per node and per tier; a
+        task still running at the horizon counts up to the horizon. Capacity
+        core-seconds are ``cores × horizon`` for a node of fixed size, and
+        ``∫ capacity dt`` over ``[0, horizon]`` for a node that autoscaling resized
+        (capacity starts at ``nodes.cores`` and follows the trace's ``states`` rows of
+        kind ``"capacity"``; see :func:`capacity_core_seconds`).
+    cost: busy core-seconds × the node's price (pay per use; unchanged by autoscaling).
     energy: linear power model per node,
-        ``idle_power × horizon + (busy_power − idle_power) × busy core-seconds / cores``.
+        ``idle_power × horizon + (busy_power − idle_power) × busy core-seconds / cores``;
+        with autoscaling, idle power scales with provisioned capacity: the first term
+        becomes ``idle_power × ∫ capacity dt / cores`` (``cores``: the initial
+        ``nodes.cores``), i.e. a node idles at ``idle_power`` per initial-size unit of
+        capacity, while the busy term is unchanged (busy power per core-second is a
+        property of the hardware, not of how much of it is provisioned).
     deadline misses: workflows (task instances) with a deadline that did not
         complete (end) within it: late, failed (for a task: failed, or blocked in a
         failed workflow), or still open when the deadline had passed by the horizon.
@@ -36,14 +45,45 @@ def busy_core_seconds(trace: Trace) -> pd.Series:
     return out.reindex(trace.nodes["id"], fill_value=0.0)
 
 
+def capacity_changes(trace: Trace) -> pd.DataFrame:
+    """The capacity changes autoscaling recorded: ``time, node, cores`` in time order
+    (empty for a run without autoscaling)."""
+    st = trace.states
+    rows = st[st["kind"].astype(str) == "capacity"] if len(st) else st
+    return pd.DataFrame({"time": rows["time"].to_numpy(dtype=float),
+                         "node": rows["entity"].astype(str).to_numpy(dtype=object),
+                         "cores": rows["state"].astype(str).astype(int).to_numpy() if len(rows)
+                         else np.empty(0, dtype=np.int64)})
+
+
+def capacity_core_seconds(trace: Trace, horizon: float | None = None) -> pd.Series:
+    """``∫ capacity dt`` over ``[0, horizon]`` per node id: ``cores × horizon`` for a
+    node never resized, else the piecewise-constant capacity from ``nodes.cores`` and
+    the ``"capacity"`` state changes."""
+    horizon = trace.horizon if horizon is None else horizon
+    nodes = trace.nodes.set_index("id")
+    out = (nodes["cores"] * horizon).astype(float)
+    changes = capacity_changes(trace)
+    for node, rows in changes.groupby("node", sort=False):
+        times = np.concatenate([[0.0], np.minimum(rows["time"].to_numpy(), horizon), [horizon]])
+        cores = np.concatenate([[float(nodes.at[node, "cores"])], rows["cores"].to_numpy(dtype=float)])
+        out[node] = float((np.diff(times) * cores).sum())
+    return out
+
+
 def utilisation(trace: Trace) -> tuple[pd.Series, pd.Series]:
     """Utilisation per node and per tier (both in [0, 1])."""
     busy = busy_core_seconds(trace)
     nodes = trace.nodes.set_index("id")
     horizon = trace.horizon or 1.0
-    per_node = busy / (nodes["cores"] * horizon)
     tier = nodes["tier"].astype(str)
-    per_tier = busy.groupby(tier).sum() / (nodes["cores"].groupby(tier).sum() * horizon)
+    if not len(capacity_changes(trace)):
+        per_node = busy / (nodes["cores"] * horizon)
+        per_tier = busy.groupby(tier).sum() / (nodes["cores"].groupby(tier).sum() * horizon)
+    else:
+        capacity = capacity_core_seconds(trace, horizon)
+        per_node = busy / capacity
+        per_tier = busy.groupby(tier).sum() / capacity.groupby(tier).sum()
     return per_node.fillna(0.0), per_tier.fillna(0.0)
 
 
@@ -52,8 +92,11 @@ def cost_and_energy(trace: Trace) -> tuple[float, float]:
     busy = busy_core_seconds(trace)
     nodes = trace.nodes.set_index("id")
     cost = float((busy * nodes["price"]).sum())
-    energy = float((nodes["idle_power"] * trace.horizon
-                    + (nodes["busy_power"] - nodes["idle_power"]) * busy / nodes["cores"]).sum())
+    if not len(capacity_changes(trace)):
+        idle = nodes["idle_power"] * trace.horizon
+    else:
+        idle = nodes["idle_power"] * capacity_core_seconds(trace) / nodes["cores"]
+    energy = float((idle + (nodes["busy_power"] - nodes["idle_power"]) * busy / nodes["cores"]).sum())
     return cost, energy
 
 

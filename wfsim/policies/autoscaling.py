@@ -1,0 +1,424 @@
+"""Autoscaling of node capacity (cores) at run time (the seed's part 3, resource-aware
+execution: ``ThresholdScalingStrategy``, ``PredictiveScalingStrategy`` and the
+right-sizing rule of ``suggest_resource_adjustment``).
+
+**Strategies** (:class:`Autoscaler`) look at one node's utilisation history and return
+a target core count, or None for no change:
+
+* :class:`ThresholdScaling`: up by ``up_factor`` if the current utilisation is above
+  ``up_threshold`` *and* the 5-minute average is above ``0.9 × up_threshold`` (short
+  spikes do not scale); down by ``down_factor`` if it is below ``down_threshold`` *and*
+  the 15-minute average is below ``1.1 × down_threshold`` (only sustained low load).
+* :class:`PredictiveScaling`: ordinary least squares over the samples of the last
+  ``history_window`` seconds (at least ``min_samples``), with x = sample time − now,
+  extrapolated to ``now + prediction_window`` and clamped to [0, 1]. Above
+  ``up_threshold`` or below ``down_threshold`` it scales so that the predicted
+  utilisation lands at ``target_utilisation``: ``cores × predicted / target`` —
+  a factor > 1 up and < 1 down (the seed used 1.2 for both directions, overview §6
+  defect 5).
+* :class:`RightSizing`: the 60-second rule: average < 0.3 → −20 %, > 0.8 → +30 %.
+
+A scale-up target is at least one core more than now, a scale-down at least one less.
+
+**The control loop** (:class:`AutoscalingLoop`): every ``interval`` seconds (10 s) it
+samples each scalable node's utilisation, ``allocated cores / capacity`` (in [0, 1]),
+keeps the last 15 minutes of samples (from which the 1/5/15-minute averages come), and
+asks the strategy for a target, clamped to ``[min_cores, max_cores]`` (``min_cores``
+default 1; ``max_cores = ceil(max_factor × initial cores)``, ``max_factor`` default 4).
+
+* **Which nodes**: those of the ``tiers`` given (default EdgeCloud, RegionalCloud,
+  Cloud; devices have fixed hardware).
+* **Provisioning delay** per tier (default EdgeCloud 30 s, RegionalCloud 60 s, Cloud
+  90 s): a scale-up takes effect ``delay`` seconds after its decision; a scale-down
+  takes effect at once (releasing capacity needs no provisioning; cores still in use
+  drain as their tasks end, see :meth:`wfsim.engine.node.NodeRuntime.resize`).
+* **Cooldown** (the strategy's ``cooldown``): a node is not considered while a
+  scale-up is being provisioned, nor within ``cooldown`` seconds of its last change
+  taking effect. So two changes of one node are always at least ``cooldown`` apart
+  (the seed never set ``last_scaling``, so its cooldown was inert).
+* **No deadlock**: a scale-down never goes below the cores of the task at the head of
+  the node's queue; and if the head needs more cores than the node's target (a task
+  placed after a scale-down), the loop scales up to it (reason ``"demand"``), cooldown
+  and delay applying as usual.
+
+Every capacity change is recorded in the trace's ``states`` as ``(time, "capacity",
+node id, str(cores))``; every decision is in :attr:`AutoscalingLoop.decisions` with
+its reason, and every applied change in :attr:`AutoscalingLoop.changes`.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections import deque
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, NamedTuple, Sequence
+
+from wfsim.model.enums import Tier
+from wfsim.policies.parameters import Parameter, validate_params
+
+if TYPE_CHECKING:
+    import simpy
+
+    from wfsim.engine.node import NodeRuntime
+
+#: Averaging windows of the history, seconds (the seed's 60/300/900 s report).
+WINDOWS = (60.0, 300.0, 900.0)
+DEFAULT_TIERS = (Tier.EDGE_CLOUD, Tier.REGIONAL_CLOUD, Tier.CLOUD)
+DEFAULT_PROVISIONING = {Tier.EDGE_CLOUD: 30.0, Tier.REGIONAL_CLOUD: 60.0, Tier.CLOUD: 90.0}
+
+_COOLDOWN = Parameter("cooldown", "float", 300.0, 30.0, 1800.0,
+                      doc="Seconds after a change takes effect before the node may change again")
+_UP = Parameter("up_threshold", "float", 0.8, 0.6, 0.95, doc="Scale up above this utilisation")
+_DOWN = Parameter("down_threshold", "float", 0.3, 0.05, 0.5, doc="Scale down below this utilisation")
+
+
+class History:
+    """One node's utilisation samples ``(time, utilisation)``, oldest first, kept for
+    the longest window (15 min), plus its current capacity.
+
+    Attributes:
+        samples: The samples.
+        capacity: Current core capacity of the node (what targets are relative to).
+    """
+
+    def __init__(self, capacity: int, samples: Iterable[tuple[float, float]] = (),
+                 keep: float = WINDOWS[-1]) -> None:
+        self.capacity = capacity
+        self.keep = keep
+        self.samples: deque[tuple[float, float]] = deque(samples)
+
+    def add(self, now: float, utilisation: float) -> None:
+        """Append a sample and forget those older than ``keep``."""
+        self.samples.append((now, utilisation))
+        while self.samples and self.samples[0][0] < now - self.keep:
+            self.samples.popleft()
+
+    @property
+    def current(self) -> float | None:
+        """The latest sample, or None."""
+        return self.samples[-1][1] if self.samples else None
+
+    def window(self, now: float, seconds: float) -> list[tuple[float, float]]:
+        """Samples taken in ``[now − seconds, now]``."""
+        return [(t, u) for t, u in self.samples if now - seconds <= t <= now]
+
+    def average(self, now: float, seconds: float) -> float | None:
+        """Mean utilisation over the last ``seconds`` (None without samples)."""
+        values = [u for _, u in self.window(now, seconds)]
+        return sum(values) / len(values) if values else None
+
+
+def _up(capacity: int, factor: float) -> int:
+    return max(capacity + 1, math.ceil(capacity * factor - 1e-9))
+
+
+def _down(capacity: int, factor: float) -> int:
+    return max(1, min(capacity - 1, math.floor(capacity * factor + 1e-9)))
+
+
+class Autoscaler(ABC):
+    """A rule from a node's utilisation history to a target core count.
+
+    Subclasses declare :attr:`parameters` (keyword arguments, defaults and ranges) and
+    have a ``cooldown`` attribute the control loop enforces.
+    """
+
+    name: ClassVar[str] = "autoscaler"
+    parameters: ClassVar[tuple[Parameter, ...]] = ()
+    cooldown: float
+
+    def _set(self, given: dict[str, Any]) -> None:
+        values = {p.name: p.default for p in self.parameters}
+        values.update(validate_params(self.name, self.parameters, given))
+        for key, value in values.items():
+            setattr(self, key, value)
+
+    @abstractmethod
+    def decide(self, now: float, history: History) -> int | None:
+        """Target cores for the node (relative to ``history.capacity``), or None."""
+
+    def reason(self) -> str:
+        """Why the last non-None decision was taken (for the decision log)."""
+        return getattr(self, "_reason", self.name)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{p.name}={getattr(self, p.name)!r}" for p in self.parameters)
+        return f"{type(self).__name__}({args})"
+
+
+class ThresholdScaling(Autoscaler):
+    """Threshold scaling with 5-/15-minute confirmations (see the module docstring)."""
+
+    name = "threshold"
+    parameters = (
+        _UP, _DOWN,
+        Parameter("up_factor", "float", 1.5, 1.1, 2.0, doc="Capacity multiplier on scale-up"),
+        Parameter("down_factor", "float", 0.7, 0.1, 0.9, doc="Capacity multiplier on scale-down"),
+        Parameter("up_confirm", "float", 0.9, 0.8, 1.0, doc="5-min average must exceed up_confirm × up"),
+        Parameter("down_confirm", "float", 1.1, 1.0, 1.3, doc="15-min average must be below down_confirm × down"),
+        _COOLDOWN,
+    )
+    UP_WINDOW, DOWN_WINDOW = 300.0, 900.0
+
+    def __init__(self, **params: Any) -> None:
+        self._set(params)
+        if not self.down_threshold < self.up_threshold:
+            raise ValueError(f"{self.name}: down_threshold must be < up_threshold")
+
+    def decide(self, now: float, history: History) -> int | None:
+        util = history.current
+        if util is None:
+            return None
+        if util > self.up_threshold:
+            avg = history.average(now, self.UP_WINDOW)
+            if avg is not None and avg > self.up_confirm * self.up_threshold:
+                self._reason = f"threshold-up util={util:.3f} avg5={avg:.3f}"
+                return _up(history.capacity, self.up_factor)
+        elif util < self.down_threshold:
+            avg = history.average(now, self.DOWN_WINDOW)
+            if avg is not None and avg < self.down_confirm * self.down_threshold:
+                self._reason = f"threshold-down util={util:.3f} avg15={avg:.3f}"
+                return _down(history.capacity, self.down_factor)
+        return None
+
+
+def ols_predict(samples: Sequence[tuple[float, float]], now: float, ahead: float) -> float:
+    """The seed's least-squares prediction: x = time − now, y = utilisation; value of
+    the fitted line at x = ``ahead`` (the mean if all x are equal), clamped to [0, 1]."""
+    n = len(samples)
+    xs = [t - now for t, _ in samples]
+    ys = [u for _, u in samples]
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    if sxx < 1e-12:
+        value = my
+    else:
+        slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
+        value = slope * ahead + (my - slope * mx)
+    return min(1.0, max(0.0, value))
+
+
+class PredictiveScaling(Autoscaler):
+    """Least-squares trend prediction (see the module docstring)."""
+
+    name = "predictive"
+    parameters = (
+        Parameter("history_window", "float", 300.0, 60.0, 1800.0, doc="Seconds of history fitted"),
+        Parameter("prediction_window", "float", 60.0, 10.0, 600.0, doc="Seconds ahead predicted"),
+        _UP, _DOWN,
+        Parameter("target_utilisation", "float", 0.6, 0.3, 0.9,
+                  doc="Utilisation the new capacity aims at for the predicted load"),
+        Parameter("min_samples", "int", 3, 3, 30, doc="Fewest samples to predict from"),
+        _COOLDOWN,
+    )
+
+    def __init__(self, **params: Any) -> None:
+        self._set(params)
+        if not self.down_threshold < self.target_utilisation < self.up_threshold:
+            raise ValueError(f"{self.name}: need down_threshold < target_utilisation < up_threshold")
+
+    def predict(self, now: float, history: History) -> float | None:
+        """Predicted utilisation at ``now + prediction_window`` (None: too few samples)."""
+        samples = history.window(now, self.history_window)
+        if len(samples) < self.min_samples:
+            return None
+        return ols_predict(samples, now, self.prediction_window)
+
+    def decide(self, now: float, history: History) -> int | None:
+        predicted = self.predict(now, history)
+        if predicted is None:
+            return None
+        cap = history.capacity
+        factor = predicted / self.target_utilisation
+        if predicted > self.up_threshold:
+            self._reason = f"predictive-up predicted={predicted:.3f}"
+            return _up(cap, factor)
+        if predicted < self.down_threshold:
+            self._reason = f"predictive-down predicted={predicted:.3f}"
+            return _down(cap, factor)
+        return None
+
+
+class RightSizing(Autoscaler):
+    """The seed's right-sizing rule over a 60 s average: < 0.3 → −20 %, > 0.8 → +30 %."""
+
+    name = "right_sizing"
+    parameters = (
+        Parameter("low", "float", 0.3, 0.1, 0.5, doc="Shrink below this 60 s average"),
+        Parameter("high", "float", 0.8, 0.6, 0.95, doc="Grow above this 60 s average"),
+        Parameter("down_step", "float", 0.2, 0.05, 0.5, doc="Fraction removed"),
+        Parameter("up_step", "float", 0.3, 0.05, 0.5, doc="Fraction added"),
+        Parameter("window", "float", 60.0, 10.0, 900.0, doc="Averaging window, seconds"),
+        Parameter("cooldown", "float", 60.0, 30.0, 1800.0,
+                  doc="Seconds after a change takes effect before the node may change again"),
+    )
+
+    def __init__(self, **params: Any) -> None:
+        self._set(params)
+
+    def decide(self, now: float, history: History) -> int | None:
+        avg = history.average(now, self.window)
+        if avg is None:
+            return None
+        if avg < self.low:
+            self._reason = f"right-size-down avg={avg:.3f}"
+            return _down(history.capacity, 1.0 - self.down_step)
+        if avg > self.high:
+            self._reason = f"right-size-up avg={avg:.3f}"
+            return _up(history.capacity, 1.0 + self.up_step)
+        return None
+
+
+#: Strategy name (as in YAML ``autoscaling.strategy``) → class.
+AUTOSCALERS: dict[str, type[Autoscaler]] = {
+    cls.name: cls for cls in (ThresholdScaling, PredictiveScaling, RightSizing)
+}
+
+
+class Decision(NamedTuple):
+    """One decision of the loop: when, which node, from what capacity to what target,
+    when it takes effect, and why."""
+
+    time: float
+    node: str
+    capacity: int
+    target: int
+    effective: float
+    reason: str
+
+
+class AutoscalingLoop:
+    """Samples utilisation and applies an :class:`Autoscaler` to each scalable node
+    (see the module docstring). Driven by timeout callbacks; :attr:`pending` is the
+    next tick and :attr:`provisioning` the scale-ups in flight.
+
+    Attributes:
+        histories: Per scalable node index, its :class:`History`.
+        decisions: Every decision taken.
+        changes: ``(time, node id, old target, new target)`` of every change applied.
+    """
+
+    def __init__(self, env: simpy.Environment, nodes: Sequence[NodeRuntime], autoscaler: Autoscaler,
+                 interval: float = 10.0, tiers: Iterable[Tier | str] = DEFAULT_TIERS,
+                 provisioning: dict[Tier | str, float] | None = None, min_cores: int = 1,
+                 max_factor: float = 4.0,
+                 record: Callable[[tuple], None] | None = None) -> None:
+        if not interval > 0:
+            raise ValueError(f"autoscaling interval must be > 0, got {interval}")
+        if min_cores < 1:
+            raise ValueError(f"min_cores must be >= 1, got {min_cores}")
+        if not max_factor >= 1:
+            raise ValueError(f"max_factor must be >= 1, got {max_factor}")
+        self.env = env
+        self.autoscaler = autoscaler
+        self.interval = float(interval)
+        self.tiers = frozenset(Tier.parse(t) if isinstance(t, str) else t for t in tiers)
+        delays = dict(DEFAULT_PROVISIONING)
+        for tier, delay in (provisioning or {}).items():
+            if delay < 0:
+                raise ValueError(f"provisioning delay must be >= 0, got {delay}")
+            delays[Tier.parse(tier) if isinstance(tier, str) else tier] = float(delay)
+        self.provisioning_delay = delays
+        self.min_cores = min_cores
+        self.max_factor = max_factor
+        self._record = record
+        self.nodes = [n for n in nodes if n.spec.tier in self.tiers]
+        self.histories = {n.index: History(n.capacity) for n in self.nodes}
+        self.max_cores = {n.index: max(min_cores, math.ceil(n.spec.cores * max_factor - 1e-9))
+                          for n in self.nodes}
+        self.last_change: dict[int, float] = {}
+        self.provisioning: dict[int, Any] = {}  # node index → pending timeout
+        self.decisions: list[Decision] = []
+        self.changes: list[tuple[float, str, int, int]] = []
+        self.pending: Any = None
+        for n in self.nodes:
+            n.on_capacity = self._on_capacity
+
+    def _on_capacity(self, node: NodeRuntime) -> None:
+        if self._record is not None:
+            self._record((self.env.now, "capacity", node.spec.id, str(node.capacity)))
+
+    def background(self) -> set[int]:
+        """Ids of this loop's scheduled events (they alone never keep a run going)."""
+        out = {id(e) for e in self.provisioning.values()}
+        if self.pending is not None:
+            out.add(id(self.pending))
+        return out
+
+    def start(self) -> None:
+        """Schedule the next tick, ``interval`` from now."""
+        self.pending = self.env.timeout(self.interval)
+        self.pending.callbacks.append(self._tick)
+
+    def _tick(self, _event: Any) -> None:
+        self.step()
+        self.start()
+
+    @staticmethod
+    def utilisation(node: NodeRuntime) -> float:
+        """Allocated cores / capacity."""
+        return (node.capacity - node.free_cores) / node.capacity
+
+    def step(self) -> None:
+        """One control round now: sample every scalable node, then decide."""
+        now = self.env.now
+        cooldown = self.autoscaler.cooldown
+        for node in self.nodes:
+            history = self.histories[node.index]
+            history.capacity = node.target
+            history.add(now, self.utilisation(node))
+            if node.index in self.provisioning:
+                continue
+            last = self.last_change.get(node.index)
+            if last is not None and now - last < cooldown:
+                continue
+            target = self.autoscaler.decide(now, history)
+            reason = self.autoscaler.reason() if target is not None else ""
+            head = self._head_cores(node)
+            if target is not None and target < node.target:
+                target = max(target, head)
+            if head > (node.target if target is None else target):
+                target, reason = head, "demand"
+            if target is None:
+                continue
+            target = min(max(target, self.min_cores, head), max(self.max_cores[node.index], head))
+            if target == node.target:
+                continue
+            self.request(node, target, reason)
+
+    @staticmethod
+    def _head_cores(node: NodeRuntime) -> int:
+        queue = node.queue
+        if not queue:
+            return 0
+        run, task = queue.peek()
+        return run.spec.tasks[task].cores
+
+    def request(self, node: NodeRuntime, target: int, reason: str = "manual") -> Decision:
+        """Scale ``node`` to ``target`` cores: at once if down, after the tier's
+        provisioning delay if up."""
+        now = self.env.now
+        delay = self.provisioning_delay.get(node.spec.tier, 0.0) if target > node.target else 0.0
+        decision = Decision(now, node.spec.id, node.target, target, now + delay, reason)
+        self.decisions.append(decision)
+        if delay > 0:
+            event = self.env.timeout(delay)
+            event.callbacks.append(lambda _e: self._apply(node, target))
+            self.provisioning[node.index] = event
+        else:
+            self._apply(node, target)
+        return decision
+
+    def _apply(self, node: NodeRuntime, target: int) -> None:
+        self.provisioning.pop(node.index, None)
+        self.changes.append((self.env.now, node.spec.id, node.target, target))
+        self.last_change[node.index] = self.env.now
+        node.resize(target)
+        self.histories[node.index].capacity = node.target
+
+
+def make_autoscaler(strategy: str, params: dict[str, Any] | None = None) -> Autoscaler:
+    """The autoscaler called ``strategy`` with ``params`` (ValueError if unknown)."""
+    if strategy not in AUTOSCALERS:
+        raise ValueError(f"unknown autoscaling strategy {strategy!r}; allowed: {', '.join(AUTOSCALERS)}")
+    return AUTOSCALERS[strategy](**(params or {}))
