@@ -9,6 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from policy_support import ALLOWED, continuum_run
+
 from wfsim import (
     Link,
     LocationRequirement,
@@ -46,7 +48,6 @@ from wfsim.policies.load_balancing import (
 )
 from wfsim.policies.parameters import validate_params
 from wfsim.policies.placement import PlacementStrategy
-from wfsim.workloads.workload import WorkDistribution
 
 GiB = 2**30
 
@@ -433,25 +434,6 @@ def test_constructors_reject_bad_values() -> None:
 
 
 # --- end to end -------------------------------------------------------------------------------
-MIXED = Workflow("mixed", [
-    Task("sense", work=1e8, location=LocationRequirement.specific("LocalDevice")),
-    Task("filter", work=5e8, location=LocationRequirement.specific("EdgeCloud")),
-    Task("model", work=4e9, cores=2, location=LocationRequirement.any_of(["RegionalCloud", "Cloud"])),
-    Task("alert", work=2e8, location=LocationRequirement.preferred_order(["EdgeCloud", "Cloud"])),
-    Task("store", work=1e9),
-], [("sense", "filter", 1e6), ("filter", "model", 5e6), ("filter", "alert", 1e5),
-    ("model", "store", 1e6), ("alert", "store", 1e4)], input_bytes=1e5, result_bytes=1e3)
-
-ALLOWED = {"sense": {"LocalDevice"}, "filter": {"EdgeCloud"}, "model": {"RegionalCloud", "Cloud"},
-           "alert": {"EdgeCloud"}, "store": {t.value for t in Tier}}
-
-
-def continuum_run(placement: PlacementStrategy, seed: int = 3):
-    topo = hierarchical(devices=8, edge=3, regional=2)
-    workloads = [Workload("mixed", MIXED, Poisson(0.3)),
-                 Workload("layers", layered_random(4, 4, seed=5), Poisson(0.2),
-                          work=WorkDistribution("exponential"))]
-    return Simulation(topo, workloads, placement=placement, duration=30, seed=seed).run()
 
 
 VARIANTS = [(name, {}) for name in sorted(STRATEGIES)] + [
