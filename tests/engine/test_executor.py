@@ -7,7 +7,8 @@ import networkx as nx
 import pandas as pd
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
+
+from sim_support import DAGS
 
 from wfsim import (
     CloudOnly,
@@ -66,16 +67,9 @@ def networkx_critical_path(workflow: Workflow, speed: float) -> float:
     return nx.dag_longest_path_length(h, weight="weight")
 
 
-dags = st.builds(
-    layered_random,
-    layers=st.integers(1, 6), width=st.integers(1, 5),
-    edge_probability=st.floats(0, 1), seed=st.integers(0, 10_000),
-    work=st.floats(1e8, 1e10), work_cv=st.sampled_from([0.0, 0.5, 1.5]),
-    data_bytes=st.floats(0, 1e9),
-)
 
 
-@given(workflow=dags)
+@given(workflow=DAGS)
 @settings(max_examples=60, deadline=None)
 def test_unbounded_cores_and_free_network_give_the_critical_path(workflow: Workflow) -> None:
     # Three big nodes joined by free links: wherever tasks land, data is instant
@@ -86,7 +80,7 @@ def test_unbounded_cores_and_free_network_give_the_critical_path(workflow: Workf
     assert makespan(result) == pytest.approx(networkx_critical_path(workflow, 2e9), rel=1e-9)
 
 
-@given(workflow=dags)
+@given(workflow=DAGS)
 @settings(max_examples=60, deadline=None)
 def test_a_single_core_gives_the_total_work(workflow: Workflow) -> None:
     node = Node("solo", Tier.CLOUD, cores=1, speed=1e9)

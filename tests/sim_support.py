@@ -1,11 +1,23 @@
-"""A shared end-to-end scenario for placement strategies: a mixed-requirement workflow
-and a random layered DAG on a small hierarchical continuum."""
+"""Simulation scenarios shared by several test modules: random layered DAGs for
+hypothesis, and an end-to-end placement scenario (a mixed-requirement workflow and a
+random layered DAG on a small hierarchical continuum) with its checks."""
 
 from __future__ import annotations
+
+from hypothesis import strategies as st
 
 from wfsim import LocationRequirement, Poisson, Simulation, Task, Tier, Workflow, Workload, hierarchical
 from wfsim.policies.placement import PlacementStrategy
 from wfsim.workloads import WorkDistribution, layered_random
+
+#: Random layered DAGs with varied shape, work and data sizes.
+DAGS = st.builds(
+    layered_random,
+    layers=st.integers(1, 6), width=st.integers(1, 5),
+    edge_probability=st.floats(0, 1), seed=st.integers(0, 10_000),
+    work=st.floats(1e8, 1e10), work_cv=st.sampled_from([0.0, 0.5, 1.5]),
+    data_bytes=st.floats(0, 1e9),
+)
 
 MIXED = Workflow("mixed", [
     Task("sense", work=1e8, location=LocationRequirement.specific("LocalDevice")),
@@ -28,3 +40,18 @@ def continuum_run(placement: PlacementStrategy, seed: int = 3):
                  Workload("layers", layered_random(4, 4, seed=5), Poisson(0.2),
                           work=WorkDistribution("exponential"))]
     return Simulation(topo, workloads, placement=placement, duration=30, seed=seed).run()
+
+
+def assert_completes_and_honours_locations(result) -> None:
+    """Every workflow of a :func:`continuum_run` completed, every MIXED task ran on an
+    allowed tier, and ``sense`` ran on its own instance's device (devices are private)."""
+    wf = result.trace.workflow_summary()
+    assert len(wf) > 10
+    assert (wf["state"] == "Completed").all(), wf["reason"].dropna().unique()
+    ex = result.trace.executions()
+    mixed = ex[ex["workflow"].isin(result.trace.workflows.query("workload == 'mixed'")["workflow"])]
+    for task, tier in zip(mixed["task"].astype(str), mixed["tier"].astype(str)):
+        assert tier in ALLOWED[task], (task, tier)
+    origins = result.trace.workflows.set_index("workflow")["origin"].astype(str)
+    sense = mixed[mixed["task"].astype(str) == "sense"]
+    assert (sense["node"].astype(str).values == origins.loc[sense["workflow"]].values).all()
