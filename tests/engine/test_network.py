@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wfsim.engine.network import FastNetwork, SharedNetwork
-from wfsim.model import Link, Node, Tier, Topology
+from wfsim.model import Link, LocationRequirement, Node, Tier, Topology
 
 
 def line_topology(*links: tuple[float, float]) -> Topology:
@@ -106,3 +106,23 @@ def test_routes_follow_shortest_latency_and_avoid_down_links() -> None:
     assert topo.route(0, 2) is None
     env = simpy.Environment()
     assert FastNetwork(env, topo, [].append).send(0, 2, 1.0, lambda: None) is False
+
+
+def test_candidates_and_estimates_follow_link_state() -> None:
+    from wfsim.engine.cluster import Cluster
+    from wfsim.engine.node import NodeRuntime
+    from wfsim.model import Task
+    from wfsim.policies.scheduling import FIFO
+
+    nodes = [Node("a", Tier.EDGE_CLOUD), Node("b", Tier.CLOUD), Node("c", Tier.CLOUD)]
+    topo = Topology(nodes, [Link("a", "b", 0.01, 100.0), Link("a", "c", 0.02, 100.0)])
+    env = simpy.Environment()
+    net = FastNetwork(env, topo, [].append)
+    runtimes = [NodeRuntime(env, i, n, FIFO(), [].append) for i, n in enumerate(nodes)]
+    cluster = Cluster(env, topo, runtimes, net)
+    task = Task("t", location=LocationRequirement.specific("Cloud"))
+    assert [n.spec.id for n in cluster.candidates(task, 0)] == ["b", "c"]
+    assert net.estimate(0, 1, 100.0) == pytest.approx(1.01)
+    topo.set_link_up(topo.link_index("a", "b"), False)
+    assert [n.spec.id for n in cluster.candidates(task, 0)] == ["c"]
+    assert net.estimate(0, 1, 100.0) == float("inf")

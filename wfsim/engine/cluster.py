@@ -30,6 +30,7 @@ class Cluster:
         self.nodes = tuple(nodes)
         self.network = network
         self._candidates: dict[tuple, tuple[NodeRuntime, ...]] = {}
+        self._version = topology.version
 
     @property
     def now(self) -> float:
@@ -44,6 +45,9 @@ class Cluster:
         the only LocalDevice candidate is the origin itself. Ordered by preference
         rank (``PreferredOrder``), then by route latency from the origin.
         """
+        if self._version != self.topology.version:  # a link changed state
+            self._candidates.clear()
+            self._version = self.topology.version
         req = task.location
         key = (origin, req, task.cores, task.memory)
         try:
@@ -59,8 +63,3 @@ class Cluster:
         found.sort(key=lambda n: req.rank(n.spec.tier))  # stable: keeps latency order
         result = self._candidates[key] = tuple(found)
         return result
-
-    def invalidate(self) -> None:
-        """Forget cached candidates and estimates (after a topology state change)."""
-        self._candidates.clear()
-        self.network.invalidate()

@@ -33,6 +33,7 @@ class Network(ABC):
         self._latency = [l.latency for l in topology.links for _ in (0, 1)]
         self._bandwidth = [l.bandwidth for l in topology.links for _ in (0, 1)]
         self._estimates: dict[tuple[int, int], tuple[float, float]] = {}
+        self._version = topology.version
 
     def send(self, src: int, dst: int, nbytes: float, callback: Callback, *args: Any) -> bool:
         """Start moving ``nbytes`` from ``src`` to ``dst``.
@@ -56,6 +57,9 @@ class Network(ABC):
         """Unloaded transfer time: route latency plus ``nbytes`` over the route's
         bottleneck bandwidth (``inf`` when unreachable). Cheap and cached; ignores
         queueing, so placement strategies can call it freely."""
+        if self._version != self.topology.version:  # a link changed state
+            self._estimates.clear()
+            self._version = self.topology.version
         key = (src, dst)
         try:
             latency, bottleneck = self._estimates[key]
@@ -67,10 +71,6 @@ class Network(ABC):
             bottleneck = min((self._bandwidth[c] for c in route), default=float("inf"))
             self._estimates[key] = (latency, bottleneck)
         return latency + nbytes / bottleneck
-
-    def invalidate(self) -> None:
-        """Forget cached estimates (call after link state changes)."""
-        self._estimates.clear()
 
 
 class FastNetwork(Network):

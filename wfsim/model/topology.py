@@ -115,6 +115,9 @@ class Topology:
         self._routes: dict[tuple[int, int], tuple[int, ...] | None] = {}
         self._nearest: dict[tuple[int, frozenset[Tier]], tuple[int, ...]] = {}
         self._reach_cache: _Reach | None = None
+        #: Bumped on every link state change, so caches built on routes elsewhere
+        #: (placement candidates, transfer estimates) know to rebuild.
+        self.version = 0
 
     # --- queries -----------------------------------------------------------------
     def node(self, node_id: str) -> Node:
@@ -124,10 +127,6 @@ class Topology:
     def nodes_of(self, *tiers: Tier) -> list[Node]:
         """Nodes of the given tiers, in definition order."""
         return [n for n in self.nodes if n.tier in tiers]
-
-    def channel_link(self, channel: int) -> Link:
-        """The link a channel belongs to."""
-        return self.links[channel >> 1]
 
     def channel_ends(self, channel: int) -> tuple[str, str]:
         """``(from, to)`` node ids of a channel."""
@@ -201,6 +200,7 @@ class Topology:
         """Bring a link up or down; routes are recomputed on next use."""
         if self.link_up[link] != up:
             self.link_up[link] = up
+            self.version += 1
             self._routes.clear()
             self._nearest.clear()
             self._reach_cache = None
