@@ -14,6 +14,7 @@ The public API re-exported here covers a whole run::
 from wfsim.engine import RunResult, Simulation
 from wfsim.model import (
     Edge,
+    HealthStatus,
     Link,
     LocationRequirement,
     NetworkFidelity,
@@ -48,7 +49,7 @@ __version__ = "0.1.0"
 __all__ = [
     "FIFO", "MMPP", "CloudOnly", "EarliestFinishTime", "Edge", "Link", "LocationRequirement",
     "NearestEdge", "NetworkFidelity", "Node", "Periodic", "PlacementStrategy", "Poisson", "RunResult",
-    "Simulation", "Task", "TaskPriority", "Tier", "Topology", "Trace", "TraceArrivals", "WorkDistribution",
+    "HealthStatus", "Simulation", "Task", "TaskPriority", "Tier", "Topology", "Trace", "TraceArrivals", "WorkDistribution",
     "Workflow", "WorkflowState", "Workload", "chain", "diamond", "fork_join", "hierarchical",
     "layered_random", "load_wfformat", "order_processing", "summarize",
 ]

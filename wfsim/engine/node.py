@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Callable
 
 import simpy
 
+from wfsim.model.enums import HealthStatus
 from wfsim.model.topology import Node
 from wfsim.model.workflow import Task
 from wfsim.policies.scheduling import SchedulingPolicy
@@ -49,7 +50,7 @@ class NodeRuntime:
     __slots__ = (
         "env", "index", "spec", "queue", "free_cores", "free_memory", "running",
         "outstanding_ops", "busy_core_seconds", "on_end", "_record", "_rate",
-        "capacity", "target", "on_capacity", "dispatch", "_excess",
+        "capacity", "target", "on_capacity", "dispatch", "_excess", "health",
     )
 
     def __init__(
@@ -77,6 +78,8 @@ class NodeRuntime:
         self.target = spec.cores
         self.on_capacity: Callable[[NodeRuntime], None] | None = None
         self._excess = 0
+        #: Set by the simulation (:meth:`~wfsim.engine.simulation.Simulation.set_health`).
+        self.health = HealthStatus.HEALTHY
         #: Start queued tasks, in the policy's order, while the next one fits
         #: (:meth:`_dispatch`, or :meth:`_dispatch_draining` during a scale-down).
         self.dispatch: Callable[[], None] = self._dispatch

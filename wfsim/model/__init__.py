@@ -1,6 +1,6 @@
 """Plain data shared by every layer: tiers, nodes, links, topologies, tasks, workflows."""
 
-from wfsim.model.enums import NetworkFidelity, TaskPriority, Tier, WorkflowState
+from wfsim.model.enums import HealthStatus, NetworkFidelity, TaskPriority, Tier, WorkflowState
 from wfsim.model.topology import (
     LINK_DEFAULTS,
     TIER_DEFAULTS,
@@ -20,7 +20,7 @@ from wfsim.model.workflow import (
 )
 
 __all__ = [
-    "Edge", "LINK_DEFAULTS", "Link", "LocationKind", "LocationRequirement", "NetworkFidelity",
+    "Edge", "HealthStatus", "LINK_DEFAULTS", "Link", "LocationKind", "LocationRequirement", "NetworkFidelity",
     "Node", "TIER_DEFAULTS", "Task", "TaskPriority", "Tier", "Topology", "TopologyError",
     "Workflow", "WorkflowState", "WorkflowValidationError", "hierarchical",
 ]

@@ -77,6 +77,23 @@ class WorkflowState(str, Enum):
     FAILED = "Failed"
 
 
+class HealthStatus(str, Enum):
+    """Health of a node as load balancing and placement see it (the seed's LB
+    ``HealthStatus``).
+
+    Only ``Healthy`` nodes are chosen by load balancing; ``Unhealthy`` and
+    ``Maintenance`` nodes receive no new work from any strategy, while tasks already
+    on them finish (a drain). The seed's other health-like enums map onto it:
+    fault tolerance's ``NodeState`` Healthy → Healthy, Degraded → Degraded,
+    Partitioned and Failed → Unhealthy.
+    """
+
+    HEALTHY = "Healthy"
+    DEGRADED = "Degraded"
+    UNHEALTHY = "Unhealthy"
+    MAINTENANCE = "Maintenance"
+
+
 class NetworkFidelity(str, Enum):
     """How transfers are timed.
 

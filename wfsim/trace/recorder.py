@@ -21,9 +21,12 @@ if TYPE_CHECKING:
 
 # Task event codes, in lifecycle order. PLACED: a node was chosen and inputs are on
 # their way; READY: all inputs are on the node and the task is queued; START/END: it
-# holds cores; FAILED: it will never run (no feasible node, unreachable, …).
-PLACED, READY, START, END, FAILED = range(5)
-TASK_EVENTS = ("placed", "ready", "start", "end", "failed")
+# holds cores; FAILED: it will never run (no feasible node, unreachable, …);
+# CHECKPOINTED: a running task was stopped for a migration, its progress saved and its
+# cores released (it is READY and STARTs again on the migration's target, or back on
+# its source if the migration fails).
+PLACED, READY, START, END, FAILED, CHECKPOINTED = range(6)
+TASK_EVENTS = ("placed", "ready", "start", "end", "failed", "checkpointed")
 
 WORKFLOW_STATES = tuple(WorkflowState)
 _STATE_CODE = {state: i for i, state in enumerate(WORKFLOW_STATES)}
@@ -60,6 +63,13 @@ class TraceRecorder:
         migrations: flat rows of ``time, migration id, workflow id, task index, source
             node, target node, state code, trigger code``: one per phase change of a
             task migration (codes index :data:`MIGRATION_STATES` / :data:`MIGRATION_TRIGGERS`).
+        allocations: flat rows of ``time, workflow id, task index, node, cores,
+            memory``: what a task holds from ``time`` on, recorded only when it differs
+            from the task's recommended size (a task started with fewer cores under
+            :func:`~wfsim.engine.node.allocate`) or changes while it runs (an elastic
+            task resized). A rigid task that got its full size records nothing.
+        rebalances: flat rows of ``time, node, load``: the load of every node of a tier
+            a rebalancing round looked at, as the round saw it before moving anything.
         states: ``(time, kind, entity, state)`` for node and link state changes.
         violations: ``(time, kind, entity, message)`` for run-time contract breaches.
     """
@@ -77,6 +87,10 @@ class TraceRecorder:
         self.record_hop = self.hops.extend
         self.migrations: list[float] = []
         self.record_migration = self.migrations.extend
+        self.allocations: list[float] = []
+        self.record_allocation = self.allocations.extend
+        self.rebalances: list[float] = []
+        self.record_rebalance = self.rebalances.extend
         self.states: list[tuple] = []
         self.violations: list[tuple] = []
         self._specs: dict[int, Workflow] = {}
@@ -160,6 +174,13 @@ class TraceRecorder:
             "state": pd.Categorical.from_codes(m[6], categories=list(MIGRATION_STATES)),
             "trigger": pd.Categorical.from_codes(m[7], categories=list(MIGRATION_TRIGGERS)),
         })
+        a = _flat_columns(self.allocations, "f8 i8 i8 i8 i8 f8")
+        alloc = pd.DataFrame({
+            "time": a[0], "workflow": a[1], "task": task_names(a[1], a[2]), "node": nodes_cat(a[3]),
+            "cores": a[4], "memory": a[5],
+        })
+        r = _flat_columns(self.rebalances, "f8 i8 f8")
+        reb = pd.DataFrame({"time": r[0], "node": nodes_cat(r[1]), "load": r[2]})
         s = _columns(self.states, "f8 O O O")
         st = pd.DataFrame({"time": s[0], "kind": pd.Categorical(s[1]), "entity": pd.Categorical(s[2]),
                            "state": pd.Categorical(s[3])})
@@ -187,6 +208,7 @@ class TraceRecorder:
         return Trace(
             workflows=wf, task_specs=task_specs, task_edges=task_edges, workflow_events=we,
             task_events=te, transfers=tr, link_usage=hop, states=st, violations=vi, migrations=mig,
+            allocations=alloc, rebalances=reb,
             nodes=nodes, links=links, manifest={**manifest, "horizon": horizon},
         )
 

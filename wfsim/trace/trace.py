@@ -11,12 +11,15 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 TABLES = (
     "workflows", "task_specs", "task_edges", "workflow_events", "task_events", "transfers", "link_usage",
-    "states", "violations", "migrations", "nodes", "links",
+    "states", "violations", "migrations", "allocations", "rebalances", "nodes", "links",
 )
+#: Tables added after the first traces were saved: loading an older trace gives them empty.
+_OPTIONAL = ("migrations", "allocations", "rebalances")
 
 
 @dataclass
@@ -34,7 +37,9 @@ class Trace:
             target, bytes``.
         workflow_events: Lifecycle transitions: ``time, workflow, state, reason``.
         task_events: ``time, workflow, task, event, node`` with event one of
-            ``placed, ready, start, end, failed``.
+            ``placed, ready, start, end, failed, checkpointed`` (a running task
+            stopped for a migration; it is ``ready`` and ``start`` s again where it
+            resumes).
         transfers: One row per data transfer between nodes: ``start, end, workflow,
             source_task, target_task, source, target, bytes`` (``<origin>`` names the
             workflow's origin as a source or target).
@@ -45,6 +50,13 @@ class Trace:
             workflow, task, source, target, state, trigger`` (state one of
             ``Preparing, Transferring, Activating, Completed, Failed, Canceled``; see
             :mod:`wfsim.engine.migration`). Empty unless migration is used.
+        allocations: ``time, workflow, task, node, cores, memory``: what a running
+            task holds from ``time`` on, where that differs from its spec's size (a
+            start with fewer cores than recommended, an elastic resize). Empty when
+            every task ran at its recommended size; :meth:`holdings` combines it with
+            the starts and ends.
+        rebalances: ``time, node, load``: every node a rebalancing round looked at,
+            with the load ((queued + running tasks) / cores) the round decided on.
         nodes: The topology's nodes (static).
         links: The topology's links (static), with the ``link`` name used above.
         manifest: Config, seed, versions, git revision, ``horizon`` (end time).
@@ -62,6 +74,8 @@ class Trace:
     nodes: pd.DataFrame
     links: pd.DataFrame
     migrations: pd.DataFrame = field(default_factory=lambda: _empty_migrations())
+    allocations: pd.DataFrame = field(default_factory=lambda: _empty_allocations())
+    rebalances: pd.DataFrame = field(default_factory=lambda: _empty_rebalances())
     manifest: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -98,6 +112,61 @@ class Trace:
         wide["task"] = wide["task"].astype("category")
         return wide[["workflow", "task", "node", "tier", "cores", "deadline",
                      "placed", "ready", "start", "end", "failed"]]
+
+    def holdings(self) -> pd.DataFrame:
+        """One row per interval in which a task held a constant allocation on a node.
+
+        Columns: ``workflow, task, node, start, end, cores, memory``. An execution
+        runs from a ``start`` to the next ``end`` or ``checkpointed`` of the same task
+        (or the horizon, if it was still running); it holds the spec's cores and
+        memory unless ``allocations`` says otherwise from some time on. A task that
+        was checkpointed and resumed has one execution per node it ran on.
+        """
+        ev = self.task_events
+        ev = ev[ev["event"].isin(["start", "end", "checkpointed"])]
+        ev = ev.sort_values(["workflow", "task", "time"], kind="stable")
+        key = ev["workflow"].astype("int64").astype(str) + "/" + ev["task"].astype(str)
+        nxt_time = ev["time"].shift(-1)
+        same = key.shift(-1) == key
+        starts = ev["event"] == "start"
+        seg = pd.DataFrame({
+            "workflow": ev["workflow"].to_numpy(), "task": ev["task"].astype(str).to_numpy(),
+            "node": ev["node"].astype(str).to_numpy(),
+            "start": ev["time"].to_numpy(),
+            "end": nxt_time.where(same & ~starts.shift(-1, fill_value=False), self.horizon).to_numpy(),
+        })[starts.to_numpy()]
+        specs = self.task_specs[["definition", "task", "cores", "memory"]].astype({"task": str})
+        seg = seg.merge(self.workflows[["workflow", "definition"]], on="workflow", how="left")
+        seg = seg.merge(specs, on=["definition", "task"], how="left").drop(columns="definition")
+        seg["cores"] = seg["cores"].astype(float)
+        if not len(self.allocations):
+            return seg.reset_index(drop=True)
+        seg = seg.sort_values("start", kind="stable").reset_index(drop=True)
+        seg["segment"] = np.arange(len(seg))
+        alloc = self.allocations.assign(task=self.allocations["task"].astype(str)).sort_values("time", kind="stable")
+        # Each allocation row belongs to the execution of its task that started last
+        # at or before it.
+        owner = pd.merge_asof(alloc, seg[["workflow", "task", "start", "end", "segment"]],
+                              left_on="time", right_on="start", by=["workflow", "task"])
+        owner = owner[owner["segment"].notna() & (owner["time"] < owner["end"])]
+        points = pd.concat([
+            seg[["segment", "start", "cores", "memory"]].rename(columns={"start": "time"}).assign(order=0),
+            pd.DataFrame({"segment": owner["segment"].astype("int64").to_numpy(), "time": owner["time"].to_numpy(),
+                          "cores": owner["cores"].astype(float).to_numpy(), "memory": owner["memory"].to_numpy(),
+                          "order": 1}),
+        ], ignore_index=True).sort_values(["segment", "time", "order"], kind="stable")
+        info = seg.set_index("segment")
+        nxt = points["time"].shift(-1).where(points["segment"].shift(-1) == points["segment"])
+        out = pd.DataFrame({
+            "workflow": info["workflow"].reindex(points["segment"]).to_numpy(),
+            "task": info["task"].reindex(points["segment"]).to_numpy(),
+            "node": info["node"].reindex(points["segment"]).to_numpy(),
+            "start": points["time"].to_numpy(),
+            "end": nxt.fillna(info["end"].reindex(points["segment"]).set_axis(points.index)).to_numpy(),
+            "cores": points["cores"].to_numpy(), "memory": points["memory"].to_numpy(),
+        })
+        # Drop zero-length pieces (an allocation recorded at the start overrides it).
+        return out[out["end"] > out["start"]].reset_index(drop=True)
 
     def workflow_summary(self) -> pd.DataFrame:
         """One row per workflow instance: ``arrival, end, state, latency, deadline``
@@ -138,8 +207,8 @@ class Trace:
         tables = {}
         for name in TABLES:
             path = directory / "trace" / f"{name}.parquet"
-            if name == "migrations" and not path.exists():
-                continue  # saved before migrations were recorded: an empty table
+            if name in _OPTIONAL and not path.exists():
+                continue  # saved before this table existed: an empty one
             frame = pd.read_parquet(path)
             dtypes = {col: _dtype_from_spec(spec) for col, spec in schema.get(name, {}).items()
                       if col in frame.columns}
@@ -162,6 +231,19 @@ def _dtype_from_spec(spec: dict[str, Any]) -> Any:
     if spec["dtype"] == "category":
         return pd.CategoricalDtype(spec["categories"])
     return spec["dtype"]
+
+
+def _empty_allocations() -> pd.DataFrame:
+    empty = pd.Categorical([])
+    return pd.DataFrame({
+        "time": pd.Series([], dtype="float64"), "workflow": pd.Series([], dtype="int64"), "task": empty,
+        "node": empty, "cores": pd.Series([], dtype="int64"), "memory": pd.Series([], dtype="float64"),
+    })
+
+
+def _empty_rebalances() -> pd.DataFrame:
+    return pd.DataFrame({"time": pd.Series([], dtype="float64"), "node": pd.Categorical([]),
+                         "load": pd.Series([], dtype="float64")})
 
 
 def _empty_migrations() -> pd.DataFrame:

@@ -81,7 +81,7 @@ MAX_SLICE = 40
 
 WORKFLOW_STATES = ("Created", "Running", "Completed", "Failed")
 TERMINAL_STATES = ("Completed", "Failed")
-TASK_EVENTS = ("placed", "ready", "start", "end", "failed")
+TASK_EVENTS = ("placed", "ready", "start", "end", "failed", "checkpointed")
 
 
 # ---------------------------------------------------------------------------
