@@ -11,7 +11,7 @@ The public API re-exported here covers a whole run::
     result.trace.task_events       # pandas DataFrame
 """
 
-from wfsim.engine import RunResult, Simulation
+from wfsim.engine import HealthChange, RunResult, Simulation
 from wfsim.model import (
     Edge,
     HealthStatus,
@@ -47,9 +47,9 @@ from wfsim.workloads import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "FIFO", "MMPP", "CloudOnly", "EarliestFinishTime", "Edge", "Link", "LocationRequirement",
-    "NearestEdge", "NetworkFidelity", "Node", "Periodic", "PlacementStrategy", "Poisson", "RunResult",
-    "HealthStatus", "Simulation", "Task", "TaskPriority", "Tier", "Topology", "Trace", "TraceArrivals", "WorkDistribution",
-    "Workflow", "WorkflowState", "Workload", "chain", "diamond", "fork_join", "hierarchical",
+    "FIFO", "MMPP", "CloudOnly", "EarliestFinishTime", "Edge", "HealthChange", "HealthStatus", "Link",
+    "LocationRequirement", "NearestEdge", "NetworkFidelity", "Node", "Periodic", "PlacementStrategy", "Poisson",
+    "RunResult", "Simulation", "Task", "TaskPriority", "Tier", "Topology", "Trace", "TraceArrivals",
+    "WorkDistribution", "Workflow", "WorkflowState", "Workload", "chain", "diamond", "fork_join", "hierarchical",
     "layered_random", "load_wfformat", "order_processing", "summarize",
 ]

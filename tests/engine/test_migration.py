@@ -109,13 +109,12 @@ def test_queued_task_migrates_to_idle_node_and_starts_there(policy):
     assert sim.nodes[1].outstanding_ops == pytest.approx(0.0) and sim.nodes[2].outstanding_ops == pytest.approx(0.0)
 
 
-def test_rejections_cap_already_migrating_not_queued_incompatible():
+def test_rejections_cap_already_migrating_incompatible():
     sim, runs = scenario(4, max_migrations=2)
     out = {}
 
     def requests():
         e1 = sim.nodes[2]
-        out["running"] = sim.migration.request(runs[0], 0, e1)
         out["b"] = sim.migration.request(runs[1], 0, e1)
         out["b_again"] = sim.migration.request(runs[1], 0, e1)
         out["d2"] = sim.migration.request(runs[2], 0, sim.topology.index["d2"])  # another user's device
@@ -126,14 +125,13 @@ def test_rejections_cap_already_migrating_not_queued_incompatible():
 
     at(sim, 1.0, requests)
     trace = sim.run().trace
-    assert out["running"] is None and out["b_again"] is None and out["d2"] is None and out["d"] is None
+    assert out["b_again"] is None and out["d2"] is None and out["d"] is None
     assert out["b"] is not None and out["c"] is not None and out["peak"] == 2
     reasons = [r.reason for r in sim.migration.rejections]
-    assert reasons[0] == "task not queued"
-    assert reasons[1] == "already migrating"
-    assert reasons[2].startswith("incompatible target")
-    assert reasons[3].startswith("migration limit exceeded")
-    assert reasons[4].startswith("migration limit exceeded")  # checked before "target is the source"
+    assert reasons[0] == "already migrating"
+    assert reasons[1].startswith("incompatible target")
+    assert reasons[2].startswith("migration limit exceeded")
+    assert reasons[3].startswith("migration limit exceeded")  # checked before "target is the source"
     s = starts(trace)
     assert s.groupby("workflow").size().eq(1).all()
     assert dict(zip(s["workflow"], s["node"].astype(str))) == {0: "e0", 1: "e1", 2: "e1", 3: "e0"}

@@ -47,6 +47,7 @@ class FakeNode:
         self.free_cores = free_cores
         self.free_memory = free_memory
         self.spec = SimpleNamespace(cores=cores if cores is not None else max(free_cores, 1))
+        self.capacity = self.spec.cores
 
 
 def job(name: str, arrival: float = 0.0, **task: object) -> tuple[WorkflowRun, int]:

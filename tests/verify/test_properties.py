@@ -25,6 +25,8 @@ from wfsim.verify.catalog import CATALOG, check_catalog, resolve
 from wfsim.verify.properties import NOT_APPLICABLE, PropertyVerdict, TraceView
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
+#: P25's rebalancing properties: not_applicable on runs without rebalancing, like P24.
+REBALANCING = ("rebalance-threshold", "rebalance-direction")
 
 
 def run_experiment(name: str, **overrides: object) -> Trace:
@@ -61,7 +63,7 @@ def test_catalog_true_on_shipped_experiments(name: str, quickstart: Trace) -> No
     result = verdicts(trace)
     assert set(result) == set(CATALOG)
     for v in result.values():
-        if v.pid == "P24":  # no migrations without rebalancing
+        if v.pid == "P24" or v.name in REBALANCING:  # no migrations without rebalancing
             assert v.verdict == NOT_APPLICABLE, v.summary()
             continue
         assert v.verdict == "true", v.summary()
@@ -125,7 +127,7 @@ def test_eventual_termination_inconclusive_when_truncated_true_when_drained() ->
     assert first is not None and first.verdict == "inconclusive"
     assert int(first.entity) in set(running)
     # The other properties are safety properties: judged on the recorded prefix.
-    assert all(x.verdict == ("not_applicable" if x.pid == "P24" else "true")
+    assert all(x.verdict == ("not_applicable" if x.pid == "P24" or x.name in REBALANCING else "true")
                for x in check_catalog(truncated) if x.name != "eventual-termination")
 
     drained = run_experiment("quickstart.yaml")
@@ -252,7 +254,7 @@ def test_placement_feasibility_too_small_node(quickstart: Trace) -> None:
     trace = corrupt(quickstart)
     specs = trace.task_specs
     chain_def = int(trace.workflows.loc[trace.workflows["name"] == "chain", "definition"].iloc[0])
-    specs.loc[(specs["definition"] == chain_def) & (specs["task"] == "t1"), "cores"] = 32
+    specs.loc[(specs["definition"] == chain_def) & (specs["task"] == "t1"), ["cores", "min_cores"]] = 32
     v = verdicts(trace, ["placement-feasibility"])["placement-feasibility"]
     assert v.verdict == "false"
     # Expected: the earliest placement of a chain t1 on a node with fewer than 32 cores.

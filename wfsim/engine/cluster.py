@@ -8,11 +8,14 @@ import simpy
 
 from wfsim.engine.network import Network
 from wfsim.engine.node import NodeRuntime
-from wfsim.model.enums import Tier
+from wfsim.model.enums import HealthStatus, Tier
 from wfsim.model.topology import Topology
 from wfsim.model.workflow import Task
 
 _ALL_TIERS = frozenset(Tier)
+
+#: Health states in which a node takes no new work (a drain: what is there finishes).
+DRAINED = frozenset({HealthStatus.UNHEALTHY, HealthStatus.MAINTENANCE})
 
 
 class Cluster:
@@ -22,6 +25,8 @@ class Cluster:
         topology: The static topology.
         nodes: One :class:`~wfsim.engine.node.NodeRuntime` per topology node, same order.
         network: The network, for transfer-time estimates.
+        health_version: Incremented by every :meth:`set_health`, so strategies that
+            cache something derived from node health can tell it changed.
     """
 
     def __init__(self, env: simpy.Environment, topology: Topology, nodes: Sequence[NodeRuntime], network: Network) -> None:
@@ -31,25 +36,43 @@ class Cluster:
         self.network = network
         self._candidates: dict[tuple, tuple[NodeRuntime, ...]] = {}
         self._version = topology.version
+        self.health_version = 0
 
     @property
     def now(self) -> float:
         """Current simulated time."""
         return self._env.now
 
+    def set_health(self, node: NodeRuntime, status: HealthStatus) -> None:
+        """Set ``node``'s health and forget the cached candidate lists.
+
+        Use :meth:`Simulation.set_health <wfsim.engine.simulation.Simulation.set_health>`,
+        which also records the change in the trace.
+
+        Args:
+            node: One of :attr:`nodes`.
+            status: The new health.
+        """
+        node.health = status
+        self.health_version += 1
+        self._candidates.clear()
+
     def candidates(self, task: Task, origin: int) -> tuple[NodeRuntime, ...]:
         """Nodes that may run ``task`` for a workflow from node ``origin``.
 
         A candidate satisfies the task's location requirement, has enough cores and
-        memory in total, and is reachable from the origin. Local devices are private:
-        the only LocalDevice candidate is the origin itself. Ordered by preference
-        rank (``PreferredOrder``), then by route latency from the origin.
+        memory in total (its minimums), is reachable from the origin and is not
+        :data:`DRAINED` (``Unhealthy`` or ``Maintenance``: tasks already there finish,
+        nothing new is placed there; ``Degraded`` nodes stay candidates, only load
+        balancing avoids them). Local devices are private: the only LocalDevice candidate is the origin
+        itself. Ordered by preference rank (``PreferredOrder``), then by route latency
+        from the origin.
         """
         if self._version != self.topology.version:  # a link changed state
             self._candidates.clear()
             self._version = self.topology.version
         req = task.location
-        key = (origin, req, task.cores, task.memory)
+        key = (origin, req, task.min_cores, task.min_memory)
         try:
             return self._candidates[key]
         except KeyError:
@@ -59,7 +82,7 @@ class Cluster:
         own_device = Tier.LOCAL_DEVICE in tiers and self.nodes[origin].spec.tier is Tier.LOCAL_DEVICE
         found = [self.nodes[origin]] if own_device else []
         found += [self.nodes[i] for i in self.topology.nearest(origin, tiers - {Tier.LOCAL_DEVICE})]
-        found = [n for n in found if n.fits(task.cores, task.memory)]
+        found = [n for n in found if n.fits(task.cores, task.memory) and n.health not in DRAINED]
         found.sort(key=lambda n: req.rank(n.spec.tier))  # stable: keeps latency order
         result = self._candidates[key] = tuple(found)
         return result

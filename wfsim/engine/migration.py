@@ -1,32 +1,39 @@
 """Task migration and periodic rebalancing (the seed's ``MigrationManager``, part 4).
 
-Scope: only **queued** tasks migrate (ready at a node, all inputs there, not started).
-Running tasks are not migrated (no checkpoint/restart model yet); a task that
-starts while a migration is being considered simply is not queued any more and the
-request is rejected.
+Both **queued** tasks (ready at a node, all inputs there, not started) and
+**running** tasks migrate; a running task is moved by checkpoint and restart: it is
+stopped on the source with its progress saved
+(:meth:`~wfsim.engine.node.NodeRuntime.checkpoint`), its state crosses the network,
+and it resumes with the work it had left on the target
+(:meth:`~wfsim.engine.node.NodeRuntime.resume`). Work done before the checkpoint is
+never redone and the task never holds cores on two nodes.
 
 A migration goes through the phases of the seed's ``MigrationState``::
 
     Preparing → Transferring → Activating → Completed      (or Failed / Canceled)
 
-* **Preparing**: the task is taken out of its source node's queue
+* **Preparing**: a queued task is taken out of its source node's queue
   (:meth:`~wfsim.policies.scheduling.SchedulingPolicy.remove`) and the source's
-  reservation of its work is released.
+  reservation of its work is released; a running task is checkpointed (a
+  ``checkpointed`` task event; its cores and memory are released at once).
 * **Transferring**: the task's state — its input bytes: the sum of its incoming edge
-  bytes, or the workflow's input for a root — times ``overhead_factor`` is sent over
+  bytes, or the workflow's input for a root, plus, for a running task, its memory
+  (the checkpoint image) — times ``overhead_factor`` is sent over
   the simulated network from source to target (so on an idle FastNetwork it takes
   ``latency + bytes × overhead / bandwidth``). Meanwhile the task is owned by the
   migration: it is in no queue and the executor never touches it (all its inputs
   have already arrived, so nothing else submits it).
 * **Activating**: the work is reserved on the target, ``run.node_of[task]`` becomes
   the target (its successors fetch its outputs from there) and the task is submitted
-  to the target's queue; then **Completed**.
+  to the target's queue (a checkpointed task with the work it had left, recorded
+  ``ready`` there); then **Completed**.
 * **Failed**: the target is unreachable when the transfer starts (routes are fixed
   when a transfer starts, so a link failing later does not affect data in flight).
   **Canceled**: :meth:`MigrationManager.cancel` during the transfer. In both cases
   the source kept its copy, so the task goes straight back to the *end* of the
   source's queue (it loses its place under FIFO) and its work is reserved there
-  again; the late transfer, if any, is ignored.
+  again (a checkpointed task resumes there from its checkpoint); the late
+  transfer, if any, is ignored.
 
 So at every instant a task is in exactly one place — its source queue, in flight
 (owned by the migration), or its target queue — and it starts at most once.
@@ -37,11 +44,14 @@ progress (the seed's ``MigrationLimitExceeded``), the task is already migrating
 (``AlreadyInProgress``), the target is the source, the target cannot run it
 (capacity, location requirement or privacy: it is not among
 :meth:`Cluster.candidates <wfsim.engine.cluster.Cluster.candidates>`;
-``IncompatibleTarget``), the migration is not worth it, or the task is not queued.
+``IncompatibleTarget``), the migration is not worth it, or the task is neither
+queued nor running on its node (or is running with no work left).
 
-**Cost–benefit** (new; the seed migrates whatever it is asked to): the benefit is the
-source's backlog wait minus the target's, a backlog wait being ``outstanding_ops /
-(speed × cores)`` seconds; the cost is the unloaded transfer-time estimate of the
+**Cost–benefit** (new; the seed migrates whatever it is asked to): the benefit of
+moving a queued task is the source's backlog wait minus the target's, a backlog wait
+being ``outstanding_ops / (speed × capacity)`` seconds; for a running task it is the
+time its remaining work needs on the source minus the target's backlog wait plus the
+time that work needs on the target. The cost is the unloaded transfer-time estimate of the
 state (``latency + bytes × overhead / bottleneck bandwidth``). A migration goes
 ahead only if ``benefit_weight × benefit > cost`` (``benefit_weight`` λ in [0, 10],
 default 1; 0 refuses every migration that is not forced). ``force=True`` skips the
@@ -53,32 +63,37 @@ run.
 
 **Rebalancing** (:class:`Rebalancer`, off unless enabled, e.g.
 ``Simulation(..., rebalance_interval=30.0)``): every ``interval`` seconds, for each
-tier separately, the load of a node is ``(queued + running tasks) / cores``; when the
-imbalance ``(max − min) / min`` (infinite when min = 0 < max) exceeds ``threshold``
-(the seed's 0.3), queued tasks move, through the manager with trigger
-``LoadImbalance``, among the nodes of a tier other than LocalDevice (devices are
-private), from nodes above ``1.2 × average`` (until they are down to the
-seed's target ``1.1 × average``) to nodes below ``0.8 × average`` (a target takes a
-task only while its load stays ≤ ``0.9 × average``). Tasks in flight count on their
-target. The loads are those at the start of the round, updated as tasks move; every
-move is appended to :attr:`Rebalancer.moves` with the loads it was decided on (P25).
-The seed's ``rebalance()`` only logged (overview §6 defect 14); here work really
-moves. The periodic process never extends a run: a run without ``until`` ends at the
-last event other than a pending rebalance tick.
+tier separately, the load of a node is ``(queued + running tasks) / capacity`` (its
+current cores, which autoscaling changes); when the imbalance ``(max − min) / min``
+(infinite when min = 0 < max) exceeds ``threshold`` (the seed's 0.3), queued tasks
+move, through the manager with trigger ``LoadImbalance``, among the nodes of a tier
+other than LocalDevice (devices are private), from nodes above ``1.2 × average``
+(until they are down to the seed's target ``1.1 × average``) to **Healthy** nodes
+below ``0.8 × average`` (a target takes a task only while its load stays ≤
+``0.9 × average``). Every node of the tier counts in the loads, whatever its health,
+so work also moves off a node being drained. Tasks in flight count on their target.
+The loads are those at the start of the round, updated as tasks move; every move is
+appended to :attr:`Rebalancer.moves` with the loads it was decided on. Every round
+records, for every tier it examines, one ``(time, node, load)`` row per node with the
+loads it decided on (the trace's ``rebalances`` table), so P25
+(``rebalance-threshold``, ``rebalance-direction`` in :mod:`wfsim.verify.catalog`)
+can be checked from a saved run. The seed's ``rebalance()`` only logged (overview §6
+defect 14); here work really moves. The periodic process never extends a run: a run
+without ``until`` ends at the last event other than a pending rebalance tick.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple
 
 import simpy
 
 from wfsim.engine.cluster import Cluster
 from wfsim.engine.network import Network
-from wfsim.engine.node import NodeRuntime
-from wfsim.model.enums import Tier
+from wfsim.engine.node import NodeRuntime, task_rate
+from wfsim.model.enums import HealthStatus, Tier
 from wfsim.policies.parameters import Parameter
 from wfsim.trace.recorder import MIGRATION_STATES, MIGRATION_TRIGGERS, TraceRecorder
 
@@ -145,6 +160,8 @@ class Migration:
     requested: float
     state: MigrationState | None = None
     finished: float | None = None
+    #: Ops the task had left when it was checkpointed; None for a queued task.
+    work_left: float | None = None
 
 
 class Rejection(NamedTuple):
@@ -160,7 +177,7 @@ class Rejection(NamedTuple):
 
 
 class MigrationManager:
-    """Moves queued tasks between nodes (see the module docstring).
+    """Moves queued and running tasks between nodes (see the module docstring).
 
     Attributes:
         active: Migrations in progress, by ``(workflow id, task)``.
@@ -199,25 +216,45 @@ class MigrationManager:
 
     # --- estimates ---------------------------------------------------------------
     @staticmethod
-    def state_bytes(run: WorkflowRun, task: int) -> float:
-        """Bytes of a task's state: its inputs (the workflow input for a root)."""
+    def state_bytes(run: WorkflowRun, task: int, running: bool = False) -> float:
+        """Bytes of a task's state: its inputs (the workflow input for a root), plus
+        its memory when it is ``running`` (the checkpoint image)."""
         spec = run.spec
         preds = spec.predecessors[task]
+        image = spec.tasks[task].memory if running else 0.0
         if not preds:
-            return float(spec.input_bytes)
+            return float(spec.input_bytes) + image
         edge_bytes = spec.edge_bytes
-        return float(sum(edge_bytes[(p, task)] for p in preds))
+        return float(sum(edge_bytes[(p, task)] for p in preds)) + image
+
+    def _running(self, run: WorkflowRun, task: int) -> bool:
+        src = run.node_of[task]
+        return src >= 0 and (run.id, task) in self.nodes[src].executions
 
     @staticmethod
     def backlog_wait(node: NodeRuntime) -> float:
         """Seconds of work placed on ``node`` and not finished, at full speed on all cores."""
-        return node.outstanding_ops / (node.spec.speed * node.spec.cores)
+        return node.outstanding_ops / (node.spec.speed * node.capacity)
 
     def evaluate(self, run: WorkflowRun, task: int, target: int) -> tuple[float, float]:
-        """``(benefit, cost)`` in seconds of moving the task from where it is to ``target``."""
+        """``(benefit, cost)`` in seconds of moving the task from where it is to ``target``.
+
+        The benefit of moving a queued task is the backlog wait it leaves minus the
+        one it joins; for a running task it is the time its remaining work needs
+        here minus the target's backlog wait plus the time the same work needs there.
+        """
         source = run.node_of[task]
-        benefit = self.backlog_wait(self.nodes[source]) - self.backlog_wait(self.nodes[target])
-        cost = self.network.estimate(source, target, self.state_bytes(run, task) * self.overhead_factor)
+        src, dst = self.nodes[source], self.nodes[target]
+        running = self._running(run, task)
+        if running:
+            spec = run.spec.tasks[task]
+            left = src.remaining_work(run, task) or 0.0
+            benefit = (left / task_rate(src.spec.speed, spec, spec.cores)
+                       - self.backlog_wait(dst) - left / task_rate(dst.spec.speed, spec, spec.cores))
+        else:
+            benefit = self.backlog_wait(src) - self.backlog_wait(dst)
+        nbytes = self.state_bytes(run, task, running)
+        cost = self.network.estimate(source, target, nbytes * self.overhead_factor)
         return benefit, cost
 
     def worth_it(self, run: WorkflowRun, task: int, target: int) -> bool:
@@ -229,8 +266,9 @@ class MigrationManager:
     def request(self, run: WorkflowRun, task: int, target: NodeRuntime | int,
                 trigger: MigrationTrigger = MigrationTrigger.USER_REQUEST, *,
                 force: bool = False) -> Migration | None:
-        """Start migrating queued task ``task`` of ``run`` to ``target``; None (and a
-        :class:`Rejection`) if refused. ``force`` skips the cost–benefit rule."""
+        """Start migrating queued or running task ``task`` of ``run`` to ``target``;
+        None (and a :class:`Rejection`) if refused. ``force`` skips the cost–benefit
+        rule."""
         dst = target if isinstance(target, int) else target.index
         src = run.node_of[task]
         trigger = MigrationTrigger(trigger)
@@ -255,17 +293,25 @@ class MigrationManager:
         if not force and not self.benefit_weight * benefit > cost:
             return reject(f"not worth it: {self.benefit_weight:g} x benefit {benefit:.6g} s <= cost {cost:.6g} s")
         source = self.nodes[src]
-        if not source.queue.remove(run, task):
-            return reject("task not queued")
+        running = (run.id, task) in source.executions
+        if running:
+            if not source.remaining_work(run, task) > 0:
+                return reject("task is finishing (no work left)")
+        elif not source.queue.remove(run, task):
+            return reject("task neither queued nor running")
         now = self.env.now
-        mig = Migration(len(self.history), run, task, src, dst, trigger, self.state_bytes(run, task),
-                        benefit, cost, now)
+        mig = Migration(len(self.history), run, task, src, dst, trigger,
+                        self.state_bytes(run, task, running), benefit, cost, now)
         self.history.append(mig)
         self.active[(run.id, task)] = mig
         self.peak_active = max(self.peak_active, len(self.active))
-        # Preparing: out of the source queue (done above), source reservation released.
+        # Preparing: out of the source queue (done above), source reservation released;
+        # or, running, checkpointed (which releases both).
         self._phase(mig, MigrationState.PREPARING)
-        source.reserve(-run.work_of(task))
+        if running:
+            mig.work_left = source.checkpoint(run, task)
+        else:
+            source.reserve(-run.work_of(task))
         # Transferring: the state crosses the network.
         self._phase(mig, MigrationState.TRANSFERRING)
         if not self.network.send(src, dst, mig.nbytes * self.overhead_factor, self._arrived, mig):
@@ -296,6 +342,9 @@ class MigrationManager:
         self._phase(mig, state)
         run, task = mig.run, mig.task
         source = self.nodes[mig.source]
+        if mig.work_left is not None:
+            source.resume(run, task, mig.work_left)
+            return
         source.reserve(run.work_of(task))
         source.submit(run, task)
 
@@ -305,8 +354,12 @@ class MigrationManager:
         self._phase(mig, MigrationState.ACTIVATING)
         run, task = mig.run, mig.task
         target = self.nodes[mig.target]
-        target.reserve(run.work_of(task))
         run.node_of[task] = mig.target
+        if mig.work_left is not None:
+            self._phase(mig, MigrationState.COMPLETED)
+            target.resume(run, task, mig.work_left)
+            return
+        target.reserve(run.work_of(task))
         self._phase(mig, MigrationState.COMPLETED)
         target.submit(run, task)
 
@@ -329,6 +382,15 @@ class Rebalancer:
     """Periodic load rebalancing through a :class:`MigrationManager` (see the module
     docstring). Driven by plain timeout callbacks; :attr:`pending` is the next tick.
 
+    Args:
+        env: The simulation's environment.
+        manager: Starts (and may refuse) the migrations.
+        interval: Seconds between rounds (> 0).
+        threshold: Imbalance ``(max − min) / min`` above which a round moves work (> 0).
+        record: Receives, every round and for every tier examined, the flat rows
+            ``time, node index, load`` of the tier's nodes (the trace recorder's
+            ``record_rebalance``); None records nothing.
+
     Attributes:
         moves: Every migration a round started.
         rounds: ``(time, tier, imbalance, average)`` of every round that found an
@@ -338,7 +400,7 @@ class Rebalancer:
     OVER, UNDER, TARGET, FILL = 1.2, 0.8, 1.1, 0.9
 
     def __init__(self, env: simpy.Environment, manager: MigrationManager, interval: float = 30.0,
-                 threshold: float = 0.3) -> None:
+                 threshold: float = 0.3, record: Callable[[Iterable[float]], None] | None = None) -> None:
         if not interval > 0:
             raise ValueError(f"rebalance interval must be > 0, got {interval}")
         if not threshold > 0:
@@ -347,6 +409,7 @@ class Rebalancer:
         self.manager = manager
         self.interval = interval
         self.threshold = threshold
+        self.record = record
         self.moves: list[Move] = []
         self.rounds: list[tuple[float, str, float, float]] = []
         tiers: dict[str, list[NodeRuntime]] = {}
@@ -368,8 +431,9 @@ class Rebalancer:
 
     @staticmethod
     def load(node: NodeRuntime) -> float:
-        """Queued plus running tasks per core."""
-        return (len(node.queue) + node.running) / node.spec.cores
+        """Queued plus running tasks per core of the node's current ``capacity``
+        (which autoscaling changes)."""
+        return (len(node.queue) + node.running) / node.capacity
 
     def rebalance(self) -> int:
         """One round now; returns the number of migrations started."""
@@ -380,7 +444,9 @@ class Rebalancer:
         for mig in manager.active.values():
             incoming[mig.target] = incoming.get(mig.target, 0) + 1
         for tier, nodes in self._tiers:
-            loads = {n.index: self.load(n) + incoming.get(n.index, 0) / n.spec.cores for n in nodes}
+            loads = {n.index: self.load(n) + incoming.get(n.index, 0) / n.capacity for n in nodes}
+            if self.record is not None:
+                self.record([x for n in nodes for x in (now, n.index, loads[n.index])])
             hi, lo = max(loads.values()), min(loads.values())
             if hi <= 0:
                 continue
@@ -391,7 +457,9 @@ class Rebalancer:
             self.rounds.append((now, tier, imbalance, avg))
             over = sorted((n for n in nodes if loads[n.index] > self.OVER * avg),
                           key=lambda n: -loads[n.index])
-            under = sorted((n for n in nodes if loads[n.index] < self.UNDER * avg),
+            # Only Healthy nodes receive work (the seed's load balancer rule).
+            under = sorted((n for n in nodes if loads[n.index] < self.UNDER * avg
+                            and n.health is HealthStatus.HEALTHY),
                            key=lambda n: loads[n.index])
             if not over or not under:
                 continue
@@ -405,7 +473,7 @@ class Rebalancer:
                     for dst in under:
                         if dst not in candidates:
                             continue
-                        cores = dst.spec.cores
+                        cores = dst.capacity
                         if loads[dst.index] + 1 / cores > self.FILL * avg:
                             continue
                         mig = manager.request(run, task, dst, MigrationTrigger.LOAD_IMBALANCE)
@@ -413,7 +481,7 @@ class Rebalancer:
                             continue
                         self.moves.append(Move(now, run.id, task, src.index, dst.index, initial[src.index],
                                                initial[dst.index], avg, imbalance))
-                        loads[src.index] -= 1 / src.spec.cores
+                        loads[src.index] -= 1 / src.capacity
                         loads[dst.index] += 1 / cores
                         started += 1
                         break

@@ -1,4 +1,4 @@
-"""A node at run time: a ledger of cores and memory and a ready queue."""
+"""A node at run time: a ledger of cores and memory, a ready queue, running executions."""
 
 from __future__ import annotations
 
@@ -11,19 +11,93 @@ from wfsim.model.enums import HealthStatus
 from wfsim.model.topology import Node
 from wfsim.model.workflow import Task
 from wfsim.policies.scheduling import SchedulingPolicy
-from wfsim.trace.recorder import END, START
+from wfsim.trace.recorder import CHECKPOINTED, END, READY, START
 
 if TYPE_CHECKING:
     from wfsim.engine.executor import WorkflowRun
 
 
+def allocate(available: float, recommended: float, minimum: float) -> float:
+    """The seed's allocation rule for one resource kind:
+    ``max(min(available, recommended), minimum)``.
+
+    A task gets what it recommends when that much is free, else whatever is free,
+    but never less than its minimum (the caller starts it only once the minimum is
+    free, so the allocation never exceeds what is available).
+    """
+    return max(min(available, recommended), minimum)
+
+
+def task_rate(speed: float, spec: Task, cores: int) -> float:
+    """Ops/s of ``spec`` holding ``cores`` cores on a node of ``speed`` ops/s per core:
+    ``speed × spec.cores × (cores / spec.cores) ** spec.scalability`` (linear in
+    ``cores`` for the default scalability 1)."""
+    if cores == spec.cores or spec.scalability == 1.0:
+        return speed * cores
+    return speed * spec.cores * (cores / spec.cores) ** spec.scalability
+
+
+class Execution:
+    """One task running on a node: what it holds and how far it has got.
+
+    Attributes (read-only outside the node):
+        run, task: The workflow instance and task index.
+        spec: The task's specification.
+        cores, memory: The current allocation.
+        work: Ops this execution was started with (the whole task, or what was
+            left at a checkpoint).
+        remaining: Ops left at time ``since``.
+        since: When ``remaining`` and ``rate`` were last updated.
+        rate: Ops/s at the current allocation.
+        started: When this execution started.
+        busy: Core-seconds held before ``since``.
+        event: The pending completion; a superseded one (after a resize or a
+            checkpoint) is ignored when it fires.
+    """
+
+    __slots__ = ("run", "task", "spec", "cores", "memory", "work", "remaining", "since", "rate",
+                 "started", "busy", "event")
+
+    def __init__(self, run: WorkflowRun, task: int, spec: Task, cores: int, memory: float, work: float,
+                 now: float, rate: float) -> None:
+        self.run = run
+        self.task = task
+        self.spec = spec
+        self.cores = cores
+        self.memory = memory
+        self.work = work
+        self.remaining = work
+        self.since = now
+        self.rate = rate
+        self.started = now
+        self.busy = 0.0
+        self.event: simpy.Event | None = None
+
+    def left(self, now: float) -> float:
+        """Ops still to do at ``now``."""
+        return max(0.0, self.remaining - self.rate * (now - self.since))
+
+    def __repr__(self) -> str:
+        return f"Execution({self.run.id}/{self.spec.id}, cores={self.cores}, remaining={self.remaining:g})"
+
+
 class NodeRuntime:
     """Runs tasks on one node.
 
-    A task holds ``task.cores`` cores and ``task.memory`` bytes for
-    ``work / (speed * cores)`` seconds. Tasks start in the order of the node's
+    Tasks start in the order of the node's
     :class:`~wfsim.policies.scheduling.SchedulingPolicy`, as soon as the head of the
-    queue fits. One SimPy event per task execution: the completion timeout.
+    queue's minimum (``min_cores``, ``min_memory``) is free; it is then allocated
+    :func:`allocate` of each kind and runs at :func:`task_rate` of its cores (a rigid
+    task, the default, holds ``task.cores`` cores and ``task.memory`` bytes for
+    ``work / (speed * cores)`` seconds). One SimPy event per task execution: the
+    completion timeout.
+
+    While it runs a task is an :class:`Execution` in :attr:`executions`. An *elastic*
+    task started with fewer cores than recommended grows into cores nobody queued
+    wants (when the queue is empty), and :meth:`adjust` resizes it on request; either
+    way the work left is re-timed at the new rate. :meth:`checkpoint` stops a
+    running task, saving its progress, for migration. Allocations that differ from a
+    task's spec are recorded in the trace's ``allocations`` table.
 
     Attributes (read-only for strategies):
         index: Position of the node in the topology.
@@ -51,6 +125,7 @@ class NodeRuntime:
         "env", "index", "spec", "queue", "free_cores", "free_memory", "running",
         "outstanding_ops", "busy_core_seconds", "on_end", "_record", "_rate",
         "capacity", "target", "on_capacity", "dispatch", "_excess", "health",
+        "executions", "_growable", "_record_allocation",
     )
 
     def __init__(
@@ -61,6 +136,7 @@ class NodeRuntime:
         queue: SchedulingPolicy,
         record: Callable[[tuple], None],
         on_end: Callable[[WorkflowRun, int, NodeRuntime, float], None] | None = None,
+        record_allocation: Callable[[tuple], None] | None = None,
     ) -> None:
         self.env = env
         self.index = index
@@ -80,13 +156,18 @@ class NodeRuntime:
         self._excess = 0
         #: Set by the simulation (:meth:`~wfsim.engine.simulation.Simulation.set_health`).
         self.health = HealthStatus.HEALTHY
+        #: Running tasks by ``(workflow id, task index)``.
+        self.executions: dict[tuple[int, int], Execution] = {}
+        # Elastic executions holding fewer cores than recommended, in start order.
+        self._growable: list[Execution] = []
+        self._record_allocation = record_allocation if record_allocation is not None else (lambda row: None)
         #: Start queued tasks, in the policy's order, while the next one fits
         #: (:meth:`_dispatch`, or :meth:`_dispatch_draining` during a scale-down).
         self.dispatch: Callable[[], None] = self._dispatch
         queue.bind(self)
 
     def fits(self, cores: int, memory: float) -> bool:
-        """Whether a task of this size could ever run here."""
+        """Whether a task needing at least this much could ever run here."""
         return cores <= self.spec.cores and memory <= self.spec.memory
 
     def reserve(self, ops: float) -> None:
@@ -98,7 +179,7 @@ class NodeRuntime:
         """Queue a ready task (its work already reserved); it starts now if nothing is
         ahead of it and it fits."""
         spec = run.spec.tasks[task]
-        if not self.queue and spec.cores <= self.free_cores and spec.memory <= self.free_memory:
+        if not self.queue and spec.min_cores <= self.free_cores and spec.min_memory <= self.free_memory:
             self._start(run, task, spec)
         else:
             self.queue.push(run, task)
@@ -135,6 +216,8 @@ class NodeRuntime:
                 if self.on_capacity is not None:
                     self.on_capacity(self)
             self.dispatch()
+            if self._growable and not self.queue:
+                self._grow()
         else:
             self._excess = self.capacity - cores
             self.dispatch = self._dispatch_draining
@@ -157,39 +240,159 @@ class NodeRuntime:
         self._dispatch()
 
     def _dispatch(self) -> None:
-        """Start queued tasks, in the policy's order, while the next one fits."""
+        """Start queued tasks, in the policy's order, while the next one's minimum fits."""
         queue = self.queue
         while queue:
             head_run, head_task = queue.peek()
             head = head_run.spec.tasks[head_task]
-            if head.cores > self.free_cores or head.memory > self.free_memory:
+            if head.min_cores > self.free_cores or head.min_memory > self.free_memory:
                 break
             queue.pop()
             self._start(head_run, head_task, head)
 
     def _start(self, run: WorkflowRun, task: int, spec: Task) -> None:
         cores = spec.cores
-        self.free_cores -= cores
-        self.free_memory -= spec.memory
-        self.running += 1
+        memory = spec.memory
         env = self.env
-        self._record((env.now, run.id, task, START, self.index))
+        now = env.now
+        if cores > self.free_cores or memory > self.free_memory:
+            # Only a task whose minimum is below its recommendation gets here.
+            cores = int(allocate(self.free_cores, spec.cores, spec.min_cores))
+            memory = allocate(self.free_memory, spec.memory, spec.min_memory)
+            self._record_allocation((now, run.id, task, self.index, cores, memory))
+        self.free_cores -= cores
+        self.free_memory -= memory
+        self.running += 1
+        self._record((now, run.id, task, START, self.index))
         work = spec.work if run.work is None else run.work[task]
-        duration = work / (self._rate * cores)
-        env.timeout(duration).callbacks.append(partial(self._end, run, task, spec, work, duration))
+        ex = Execution(run, task, spec, cores, memory, work, now,
+                       self._rate * cores if cores == spec.cores else task_rate(self._rate, spec, cores))
+        self.executions[(run.id, task)] = ex
+        if cores < spec.cores and spec.elastic:
+            self._growable.append(ex)
+        event = ex.event = env.timeout(work / ex.rate)
+        event.callbacks.append(partial(self._end, ex))
 
-    def _end(self, run: WorkflowRun, task: int, spec: Task, work: float, duration: float,
-             _event: simpy.Event) -> None:
-        self.free_cores += spec.cores
-        self.free_memory += spec.memory
+    def _end(self, ex: Execution, event: simpy.Event) -> None:
+        if event is not ex.event:
+            return  # superseded by a resize or a checkpoint
+        run, task = ex.run, ex.task
+        del self.executions[(run.id, task)]
+        if ex.cores < ex.spec.cores and ex.spec.elastic:
+            self._growable.remove(ex)
+        now = self.env.now
+        self.free_cores += ex.cores
+        self.free_memory += ex.memory
         self.running -= 1
-        self.outstanding_ops -= work
-        self.busy_core_seconds += spec.cores * duration
-        self._record((self.env.now, run.id, task, END, self.index))
+        self.outstanding_ops -= ex.work
+        self.busy_core_seconds += ex.busy + ex.cores * (now - ex.since)
+        self._record((now, run.id, task, END, self.index))
         # Queued work was waiting first, so it takes the freed cores before the
         # executor releases successors that may land on this same node.
         self.dispatch()
-        self.on_end(run, task, self, duration)
+        if self._growable and not self.queue:
+            self._grow()
+        self.on_end(run, task, self, now - ex.started)
+
+    # --- elastic resizing and checkpoints -------------------------------------------
+    def adjust(self, run: WorkflowRun, task: int, cores: int) -> bool:
+        """Resize running elastic task ``task`` of ``run`` to ``cores`` cores, all or
+        nothing (the seed's ``adjust_task_resources``).
+
+        ``cores`` must be in ``[min_cores, cores]`` of the task's spec; a growth
+        needs that many free cores. The work left is re-timed at the new rate.
+
+        Returns:
+            Whether the allocation changed.
+
+        Raises:
+            KeyError: The task is not running here.
+            ValueError: The task is not elastic (the seed's ``ResourceNotAdjustable``)
+                or ``cores`` is out of bounds.
+        """
+        ex = self.executions[(run.id, task)]
+        spec = ex.spec
+        if not spec.elastic:
+            raise ValueError(f"task {spec.id!r} is not elastic: its allocation cannot change")
+        if not spec.min_cores <= cores <= spec.cores:
+            raise ValueError(f"task {spec.id!r}: cores must be in [{spec.min_cores}, {spec.cores}], got {cores}")
+        if cores - ex.cores > self.free_cores:
+            return False
+        if cores == ex.cores:
+            return False
+        self._resize(ex, cores)
+        if self.queue:
+            self.dispatch()  # a shrink may have freed what the head needs
+        return True
+
+    def _resize(self, ex: Execution, cores: int) -> None:
+        now = self.env.now
+        was_growable = ex.cores < ex.spec.cores
+        ex.remaining = ex.left(now)
+        ex.busy += ex.cores * (now - ex.since)
+        ex.since = now
+        self.free_cores -= cores - ex.cores
+        ex.cores = cores
+        ex.rate = task_rate(self._rate, ex.spec, cores)
+        self._record_allocation((now, ex.run.id, ex.task, self.index, cores, ex.memory))
+        event = ex.event = self.env.timeout(ex.remaining / ex.rate)
+        event.callbacks.append(partial(self._end, ex))
+        if was_growable and cores == ex.spec.cores:
+            self._growable.remove(ex)
+        elif not was_growable and cores < ex.spec.cores:
+            self._growable.append(ex)
+
+    def _grow(self) -> None:
+        """Give cores nobody queued wants to elastic tasks below their
+        recommendation, oldest first."""
+        for ex in list(self._growable):
+            if self.free_cores <= 0:
+                break
+            self._resize(ex, ex.cores + min(self.free_cores, ex.spec.cores - ex.cores))
+
+    def remaining_work(self, run: WorkflowRun, task: int) -> float | None:
+        """Ops task ``task`` of ``run`` still has to do here, or None if it is not running here."""
+        ex = self.executions.get((run.id, task))
+        return None if ex is None else ex.left(self.env.now)
+
+    def checkpoint(self, run: WorkflowRun, task: int) -> float:
+        """Stop running task ``task`` of ``run`` now, keeping its progress: its cores
+        and memory are released, its pending completion is dropped, and the trace
+        gets a ``checkpointed`` event. The task is in no queue afterwards; the caller
+        (a migration) owns it and must :meth:`resume` it somewhere.
+
+        Returns:
+            The ops it still has to do.
+
+        Raises:
+            KeyError: The task is not running here.
+        """
+        ex = self.executions.pop((run.id, task))
+        if ex.cores < ex.spec.cores and ex.spec.elastic:
+            self._growable.remove(ex)
+        now = self.env.now
+        left = ex.left(now)
+        ex.event = None
+        self.free_cores += ex.cores
+        self.free_memory += ex.memory
+        self.running -= 1
+        self.outstanding_ops -= ex.work
+        self.busy_core_seconds += ex.busy + ex.cores * (now - ex.since)
+        self._record((now, run.id, task, CHECKPOINTED, self.index))
+        self.dispatch()
+        if self._growable and not self.queue:
+            self._grow()
+        return left
+
+    def resume(self, run: WorkflowRun, task: int, work: float) -> None:
+        """Queue a checkpointed task here with ``work`` ops left: it is reserved,
+        recorded ``ready`` and starts like any queued task."""
+        if run.work is None:
+            run.work = [t.work for t in run.spec.tasks]
+        run.work[task] = work
+        self.reserve(work)
+        self._record((self.env.now, run.id, task, READY, self.index))
+        self.submit(run, task)
 
     def __repr__(self) -> str:
         return (f"NodeRuntime({self.spec.id!r}, free_cores={self.free_cores}/{self.capacity}, "

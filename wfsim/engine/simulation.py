@@ -10,6 +10,7 @@ from functools import cached_property
 from typing import Any, Callable, Iterable, Sequence
 
 import simpy
+from simpy.core import URGENT
 
 from wfsim.engine.cluster import Cluster
 from wfsim.engine.executor import WorkflowExecutor
@@ -17,7 +18,7 @@ from wfsim.engine.migration import MigrationManager, Rebalancer
 from wfsim.engine.network import NETWORKS, Network
 from wfsim.engine.node import NodeRuntime
 from wfsim.engine.randomness import RandomStreams
-from wfsim.model.enums import NetworkFidelity, Tier
+from wfsim.model.enums import HealthStatus, NetworkFidelity, Tier
 from wfsim.model.topology import Topology
 from wfsim.model.workflow import Workflow
 from wfsim.policies.autoscaling import DEFAULT_TIERS, Autoscaler, AutoscalingLoop
@@ -48,6 +49,58 @@ class RunResult:
         from wfsim.trace.metrics import summarize
 
         return summarize(self.trace)
+
+
+def parse_health(status: HealthStatus | str) -> HealthStatus:
+    """A :class:`~wfsim.model.enums.HealthStatus` from itself, its value
+    (``"Maintenance"``) or its name (``"MAINTENANCE"``), case-insensitive.
+
+    Raises:
+        ValueError: For anything else; the message lists the allowed values.
+    """
+    if isinstance(status, HealthStatus):
+        return status
+    if isinstance(status, str):
+        for candidate in HealthStatus:
+            if status.lower() in (candidate.value.lower(), candidate.name.lower()):
+                return candidate
+    allowed = ", ".join(h.value for h in HealthStatus)
+    raise ValueError(f"unknown health status {status!r}; allowed: {allowed}")
+
+
+@dataclass(frozen=True)
+class HealthChange:
+    """A node's health changing at a simulated time (see :meth:`Simulation.set_health`).
+
+    Attributes:
+        time: Simulated time of the change, seconds (finite, >= 0).
+        node: The node's id.
+        status: The new health; a string is parsed by :func:`parse_health`.
+
+    Raises:
+        ValueError: For a negative or non-finite time or an unknown status.
+    """
+
+    time: float
+    node: str
+    status: HealthStatus | str
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.time < float("inf"):
+            raise ValueError(f"health change time must be finite and >= 0, got {self.time}")
+        object.__setattr__(self, "status", parse_health(self.status))
+
+
+class _First(simpy.Event):
+    """An event that fires ``delay`` from now before every ordinary event of that
+    instant (SimPy's ``URGENT`` priority), so a health change at ``t`` is in force for
+    all placements at ``t``."""
+
+    def __init__(self, env: simpy.Environment, delay: float) -> None:
+        super().__init__(env)
+        self._ok = True
+        self._value = None
+        env.schedule(self, URGENT, delay)
 
 
 class Simulation:
@@ -81,6 +134,8 @@ class Simulation:
             (EdgeCloud 30, RegionalCloud 60, Cloud 90).
         min_cores, max_factor: Bounds of a scalable node's capacity: ``[min_cores,
             ceil(max_factor × initial cores)]``.
+        health: Scheduled :class:`HealthChange` s of node health (see
+            :meth:`set_health`); every node starts ``Healthy``.
 
     Example:
         >>> from wfsim import Simulation, Workload, Poisson, hierarchical, chain
@@ -114,6 +169,7 @@ class Simulation:
         provisioning: dict[Tier | str, float] | None = None,
         min_cores: int = 1,
         max_factor: float = 4.0,
+        health: Iterable[HealthChange] | None = None,
     ) -> None:
         if not duration >= 0:
             raise ValueError(f"duration must be >= 0, got {duration}")
@@ -135,7 +191,8 @@ class Simulation:
         self.recorder = TraceRecorder()
         self.network: Network = NETWORKS[self.fidelity](self.env, topology, self.recorder.record_hop)
         self.nodes = [
-            NodeRuntime(self.env, i, node, scheduling(), self.recorder.record_task)
+            NodeRuntime(self.env, i, node, scheduling(), self.recorder.record_task,
+                        record_allocation=self.recorder.record_allocation)
             for i, node in enumerate(topology.nodes)
         ]
         self.cluster = Cluster(self.env, topology, self.nodes, self.network)
@@ -147,7 +204,8 @@ class Simulation:
                                           max_concurrent=max_migrations, overhead_factor=migration_overhead,
                                           benefit_weight=benefit_weight)
         self.rebalancer = (None if rebalance_interval is None else
-                           Rebalancer(self.env, self.migration, rebalance_interval, rebalance_threshold))
+                           Rebalancer(self.env, self.migration, rebalance_interval, rebalance_threshold,
+                                      record=self.recorder.record_rebalance))
         self.autoscaling: AutoscalingLoop | None = None
         if autoscaling is not None:
             self.autoscaling = AutoscalingLoop(
@@ -160,6 +218,59 @@ class Simulation:
             evaluator.listeners.append(lambda s: self.recorder.states.append(
                 (s.time, "scheduling_policy", "cluster", s.new)))
         self._started = False
+        self._health_pending: set[simpy.Event] = set()  # scheduled, not yet applied
+        for change in health or ():
+            self.set_health(change.node, change.status, at=change.time)
+
+    def set_health(self, node: str, status: HealthStatus | str, at: float | None = None) -> None:
+        """Set a node's health now or at simulated time ``at``.
+
+        ``Unhealthy`` and ``Maintenance`` drain the node: tasks running, queued or on
+        their way there finish, and no strategy places or migrates new work there
+        (:meth:`Cluster.candidates <wfsim.engine.cluster.Cluster.candidates>`).
+        ``Degraded`` nodes are avoided by load balancing and rebalancing only (they
+        pick ``Healthy`` nodes). ``Healthy`` makes a node eligible again. Every change
+        is recorded in the trace's ``states`` as ``(time, "health", node id, status)``.
+
+        A change scheduled at ``t`` takes effect before anything else happens at
+        ``t``. On a run without ``until``, scheduled changes do not keep the run
+        going: those still pending when the last work ends are neither applied nor
+        recorded.
+
+        Args:
+            node: The node's id.
+            status: A :class:`~wfsim.model.enums.HealthStatus` or its value
+                (``"Maintenance"``).
+            at: Simulated time of the change, >= the current time; None: now.
+
+        Raises:
+            ValueError: For an unknown node or status (naming the allowed values) or
+                a time in the past.
+        """
+        index = self.topology.index.get(node) if isinstance(node, str) else None
+        if index is None:
+            ids = [n.id for n in self.topology.nodes]
+            shown = ", ".join(ids[:12]) + (f", … ({len(ids)} nodes)" if len(ids) > 12 else "")
+            raise ValueError(f"unknown node {node!r}; allowed: {shown}")
+        health = parse_health(status)
+        if at is None:
+            self._apply_health(index, health)
+            return
+        now = self.env.now
+        if not now <= at < float("inf"):
+            raise ValueError(f"health change time must be finite and >= now ({now:g}), got {at}")
+        event = _First(self.env, at - now)
+        self._health_pending.add(event)
+        event.callbacks.append(lambda e: self._health_due(e, index, health))
+
+    def _health_due(self, event: simpy.Event, index: int, status: HealthStatus) -> None:
+        self._health_pending.discard(event)
+        self._apply_health(index, status)
+
+    def _apply_health(self, index: int, status: HealthStatus) -> None:
+        node = self.nodes[index]
+        self.cluster.set_health(node, status)
+        self.recorder.states.append((self.env.now, "health", node.spec.id, status.value))
 
     def _origins(self, workload: Workload) -> list[int]:
         if workload.origins is None:
@@ -214,7 +325,7 @@ class Simulation:
             wall = time.perf_counter()
             if progress:
                 self._run_with_progress()
-            elif self.until is None and (self.rebalancer is not None or self.autoscaling is not None):
+            elif self.until is None and self._has_background():
                 self._run_until_idle()
             else:
                 self.env.run(until=self.until)
@@ -225,6 +336,8 @@ class Simulation:
                 network=self.fidelity.value, placement=type(self.placement).__name__,
             scheduling=self.scheduling,
                 truncated=self.executor.active > 0,
+                rebalance=None if self.rebalancer is None else {
+                    "interval": self.rebalancer.interval, "threshold": self.rebalancer.threshold},
             )
             trace = self.recorder.build(self.topology, manifest, horizon)
         finally:
@@ -245,35 +358,41 @@ class Simulation:
                     env.run(until=target)
                 bar.update(1)
         if self.until is None:
-            if self.rebalancer is not None or self.autoscaling is not None:
+            if self._has_background():
                 self._run_until_idle()
             else:
                 env.run()
 
+    def _has_background(self) -> bool:
+        """Whether periodic processes or scheduled health changes are pending."""
+        return self.rebalancer is not None or self.autoscaling is not None or bool(self._health_pending)
+
+    def _background(self) -> set[int]:
+        """Ids of the scheduled events that alone never keep a run going."""
+        out = {id(e) for e in self._health_pending}
+        if self.rebalancer is not None and self.rebalancer.pending is not None:
+            out.add(id(self.rebalancer.pending))
+        if self.autoscaling is not None:
+            out |= self.autoscaling.background()
+        return out
+
     def _run_until_idle(self) -> None:
-        """Run until nothing but the periodic processes' own events (the next
-        rebalance or autoscaling tick, scale-ups being provisioned) is scheduled and
-        no node has queued work, so they do not extend the run (the horizon is the
-        last real event)."""
+        """Run until nothing but background events (the next rebalance or autoscaling
+        tick, scale-ups being provisioned, scheduled health changes) is scheduled, so
+        they do not extend the run (the horizon is the last real event). With
+        autoscaling, also until no node has queued work (a queued task may be waiting
+        for the next tick to scale its node up)."""
         env = self.env
         queue = env._queue  # SimPy's event heap: (time, priority, id, event)
-        rebalancer = self.rebalancer
         step = env.step
-        if self.autoscaling is None:
-            assert rebalancer is not None
-            while queue:
-                if len(queue) == 1 and queue[0][3] is rebalancer.pending:
-                    break
-                step()
-            return
-        loop = self.autoscaling
-        extra = 0 if rebalancer is None else 1
-        nodes = self.nodes
+        nodes = self.nodes if self.autoscaling is not None else ()
+        health = self._health_pending
+        ticks = (self.rebalancer is not None) + (self.autoscaling is not None)
+        provisioning = self.autoscaling.provisioning if self.autoscaling is not None else {}
         while queue:
-            if len(queue) <= 1 + extra + len(loop.provisioning):
-                background = loop.background()
-                if rebalancer is not None and rebalancer.pending is not None:
-                    background.add(id(rebalancer.pending))
+            # Cheap test first: only background events left means few events left.
+            if len(queue) <= ticks + len(health) + len(provisioning):
+                background = self._background()
                 if (all(id(item[3]) in background for item in queue)
                         and not any(node.queue for node in nodes)):
                     break

@@ -19,6 +19,9 @@ Example::
         workflow: {generator: chain, length: 3, work: 2.0e9, data_bytes: 1.0e6}
         arrivals: {process: poisson, rate: 0.1}
         work: {kind: exponential}
+    health:                  # optional: node health changes at run time
+      - {time: 30, node: edge-0, status: Maintenance}   # drain edge-0 ...
+      - {time: 90, node: edge-0, status: Healthy}       # ... and bring it back
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator, validate_call
 
-from wfsim.engine.simulation import Simulation
+from wfsim.engine.simulation import HealthChange, Simulation
 from wfsim.model.enums import NetworkFidelity, TaskPriority, Tier
 from wfsim.model.topology import Link, Node, Topology, TopologyError, hierarchical
 from wfsim.model.workflow import (
@@ -165,6 +168,10 @@ class TaskFields(_Strict):
 
     cores: int = Field(1, ge=1, strict=True)
     memory: float = Field(0.0, ge=0)
+    min_cores: int | None = Field(None, ge=1, strict=True)
+    min_memory: float | None = Field(None, ge=0)
+    elastic: bool = False
+    scalability: float = Field(1.0, ge=0, le=1)
     location: Literal["All", "Specific", "AnyOf", "PreferredOrder"] = "All"
     tiers: list[Literal["LocalDevice", "EdgeDevice", "EdgeCloud", "RegionalCloud", "Cloud"]] = []
     priority: Literal["Critical", "High", "Normal", "Low", "Background"] = "Normal"
@@ -174,7 +181,8 @@ class TaskFields(_Strict):
     def task_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for :class:`~wfsim.model.workflow.Task`."""
         return dict(
-            cores=self.cores, memory=self.memory,
+            cores=self.cores, memory=self.memory, min_cores=self.min_cores, min_memory=self.min_memory,
+            elastic=self.elastic, scalability=self.scalability,
             location=LocationRequirement(LocationKind(self.location), tuple(Tier.parse(x) for x in self.tiers)),
             priority=TaskPriority.parse(self.priority), deadline=self.deadline,
             state_keys=frozenset(self.state_keys),
@@ -259,6 +267,16 @@ class AutoscalingConfig(_Strict):
     max_factor: float = Field(4.0, ge=1.0, le=100.0)
 
 
+class HealthChangeConfig(_Strict):
+    """A scheduled change of a node's health (see
+    :meth:`Simulation.set_health <wfsim.engine.simulation.Simulation.set_health>`):
+    at ``time`` seconds, node ``node`` becomes ``status``."""
+
+    time: float = Field(ge=0)
+    node: str = Field(min_length=1)
+    status: Literal["Healthy", "Degraded", "Unhealthy", "Maintenance"]
+
+
 class ExperimentConfig(_Strict):
     """A whole experiment file."""
 
@@ -274,6 +292,7 @@ class ExperimentConfig(_Strict):
     workloads: list[WorkloadConfig] = Field(min_length=1)
     rebalance: RebalanceConfig | None = None
     autoscaling: AutoscalingConfig | None = None
+    health: list[HealthChangeConfig] = []
 
 
 # --- loading ---------------------------------------------------------------------
@@ -579,11 +598,20 @@ def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", sourc
         autoscaling = dict(autoscaling=AUTOSCALERS[a.strategy](**a.params), autoscaling_interval=a.interval,
                            autoscaling_tiers=list(a.tiers), provisioning=dict(a.provisioning),
                            min_cores=a.min_cores, max_factor=a.max_factor)
+    health = []
+    for i, change in enumerate(config.health):
+        if change.node not in topology.index:
+            ids = [n.id for n in topology.nodes]
+            shown = ", ".join(ids[:12]) + (f", … ({len(ids)} nodes)" if len(ids) > 12 else "")
+            raise ConfigError(source, f"health[{i}].node", f"unknown node {change.node!r}; allowed: {shown}")
+        health.append(HealthChange(change.time, change.node, change.status))
     dumped = config.model_dump(mode="json")
     if config.rebalance is None:
         dumped.pop("rebalance", None)  # manifests of runs without it stay as they were
     if config.autoscaling is None:
         dumped.pop("autoscaling", None)
+    if not config.health:
+        dumped.pop("health", None)
     return Simulation(
         topology, workloads,
         placement=placement_cls(**params),
@@ -595,4 +623,5 @@ def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", sourc
         config=dumped,
         **rebalance,
         **autoscaling,
+        health=health,
     )

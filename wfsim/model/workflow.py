@@ -96,8 +96,22 @@ class Task:
         id: Unique within its workflow.
         work: Compute demand in abstract operations; a node runs it at
             ``speed * cores`` ops/s.
-        cores: Cores held while running.
-        memory: Bytes of memory held while running.
+        cores: Cores recommended: what the task holds when the node has them free
+            (the seed's ``recommended``).
+        memory: Bytes of memory recommended.
+        min_cores: Fewest cores the task can start with (the seed's
+            ``min_resources``); None means ``cores`` (a rigid task). A task starts as
+            soon as ``min_cores`` and ``min_memory`` are free and gets
+            ``max(min(free, recommended), minimum)`` of each
+            (:func:`~wfsim.engine.node.allocate`).
+        min_memory: Least memory it can start with; None means ``memory``.
+        elastic: Whether its core allocation may change while it runs (it then grows
+            into idle cores up to ``cores``; see
+            :meth:`~wfsim.engine.node.NodeRuntime.adjust`).
+        scalability: How its speed follows its cores (the seed's
+            ``scalability_factor``, in [0, 1]): with ``a`` of ``cores`` cores it runs
+            at ``speed × cores × (a / cores) ** scalability`` ops/s, so 1 is linear
+            (the default: ``speed × a``) and 0 means fewer cores cost no speed.
         location: Which tiers may run it.
         priority: The seed's ``TaskPriority``.
         deadline: Seconds after the workflow's arrival by which it should end, or None.
@@ -112,6 +126,10 @@ class Task:
     priority: TaskPriority = TaskPriority.NORMAL
     deadline: float | None = None
     state_keys: frozenset[str] = frozenset()
+    min_cores: int | None = None
+    min_memory: float | None = None
+    elastic: bool = False
+    scalability: float = 1.0
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -124,6 +142,20 @@ class Task:
             raise WorkflowValidationError(f"task {self.id!r}: memory must be >= 0, got {self.memory}")
         if self.deadline is not None and not self.deadline > 0:
             raise WorkflowValidationError(f"task {self.id!r}: deadline must be > 0, got {self.deadline}")
+        # Normalised once so the engine's hot path compares plain numbers.
+        if self.min_cores is None:
+            object.__setattr__(self, "min_cores", self.cores)
+        if self.min_memory is None:
+            object.__setattr__(self, "min_memory", self.memory)
+        if not 1 <= self.min_cores <= self.cores:
+            raise WorkflowValidationError(
+                f"task {self.id!r}: min_cores must be in [1, cores={self.cores}], got {self.min_cores}")
+        if not 0 <= self.min_memory <= self.memory:
+            raise WorkflowValidationError(
+                f"task {self.id!r}: min_memory must be in [0, memory={self.memory}], got {self.min_memory}")
+        if not 0.0 <= self.scalability <= 1.0:
+            raise WorkflowValidationError(
+                f"task {self.id!r}: scalability must be in [0, 1], got {self.scalability}")
 
 
 @dataclass(frozen=True)

@@ -401,6 +401,10 @@ class AutoscalingLoop:
         delay = self.provisioning_delay.get(node.spec.tier, 0.0) if target > node.target else 0.0
         decision = Decision(now, node.spec.id, node.target, target, now + delay, reason)
         self.decisions.append(decision)
+        if self._record is not None:
+            # The decision, as opposed to the capacity change it leads to (after the
+            # provisioning delay, or gradually while a scale-down drains).
+            self._record((now, "scaling", node.spec.id, f"{node.target}->{target} ({reason})"))
         if delay > 0:
             event = self.env.timeout(delay)
             event.callbacks.append(lambda _e: self._apply(node, target))

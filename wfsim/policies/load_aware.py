@@ -226,7 +226,7 @@ class LoadAwarePolicyEvaluator:
 
 
 def _node_load(node: NodeRuntime) -> float:
-    cores = node.spec.cores
+    cores = node.capacity  # current: autoscaling may have changed it
     return (cores - node.free_cores) / cores
 
 

@@ -26,11 +26,17 @@ that are :meth:`~_Balancer.healthy`, restricted to the most preferred
 unhealthy the next tier is used). Candidates come nearest first, so "ties to the
 nearer node" means the first in the pool. An empty pool returns None (the task fails).
 
-**Health.** Only healthy nodes are ever chosen (the seed: only ``Healthy``). The engine
-has no node failures yet and :class:`~wfsim.engine.node.NodeRuntime` no ``up`` flag, so
-:meth:`~_Balancer.healthy` returns True for every node; it is the single hook that the
-fault-injection work (node up/down, ``HealthStatus``) overrides. Subclasses may override
-it today, e.g. to mark a node as under maintenance.
+**Health.** Only ``Healthy`` nodes are ever chosen (the seed: only Healthy nodes are
+eligible). A node's health is :attr:`NodeRuntime.health <wfsim.engine.node.NodeRuntime>`,
+set at run time by :meth:`Simulation.set_health
+<wfsim.engine.simulation.Simulation.set_health>` (or a config's ``health:`` list).
+``Unhealthy`` and ``Maintenance`` nodes are not even candidates
+(:meth:`Cluster.candidates <wfsim.engine.cluster.Cluster.candidates>` drops them for
+every strategy); ``Degraded`` nodes are candidates that :meth:`~_Balancer.healthy`
+(``node.health is HealthStatus.HEALTHY``) keeps out of the pool, so load balancing
+avoids them while other strategies may still use them. Session affinity keeps its
+node only while that stays Healthy. Subclasses may override :meth:`~_Balancer.healthy`
+to exclude more nodes.
 
 **Session affinity** (``session_affinity``, default off). The *session key* of a task is
 its workflow's origin node id (``session_key: origin``, the default: one user, one
@@ -68,10 +74,11 @@ Per rule:
   over all of a task's candidates; the lookup walks on to the next point whose owner
   is in the pool, so an unhealthy (or non-preferred) node hands exactly its own keys to
   its ring successors and every other key stays put. Key = the session key.
-* **ResourceBased**: ``argmax 1 − (cpu + mem)/2`` with ``cpu = (cores − free_cores) /
-  cores`` (cores held by running tasks) and ``mem = (memory − free_memory) / memory``
-  (0 for a node without memory). Like the seed, it sees only running tasks: tasks
-  placed at the same instant all see the same loads.
+* **ResourceBased**: ``argmax 1 − (cpu + mem)/2`` with ``cpu = (capacity −
+  free_cores) / capacity`` (the share of the node's current cores held by running
+  tasks) and ``mem = (memory − free_memory) / memory`` (0 for a node without memory).
+  Like the seed, it sees only running tasks: tasks placed at the same instant all see
+  the same loads.
 * **ResponseTime**: a task's *response time* is from its placement to its end (input
   transfer + queueing + execution), observed in ``on_task_end``; per node an EWMA
   ``r ← (1−α) r + α·sample`` (the first sample initialises it; ``alpha`` default 0.1).
@@ -79,7 +86,7 @@ Per rule:
   every pool node gets measured; then the lowest EWMA. Not CPU (the seed's stand-in).
 * **AdaptiveLoadAware**: ``argmax w_cpu(1−cpu) + w_memory(1−mem) + w_io(1−io) +
   w_network(1−net)``, weights 0.4/0.3/0.15/0.15, cpu and mem as for ResourceBased,
-  ``io = len(queue) / (len(queue) + cores)`` (the ready queue's pressure) and ``net =``
+  ``io = len(queue) / (len(queue) + capacity)`` (the ready queue's pressure) and ``net =``
   :meth:`LoadBalancer.network_load`, which is **0** here: the network keeps no cheap,
   public per-node link utilisation. Override it (a value in [0, 1]) to use one.
 
@@ -107,7 +114,11 @@ Weights are tunable on a simplex (each in [0, 1], not all 0; they need not sum t
 as only the argmax matters). Every strategy keeps per-run state; each
 :class:`~wfsim.engine.simulation.Simulation` runs its own copy.
 
-Not here (need engine support): periodic rebalancing and task migration.
+Periodic rebalancing and task migration are in :mod:`wfsim.engine.migration`.
+
+**Sizes.** Loads divide by a node's current ``capacity`` (its cores now, which
+autoscaling changes), not by the ``spec.cores`` it was provisioned with; weighted
+round robin still weighs ``spec.cores × speed``.
 """
 
 from __future__ import annotations
@@ -115,6 +126,7 @@ from __future__ import annotations
 import bisect
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Sequence
 
+from wfsim.model.enums import HealthStatus
 from wfsim.policies.parameters import Parameter
 from wfsim.policies.placement import PlacementStrategy
 from wfsim.policies.planning import _preferred, _Stateful
@@ -236,9 +248,15 @@ def smooth_weighted_pick(current: dict[Any, float], weights: Sequence[tuple[Any,
 
 
 # --- per-node load figures (duck-typed on NodeRuntime) -------------------------------
+def _capacity(node: NodeRuntime) -> int:
+    """The node's current core capacity (``node.capacity``, which autoscaling
+    changes); ``spec.cores`` for stand-ins without one."""
+    return getattr(node, "capacity", node.spec.cores)
+
+
 def cpu_load(node: NodeRuntime) -> float:
-    """Share of the node's cores held by running tasks."""
-    cores = node.spec.cores
+    """Share of the node's current capacity held by running tasks."""
+    cores = _capacity(node)
     return (cores - node.free_cores) / cores
 
 
@@ -249,9 +267,9 @@ def memory_load(node: NodeRuntime) -> float:
 
 
 def io_load(node: NodeRuntime) -> float:
-    """Ready-queue pressure ``len(queue) / (len(queue) + cores)``."""
+    """Ready-queue pressure ``len(queue) / (len(queue) + capacity)``."""
     q = len(node.queue)
-    return q / (q + node.spec.cores)
+    return q / (q + _capacity(node))
 
 
 def resource_score(node: NodeRuntime) -> float:
@@ -333,9 +351,9 @@ class _Balancer(_Stateful):
 
     # -- hooks for subclasses
     def healthy(self, node: NodeRuntime) -> bool:
-        """Whether ``node`` may be chosen. Every node is healthy until the engine models
-        node failures (fault injection); override to exclude nodes."""
-        return True
+        """Whether ``node`` may be chosen: only ``Healthy`` nodes (the seed's rule);
+        override to exclude more."""
+        return node.health is HealthStatus.HEALTHY
 
     def choose(self, run: WorkflowRun, task: int, pool: tuple[NodeRuntime, ...],
                full: tuple[NodeRuntime, ...], cluster: Cluster, key: str) -> NodeRuntime:

@@ -91,7 +91,8 @@ class EarliestFinishTime(PlacementStrategy):
     finish = max(now + backlog, inputs' arrival) + work / (speed × cores), where an
     input's arrival is the unloaded transfer estimate from its source node and the
     backlog is the node's outstanding work (placed there and not finished, including
-    tasks still waiting for inputs) over its total speed. Ties go to the nearer node.
+    tasks still waiting for inputs) over its total speed at its current capacity (which
+    autoscaling may change). Ties go to the nearer node.
     """
 
     name = "earliest_finish_time"
@@ -111,7 +112,7 @@ class EarliestFinishTime(PlacementStrategy):
         best_key: tuple[int, float] | None = None
         for node in cluster.candidates(t, run.origin):
             speed = node.spec.speed
-            ready = max(now + node.outstanding_ops / (speed * node.spec.cores),
+            ready = max(now + node.outstanding_ops / (speed * node.capacity),
                         *(now + estimate(src, node.index, nbytes) for src, nbytes in inputs))
             key = (t.location.rank(node.spec.tier), ready + work / (speed * t.cores))
             if best_key is None or key < best_key:

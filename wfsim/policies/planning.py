@@ -478,7 +478,7 @@ class _Planned(_Stateful):
             return 0.0 if p == q else estimate(index[p], index[q], edge_bytes[(u, v)])
 
         now = cluster.now
-        available = [now + node.outstanding_ops / (node.spec.speed * node.spec.cores) for node in nodes]
+        available = [now + node.outstanding_ops / (node.spec.speed * node.capacity) for node in nodes]
         release = {r: [now + estimate(run.origin, i, spec.input_bytes) for i in index] for r in spec.roots}
         schedule = self._plan(costs, comm, spec.successors, comm_time=comm_time,
                               slots=[node.spec.cores for node in nodes],

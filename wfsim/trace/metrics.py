@@ -36,12 +36,12 @@ from wfsim.trace.trace import Trace
 
 
 def busy_core_seconds(trace: Trace) -> pd.Series:
-    """Core-seconds each node spent running tasks, indexed by node id."""
-    ex = trace.executions()
-    ran = ex.dropna(subset=["start"])
-    end = ran["end"].fillna(trace.horizon)
-    busy = (end - ran["start"]) * ran["cores"]
-    out = busy.groupby(ran["node"].astype(str)).sum()
+    """Core-seconds each node spent running tasks, indexed by node id: the cores
+    tasks actually held (:meth:`~wfsim.trace.trace.Trace.holdings`, so short and
+    resized allocations and checkpointed executions count as they ran)."""
+    held = trace.holdings()
+    busy = (held["end"] - held["start"]) * held["cores"]
+    out = busy.groupby(held["node"].astype(str)).sum()
     return out.reindex(trace.nodes["id"], fill_value=0.0)
 
 

@@ -191,12 +191,14 @@ class TraceRecorder:
         task_specs = pd.DataFrame(
             [(k, spec.name, t.id, t.work, t.cores, t.memory, t.priority.name.title(),
               np.nan if t.deadline is None else t.deadline, t.location.kind.value,
-              ",".join(x.value for x in t.location.tiers), ",".join(sorted(t.state_keys)))
+              ",".join(x.value for x in t.location.tiers), ",".join(sorted(t.state_keys)),
+              t.min_cores, t.min_memory, t.elastic, t.scalability)
              for k, spec in enumerate(specs) for t in spec.tasks],
             columns=["definition", "name", "task", "work", "cores", "memory", "priority", "deadline",
-                     "location", "tiers", "state_keys"],
+                     "location", "tiers", "state_keys", "min_cores", "min_memory", "elastic", "scalability"],
         ).astype({"definition": "int64", "work": "float64", "cores": "int64", "memory": "float64",
-                  "deadline": "float64"})
+                  "deadline": "float64", "min_cores": "int64", "min_memory": "float64", "elastic": "bool",
+                  "scalability": "float64"})
         task_edges = pd.DataFrame(
             [(k, e.source, e.target, e.nbytes) for k, spec in enumerate(specs) for e in spec.edges],
             columns=["definition", "source", "target", "bytes"],

@@ -32,7 +32,8 @@ class Trace:
             ``arrival``, ``deadline`` (seconds after arrival, NaN if none).
         task_specs: One row per task of each distinct workflow definition:
             ``definition, name, task, work, cores, memory, priority, deadline,
-            location, tiers, state_keys``.
+            location, tiers, state_keys, min_cores, min_memory, elastic,
+            scalability`` (``cores``/``memory`` are the recommended sizes).
         task_edges: The dependencies of each definition: ``definition, source,
             target, bytes``.
         workflow_events: Lifecycle transitions: ``time, workflow, state, reason``.
@@ -56,7 +57,8 @@ class Trace:
             every task ran at its recommended size; :meth:`holdings` combines it with
             the starts and ends.
         rebalances: ``time, node, load``: every node a rebalancing round looked at,
-            with the load ((queued + running tasks) / cores) the round decided on.
+            with the load ((queued + running + incoming tasks) / current capacity)
+            the round decided on.
         nodes: The topology's nodes (static).
         links: The topology's links (static), with the ``link`` name used above.
         manifest: Config, seed, versions, git revision, ``horizon`` (end time).
@@ -88,12 +90,20 @@ class Trace:
 
         Columns: ``workflow, task, node, tier, cores, deadline, placed, ready, start,
         end, failed`` (NaN where an event did not happen); ``deadline`` is absolute.
+        A task checkpointed and resumed elsewhere (a running migration) shows its
+        first ``placed`` and its last ``ready`` and ``start``: those of the execution
+        that ended, on the node given; :meth:`holdings` has every execution.
         """
         ev = self.task_events
         wide = ev.pivot_table(
             index=["workflow", "task"], columns="event", values="time", aggfunc="first",
             observed=True,
         )
+        if (ev["event"] == "checkpointed").any():
+            last = ev[ev["event"].isin(["ready", "start"])].pivot_table(
+                index=["workflow", "task"], columns="event", values="time", aggfunc="last", observed=True)
+            for column in last.columns:
+                wide[column] = last[column].reindex(wide.index)
         wide = wide.reindex(columns=["placed", "ready", "start", "end", "failed"])
         wide.columns = list(wide.columns)
         # The node that ran the task: its last event that names one (a migrated task

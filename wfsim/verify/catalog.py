@@ -22,7 +22,12 @@ Implemented (overview §3 id → registry name):
   its "no start before deps complete" clause is P4;
 * P24 ``migration-phases``, ``migration-exclusive`` (with the concurrency cap when the
   run's config names it) and ``migration-single-active``, over the ``migrations`` table
-  (``not_applicable`` on runs without migrations).
+  (``not_applicable`` on runs without migrations);
+* P25, in part: ``lb-healthy`` (placements, moves and starts honour node health, from
+  the ``states`` rows of kind ``health``), ``rebalance-threshold`` and
+  ``rebalance-direction`` (over the ``rebalances`` table; ``not_applicable`` on runs
+  without rebalancing).  Its ring-remapping and session-affinity clauses are tested on
+  the strategies themselves (``tests/policies/test_load_balancing.py``).
 
 Checked elsewhere, because they are about models rather than recorded runs: P7 model
 equivalence (:mod:`wfsim.verify.models`, differential tests of the DSL, event and
@@ -34,7 +39,7 @@ Pending, because their subsystem does not exist yet: P10 event sourcing, the res
 P11 (version order of a register store), P12 Raft, P13 vector clocks, P14 causal reads, P15
 convergence, P16 adaptive consistency (consistency stores), P19 edge autonomy, P20
 failure detection, P21 partition safety, P22 leases, the rest of P23 (dispatch order,
-policy switch, history bound: adaptive scheduler), P25 load balancing,
+policy switch, history bound: adaptive scheduler),
 P26 optimizer, P27 evolution, P28 type evolution, P29 deployment FSM and P30 zero
 downtime.  P17's latency bound, state keys and execution modes wait for nodes that
 carry them.
@@ -70,11 +75,14 @@ __all__ = [
     "DEPENDENCY_SAFETY",
     "ENGINE_LIFECYCLE",
     "EVENTUAL_TERMINATION",
+    "LB_HEALTHY",
     "LIFECYCLE",
     "MIGRATION_EXCLUSIVE",
     "MIGRATION_PHASES",
     "MIGRATION_SINGLE_ACTIVE",
     "PLACEMENT_FEASIBILITY",
+    "REBALANCE_DIRECTION",
+    "REBALANCE_THRESHOLD",
     "RESOURCE_CONSERVATION",
     "RUN_ONCE",
     "SINGLE_NODE",
@@ -321,7 +329,11 @@ COMPLETION_POSTCONDITION = Postcondition(
 
 
 def _with_specs(view: TraceView, rows: pd.DataFrame) -> pd.DataFrame:
-    specs = view.specs[["definition", "task", "cores", "memory", "tiers"]]
+    specs = view.specs
+    # Traces saved before tasks had minimums: the minimum is the recommended size.
+    mins = specs[["min_cores", "min_memory"]] if "min_cores" in specs.columns else specs[["cores", "memory"]]
+    specs = specs[["definition", "task", "cores", "memory", "tiers"]].assign(
+        min_cores=mins.iloc[:, 0].to_numpy(), min_memory=mins.iloc[:, 1].to_numpy())
     return rows.merge(specs, on=["definition", "task"], how="left")
 
 
@@ -340,8 +352,8 @@ def _placement_feasibility(view: TraceView) -> Findings:
     tier_ok = np.fromiter((allowed[c] for c in combos), dtype=bool, count=len(combos))
     problems = {
         "unknown node": rows["node_tier"].isna(),
-        "needs more cores than the node has": rows["cores"] > rows["node_cores"],
-        "needs more memory than the node has": rows["memory"] > rows["node_memory"],
+        "needs more cores than the node has": rows["min_cores"] > rows["node_cores"],
+        "needs more memory than the node has": rows["min_memory"] > rows["node_memory"],
         "location requirement excludes the node's tier": ~tier_ok,
         "runs on another user's local device": (rows["node_tier"] == "LocalDevice") & (rows["node"] != rows["origin"]),
     }
@@ -366,7 +378,7 @@ PLACEMENT_FEASIBILITY = Invariant(
     "P17, overview §3; seed l.2681–3041 (find_suitable_nodes, C1) and l.5422–6347",
     """Every placement and start is on a node that can run the task.
 
-    The node has at least the task's cores and memory, its tier satisfies the task's
+    The node has at least the task's minimum cores and memory, its tier satisfies the task's
     location requirement, and a LocalDevice is used only by the workflow submitted from
     it (local devices are private).  The seed's latency bound, state keys and
     EdgeOnly/CloudOnly modes have no counterpart in the model yet.
@@ -375,74 +387,131 @@ PLACEMENT_FEASIBILITY = Invariant(
 )
 
 
+def _capacity_rows(view: TraceView) -> pd.DataFrame:
+    """Autoscaling's capacity changes: ``node, time, capacity``."""
+    st = view.trace.states
+    rows = st[st["kind"].astype(str) == "capacity"]
+    return pd.DataFrame({"node": rows["entity"].astype(str).to_numpy(), "time": rows["time"].to_numpy(dtype=float),
+                         "capacity": rows["state"].astype(str).astype(float).to_numpy()})
+
+
 def _resource_conservation(view: TraceView) -> Findings:
-    te = view.task_events
-    rows = _with_specs(view, te[te["event"].isin(["start", "end"])])
-    sign = np.where(rows["event"] == "start", 1, -1)
-    rows["d_cores"] = sign * rows["cores"].fillna(0).to_numpy()
-    rows["d_memory"] = sign * rows["memory"].fillna(0).to_numpy()
-    # At equal times releases come first: the engine frees cores before it starts
-    # the next queued task.
-    rows["order"] = np.where(sign > 0, 1, 0)
-    rows = rows.sort_values(["node", "time", "order", "row"], kind="stable")
+    trace = view.trace
+    held = trace.holdings()
+    horizon = trace.horizon
+    # Ledger events per node: releases, then capacity changes, then acquisitions at
+    # equal times (the engine frees cores before it resizes or starts anything).
+    acquire = pd.DataFrame({"node": held["node"], "time": held["start"], "order": 2,
+                            "d_cores": held["cores"], "d_memory": held["memory"],
+                            "workflow": held["workflow"], "task": held["task"]})
+    ended = held["end"] < horizon
+    release = pd.DataFrame({"node": held["node"][ended], "time": held["end"][ended], "order": 0,
+                            "d_cores": -held["cores"][ended], "d_memory": -held["memory"][ended],
+                            "workflow": held["workflow"][ended], "task": held["task"][ended]})
+    cap = _capacity_rows(view).assign(order=1, d_cores=0.0, d_memory=0.0, workflow=-1, task="")
+    rows = pd.concat([acquire, release, cap], ignore_index=True).sort_values(
+        ["node", "time", "order"], kind="stable").reset_index(drop=True)
+    nodes = trace.nodes.set_index(trace.nodes["id"].astype(str))
     by_node = rows.groupby("node", sort=False)
     rows["cores_used"] = by_node["d_cores"].cumsum()
     rows["memory_used"] = by_node["d_memory"].cumsum()
-    nodes = view.trace.nodes.set_index(view.trace.nodes["id"].astype(str))
-    total_cores = nodes["cores"].reindex(rows["node"]).to_numpy(dtype=float)
+    capacity = rows["capacity"].where(rows["order"] == 1)
+    capacity = capacity.groupby(rows["node"], sort=False).ffill()
+    rows["total_cores"] = capacity.fillna(nodes["cores"].reindex(rows["node"]).set_axis(rows.index)).astype(float)
     total_memory = nodes["memory"].reindex(rows["node"]).to_numpy(dtype=float)
-    over = (rows["cores_used"].to_numpy() > total_cores) | (rows["memory_used"].to_numpy() > total_memory)
-    under = (rows["cores_used"] < 0) | (rows["memory_used"] < -1e-6 * np.maximum(total_memory, 1))
-    bad = rows[over | under.to_numpy()]
+    eps = 1e-9
+    over = ((rows["cores_used"] > rows["total_cores"] + eps).to_numpy()
+            | (rows["memory_used"].to_numpy() > total_memory * (1 + 1e-9) + eps))
+    under = ((rows["cores_used"] < -eps) | (rows["memory_used"] < -1e-6 * np.maximum(total_memory, 1))).to_numpy()
+    bad = rows[over | under]
     node_found = pd.DataFrame({
         "entity_kind": "node", "entity": bad["node"], "time": bad["time"], "step": None,
-        "explanation": bad["event"] + " of " + bad["workflow"].astype(str) + "/" + bad["task"] + " leaves "
-        + bad["cores_used"].astype(str) + "/" + _fmt(pd.Series(total_cores[over | under.to_numpy()], index=bad.index))
-        + " cores and " + _fmt(bad["memory_used"], ".4g") + " B in use",
+        "explanation": np.where(bad["order"] == 1, "capacity change", np.where(bad["order"] == 2, "start", "release"))
+        + " (" + bad["workflow"].astype(str) + "/" + bad["task"].astype(str) + ") leaves "
+        + _fmt(bad["cores_used"]) + "/" + _fmt(bad["total_cores"]) + " cores and "
+        + _fmt(bad["memory_used"], ".4g") + " B in use",
         "node": bad["node"],
     })
-    # Pairing: each start has exactly one end on the same node, or is still running
-    # at the horizon of a truncated run.
-    times = view.task_times
-    nodes_of = rows.drop_duplicates(["workflow", "task", "event"]).pivot_table(
-        index=["workflow", "task"], columns="event", values="node", aggfunc="first", observed=True)
-    nodes_of = nodes_of.reindex(columns=["start", "end"])
-    times = times.join(nodes_of.rename(columns={"start": "start_node", "end": "end_node"}), on=["workflow", "task"])
-    missing_ok = view.truncated
+
+    # Allocation bounds: min <= allocated <= recommended, and only elastic tasks change
+    # allocation while running.
+    alloc = trace.allocations
+    spec_cols = [c for c in ("min_cores", "min_memory", "elastic") if c in view.specs.columns]
+    found_alloc = Findings.empty_violations()
+    if len(alloc) and len(spec_cols) == 3:
+        a = alloc.assign(task=alloc["task"].astype(str))
+        a = a.merge(trace.workflows[["workflow", "definition"]], on="workflow", how="left")
+        a = a.merge(view.specs[["definition", "task", "cores", "memory", *spec_cols]].rename(
+            columns={"cores": "rec_cores", "memory": "rec_memory"}), on=["definition", "task"], how="left")
+        te = view.task_events
+        starts = te[te["event"] == "start"][["workflow", "task", "time"]].astype({"task": str})
+        at_start = a.merge(starts, on=["workflow", "task", "time"], how="left", indicator=True)["_merge"] == "both"
+        problems = {
+            "below its minimum": (a["cores"] < a["min_cores"]) | (a["memory"] < a["min_memory"] - 1e-9),
+            "above its recommendation": (a["cores"] > a["rec_cores"]) | (a["memory"] > a["rec_memory"] + 1e-9),
+            "resized while running but not elastic": ~at_start.to_numpy() & ~a["elastic"].astype(bool).to_numpy(),
+        }
+        why = pd.Series("", index=a.index)
+        for text, mask in problems.items():
+            why = why.where(~np.asarray(mask), why + "; " + text)
+        b = a[why != ""]
+        found_alloc = pd.DataFrame({
+            "entity_kind": "task", "entity": b["workflow"].astype(str) + "/" + b["task"], "time": b["time"],
+            "step": None, "explanation": b["task"] + " allocated " + b["cores"].astype(str) + " cores, "
+            + _fmt(b["memory"], ".4g") + " B on " + b["node"].astype(str) + ": " + why[why != ""].str.lstrip("; "),
+            "workflow": b["workflow"], "task": b["task"],
+        })
+
+    # Pairing: every start is closed by one end or checkpoint on the same node before
+    # the task starts again (or is still running at the horizon of a truncated run).
+    te = view.task_events
+    ev = te[te["event"].isin(["start", "end", "checkpointed"])].sort_values(
+        ["workflow", "task", "time", "row"], kind="stable")
+    event = ev["event"].astype(str).to_numpy()
+    same_prev = ((ev["workflow"] == ev["workflow"].shift()) & (ev["task"] == ev["task"].shift())).to_numpy()
+    prev_event = np.where(same_prev, pd.Series(event).shift().fillna("").to_numpy(), "")
+    prev_node = np.where(same_prev, ev["node"].astype(str).shift().fillna("").to_numpy(), "")
+    last = ~np.append(same_prev[1:], False)
+    closing = event != "start"
     problems = {
-        "ended without starting": times["ends"] > times["starts"],
-        "started but never ended": (times["ends"] < times["starts"] - (1 if missing_ok else 0)),
-        "ended on a different node than it started": times["end_node"].notna() & times["start_node"].notna()
-        & (times["end_node"] != times["start_node"]),
+        "started again before it ended or was checkpointed": (event == "start") & (prev_event == "start"),
+        "ended or checkpointed without starting": closing & (prev_event != "start"),
+        "ended or checkpointed on another node than it started": closing & (prev_event == "start")
+        & (prev_node != ev["node"].astype(str).to_numpy()),
+        "started but never ended": (event == "start") & last & (not view.truncated),
     }
-    why = pd.Series("", index=times.index)
+    why = pd.Series("", index=ev.index)
     for text, mask in problems.items():
         why = why.where(~np.asarray(mask), why + "; " + text)
-    badt = times[why != ""]
+    badt = ev[why != ""]
     pair_found = pd.DataFrame({
-        "entity_kind": "task", "entity": badt["workflow"].astype(str) + "/" + badt["task"],
-        "time": badt[["start", "end"]].min(axis=1), "step": None,
-        "explanation": badt["task"] + ": " + badt["starts"].astype(str) + " start(s), " + badt["ends"].astype(str)
-        + " end(s) — " + why[why != ""].str.lstrip("; "),
-        "workflow": badt["workflow"], "task": badt["task"],
+        "entity_kind": "task", "entity": badt["workflow"].astype(str) + "/" + badt["task"].astype(str),
+        "time": badt["time"], "step": None,
+        "explanation": badt["task"].astype(str) + " " + badt["event"].astype(str) + " on "
+        + badt["node"].astype(str) + ": " + why[why != ""].str.lstrip("; "),
+        "workflow": badt["workflow"], "task": badt["task"].astype(str),
     })
-    found = pd.concat([f for f in (node_found, pair_found) if len(f)], ignore_index=True) \
-        if len(node_found) or len(pair_found) else Findings.empty_violations()
-    return Findings(len(rows), found)
+    parts = [f for f in (node_found, found_alloc, pair_found) if len(f)]
+    found = pd.concat(parts, ignore_index=True) if parts else Findings.empty_violations()
+    return Findings(len(ev), found)
 
 
 RESOURCE_CONSERVATION = Invariant(
     "P18", "resource-conservation", "P18, overview §3; seed l.5422–6347 (resource-aware execution)",
     """Per node, the cores and memory held by running tasks never exceed the node's
-    total nor go below zero, and every start has exactly one end on the same node
-    (or is still running at the horizon of a truncated run).
+    total nor go below zero; allocations stay within ``[min, recommended]`` and
+    change while running only for elastic tasks; and every start is closed by one
+    end or checkpoint on the same node (or is still running at the horizon of a
+    truncated run).
 
-    Usage is rebuilt from ``start``/``end`` events and the task specs (available =
-    total − Σ allocated ≥ 0; a release returns exactly the allocation).  Seed defect
-    corrected: the seed releases a stub usage (CPU 0.1, memory 128; overview §6.4).
-    Counts the start and end events.
+    Usage is rebuilt from the executions' holdings (``start``/``end``/
+    ``checkpointed`` events, the task specs and the ``allocations`` table: available
+    = total − Σ allocated ≥ 0; a release returns exactly the allocation); the total
+    follows autoscaling's ``capacity`` state rows.  Seed defect corrected: the seed
+    releases a stub usage (CPU 0.1, memory 128; overview §6.4).  Counts the start,
+    end and checkpoint events.
     """,
-    _resource_conservation, unit="start/end events",
+    _resource_conservation, unit="start/end/checkpoint events",
 )
 
 
@@ -454,13 +523,18 @@ RUN_ONCE = TemporalProperty(
     "P23", "run-once", "P23, overview §3; seed l.4533–5420 (adaptive scheduling)",
     """Each task instance runs at most once, in the order placed → ready → start → end.
 
-    Per task instance over its events: at most one ``start``; nothing is placed,
-    readied, started or ended again after an ``end`` or ``failed``; no ``ready``
-    before ``placed``, ``start`` before ``ready``, ``end`` before ``start``.  The
-    completion postcondition's "t never reruns" (P6) is part of this.
+    Per task instance over its events: no second ``start`` unless a
+    ``checkpointed`` (a running migration) came in between, and then only after a
+    new ``ready``; nothing is placed, readied, started, ended or checkpointed after
+    an ``end`` or ``failed``; no ``ready`` before ``placed``, ``start`` before
+    ``ready``, ``end`` or ``checkpointed`` before ``start``.  The completion
+    postcondition's "t never reruns" (P6) is part of this; that a checkpointed task
+    does each op once is P18's holdings plus the engine tests.
     """,
-    "G(start -> WX G !start) & G(end | failed -> WX G !(placed | ready | start | end))"
-    " & (placed R !ready) & (ready R !start) & (start R !end)",
+    "G(start -> WX(checkpointed R !start))"
+    " & G(end | failed -> WX G !(placed | ready | start | end | checkpointed))"
+    " & (placed R !ready) & (ready R !start) & (start R !(end | checkpointed))"
+    " & G(checkpointed -> WX((ready R !start) & (start R !(end | checkpointed))))",
     task_projection, unit="task instances",
 )
 
@@ -470,22 +544,43 @@ def _single_node(view: TraceView) -> Findings:
     rows = te[te["node"].notna()].drop_duplicates(["workflow", "task", "node"])
     counts = rows.groupby(["workflow", "task"], sort=False).size()
     multi = counts[counts > 1].reset_index()[["workflow", "task"]]
+    moved = _migrations(view)
+    moved = moved[moved["state"] == "Completed"][["workflow", "task"]].drop_duplicates()
+    if len(moved) and len(multi):
+        # A completed migration explains events on its source and target; the
+        # executions of a migrated task must still never overlap.
+        multi = multi.assign(task=multi["task"].astype(str)).merge(
+            moved, on=["workflow", "task"], how="left", indicator=True)
+        multi = multi[multi["_merge"] == "left_only"][["workflow", "task"]]
+        rows = rows.assign(task=rows["task"].astype(str))
     bad = rows.merge(multi, on=["workflow", "task"])
     bad = bad.groupby(["workflow", "task"], sort=False).agg(
         time=("time", lambda s: s.iloc[1]), nodes=("node", lambda s: ", ".join(s))).reset_index()
     found = pd.DataFrame({
-        "entity_kind": "task", "entity": bad["workflow"].astype(str) + "/" + bad["task"],
-        "time": bad["time"], "step": None, "explanation": bad["task"] + " has events on nodes " + bad["nodes"],
-        "workflow": bad["workflow"], "task": bad["task"],
+        "entity_kind": "task", "entity": bad["workflow"].astype(str) + "/" + bad["task"].astype(str),
+        "time": bad["time"], "step": None,
+        "explanation": bad["task"].astype(str) + " has events on nodes " + bad["nodes"] + " and never migrated",
+        "workflow": bad["workflow"], "task": bad["task"].astype(str),
     })
+    held = view.trace.holdings().sort_values(["workflow", "task", "start"], kind="stable")
+    same = (held["workflow"] == held["workflow"].shift()) & (held["task"] == held["task"].shift())
+    overlap = held[same & (held["start"] < held["end"].shift() - 1e-12)]
+    found = pd.concat([found, pd.DataFrame({
+        "entity_kind": "task", "entity": overlap["workflow"].astype(str) + "/" + overlap["task"],
+        "time": overlap["start"], "step": None,
+        "explanation": overlap["task"] + " runs on " + overlap["node"] + " while still running elsewhere",
+        "workflow": overlap["workflow"], "task": overlap["task"],
+    })], ignore_index=True) if len(overlap) else found
     return Findings(len(task_projection(view)), found)
 
 
 SINGLE_NODE = Invariant(
     "P23", "single-node", "P23, overview §3; seed l.4533–5420 (adaptive scheduling)",
-    """Each task instance is on at most one node: all its events name the same node.
+    """Each task instance runs on at most one node at a time: all its events name
+    the same node unless a completed migration moved it, and its executions never
+    overlap in time.
 
-    The "running on ≤ 1 executor" clause of P23 (there is no migration yet).
+    The "running on ≤ 1 executor" clause of P23.
     """,
     _single_node, unit="task instances",
 )
@@ -591,6 +686,9 @@ def _migration_single_active(view: TraceView) -> Findings:
     starts = te[te["event"] == "start"][["workflow", "task", "time", "node"]].astype({"task": str})
     done = spans[spans["last"] == "Completed"].sort_values("finish").groupby(["workflow", "task"]).tail(1)
     moved = starts.merge(done, on=["workflow", "task"], how="inner")
+    # Starts before the last completed migration happened where the task was then
+    # (a running task migrates by checkpoint); those after it, on its target.
+    moved = moved[moved["time"] >= moved["finish"]]
     wrong_node = moved[moved["node"].astype(str) != moved["target"].astype(str)]
     during = starts.merge(spans, on=["workflow", "task"])
     # Strictly inside: a task may start at the instant its migration activates it.
@@ -617,10 +715,268 @@ MIGRATION_SINGLE_ACTIVE = Invariant(
 )
 
 
+# ---------------------------------------------------------------------------
+# Load balancing (P25)
+# ---------------------------------------------------------------------------
+
+#: Node health states in which a node takes no new work (a drain).
+_DRAINED = frozenset({"Unhealthy", "Maintenance"})
+
+
+def _str(column: pd.Series) -> np.ndarray:
+    """A (categorical) column as an object array of ``str``."""
+    return column.astype(str).to_numpy(dtype=object)
+
+
+def _lb_placements() -> frozenset[str]:
+    """Class names of the placement strategies that are load balancers (they choose
+    only Healthy nodes), as the manifest's ``placement`` names them."""
+    from wfsim.policies.load_balancing import STRATEGIES, LoadBalancer
+
+    return frozenset({cls.__name__ for cls in STRATEGIES.values()} | {LoadBalancer.__name__})
+
+
+def _health_changes(view: TraceView) -> pd.DataFrame:
+    """The ``states`` rows of kind ``health``: ``time, node, status`` in record order."""
+    st = view.trace.states
+    rows = st[st["kind"].astype(str) == "health"]
+    return pd.DataFrame({"time": rows["time"].to_numpy(dtype=float), "node": _str(rows["entity"]),
+                         "status": _str(rows["state"])})
+
+
+def _status_at(changes: pd.DataFrame, rows: pd.DataFrame, exact: bool) -> pd.DataFrame:
+    """Per row of ``rows`` (``time, node``), the node's health and since when: the last
+    change at (``exact``) or strictly before its time; ``Healthy`` since −inf if none."""
+    left = pd.DataFrame({"time": rows["time"].to_numpy(dtype=float), "node": rows["node"].to_numpy(dtype=object),
+                         "_row": np.arange(len(rows))}).sort_values("time", kind="stable")
+    right = changes.rename(columns={"time": "since"}).assign(time=changes["time"]).sort_values("time", kind="stable")
+    found = pd.merge_asof(left, right, on="time", by="node", allow_exact_matches=exact).sort_values("_row")
+    return pd.DataFrame({"status": found["status"].fillna("Healthy").to_numpy(dtype=object),
+                         "since": found["since"].fillna(-np.inf).to_numpy(dtype=float)}, index=rows.index)
+
+
+def _assignments(view: TraceView) -> pd.DataFrame:
+    """Every decision that put a task on a node: ``placed`` events and migration
+    targets (Preparing rows), with ``time, workflow, task, node, what, strict``;
+    ``strict`` means only a Healthy node is allowed (load-balancer placements and
+    rebalancing moves)."""
+    te = view.task_events
+    placed = te[(te["event"] == "placed") & te["node"].notna()]
+    lb = str(view.trace.manifest.get("placement")) in _lb_placements()
+    out = [pd.DataFrame({"time": placed["time"], "workflow": placed["workflow"], "task": placed["task"],
+                         "node": placed["node"], "what": "placed", "strict": lb})]
+    m = _migrations(view)
+    if len(m):
+        prep = m[m["state"] == "Preparing"]
+        out.append(pd.DataFrame({
+            "time": prep["time"].to_numpy(dtype=float), "workflow": prep["workflow"].to_numpy(dtype=np.int64),
+            "task": prep["task"].to_numpy(dtype=object), "node": _str(prep["target"]),
+            "what": "migration " + prep["migration"].astype(str).to_numpy(dtype=object) + " to",
+            "strict": (prep["trigger"].astype(str) == "LoadImbalance").to_numpy()}))
+    return pd.concat(out, ignore_index=True)
+
+
+def _lb_healthy(view: TraceView) -> Findings:
+    te = view.task_events
+    decisions = _assignments(view)
+    starts = te[(te["event"] == "start") & te["node"].notna()]
+    checked = len(decisions) + len(starts)
+    changes = _health_changes(view)
+    if not len(changes):  # every node Healthy throughout
+        return Findings(checked, Findings.empty_violations())
+    # A start is judged where its task was assigned to that node (tasks queued on a
+    # node when it is drained still start there); one with no recorded assignment
+    # there is judged at its own time.
+    keys = ["workflow", "task", "node"]
+    s = starts[["time", *keys]].astype({"task": object, "node": object}).sort_values("time", kind="stable")
+    a = decisions[["time", *keys]].astype({"task": object, "node": object}).assign(assigned=decisions["time"])
+    s = pd.merge_asof(s, a.sort_values("time", kind="stable"), on="time", by=keys)
+    lone = s[s["assigned"].isna()]
+    rows = pd.concat([decisions, pd.DataFrame({
+        "time": lone["time"], "workflow": lone["workflow"], "task": lone["task"], "node": lone["node"],
+        "what": "start", "strict": False})], ignore_index=True)
+    before, at = _status_at(changes, rows, exact=False), _status_at(changes, rows, exact=True)
+    strict = rows["strict"].to_numpy(dtype=bool)
+
+    def refused(status: pd.Series) -> np.ndarray:
+        drained = status.isin(_DRAINED).to_numpy()
+        return drained | (strict & (status != "Healthy").to_numpy())
+
+    # At the instant of a change the decision may have come just before it.
+    bad = refused(before["status"]) & refused(at["status"])
+    rows, at = rows[bad], at[bad]
+    found = pd.DataFrame({
+        "entity_kind": "task", "entity": rows["workflow"].astype(str) + "/" + rows["task"].astype(str),
+        "time": rows["time"], "step": None,
+        "explanation": rows["what"] + " " + rows["node"].astype(str) + " at t=" + _fmt(rows["time"]) + " while "
+        + rows["node"].astype(str) + " was " + at["status"] + " (since t=" + _fmt(at["since"]) + ")"
+        + np.where(rows["strict"].to_numpy(dtype=bool), "; only Healthy nodes may be chosen", ""),
+        "workflow": rows["workflow"], "task": rows["task"].astype(str),
+    })
+    return Findings(checked, found)
+
+
+LB_HEALTHY = Invariant(
+    "P25", "lb-healthy", "P25, overview §3 (the selected node is Healthy); seed l.6348–7622 (LoadBalancer)",
+    """No work is put on a node that may not receive it, by the health recorded in ``states``.
+
+    Node health changes are the ``states`` rows of kind ``health`` (every node is
+    Healthy until its first).  Every ``placed`` event and every migration target is on
+    a node that is neither Unhealthy nor Maintenance at that time; load-balancer
+    placements (the manifest's placement is one of :mod:`wfsim.policies.load_balancing`'s
+    classes) and rebalancing moves (trigger ``LoadImbalance``) only on a Healthy one.
+    A ``start`` is judged at the assignment that put the task on its node (a drained
+    node still runs the tasks it already had), or at its own time if none is recorded.
+    At the instant of a health change a decision counts as made just before or just
+    after it.  Session affinity follows: a binding is used only while its node is
+    Healthy.  Trivially true on runs without health changes.
+    """,
+    _lb_healthy, unit="placements, moves and starts",
+)
+
+
+def _rebalance_rounds(view: TraceView) -> pd.DataFrame:
+    """One row per rebalancing round and tier: ``time, tier, imbalance, average``,
+    the loads of its nodes (``loads``: node → load) and its rows (``records``),
+    computed as :class:`~wfsim.engine.migration.Rebalancer` does."""
+    def build() -> pd.DataFrame:
+        rb = getattr(view.trace, "rebalances", None)
+        nodes = view.trace.nodes
+        tier_of = dict(zip(nodes["id"].astype(str), nodes["tier"].astype(str)))
+        rows = []
+        if rb is not None and len(rb):
+            frame = pd.DataFrame({"time": rb["time"].to_numpy(dtype=float), "node": _str(rb["node"]),
+                                  "load": rb["load"].to_numpy(dtype=float)})
+            frame["tier"] = frame["node"].map(tier_of)
+            for (t, tier), group in frame.groupby(["time", "tier"], sort=False):
+                loads = group["load"].tolist()  # in record order: the same sum as the engine's
+                hi, lo = max(loads), min(loads)
+                imbalance = np.inf if lo <= 0 < hi else (hi - lo) / lo if lo > 0 else 0.0
+                rows.append({"time": t, "tier": tier, "imbalance": imbalance, "average": sum(loads) / len(loads),
+                             "loads": dict(zip(group["node"], loads)),
+                             "records": records(group.assign(table="rebalances")[
+                                 ["table", "time", "node", "load"]])})
+        return pd.DataFrame(rows, columns=["time", "tier", "imbalance", "average", "loads", "records"])
+    return view.cached("rebalance_rounds", build)
+
+
+def _has_rebalancing(view: TraceView) -> bool:
+    return bool(len(_rebalance_rounds(view)))
+
+
+def _round_moves(view: TraceView) -> pd.DataFrame:
+    """The rebalancing migrations (trigger ``LoadImbalance``) whose Preparing row is at
+    a round's time, each with the round of its source's tier (NaN fields if none)."""
+    m = _migrations(view)
+    rounds = _rebalance_rounds(view)
+    if not len(m) or "trigger" not in m:
+        return pd.DataFrame(columns=["migration", "time", "workflow", "task", "source", "target", "tier",
+                                     "imbalance", "average", "loads", "records"])
+    prep = m[(m["state"] == "Preparing") & (m["trigger"].astype(str) == "LoadImbalance")]
+    prep = prep[prep["time"].isin(set(rounds["time"]))]
+    nodes = view.trace.nodes
+    tier_of = dict(zip(nodes["id"].astype(str), nodes["tier"].astype(str)))
+    moves = pd.DataFrame({
+        "migration": prep["migration"].to_numpy(), "time": prep["time"].to_numpy(dtype=float),
+        "workflow": prep["workflow"].to_numpy(), "task": prep["task"].astype(str).to_numpy(),
+        "source": _str(prep["source"]), "target": _str(prep["target"]),
+    })
+    moves["tier"] = moves["source"].map(tier_of)
+    return moves.merge(rounds, on=["time", "tier"], how="left")
+
+
+def _move_findings(view: TraceView, moves: pd.DataFrame, why: pd.Series) -> pd.DataFrame:
+    """Violations (one per move with a non-empty ``why``) with the round's loads and
+    the migration's rows as the trace slice."""
+    bad = moves[why != ""]
+    m = _migrations(view)
+    events = [(rec if isinstance(rec, list) else [])
+              + records(m[m["migration"] == mig].assign(table="migrations")[
+                  ["table", "time", "migration", "workflow", "task", "source", "target", "state"]])
+              for mig, rec in zip(bad["migration"], bad["records"])]
+    return pd.DataFrame({
+        "entity_kind": "migration", "entity": bad["migration"].astype(str), "time": bad["time"], "step": None,
+        "explanation": "rebalancing migration " + bad["migration"].astype(str) + " of " + bad["workflow"].astype(str)
+        + "/" + bad["task"] + " (" + bad["source"] + " -> " + bad["target"] + ") at t=" + _fmt(bad["time"])
+        + ": " + why[why != ""],
+        "workflow": bad["workflow"], "task": bad["task"], "events": events,
+    })
+
+
+def _rebalance_threshold_value(view: TraceView) -> float:
+    manifest = view.trace.manifest
+    configured = (manifest.get("rebalance") or (manifest.get("config") or {}).get("rebalance") or {})
+    return float(configured.get("threshold", 0.3))
+
+
+def _rebalance_threshold(view: TraceView) -> Findings:
+    threshold = _rebalance_threshold_value(view)
+    moves = _round_moves(view)
+    imbalance = moves["imbalance"].astype(float)
+    why = pd.Series(np.where(
+        imbalance.isna(), "no loads of tier " + moves["tier"].astype(str) + " recorded in that round",
+        np.where(imbalance > threshold, "",
+                 "the " + moves["tier"].astype(str) + " round's imbalance " + _fmt(imbalance)
+                 + " is not above the threshold " + format(threshold, "g"))), index=moves.index)
+    return Findings(len(_rebalance_rounds(view)), _move_findings(view, moves, why))
+
+
+REBALANCE_THRESHOLD = Invariant(
+    "P25", "rebalance-threshold", "P25, overview §3 (rebalance only when imbalance > 0.3); seed l.6348–7622",
+    """A rebalancing round moves work only when its tier's imbalance exceeds the threshold.
+
+    From the ``rebalances`` table (one row per node of each tier a round examined,
+    with the load it decided on): per round time and tier (``nodes.tier``), imbalance
+    ``(max − min) / min`` (infinite when min = 0 < max).  Every migration with trigger
+    ``LoadImbalance`` whose Preparing row is at a round time belongs to its source's
+    tier's round there, whose imbalance is above the run's threshold (the manifest's
+    ``rebalance.threshold``; the seed's 0.3 if absent).  Counts the rounds (per tier);
+    ``not_applicable`` on runs without rebalancing.
+    """,
+    _rebalance_threshold, unit="rebalancing rounds", applies=_has_rebalancing,
+)
+
+
+def _rebalance_direction(view: TraceView) -> Findings:
+    moves = _round_moves(view)
+    why = []
+    for row in moves.itertuples(index=False):
+        loads = row.loads if isinstance(row.loads, dict) else {}
+        src, dst, avg = loads.get(row.source), loads.get(row.target), row.average
+        problems = []
+        if src is None:
+            problems.append(f"no load of its source {row.source} recorded in the round")
+        elif not src > 1.2 * avg:
+            problems.append(f"its source {row.source} had load {src:.6g}, not above 1.2 × average {avg:.6g}")
+        if dst is None:
+            problems.append(f"no load of its target {row.target} recorded in the source's tier's round")
+        elif not dst < 0.8 * avg:
+            problems.append(f"its target {row.target} had load {dst:.6g}, not below 0.8 × average {avg:.6g}")
+        why.append("; ".join(problems))
+    return Findings(len(_rebalance_rounds(view)), _move_findings(view, moves, pd.Series(why, index=moves.index,
+                                                                                       dtype=object)))
+
+
+REBALANCE_DIRECTION = Invariant(
+    "P25", "rebalance-direction", "P25, overview §3 (moves from overloaded to underloaded); seed l.6348–7622",
+    """Rebalancing moves work only from overloaded to underloaded nodes of one tier.
+
+    Every migration with trigger ``LoadImbalance`` whose Preparing row is at a round
+    time moves a task from a node whose load in that round (the ``rebalances`` row)
+    was above ``1.2 ×`` its tier's average to a node of the same tier below
+    ``0.8 ×`` it — the loads as the round saw them before moving anything, which is
+    what it decided on.  Counts the rounds (per tier); ``not_applicable`` on runs
+    without rebalancing.
+    """,
+    _rebalance_direction, unit="rebalancing rounds", applies=_has_rebalancing,
+)
+
+
 CATALOG: dict[str, Property] = {p.name: p for p in (
     LIFECYCLE, ENGINE_LIFECYCLE, EVENTUAL_TERMINATION, TERMINAL_STABILITY, DEPENDENCY_SAFETY,
     ACYCLICITY, COMPLETION_POSTCONDITION, PLACEMENT_FEASIBILITY, RESOURCE_CONSERVATION, RUN_ONCE,
-    SINGLE_NODE, MIGRATION_PHASES, MIGRATION_EXCLUSIVE, MIGRATION_SINGLE_ACTIVE,
+    SINGLE_NODE, MIGRATION_PHASES, MIGRATION_EXCLUSIVE, MIGRATION_SINGLE_ACTIVE, LB_HEALTHY,
+    REBALANCE_THRESHOLD, REBALANCE_DIRECTION,
 )}
 
 
