@@ -265,3 +265,29 @@ def test_overview_of_an_empty_trace(empty_trace):
     fig = viz.overview(empty_trace)
     assert len(fig.axes) == 4
     fig.canvas.draw()
+
+
+def test_gantt_shows_a_checkpointed_execution_and_its_resumption():
+    from wfsim import Link, Node, PlacementStrategy, Task, Topology, Workflow
+
+    class OnE0(PlacementStrategy):
+        name = "on_e0"
+
+        def place(self, run, task, cluster):
+            return cluster.nodes[1]
+
+    topo = Topology([Node("d", Tier.LOCAL_DEVICE, cores=1, speed=1.0), Node("e0", Tier.EDGE_CLOUD, cores=1, speed=1.0),
+                     Node("e1", Tier.EDGE_CLOUD, cores=1, speed=2.0)],
+                    [Link("d", "e0", 0.0, 1e12), Link("e0", "e1", 0.01, 1e6)])
+    sim = Simulation(topo, [], placement=OnE0())
+    run = sim.executor.submit(Workflow("job", [Task("t", work=10.0)], input_bytes=0.0), "w", 0)
+    sim.env.timeout(4.0).callbacks.append(lambda _e: sim.migration.request(run, 0, sim.nodes[2], force=True))
+    trace = sim.run().trace
+    ax = viz.gantt(trace, [0], transfers=False)
+    bars = sorted(_bars(ax), key=lambda b: b.get_x())
+    held = trace.holdings()
+    assert [(b.get_x(), b.get_x() + b.get_width()) for b in bars] == [
+        pytest.approx((s, e)) for s, e in zip(held["start"], held["end"])]
+    assert held["start"].iloc[0] == 0.0 and held["end"].iloc[0] == 4.0
+    assert bars[0].get_linestyle() == "--" and bars[1].get_linestyle() == "solid"
+    assert set(_yticklabels(ax)) == {"e0", "e1"}

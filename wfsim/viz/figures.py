@@ -138,6 +138,25 @@ def _workflow_colors(n: int) -> list[tuple[float, float, float]]:
 
 
 # --- Gantt -----------------------------------------------------------------------------
+def _checkpointed_runs(trace: Trace, workflows: Sequence[int]) -> pd.DataFrame:
+    """The executions of the given workflows that a checkpoint ended (a running
+    task migrated): ``workflow, task, node, start, stop`` with ``open`` False and
+    ``checkpointed`` True. :meth:`Trace.executions` keeps only a task's last one."""
+    te = trace.task_events
+    te = te[te["workflow"].isin(workflows) & te["event"].isin(["start", "checkpointed"])]
+    te = te.sort_values(["workflow", "task", "time"], kind="stable")
+    stops = te["event"].astype(str) == "checkpointed"
+    before = te.shift()
+    paired = stops & (before["event"].astype(str) == "start") & (before["workflow"] == te["workflow"]) \
+        & (before["task"].astype(str) == te["task"].astype(str))
+    cut = te[paired]
+    return pd.DataFrame({
+        "workflow": cut["workflow"].to_numpy(), "task": cut["task"].astype(str).to_numpy(),
+        "node": cut["node"].astype(str).to_numpy(), "start": before["time"][paired].to_numpy(),
+        "stop": cut["time"].to_numpy(), "open": False, "checkpointed": True,
+    })
+
+
 def gantt(
     trace: Trace,
     workflows: Sequence[int] | None = None,
@@ -153,7 +172,9 @@ def gantt(
     running from devices at the bottom to the cloud at the top. Each executed task is
     one horizontal bar from its ``start`` to its ``end``, coloured by workflow
     instance; a task that failed is hatched and drawn up to its failure, one still
-    running at the horizon is hatched and drawn up to the horizon. Tasks that overlap
+    running at the horizon is hatched and drawn up to the horizon, and an execution
+    cut short by a checkpoint (a running task that migrated) has a dashed outline and
+    is followed by the task's bar on its new node. Tasks that overlap
     in time on one node are stacked in thinner lanes within the node's row.
 
     Args:
@@ -194,6 +215,8 @@ def gantt(
     ran["node"] = ran["node"].astype(str)
     ran["stop"] = ran["end"].fillna(ran["failed"]).fillna(trace.horizon)
     ran["open"] = ran["end"].isna()
+    ran["checkpointed"] = False
+    ran = pd.concat([ran, _checkpointed_runs(trace, chosen)], ignore_index=True)
     chosen = [w for w in chosen if w in set(ran["workflow"])]
 
     moves = pd.DataFrame()
@@ -248,9 +271,12 @@ def gantt(
         color = colors[wf]
         bars = ax.barh(part["y"], part["stop"] - part["start"], left=part["start"], height=part["height"] * 0.9,
                        color=color, edgecolor="white", linewidth=0.6, label=f"#{wf} {names.get(wf, '')}")
-        for bar, is_open in zip(bars, part["open"]):
+        for bar, is_open, stopped in zip(bars, part["open"], part["checkpointed"]):
             if is_open:
                 bar.set_hatch("///")
+                bar.set_edgecolor("black")
+            elif stopped:  # an execution cut short by a checkpoint (the task migrated)
+                bar.set_linestyle("--")
                 bar.set_edgecolor("black")
         if labels:
             for task, bar in zip(part["task"].astype(str), bars):
