@@ -1,6 +1,7 @@
-"""Simulation scenarios shared by several test modules: random layered DAGs for
-hypothesis, and an end-to-end placement scenario (a mixed-requirement workflow and a
-random layered DAG on a small hierarchical continuum) with its checks."""
+"""Simulation scenarios shared by several test modules: a placement that pins every
+task to one node, random layered DAGs for hypothesis, and an end-to-end placement
+scenario (a mixed-requirement workflow and a random layered DAG on a small
+hierarchical continuum) with its checks."""
 
 from __future__ import annotations
 
@@ -9,6 +10,18 @@ from hypothesis import strategies as st
 from wfsim import LocationRequirement, Poisson, Simulation, Task, Tier, Workflow, Workload, hierarchical
 from wfsim.policies.placement import PlacementStrategy
 from wfsim.workloads import WorkDistribution, layered_random
+
+
+class Fixed(PlacementStrategy):
+    """Every task on the node called ``node``."""
+
+    name = "fixed"
+
+    def __init__(self, node: str) -> None:
+        self.node = node
+
+    def place(self, run, task, cluster):
+        return cluster.nodes[cluster.topology.index[self.node]]
 
 #: Random layered DAGs with varied shape, work and data sizes.
 DAGS = st.builds(

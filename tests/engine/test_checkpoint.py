@@ -6,26 +6,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wfsim import Link, Node, PlacementStrategy, Simulation, Task, Tier, Topology, Workflow
+from wfsim import Link, Node, Simulation, Task, Tier, Topology, Workflow
 from wfsim.engine.migration import MigrationState, MigrationTrigger
 from wfsim.engine.node import task_rate
 from wfsim.verify.catalog import check_catalog
+from sim_support import Fixed
 
 LATENCY = 0.01
 BANDWIDTH = 1e6
 INPUT = 2e6
 MEMORY = 1e6
 OVERHEAD = 1.2
-
-
-class Fixed(PlacementStrategy):
-    name = "fixed"
-
-    def __init__(self, node: str) -> None:
-        self.node = node
-
-    def place(self, run, task, cluster):
-        return cluster.nodes[cluster.topology.index[self.node]]
 
 
 def topology() -> Topology:

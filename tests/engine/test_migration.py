@@ -17,22 +17,11 @@ from wfsim.engine.migration import ALLOWED_PHASES, MigrationManager, MigrationSt
 from wfsim.policies.load_aware import LoadAware
 from wfsim.policies.scheduling import SCHEDULING_POLICIES
 from wfsim.trace.trace import Trace
+from sim_support import Fixed
 
 LATENCY = 0.01
 BANDWIDTH = 1e6
 INPUT = 2e6
-
-
-class Fixed(PlacementStrategy):
-    """Every task on one node."""
-
-    name = "fixed"
-
-    def __init__(self, node: str) -> None:
-        self.node = node
-
-    def place(self, run, task, cluster):
-        return cluster.nodes[cluster.topology.index[self.node]]
 
 
 class Skewed(PlacementStrategy):

@@ -6,24 +6,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wfsim import Link, Node, PlacementStrategy, Simulation, Task, Tier, Topology, Workflow
+from wfsim import Link, Node, Simulation, Task, Tier, Topology, Workflow
 from wfsim.engine.node import allocate, task_rate
 from wfsim.model.workflow import WorkflowValidationError
 from wfsim.trace.metrics import busy_core_seconds
+from sim_support import Fixed
 
 SPEED = 1.0
-
-
-class OnNode(PlacementStrategy):
-    """Every task on the node called ``node``."""
-
-    name = "on_node"
-
-    def __init__(self, node: str = "n") -> None:
-        self.node = node
-
-    def place(self, run, task, cluster):
-        return cluster.nodes[cluster.topology.index[self.node]]
 
 
 def one_node(cores: int = 4, memory: float = 100.0) -> Topology:
@@ -49,7 +38,7 @@ def submit_all(sim: Simulation, tasks: list[Task], at: list[float] | None = None
 
 
 def run(tasks: list[Task], cores: int = 4, at: list[float] | None = None, memory: float = 100.0):
-    sim = Simulation(one_node(cores, memory), [], placement=OnNode())
+    sim = Simulation(one_node(cores, memory), [], placement=Fixed("n"))
     submit_all(sim, tasks, at)
     return sim, sim.run().trace
 
@@ -142,7 +131,7 @@ def test_elastic_task_does_not_take_cores_a_queued_task_waits_for():
 
 
 def test_adjust_resizes_elastic_tasks_all_or_nothing():
-    sim = Simulation(one_node(4), [], placement=OnNode())
+    sim = Simulation(one_node(4), [], placement=Fixed("n"))
     submit_all(sim, [Task("a", work=100.0, cores=2), Task("e", work=20.0, cores=2, min_cores=1, elastic=True),
                      Task("r", work=100.0, cores=1)])
     node = sim.nodes[1]
@@ -171,7 +160,7 @@ def test_adjust_resizes_elastic_tasks_all_or_nothing():
 
 
 def test_adjust_growth_needs_free_cores_and_shrink_starts_the_queue():
-    sim = Simulation(one_node(2), [], placement=OnNode())
+    sim = Simulation(one_node(2), [], placement=Fixed("n"))
     submit_all(sim, [Task("e", work=20.0, cores=2, min_cores=1, elastic=True), Task("q", work=1.0, cores=1)])
     node = sim.nodes[1]
 
@@ -202,7 +191,7 @@ TASKS = st.builds(
        arrivals=st.lists(st.floats(0.0, 20.0), min_size=8, max_size=8),
        resizes=st.lists(st.tuples(st.floats(0.0, 40.0), st.integers(0, 7), st.integers(1, 4)), max_size=6))
 def test_allocations_are_conserved_and_every_op_is_done_once(tasks, arrivals, resizes):
-    sim = Simulation(one_node(4, memory=100.0), [], placement=OnNode())
+    sim = Simulation(one_node(4, memory=100.0), [], placement=Fixed("n"))
     ids = submit_all(sim, tasks, arrivals[:len(tasks)])
     node = sim.nodes[1]
     seen = []

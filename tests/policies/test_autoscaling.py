@@ -21,6 +21,7 @@ from wfsim.policies.autoscaling import (
 )
 from wfsim.trace.metrics import capacity_core_seconds, summarize
 from wfsim.trace.trace import Trace
+from sim_support import Fixed
 
 
 def hist(capacity: int, samples: list[tuple[float, float]]) -> History:
@@ -134,16 +135,6 @@ def test_parameters_declared_and_validated():
 
 
 # --- the loop on runs ----------------------------------------------------------------
-class Fixed(PlacementStrategy):
-    name = "fixed"
-
-    def __init__(self, node: str) -> None:
-        self.node = node
-
-    def place(self, run, task, cluster):
-        return cluster.nodes[cluster.topology.index[self.node]]
-
-
 def one_edge(cores: int = 2, tier: Tier = Tier.EDGE_CLOUD) -> Topology:
     nodes = [Node("d", Tier.LOCAL_DEVICE, cores=1, speed=1.0), Node("e", tier, cores=cores, speed=1.0)]
     return Topology(nodes, [Link("d", "e", 0.001, 1e12)])
