@@ -182,3 +182,44 @@ def test_migrated_running_tasks_are_never_lost_or_run_twice(works, moves):
     for node in sim.nodes:
         assert node.outstanding_ops == pytest.approx(0.0, abs=1e-9) and not node.executions
     assert_catalog_holds(trace)
+
+
+def test_holdings_follow_the_node_when_a_task_grows_and_moves_in_one_instant():
+    from wfsim.trace.metrics import busy_core_seconds
+
+    topo = Topology([Node("d", Tier.LOCAL_DEVICE, cores=1, speed=1.0), Node("n", Tier.EDGE_CLOUD, cores=4, speed=1.0),
+                     Node("m", Tier.EDGE_CLOUD, cores=4, speed=1.0)],
+                    [Link("d", "n", 0.0, 1e12), Link("n", "m", 0.0, 1e12)])
+    sim = Simulation(topo, [], placement=Fixed("n"))
+    for task in (Task("y", work=1.0, cores=2), Task("z", work=100.0, cores=1),
+                 Task("x", work=20.0, cores=4, min_cores=1, elastic=True)):
+        sim.executor.submit(Workflow(task.id, [task], input_bytes=0.0), "w", 0)
+    n, m = sim.nodes[1], sim.nodes[2]
+
+    def move() -> None:  # after y's end at 0.5 let x grow to 3 cores on n
+        ex = next(e for e in n.executions.values() if e.spec.id == "x")
+        assert ex.cores == 3
+        sim.migration.request(ex.run, ex.task, m, force=True)  # arrives the same instant
+
+    at(sim, 0.5, lambda: sim.env.timeout(0).callbacks.append(lambda _e: move()))
+    trace = sim.run().trace
+    h = trace.holdings()
+    x_on_m = h[(h["task"] == "x") & (h["node"] == "m")]
+    assert x_on_m["cores"].tolist() == [4.0]
+    busy = busy_core_seconds(trace)
+    assert busy["m"] == pytest.approx(m.busy_core_seconds) and busy["n"] == pytest.approx(n.busy_core_seconds)
+    assert_catalog_holds(trace)
+
+
+def test_single_node_flags_an_execution_on_a_node_the_task_never_went_to():
+    from wfsim.verify.catalog import check_catalog as check
+
+    sim, runs = setup()
+    at(sim, 4.0, lambda: sim.migration.request(runs[0], 0, sim.nodes[2], force=True))
+    trace = sim.run().trace
+    assert_catalog_holds(trace)
+    te = trace.task_events
+    first = te.index[(te["event"].isin(["start", "checkpointed"])) & (te["node"].astype(str) == "e0")]
+    trace.task_events.loc[first, "node"] = "d"  # its first execution relabelled to a node it never went to
+    (verdict,) = check(trace, ["single-node"])
+    assert verdict.verdict == "false" and verdict.first.entity == "0/t"

@@ -224,3 +224,44 @@ def test_allocations_are_conserved_and_every_op_is_done_once(tasks, arrivals, re
         done[row.workflow] += task_rate(SPEED, spec[row.workflow], int(row.cores)) * (row.end - row.start)
     for k, t in spec.items():
         assert done[k] == pytest.approx(t.work, rel=1e-9, abs=1e-9)
+
+
+def test_candidates_are_filtered_and_cached_by_the_minimum():
+    topo = Topology([Node("d", Tier.LOCAL_DEVICE, cores=1, speed=SPEED), Node("small", Tier.EDGE_CLOUD, cores=4),
+                     Node("big", Tier.EDGE_CLOUD, cores=16)], [Link("d", "small", 0.0, 1e12),
+                                                                Link("d", "big", 0.0, 1e12)])
+    sim = Simulation(topo, [])
+    wide = Task("b", cores=8, min_cores=1)
+    narrow = Task("a", cores=2, min_cores=1)
+    rigid = Task("r", cores=8)
+    names = [[n.spec.id for n in sim.cluster.candidates(t, 0)] for t in (wide, narrow, rigid)]
+    assert names == [["d", "small", "big"], ["d", "small", "big"], ["big"]]  # the own device has 1 core
+
+
+def test_a_shrink_during_a_scale_down_feeds_the_scale_down_first():
+    sim = Simulation(one_node(4), [], placement=Fixed("n"))
+    node = sim.nodes[1]
+    submit_all(sim, [Task("e", work=40.0, cores=4, min_cores=1, elastic=True), Task("late", work=10.0, cores=2)],
+               at=[0.0, 2.0])
+
+    def scale_down_then_shrink() -> None:
+        node.resize(2)  # all 4 cores are held by e: the scale-down drains
+        ex = next(iter(node.executions.values()))
+        node.adjust(ex.run, 0, 2)  # the 2 cores e gives back go to the scale-down
+
+    sim.env.timeout(1.0).callbacks.append(lambda _e: scale_down_then_shrink())
+    trace = sim.run().trace
+    assert node.capacity == 2
+    # late (2 cores) waits for e (4 ops by t=1, 36 left on 2 cores: ends at 19).
+    assert times(trace, "start")[1] == pytest.approx(19.0)
+
+
+def test_zero_work_tasks_hold_nothing_and_conserve_resources():
+    from wfsim.verify.catalog import check_catalog
+
+    _, trace = run([Task("z", work=0.0, cores=4), Task("a", work=4.0, cores=4), Task("z2", work=0.0, cores=1)],
+                   cores=4)
+    held = trace.holdings()
+    assert (held["end"] > held["start"]).all() and len(held) == 1
+    (p18,) = check_catalog(trace, ["resource-conservation"])
+    assert p18.verdict == "true", p18.summary()

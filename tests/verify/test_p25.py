@@ -243,3 +243,15 @@ def test_rebalance_properties_not_applicable_without_rebalancing(eft_trace: Trac
     old = with_(eft_trace)
     del old.rebalances
     assert verdicts(old)["rebalance-direction"].verdict == NOT_APPLICABLE
+
+
+def test_lb_healthy_with_health_changes_and_nothing_placed():
+    """Every task fails (its only tier is in maintenance): nothing to judge, no crash."""
+    nodes = [Node("d", Tier.LOCAL_DEVICE, cores=1, speed=1e9), Node("e0", Tier.EDGE_CLOUD, cores=2, speed=1e9)]
+    job = Workflow("job", [Task("t", work=1e9, location=EDGE)], input_bytes=1e4)
+    sim = Simulation(Topology(nodes, [Link("d", "e0", 0.005, 1e8)]), [Workload("w", job, Poisson(1.0))],
+                     duration=5, seed=1, health=[HealthChange(0.0, "e0", "Maintenance")])
+    trace = sim.run().trace
+    assert (trace.task_events["event"] == "failed").all()
+    verdicts = {v.name: v for v in check_catalog(trace)}
+    assert verdicts["lb-healthy"].verdict in ("true", NOT_APPLICABLE)

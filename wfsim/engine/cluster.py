@@ -82,7 +82,7 @@ class Cluster:
         own_device = Tier.LOCAL_DEVICE in tiers and self.nodes[origin].spec.tier is Tier.LOCAL_DEVICE
         found = [self.nodes[origin]] if own_device else []
         found += [self.nodes[i] for i in self.topology.nearest(origin, tiers - {Tier.LOCAL_DEVICE})]
-        found = [n for n in found if n.fits(task.cores, task.memory) and n.health not in DRAINED]
+        found = [n for n in found if n.fits(task.min_cores, task.min_memory) and n.health not in DRAINED]
         found.sort(key=lambda n: req.rank(n.spec.tier))  # stable: keeps latency order
         result = self._candidates[key] = tuple(found)
         return result

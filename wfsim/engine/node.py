@@ -321,8 +321,10 @@ class NodeRuntime:
         if cores == ex.cores:
             return False
         self._resize(ex, cores)
-        if self.queue:
-            self.dispatch()  # a shrink may have freed what the head needs
+        # A shrink frees cores: a draining scale-down takes them first, then the
+        # queue's head. (Cores still idle after that go back to elastic tasks, this
+        # one included, at the next task end: growth is work-conserving.)
+        self.dispatch()
         return True
 
     def _resize(self, ex: Execution, cores: int) -> None:

@@ -131,6 +131,7 @@ class Trace:
         (or the horizon, if it was still running); it holds the spec's cores and
         memory unless ``allocations`` says otherwise from some time on. A task that
         was checkpointed and resumed has one execution per node it ran on.
+        Zero-length intervals (a task with no work) are left out.
         """
         ev = self.task_events
         ev = ev[ev["event"].isin(["start", "end", "checkpointed"])]
@@ -149,15 +150,18 @@ class Trace:
         seg = seg.merge(self.workflows[["workflow", "definition"]], on="workflow", how="left")
         seg = seg.merge(specs, on=["definition", "task"], how="left").drop(columns="definition")
         seg["cores"] = seg["cores"].astype(float)
+        # A zero-work task holds nothing for no time: no interval.
+        seg = seg[seg["end"] > seg["start"]]
         if not len(self.allocations):
             return seg.reset_index(drop=True)
         seg = seg.sort_values("start", kind="stable").reset_index(drop=True)
         seg["segment"] = np.arange(len(seg))
-        alloc = self.allocations.assign(task=self.allocations["task"].astype(str)).sort_values("time", kind="stable")
-        # Each allocation row belongs to the execution of its task that started last
-        # at or before it.
-        owner = pd.merge_asof(alloc, seg[["workflow", "task", "start", "end", "segment"]],
-                              left_on="time", right_on="start", by=["workflow", "task"])
+        alloc = self.allocations.assign(task=self.allocations["task"].astype(str),
+                                        node=self.allocations["node"].astype(str)).sort_values("time", kind="stable")
+        # Each allocation row belongs to the execution of its task on its node that
+        # started last at or before it.
+        owner = pd.merge_asof(alloc, seg[["workflow", "task", "node", "start", "end", "segment"]],
+                              left_on="time", right_on="start", by=["workflow", "task", "node"])
         owner = owner[owner["segment"].notna() & (owner["time"] < owner["end"])]
         points = pd.concat([
             seg[["segment", "start", "cores", "memory"]].rename(columns={"start": "time"}).assign(order=0),

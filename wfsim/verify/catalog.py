@@ -544,22 +544,33 @@ def _single_node(view: TraceView) -> Findings:
     rows = te[te["node"].notna()].drop_duplicates(["workflow", "task", "node"])
     counts = rows.groupby(["workflow", "task"], sort=False).size()
     multi = counts[counts > 1].reset_index()[["workflow", "task"]]
-    moved = _migrations(view)
-    moved = moved[moved["state"] == "Completed"][["workflow", "task"]].drop_duplicates()
-    if len(moved) and len(multi):
-        # A completed migration explains events on its source and target; the
-        # executions of a migrated task must still never overlap.
-        multi = multi.assign(task=multi["task"].astype(str)).merge(
-            moved, on=["workflow", "task"], how="left", indicator=True)
-        multi = multi[multi["_merge"] == "left_only"][["workflow", "task"]]
-        rows = rows.assign(task=rows["task"].astype(str))
+    m = _migrations(view)
+    if len(m) and len(multi):
+        # Migrations explain events on their sources and targets, and only there: a
+        # migrated task's events are on the node it was placed on or on one of its
+        # migrations' nodes (its executions must still never overlap, below).
+        rows = rows.assign(task=rows["task"].astype(str), node=rows["node"].astype(str))
+        placed = rows[rows["event"] == "placed"][["workflow", "task", "node"]]
+        allowed = pd.concat([placed, m[["workflow", "task", "source"]].rename(columns={"source": "node"}),
+                             m[["workflow", "task", "target"]].rename(columns={"target": "node"})])
+        allowed = allowed.astype({"task": str, "node": str}).drop_duplicates()
+        migrated = m[["workflow", "task"]].astype({"task": str}).drop_duplicates()
+        multi = multi.assign(task=multi["task"].astype(str))
+        mark = multi.merge(migrated, on=["workflow", "task"], how="left", indicator=True)
+        unexplained = mark[mark["_merge"] == "left_only"][["workflow", "task"]]
+        explained = mark[mark["_merge"] == "both"][["workflow", "task"]]
+        stray = rows.merge(explained, on=["workflow", "task"]).merge(
+            allowed, on=["workflow", "task", "node"], how="left", indicator=True)
+        stray = stray[stray["_merge"] == "left_only"][["workflow", "task"]].drop_duplicates()
+        multi = pd.concat([unexplained, stray], ignore_index=True)
     bad = rows.merge(multi, on=["workflow", "task"])
     bad = bad.groupby(["workflow", "task"], sort=False).agg(
         time=("time", lambda s: s.iloc[1]), nodes=("node", lambda s: ", ".join(s))).reset_index()
     found = pd.DataFrame({
         "entity_kind": "task", "entity": bad["workflow"].astype(str) + "/" + bad["task"].astype(str),
         "time": bad["time"], "step": None,
-        "explanation": bad["task"].astype(str) + " has events on nodes " + bad["nodes"] + " and never migrated",
+        "explanation": bad["task"].astype(str) + " has events on nodes " + bad["nodes"]
+        + ", not all of them where it was placed or migrated",
         "workflow": bad["workflow"], "task": bad["task"].astype(str),
     })
     held = view.trace.holdings().sort_values(["workflow", "task", "start"], kind="stable")
@@ -577,8 +588,8 @@ def _single_node(view: TraceView) -> Findings:
 SINGLE_NODE = Invariant(
     "P23", "single-node", "P23, overview §3; seed l.4533–5420 (adaptive scheduling)",
     """Each task instance runs on at most one node at a time: all its events name
-    the same node unless a completed migration moved it, and its executions never
-    overlap in time.
+    the node it was placed on, or a source or target of its migrations, and its
+    executions never overlap in time.
 
     The "running on ≤ 1 executor" clause of P23.
     """,
@@ -747,9 +758,13 @@ def _health_changes(view: TraceView) -> pd.DataFrame:
 def _status_at(changes: pd.DataFrame, rows: pd.DataFrame, exact: bool) -> pd.DataFrame:
     """Per row of ``rows`` (``time, node``), the node's health and since when: the last
     change at (``exact``) or strictly before its time; ``Healthy`` since −inf if none."""
-    left = pd.DataFrame({"time": rows["time"].to_numpy(dtype=float), "node": rows["node"].to_numpy(dtype=object),
+    if not len(rows):
+        return pd.DataFrame({"status": pd.Series([], dtype=object), "since": pd.Series([], dtype=float)},
+                            index=rows.index)
+    left = pd.DataFrame({"time": rows["time"].to_numpy(dtype=float), "node": rows["node"].astype(str).to_numpy(),
                          "_row": np.arange(len(rows))}).sort_values("time", kind="stable")
     right = changes.rename(columns={"time": "since"}).assign(time=changes["time"]).sort_values("time", kind="stable")
+    right["node"] = right["node"].astype(str).to_numpy()  # same key dtype on both sides
     found = pd.merge_asof(left, right, on="time", by="node", allow_exact_matches=exact).sort_values("_row")
     return pd.DataFrame({"status": found["status"].fillna("Healthy").to_numpy(dtype=object),
                          "since": found["since"].fillna(-np.inf).to_numpy(dtype=float)}, index=rows.index)
@@ -865,15 +880,15 @@ def _has_rebalancing(view: TraceView) -> bool:
 
 
 def _round_moves(view: TraceView) -> pd.DataFrame:
-    """The rebalancing migrations (trigger ``LoadImbalance``) whose Preparing row is at
-    a round's time, each with the round of its source's tier (NaN fields if none)."""
+    """The rebalancing migrations (trigger ``LoadImbalance``), each with the round of
+    its source's tier at its Preparing time (NaN fields if there is none: only a
+    round starts such a migration)."""
     m = _migrations(view)
     rounds = _rebalance_rounds(view)
     if not len(m) or "trigger" not in m:
         return pd.DataFrame(columns=["migration", "time", "workflow", "task", "source", "target", "tier",
                                      "imbalance", "average", "loads", "records"])
     prep = m[(m["state"] == "Preparing") & (m["trigger"].astype(str) == "LoadImbalance")]
-    prep = prep[prep["time"].isin(set(rounds["time"]))]
     nodes = view.trace.nodes
     tier_of = dict(zip(nodes["id"].astype(str), nodes["tier"].astype(str)))
     moves = pd.DataFrame({
@@ -914,7 +929,7 @@ def _rebalance_threshold(view: TraceView) -> Findings:
     moves = _round_moves(view)
     imbalance = moves["imbalance"].astype(float)
     why = pd.Series(np.where(
-        imbalance.isna(), "no loads of tier " + moves["tier"].astype(str) + " recorded in that round",
+        imbalance.isna(), "no rebalancing round of tier " + moves["tier"].astype(str) + " recorded at that time",
         np.where(imbalance > threshold, "",
                  "the " + moves["tier"].astype(str) + " round's imbalance " + _fmt(imbalance)
                  + " is not above the threshold " + format(threshold, "g"))), index=moves.index)
@@ -928,8 +943,8 @@ REBALANCE_THRESHOLD = Invariant(
     From the ``rebalances`` table (one row per node of each tier a round examined,
     with the load it decided on): per round time and tier (``nodes.tier``), imbalance
     ``(max − min) / min`` (infinite when min = 0 < max).  Every migration with trigger
-    ``LoadImbalance`` whose Preparing row is at a round time belongs to its source's
-    tier's round there, whose imbalance is above the run's threshold (the manifest's
+    ``LoadImbalance`` starts (its Preparing row) at the time of a round of its
+    source's tier, whose imbalance is above the run's threshold (the manifest's
     ``rebalance.threshold``; the seed's 0.3 if absent).  Counts the rounds (per tier);
     ``not_applicable`` on runs without rebalancing.
     """,
@@ -961,8 +976,8 @@ REBALANCE_DIRECTION = Invariant(
     "P25", "rebalance-direction", "P25, overview §3 (moves from overloaded to underloaded); seed l.6348–7622",
     """Rebalancing moves work only from overloaded to underloaded nodes of one tier.
 
-    Every migration with trigger ``LoadImbalance`` whose Preparing row is at a round
-    time moves a task from a node whose load in that round (the ``rebalances`` row)
+    Every migration with trigger ``LoadImbalance`` moves a task from a node whose
+    load in the round that started it (the ``rebalances`` row)
     was above ``1.2 ×`` its tier's average to a node of the same tier below
     ``0.8 ×`` it — the loads as the round saw them before moving anything, which is
     what it decided on.  Counts the rounds (per tier); ``not_applicable`` on runs
