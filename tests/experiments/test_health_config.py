@@ -48,7 +48,8 @@ def test_health_changes_reach_the_simulation_and_the_trace(tmp_path: Path) -> No
     st = trace.states[trace.states["kind"].astype(str) == "health"]
     assert list(zip(st["time"], st["entity"].astype(str), st["state"].astype(str))) == [
         (5.0, "edge-0", "Maintenance"), (8.0, "edge-1", "Degraded"), (12.5, "edge-0", "Healthy")]
-    assert trace.manifest["config"]["health"][0] == {"time": 5.0, "node": "edge-0", "status": "Maintenance"}
+    assert trace.manifest["config"]["health"][0] == {"time": 5.0, "node": "edge-0", "status": "Maintenance",
+                                                     "evacuate": False}
     assert {v.name: v.verdict for v in check_catalog(trace, ["P25"])}["lb-healthy"] == "true"
 
 
@@ -101,3 +102,16 @@ def test_cli_reports_health_errors_as_one_user_error(tmp_path: Path, capsys: pyt
     rc, out, err = cli(capsys, command, path, *extra)
     assert_user_error(rc, err, str(path), *needles)
     assert out == "" and not (tmp_path / "out").exists()
+
+
+def test_evacuate_from_yaml_moves_work_off_the_drained_node(tmp_path: Path) -> None:
+    config = copy.deepcopy(BASE)
+    config["workloads"][0]["arrivals"]["rate"] = 4.0
+    config["health"] = [{"time": 5, "node": "edge-0", "status": "Maintenance", "evacuate": True}]
+    path = write(tmp_path, config)
+    sim = build_simulation(load_config(path), tmp_path, str(path))
+    trace = sim.run().trace
+    m = trace.migrations
+    assert len(m) and set(m["trigger"].astype(str)) == {"AvailabilityRisk"}
+    assert set(m["source"].astype(str)) == {"edge-0"}
+    assert all(v.verdict != "false" for v in check_catalog(trace))

@@ -213,6 +213,8 @@ class MigrationManager:
         self.history: list[Migration] = []
         self.rejections: list[Rejection] = []
         self.peak_active = 0
+        #: Called with every migration that reaches a terminal phase.
+        self.listeners: list[Callable[[Migration], None]] = []
 
     # --- estimates ---------------------------------------------------------------
     @staticmethod
@@ -337,6 +339,9 @@ class MigrationManager:
             del self.active[(mig.run.id, mig.task)]
         self.recorder.record_migration((now, mig.id, mig.run.id, mig.task, mig.source, mig.target,
                                         _STATE_CODE[state], _TRIGGER_CODE[mig.trigger]))
+        if state in TERMINAL:
+            for listener in self.listeners:
+                listener(mig)
 
     def _back_to_source(self, mig: Migration, state: MigrationState) -> None:
         self._phase(mig, state)
@@ -362,6 +367,90 @@ class MigrationManager:
         target.reserve(run.work_of(task))
         self._phase(mig, MigrationState.COMPLETED)
         target.submit(run, task)
+
+
+class Evacuator:
+    """Moves work off nodes taken out of service (the seed's ``AvailabilityRisk``
+    trigger): see :meth:`evacuate`.
+
+    Attributes:
+        draining: Indices of the nodes being evacuated.
+    """
+
+    def __init__(self, manager: MigrationManager) -> None:
+        self.manager = manager
+        self.draining: set[int] = set()
+        self._moving = False
+        manager.listeners.append(self._on_finished)
+
+    def evacuate(self, node: NodeRuntime) -> int:
+        """Migrate what waits or runs on ``node`` elsewhere, forced (no cost–benefit
+        test) with trigger ``AvailabilityRisk``: queued tasks first, in queue order,
+        then running ones, most work left first (checkpointed, they keep their
+        progress), each to the candidate (:meth:`Cluster.candidates
+        <wfsim.engine.cluster.Cluster.candidates>`, so never a drained node) where it
+        would start soonest: least backlog wait plus state transfer estimate.
+
+        What the concurrency cap refuses now is retried whenever a migration ends,
+        while the node stays ``Unhealthy`` or ``Maintenance`` (:meth:`stop` ends
+        that). Meanwhile the node drains as usual: it still starts queued tasks on
+        cores that free up, so a task with no other candidate finishes where it is.
+
+        Returns:
+            The number of migrations started now.
+        """
+        self.draining.add(node.index)
+        return self._move_off(node)
+
+    def stop(self, node: NodeRuntime) -> None:
+        """Stop evacuating ``node`` (it is back in service)."""
+        self.draining.discard(node.index)
+
+    def _move_off(self, node: NodeRuntime) -> int:
+        if self._moving:  # a migration that failed at once ends inside request()
+            return 0
+        manager = self.manager
+        now = manager.env.now
+        # Queued work first: checkpointing a running task frees cores, and the node
+        # would start its queue's head on them only to checkpoint it in turn.
+        running = sorted(node.executions.values(), key=lambda ex: -ex.left(now))
+        work = list(node.queue.items()) + [(ex.run, ex.task) for ex in running]
+        started = 0
+        self._moving = True
+        try:
+            for run, task in work:
+                if len(manager.active) >= manager.max_concurrent:
+                    break
+                if (run.id, task) in manager.active or node.remaining_work(run, task) == 0.0:
+                    continue
+                target = self._target(run, task, node)
+                if target is None:
+                    continue
+                if manager.request(run, task, target, MigrationTrigger.AVAILABILITY_RISK, force=True) is not None:
+                    started += 1
+        finally:
+            self._moving = False
+        return started
+
+    def _target(self, run: WorkflowRun, task: int, node: NodeRuntime) -> NodeRuntime | None:
+        manager = self.manager
+        running = (run.id, task) in node.executions
+        nbytes = manager.state_bytes(run, task, running) * manager.overhead_factor
+        estimate = manager.network.estimate
+        best, best_time = None, float("inf")
+        for candidate in manager.cluster.candidates(run.spec.tasks[task], run.origin):
+            if candidate is node:
+                continue
+            start = manager.backlog_wait(candidate) + estimate(node.index, candidate.index, nbytes)
+            if start < best_time:
+                best, best_time = candidate, start
+        return best
+
+    def _on_finished(self, mig: Migration) -> None:
+        for index in list(self.draining):
+            node = self.manager.nodes[index]
+            if node.executions or node.queue:
+                self._move_off(node)
 
 
 class Move(NamedTuple):

@@ -12,9 +12,9 @@ from typing import Any, Callable, Iterable, Sequence
 import simpy
 from simpy.core import URGENT
 
-from wfsim.engine.cluster import Cluster
+from wfsim.engine.cluster import DRAINED, Cluster
 from wfsim.engine.executor import WorkflowExecutor
-from wfsim.engine.migration import MigrationManager, Rebalancer
+from wfsim.engine.migration import Evacuator, MigrationManager, Rebalancer
 from wfsim.engine.network import NETWORKS, Network
 from wfsim.engine.node import NodeRuntime
 from wfsim.engine.randomness import RandomStreams
@@ -76,6 +76,8 @@ class HealthChange:
         time: Simulated time of the change, seconds (finite, >= 0).
         node: The node's id.
         status: The new health; a string is parsed by :func:`parse_health`.
+        evacuate: When the node goes ``Unhealthy`` or ``Maintenance``, also migrate
+            its running and queued tasks away (see :meth:`Simulation.set_health`).
 
     Raises:
         ValueError: For a negative or non-finite time or an unknown status.
@@ -84,6 +86,7 @@ class HealthChange:
     time: float
     node: str
     status: HealthStatus | str
+    evacuate: bool = False
 
     def __post_init__(self) -> None:
         if not 0 <= self.time < float("inf"):
@@ -203,6 +206,7 @@ class Simulation:
         self.migration = MigrationManager(self.env, self.cluster, self.network, self.recorder,
                                           max_concurrent=max_migrations, overhead_factor=migration_overhead,
                                           benefit_weight=benefit_weight)
+        self.evacuator = Evacuator(self.migration)
         self.rebalancer = (None if rebalance_interval is None else
                            Rebalancer(self.env, self.migration, rebalance_interval, rebalance_threshold,
                                       record=self.recorder.record_rebalance))
@@ -220,9 +224,10 @@ class Simulation:
         self._started = False
         self._health_pending: set[simpy.Event] = set()  # scheduled, not yet applied
         for change in health or ():
-            self.set_health(change.node, change.status, at=change.time)
+            self.set_health(change.node, change.status, at=change.time, evacuate=change.evacuate)
 
-    def set_health(self, node: str, status: HealthStatus | str, at: float | None = None) -> None:
+    def set_health(self, node: str, status: HealthStatus | str, at: float | None = None,
+                   evacuate: bool = False) -> None:
         """Set a node's health now or at simulated time ``at``.
 
         ``Unhealthy`` and ``Maintenance`` drain the node: tasks running, queued or on
@@ -231,6 +236,13 @@ class Simulation:
         ``Degraded`` nodes are avoided by load balancing and rebalancing only (they
         pick ``Healthy`` nodes). ``Healthy`` makes a node eligible again. Every change
         is recorded in the trace's ``states`` as ``(time, "health", node id, status)``.
+
+        With ``evacuate``, a node going ``Unhealthy`` or ``Maintenance`` is also
+        emptied: its running tasks (checkpointed) and queued tasks migrate, with
+        trigger ``AvailabilityRisk``, to where they would start soonest, as the
+        migration manager's concurrency cap allows, retrying as migrations end
+        (:class:`~wfsim.engine.migration.Evacuator`, ``sim.evacuator``), until the
+        node is back in service.
 
         A change scheduled at ``t`` takes effect before anything else happens at
         ``t``. On a run without ``until``, scheduled changes do not keep the run
@@ -242,6 +254,7 @@ class Simulation:
             status: A :class:`~wfsim.model.enums.HealthStatus` or its value
                 (``"Maintenance"``).
             at: Simulated time of the change, >= the current time; None: now.
+            evacuate: Migrate the node's work away when it is drained.
 
         Raises:
             ValueError: For an unknown node or status (naming the allowed values) or
@@ -254,23 +267,27 @@ class Simulation:
             raise ValueError(f"unknown node {node!r}; allowed: {shown}")
         health = parse_health(status)
         if at is None:
-            self._apply_health(index, health)
+            self._apply_health(index, health, evacuate)
             return
         now = self.env.now
         if not now <= at < float("inf"):
             raise ValueError(f"health change time must be finite and >= now ({now:g}), got {at}")
         event = _First(self.env, at - now)
         self._health_pending.add(event)
-        event.callbacks.append(lambda e: self._health_due(e, index, health))
+        event.callbacks.append(lambda e: self._health_due(e, index, health, evacuate))
 
-    def _health_due(self, event: simpy.Event, index: int, status: HealthStatus) -> None:
+    def _health_due(self, event: simpy.Event, index: int, status: HealthStatus, evacuate: bool) -> None:
         self._health_pending.discard(event)
-        self._apply_health(index, status)
+        self._apply_health(index, status, evacuate)
 
-    def _apply_health(self, index: int, status: HealthStatus) -> None:
+    def _apply_health(self, index: int, status: HealthStatus, evacuate: bool = False) -> None:
         node = self.nodes[index]
         self.cluster.set_health(node, status)
         self.recorder.states.append((self.env.now, "health", node.spec.id, status.value))
+        if status not in DRAINED:
+            self.evacuator.stop(node)
+        elif evacuate:
+            self.evacuator.evacuate(node)
 
     def _origins(self, workload: Workload) -> list[int]:
         if workload.origins is None:

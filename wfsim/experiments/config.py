@@ -20,7 +20,7 @@ Example::
         arrivals: {process: poisson, rate: 0.1}
         work: {kind: exponential}
     health:                  # optional: node health changes at run time
-      - {time: 30, node: edge-0, status: Maintenance}   # drain edge-0 ...
+      - {time: 30, node: edge-0, status: Maintenance, evacuate: true}   # empty edge-0 ...
       - {time: 90, node: edge-0, status: Healthy}       # ... and bring it back
 """
 
@@ -270,11 +270,13 @@ class AutoscalingConfig(_Strict):
 class HealthChangeConfig(_Strict):
     """A scheduled change of a node's health (see
     :meth:`Simulation.set_health <wfsim.engine.simulation.Simulation.set_health>`):
-    at ``time`` seconds, node ``node`` becomes ``status``."""
+    at ``time`` seconds, node ``node`` becomes ``status``; with ``evacuate``, a
+    drained node's running and queued tasks also migrate away."""
 
     time: float = Field(ge=0)
     node: str = Field(min_length=1)
     status: Literal["Healthy", "Degraded", "Unhealthy", "Maintenance"]
+    evacuate: bool = False
 
 
 class ExperimentConfig(_Strict):
@@ -604,7 +606,7 @@ def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", sourc
             ids = [n.id for n in topology.nodes]
             shown = ", ".join(ids[:12]) + (f", … ({len(ids)} nodes)" if len(ids) > 12 else "")
             raise ConfigError(source, f"health[{i}].node", f"unknown node {change.node!r}; allowed: {shown}")
-        health.append(HealthChange(change.time, change.node, change.status))
+        health.append(HealthChange(change.time, change.node, change.status, change.evacuate))
     dumped = config.model_dump(mode="json")
     if config.rebalance is None:
         dumped.pop("rebalance", None)  # manifests of runs without it stay as they were
