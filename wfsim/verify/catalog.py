@@ -17,9 +17,14 @@ Implemented (overview §3 id → registry name):
 * P5 ``acyclicity`` (invariant over definitions);
 * P6 ``completion-postcondition`` (postcondition after every task ``end``);
 * P17 ``placement-feasibility`` (invariant over placements and starts);
-* P18 ``resource-conservation`` (invariant over per-node allocations);
-* P23, in part: ``run-once`` (LTL per task instance) and ``single-node`` (invariant);
-  its "no start before deps complete" clause is P4;
+* P18 ``resource-conservation`` (invariant over per-node allocations: the
+  executions' holdings against the autoscaled capacity, allocation bounds,
+  elastic-only resizing, start/end/checkpoint pairing);
+* P23, in part: ``run-once`` (LTL per task instance, a checkpoint allowing one more
+  start) and ``single-node`` (invariant); its "no start before deps complete" clause
+  is P4; its dispatch-order and policy-switch clauses are checked on the engine by
+  hypothesis (``tests/policies/test_scheduling_properties.py``), as the trace does not
+  record the queue or the load they are judged against;
 * P24 ``migration-phases``, ``migration-exclusive`` (with the concurrency cap when the
   run's config names it) and ``migration-single-active``, over the ``migrations`` table
   (``not_applicable`` on runs without migrations);
@@ -38,9 +43,7 @@ state-machine interpreters), P8 composition laws and P9 contracts
 Pending, because their subsystem does not exist yet: P10 event sourcing, the rest of
 P11 (version order of a register store), P12 Raft, P13 vector clocks, P14 causal reads, P15
 convergence, P16 adaptive consistency (consistency stores), P19 edge autonomy, P20
-failure detection, P21 partition safety, P22 leases, the rest of P23 (dispatch order,
-policy switch, history bound: adaptive scheduler),
-P26 optimizer, P27 evolution, P28 type evolution, P29 deployment FSM and P30 zero
+failure detection, P21 partition safety, P22 leases, P26 optimizer, P27 evolution, P28 type evolution, P29 deployment FSM and P30 zero
 downtime.  P17's latency bound, state keys and execution modes wait for nodes that
 carry them.
 """
