@@ -110,3 +110,15 @@ def test_evacuation_never_loses_or_repeats_work(n, at, cap, back):
         mine = h[h["workflow"] == k]
         assert ((mine["end"] - mine["start"]).sum()) == pytest.approx(10.0)  # 1 op/s everywhere, 1 core
     assert_catalog_holds(trace)
+
+
+def test_degraded_with_evacuation_moves_work_to_healthy_nodes_only():
+    health = [HealthChange(1.0, "e2", "Degraded"), HealthChange(3.0, "e0", "Degraded", evacuate=True)]
+    sim, runs = loaded(6, health, max_migrations=8)
+    trace = sim.run().trace
+    m = trace.migrations
+    prep = m[m["state"].astype(str) == "Preparing"]
+    assert len(prep) == 6 and set(prep["trigger"].astype(str)) == {"PerformanceDegradation"}
+    assert set(prep["target"].astype(str)) == {"e1"}  # e2 is Degraded too
+    assert set(final_nodes(trace).values()) == {"e1"}
+    assert_catalog_holds(trace)

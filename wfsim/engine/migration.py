@@ -370,41 +370,43 @@ class MigrationManager:
 
 
 class Evacuator:
-    """Moves work off nodes taken out of service (the seed's ``AvailabilityRisk``
-    trigger): see :meth:`evacuate`.
+    """Moves work off nodes taken out of service (trigger ``AvailabilityRisk``) or
+    degraded (trigger ``PerformanceDegradation``): see :meth:`evacuate`.
 
     Attributes:
-        draining: Indices of the nodes being evacuated.
+        draining: The nodes being evacuated (index → the trigger their migrations carry).
     """
 
     def __init__(self, manager: MigrationManager) -> None:
         self.manager = manager
-        self.draining: set[int] = set()
+        self.draining: dict[int, MigrationTrigger] = {}
         self._moving = False
         manager.listeners.append(self._on_finished)
 
-    def evacuate(self, node: NodeRuntime) -> int:
+    def evacuate(self, node: NodeRuntime,
+                 trigger: MigrationTrigger = MigrationTrigger.AVAILABILITY_RISK) -> int:
         """Migrate what waits or runs on ``node`` elsewhere, forced (no cost–benefit
-        test) with trigger ``AvailabilityRisk``: queued tasks first, in queue order,
-        then running ones, most work left first (checkpointed, they keep their
-        progress), each to the candidate (:meth:`Cluster.candidates
-        <wfsim.engine.cluster.Cluster.candidates>`, so never a drained node) where it
-        would start soonest: least backlog wait plus state transfer estimate.
+        test) with ``trigger``: queued tasks first, in queue order, then running ones,
+        most work left first (checkpointed, they keep their progress), each to the
+        candidate (:meth:`Cluster.candidates
+        <wfsim.engine.cluster.Cluster.candidates>`, so never a drained node; only
+        ``Healthy`` ones for ``PerformanceDegradation``) where it would start soonest:
+        least backlog wait plus state transfer estimate.
 
         What the concurrency cap refuses now is retried whenever a migration ends,
-        while the node stays ``Unhealthy`` or ``Maintenance`` (:meth:`stop` ends
-        that). Meanwhile the node drains as usual: it still starts queued tasks on
+        until :meth:`stop` (the simulation calls it when the node's health changes
+        again). Meanwhile the node drains as usual: it still starts queued tasks on
         cores that free up, so a task with no other candidate finishes where it is.
 
         Returns:
             The number of migrations started now.
         """
-        self.draining.add(node.index)
+        self.draining[node.index] = MigrationTrigger(trigger)
         return self._move_off(node)
 
     def stop(self, node: NodeRuntime) -> None:
-        """Stop evacuating ``node`` (it is back in service)."""
-        self.draining.discard(node.index)
+        """Stop evacuating ``node``."""
+        self.draining.pop(node.index, None)
 
     def _move_off(self, node: NodeRuntime) -> int:
         if self._moving:  # a migration that failed at once ends inside request()
@@ -423,23 +425,26 @@ class Evacuator:
                     break
                 if (run.id, task) in manager.active or node.remaining_work(run, task) == 0.0:
                     continue
-                target = self._target(run, task, node)
+                trigger = self.draining[node.index]
+                target = self._target(run, task, node, trigger)
                 if target is None:
                     continue
-                if manager.request(run, task, target, MigrationTrigger.AVAILABILITY_RISK, force=True) is not None:
+                if manager.request(run, task, target, trigger, force=True) is not None:
                     started += 1
         finally:
             self._moving = False
         return started
 
-    def _target(self, run: WorkflowRun, task: int, node: NodeRuntime) -> NodeRuntime | None:
+    def _target(self, run: WorkflowRun, task: int, node: NodeRuntime,
+                trigger: MigrationTrigger) -> NodeRuntime | None:
         manager = self.manager
+        healthy_only = trigger is MigrationTrigger.PERFORMANCE_DEGRADATION
         running = (run.id, task) in node.executions
         nbytes = manager.state_bytes(run, task, running) * manager.overhead_factor
         estimate = manager.network.estimate
         best, best_time = None, float("inf")
         for candidate in manager.cluster.candidates(run.spec.tasks[task], run.origin):
-            if candidate is node:
+            if candidate is node or (healthy_only and candidate.health is not HealthStatus.HEALTHY):
                 continue
             start = manager.backlog_wait(candidate) + estimate(node.index, candidate.index, nbytes)
             if start < best_time:

@@ -14,7 +14,7 @@ from simpy.core import URGENT
 
 from wfsim.engine.cluster import DRAINED, Cluster
 from wfsim.engine.executor import WorkflowExecutor
-from wfsim.engine.migration import Evacuator, MigrationManager, Rebalancer
+from wfsim.engine.migration import Evacuator, MigrationManager, MigrationTrigger, Rebalancer
 from wfsim.engine.network import NETWORKS, Network
 from wfsim.engine.node import NodeRuntime
 from wfsim.engine.randomness import RandomStreams
@@ -76,8 +76,9 @@ class HealthChange:
         time: Simulated time of the change, seconds (finite, >= 0).
         node: The node's id.
         status: The new health; a string is parsed by :func:`parse_health`.
-        evacuate: When the node goes ``Unhealthy`` or ``Maintenance``, also migrate
-            its running and queued tasks away (see :meth:`Simulation.set_health`).
+        evacuate: When the node goes ``Unhealthy``, ``Maintenance`` or ``Degraded``,
+            also migrate its queued and running tasks away (see
+            :meth:`Simulation.set_health`).
 
     Raises:
         ValueError: For a negative or non-finite time or an unknown status.
@@ -238,11 +239,12 @@ class Simulation:
         is recorded in the trace's ``states`` as ``(time, "health", node id, status)``.
 
         With ``evacuate``, a node going ``Unhealthy`` or ``Maintenance`` is also
-        emptied: its running tasks (checkpointed) and queued tasks migrate, with
-        trigger ``AvailabilityRisk``, to where they would start soonest, as the
-        migration manager's concurrency cap allows, retrying as migrations end
-        (:class:`~wfsim.engine.migration.Evacuator`, ``sim.evacuator``), until the
-        node is back in service.
+        emptied: its queued and running (checkpointed) tasks migrate, with trigger
+        ``AvailabilityRisk``, to where they would start soonest, as the migration
+        manager's concurrency cap allows, retrying as migrations end
+        (:class:`~wfsim.engine.migration.Evacuator`, ``sim.evacuator``), until its
+        health changes again. A node going ``Degraded`` with ``evacuate`` is emptied
+        the same way onto ``Healthy`` nodes, with trigger ``PerformanceDegradation``.
 
         A change scheduled at ``t`` takes effect before anything else happens at
         ``t``. On a run without ``until``, scheduled changes do not keep the run
@@ -284,10 +286,12 @@ class Simulation:
         node = self.nodes[index]
         self.cluster.set_health(node, status)
         self.recorder.states.append((self.env.now, "health", node.spec.id, status.value))
-        if status not in DRAINED:
+        if evacuate and status in DRAINED:
+            self.evacuator.evacuate(node, MigrationTrigger.AVAILABILITY_RISK)
+        elif evacuate and status is HealthStatus.DEGRADED:
+            self.evacuator.evacuate(node, MigrationTrigger.PERFORMANCE_DEGRADATION)
+        else:
             self.evacuator.stop(node)
-        elif evacuate:
-            self.evacuator.evacuate(node)
 
     def _origins(self, workload: Workload) -> list[int]:
         if workload.origins is None:
