@@ -64,9 +64,9 @@ class Cluster:
         memory in total (its minimums), is reachable from the origin and is not
         :data:`DRAINED` (``Unhealthy`` or ``Maintenance``: tasks already there finish,
         nothing new is placed there; ``Degraded`` nodes stay candidates, only load
-        balancing avoids them). Local devices are private: the only LocalDevice candidate is the origin
-        itself. Ordered by preference rank (``PreferredOrder``), then by route latency
-        from the origin.
+        balancing avoids them). Local devices are private: the only LocalDevice
+        candidate is the origin itself. Ordered by preference rank
+        (``PreferredOrder``), then by route latency from the origin.
         """
         if self._version != self.topology.version:  # a link changed state
             self._candidates.clear()
