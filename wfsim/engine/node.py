@@ -106,7 +106,11 @@ class NodeRuntime:
         running: Number of running tasks.
         outstanding_ops: Work (ops) placed here and not yet finished (tasks waiting for
             inputs, queued or running): the backlog estimate placement uses.
-        busy_core_seconds: Core-seconds of completed executions.
+        busy_core_seconds: Core-seconds held by executions that ended or were
+            checkpointed.
+        executions: The running tasks, :class:`Execution` s by ``(workflow id,
+            task index)``.
+        health: The node's :class:`~wfsim.model.enums.HealthStatus`.
         capacity: Current core capacity: ``free_cores + allocated cores`` at every
             instant (so ``free_cores >= 0`` and allocated ``<= capacity`` always).
             ``spec.cores`` is the capacity provisioned at the start of the run (the
@@ -154,9 +158,8 @@ class NodeRuntime:
         self.target = spec.cores
         self.on_capacity: Callable[[NodeRuntime], None] | None = None
         self._excess = 0
-        #: Set by the simulation (:meth:`~wfsim.engine.simulation.Simulation.set_health`).
+        # Set by the simulation (Simulation.set_health).
         self.health = HealthStatus.HEALTHY
-        #: Running tasks by ``(workflow id, task index)``.
         self.executions: dict[tuple[int, int], Execution] = {}
         # Elastic executions holding fewer cores than recommended, in start order.
         self._growable: list[Execution] = []
