@@ -18,10 +18,24 @@ def test_experiment_builds(path: Path) -> None:
     assert sim.topology.nodes
 
 
-@pytest.mark.parametrize("name", ["quickstart.yaml", "campus.yaml"])
+@pytest.mark.parametrize("name", ["quickstart.yaml", "campus.yaml", "maintenance.yaml"])
 def test_small_experiment_runs_to_completion(name: str) -> None:
     path = EXPERIMENTS[0].parent / name
     result = build_simulation(load_config(path), path.parent, str(path)).run()
     workflows = result.metrics["workflows"]
     assert workflows["submitted"] > 0
     assert workflows["completed"] == workflows["submitted"]
+
+
+def test_maintenance_experiment_exercises_the_adaptive_runtime() -> None:
+    from wfsim.verify.catalog import check_catalog
+
+    path = EXPERIMENTS[0].parent / "maintenance.yaml"
+    trace = build_simulation(load_config(path), path.parent, str(path)).run().trace
+    verdicts = {v.name: v.verdict for v in check_catalog(trace)}
+    assert "false" not in verdicts.values()
+    assert verdicts["migration-single-active"] == verdicts["rebalance-direction"] == "true"
+    m = trace.migrations
+    evacuated = m[(m["trigger"].astype(str) == "AvailabilityRisk") & (m["state"].astype(str) == "Completed")]
+    assert len(evacuated) and set(evacuated["source"].astype(str)) == {"edge-0"}
+    assert (trace.task_events["event"] == "checkpointed").any() and len(trace.allocations)
