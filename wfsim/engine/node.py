@@ -279,6 +279,12 @@ class NodeRuntime:
     def _end(self, ex: Execution, event: simpy.Event) -> None:
         if event is not ex.event:
             return  # superseded by a resize or a checkpoint
+        now = self._release(ex, END)
+        self.on_end(ex.run, ex.task, self, now - ex.started)
+
+    def _release(self, ex: Execution, code: int) -> float:
+        """Stop ``ex`` (it ended or was checkpointed: the task event ``code``), give
+        back exactly what it held, and hand the freed cores on; returns now."""
         run, task = ex.run, ex.task
         del self.executions[(run.id, task)]
         if ex.cores < ex.spec.cores and ex.spec.elastic:
@@ -289,13 +295,14 @@ class NodeRuntime:
         self.running -= 1
         self.outstanding_ops -= ex.work
         self.busy_core_seconds += ex.busy + ex.cores * (now - ex.since)
-        self._record((now, run.id, task, END, self.index))
-        # Queued work was waiting first, so it takes the freed cores before the
-        # executor releases successors that may land on this same node.
+        self._record((now, run.id, task, code, self.index))
+        # Queued work was waiting first, so it takes the freed cores (before the
+        # executor releases successors that may land on this same node); elastic
+        # tasks get what nobody queued wants.
         self.dispatch()
         if self._growable and not self.queue:
             self._grow()
-        self.on_end(run, task, self, now - ex.started)
+        return now
 
     # --- elastic resizing and checkpoints -------------------------------------------
     def adjust(self, run: WorkflowRun, task: int, cores: int) -> bool:
@@ -372,21 +379,10 @@ class NodeRuntime:
         Raises:
             KeyError: The task is not running here.
         """
-        ex = self.executions.pop((run.id, task))
-        if ex.cores < ex.spec.cores and ex.spec.elastic:
-            self._growable.remove(ex)
-        now = self.env.now
-        left = ex.left(now)
-        ex.event = None
-        self.free_cores += ex.cores
-        self.free_memory += ex.memory
-        self.running -= 1
-        self.outstanding_ops -= ex.work
-        self.busy_core_seconds += ex.busy + ex.cores * (now - ex.since)
-        self._record((now, run.id, task, CHECKPOINTED, self.index))
-        self.dispatch()
-        if self._growable and not self.queue:
-            self._grow()
+        ex = self.executions[(run.id, task)]
+        left = ex.left(self.env.now)
+        ex.event = None  # its pending completion is now ignored
+        self._release(ex, CHECKPOINTED)
         return left
 
     def resume(self, run: WorkflowRun, task: int, work: float) -> None:
