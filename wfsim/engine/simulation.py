@@ -262,11 +262,7 @@ class Simulation:
             ValueError: For an unknown node or status (naming the allowed values) or
                 a time in the past.
         """
-        index = self.topology.index.get(node) if isinstance(node, str) else None
-        if index is None:
-            ids = [n.id for n in self.topology.nodes]
-            shown = ", ".join(ids[:12]) + (f", … ({len(ids)} nodes)" if len(ids) > 12 else "")
-            raise ValueError(f"unknown node {node!r}; allowed: {shown}")
+        index = self.topology.index_of(node)
         health = parse_health(status)
         if at is None:
             self._apply_health(index, health, evacuate)

@@ -602,10 +602,10 @@ def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", sourc
                            min_cores=a.min_cores, max_factor=a.max_factor)
     health = []
     for i, change in enumerate(config.health):
-        if change.node not in topology.index:
-            ids = [n.id for n in topology.nodes]
-            shown = ", ".join(ids[:12]) + (f", … ({len(ids)} nodes)" if len(ids) > 12 else "")
-            raise ConfigError(source, f"health[{i}].node", f"unknown node {change.node!r}; allowed: {shown}")
+        try:
+            topology.index_of(change.node)
+        except ValueError as exc:
+            raise ConfigError(source, f"health[{i}].node", str(exc)) from None
         health.append(HealthChange(change.time, change.node, change.status, change.evacuate))
     dumped = config.model_dump(mode="json")
     if config.rebalance is None:

@@ -124,6 +124,19 @@ class Topology:
         """The node called ``node_id``."""
         return self.nodes[self.index[node_id]]
 
+    def index_of(self, node_id: str) -> int:
+        """Position of node ``node_id``.
+
+        Raises:
+            ValueError: For an unknown id; the message lists (the first dozen) ids.
+        """
+        try:
+            return self.index[node_id]
+        except (KeyError, TypeError):
+            ids = [n.id for n in self.nodes]
+            shown = ", ".join(ids[:12]) + (f", … ({len(ids)} nodes)" if len(ids) > 12 else "")
+            raise ValueError(f"unknown node {node_id!r}; allowed: {shown}") from None
+
     def nodes_of(self, *tiers: Tier) -> list[Node]:
         """Nodes of the given tiers, in definition order."""
         return [n for n in self.nodes if n.tier in tiers]
