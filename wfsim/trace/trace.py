@@ -136,9 +136,8 @@ class Trace:
         ev = self.task_events
         ev = ev[ev["event"].isin(["start", "end", "checkpointed"])]
         ev = ev.sort_values(["workflow", "task", "time"], kind="stable")
-        key = ev["workflow"].astype("int64").astype(str) + "/" + ev["task"].astype(str)
         nxt_time = ev["time"].shift(-1)
-        same = key.shift(-1) == key
+        same = (ev["workflow"].shift(-1) == ev["workflow"]) & (ev["task"].shift(-1) == ev["task"])
         starts = ev["event"] == "start"
         seg = pd.DataFrame({
             "workflow": ev["workflow"].to_numpy(), "task": ev["task"].astype(str).to_numpy(),
