@@ -56,6 +56,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from wfsim.engine.cluster import DRAINED
+from wfsim.trace.metrics import capacity_changes
 from wfsim.verify.ltl import Formula
 from wfsim.verify.properties import (
     TASK_EVENTS,
@@ -390,14 +392,6 @@ PLACEMENT_FEASIBILITY = Invariant(
 )
 
 
-def _capacity_rows(view: TraceView) -> pd.DataFrame:
-    """Autoscaling's capacity changes: ``node, time, capacity``."""
-    st = view.trace.states
-    rows = st[st["kind"].astype(str) == "capacity"]
-    return pd.DataFrame({"node": rows["entity"].astype(str).to_numpy(), "time": rows["time"].to_numpy(dtype=float),
-                         "capacity": rows["state"].astype(str).astype(float).to_numpy()})
-
-
 def _resource_conservation(view: TraceView) -> Findings:
     trace = view.trace
     held = trace.holdings()
@@ -411,7 +405,8 @@ def _resource_conservation(view: TraceView) -> Findings:
     release = pd.DataFrame({"node": held["node"][ended], "time": held["end"][ended], "order": 0,
                             "d_cores": -held["cores"][ended], "d_memory": -held["memory"][ended],
                             "workflow": held["workflow"][ended], "task": held["task"][ended]})
-    cap = _capacity_rows(view).assign(order=1, d_cores=0.0, d_memory=0.0, workflow=-1, task="")
+    cap = capacity_changes(trace).rename(columns={"cores": "capacity"}).astype({"capacity": float}).assign(
+        order=1, d_cores=0.0, d_memory=0.0, workflow=-1, task="")
     rows = pd.concat([acquire, release, cap], ignore_index=True).sort_values(
         ["node", "time", "order"], kind="stable").reset_index(drop=True)
     nodes = trace.nodes.set_index(trace.nodes["id"].astype(str))
@@ -734,7 +729,7 @@ MIGRATION_SINGLE_ACTIVE = Invariant(
 # ---------------------------------------------------------------------------
 
 #: Node health states in which a node takes no new work (a drain).
-_DRAINED = frozenset({"Unhealthy", "Maintenance"})
+_DRAINED = frozenset(status.value for status in DRAINED)
 
 
 def _str(column: pd.Series) -> np.ndarray:
