@@ -178,7 +178,8 @@ def test_least_connections_picks_the_least_loaded() -> None:
 
 
 def test_resource_based_matches_hand_computation() -> None:
-    node = SimpleNamespace(spec=SimpleNamespace(cores=8, memory=16.0), free_cores=2, free_memory=12.0, queue=[])
+    node = SimpleNamespace(spec=SimpleNamespace(cores=8, memory=16.0), capacity=8, free_cores=2, free_memory=12.0,
+                           queue=[])
     assert resource_score(node) == pytest.approx(1 - (6 / 8 + 4 / 16) / 2)
     bench = Bench(LBResourceBased())
     n0, n1, n2 = (bench.node(f"n{i}") for i in range(3))
@@ -191,7 +192,7 @@ def test_resource_based_matches_hand_computation() -> None:
 
 
 def test_adaptive_matches_hand_computation() -> None:
-    node = SimpleNamespace(spec=SimpleNamespace(cores=4, memory=10.0), free_cores=1, free_memory=5.0,
+    node = SimpleNamespace(spec=SimpleNamespace(cores=4, memory=10.0), capacity=4, free_cores=1, free_memory=5.0,
                            queue=[1, 2, 3, 4])
     assert io_load(node) == 0.5
     expected = 0.4 * (1 - 0.75) + 0.3 * (1 - 0.5) + 0.15 * (1 - 0.5) + 0.15 * 1.0

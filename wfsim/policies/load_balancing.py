@@ -248,15 +248,9 @@ def smooth_weighted_pick(current: dict[Any, float], weights: Sequence[tuple[Any,
 
 
 # --- per-node load figures (duck-typed on NodeRuntime) -------------------------------
-def _capacity(node: NodeRuntime) -> int:
-    """The node's current core capacity (``node.capacity``, which autoscaling
-    changes); ``spec.cores`` for stand-ins without one."""
-    return getattr(node, "capacity", node.spec.cores)
-
-
 def cpu_load(node: NodeRuntime) -> float:
     """Share of the node's current capacity held by running tasks."""
-    cores = _capacity(node)
+    cores = node.capacity
     return (cores - node.free_cores) / cores
 
 
@@ -269,7 +263,7 @@ def memory_load(node: NodeRuntime) -> float:
 def io_load(node: NodeRuntime) -> float:
     """Ready-queue pressure ``len(queue) / (len(queue) + capacity)``."""
     q = len(node.queue)
-    return q / (q + _capacity(node))
+    return q / (q + node.capacity)
 
 
 def resource_score(node: NodeRuntime) -> float:
