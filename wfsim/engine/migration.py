@@ -295,7 +295,7 @@ class MigrationManager:
         if not force and not self.benefit_weight * benefit > cost:
             return reject(f"not worth it: {self.benefit_weight:g} x benefit {benefit:.6g} s <= cost {cost:.6g} s")
         source = self.nodes[src]
-        running = (run.id, task) in source.executions
+        running = self._running(run, task)
         if running:
             if not source.remaining_work(run, task) > 0:
                 return reject("task is finishing (no work left)")
@@ -439,8 +439,7 @@ class Evacuator:
                 trigger: MigrationTrigger) -> NodeRuntime | None:
         manager = self.manager
         healthy_only = trigger is MigrationTrigger.PERFORMANCE_DEGRADATION
-        running = (run.id, task) in node.executions
-        nbytes = manager.state_bytes(run, task, running) * manager.overhead_factor
+        nbytes = manager.state_bytes(run, task, manager._running(run, task)) * manager.overhead_factor
         estimate = manager.network.estimate
         best, best_time = None, float("inf")
         for candidate in manager.cluster.candidates(run.spec.tasks[task], run.origin):
