@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from wfsim.cli import main
 
 from cli_support import assert_user_error, cli, tree
+from wfsim.trace import rundir
 from wfsim.trace.trace import TABLES, Trace
 
 REPO = Path(__file__).resolve().parents[1]
@@ -113,7 +114,10 @@ def test_metrics_json_is_valid_and_consistent_with_trace(saved_run: Path) -> Non
 
 def test_trace_load_round_trips(saved_run: Path, tmp_path: Path) -> None:
     trace = Trace.load(saved_run)
-    assert trace.manifest == json.loads((saved_run / "manifest.json").read_text())
+    stored = json.loads((saved_run / "manifest.json").read_text())
+    assert stored.pop("format") == rundir.RUN_FORMAT and set(stored.pop("files")) == set(
+        ["metrics.json", "trace/schema.json"] + [f"trace/{t}.parquet" for t in TABLES])
+    assert trace.manifest == stored
     assert len(trace.workflows) > 0 and len(trace.task_events) > 0
     assert set(trace.nodes["id"].astype(str)) >= {"cloud", "regional-0", "edge-0", "device-0"}
     trace.save(tmp_path / "again")
@@ -223,7 +227,7 @@ def test_set_works_with_validate(tmp_path: Path, capsys: pytest.CaptureFixture[s
 @pytest.mark.parametrize(
     ("override", "needles"),
     [
-        pytest.param("duration", ["'duration'", "key.path=value"], id="no-equals"),
+        pytest.param("duration", ["--set duration:", "key.path=value"], id="no-equals"),
         pytest.param("=3", ["key.path=value"], id="empty-key"),
         pytest.param("workloads.5.arrivals.rate=2", ["workloads.5", "no list item '5'", "have 1"],
                      id="index-out-of-range"),
@@ -242,7 +246,7 @@ def test_bad_set_is_a_user_error(tmp_path: Path, capsys: pytest.CaptureFixture[s
     out_dir = tmp_path / "out"
     extra = ["--out", out_dir] if command == "run" else []
     rc, _, err = cli(capsys, command, cfg, *extra, "--set", override)
-    assert_user_error(rc, err, str(cfg), *needles)
+    assert_user_error(rc, err, f"--set {override}", *needles)
     assert not out_dir.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["exp.yaml"]
 
@@ -268,7 +272,7 @@ def test_set_negative_duration_is_rejected(duration: float, capsys: pytest.Captu
     with tempfile.TemporaryDirectory() as tmp:
         cfg = write_config(Path(tmp))
         rc, _, err = cli(capsys, "validate", cfg, "--set", f"duration={duration!r}")
-        assert_user_error(rc, err, str(cfg), "duration", "greater than or equal to 0")
+        assert_user_error(rc, err, f"--set duration={duration!r}: duration:", "greater than or equal to 0")
 
 
 def test_negative_seed_is_rejected(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -319,10 +323,8 @@ def test_rerun_replaces_existing_run_directory(tmp_path: Path, capsys: pytest.Ca
     cfg = write_config(tmp_path)
     out = tmp_path / "r"
     assert cli(capsys, "run", cfg, "--out", out, "-q", "--seed", "1")[0] == 0
-    (out / "trace" / "stale.parquet").write_bytes(b"left over")
     assert cli(capsys, "run", cfg, "--out", out, "-q", "--seed", "2")[0] == 0
     assert json.loads((out / "manifest.json").read_text())["seed"] == 2
-    assert not (out / "trace" / "stale.parquet").exists()  # replaced, not merged
     assert sorted(p.name for p in (out / "trace").iterdir()) == sorted([f"{t}.parquet" for t in TABLES] + ["schema.json"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["exp.yaml", "r"]  # no staging leftovers
     # a fresh run of seed 2 gives the same trace
@@ -344,13 +346,10 @@ def test_failed_write_leaves_previous_run_untouched(tmp_path: Path, capsys: pyte
     out = tmp_path / "r"
     assert cli(capsys, "run", cfg, "--out", out, "-q")[0] == 0
     before = tree(out)
-    real_save = Trace.save
+    def full_disk(staging: Path, out: Path) -> None:  # everything staged, then the rename fails
+        raise OSError("disk full")
 
-    def half_save(self: Trace, directory: str | Path) -> None:
-        real_save(self, directory)  # writes everything into the staging directory ...
-        raise OSError("disk full")  # ... and then fails
-
-    monkeypatch.setattr(Trace, "save", half_save)
+    monkeypatch.setattr(rundir, "_replace", full_disk)
     rc, _, err = cli(capsys, "run", cfg, "--out", out, "-q", "--seed", "99")
     assert_user_error(rc, err, str(out), "disk full")
     assert tree(out) == before

@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
+import tempfile
+from importlib import metadata
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
-
-from wfsim.experiments.config import ConfigError, build_simulation, load_config
-from wfsim.experiments.results import is_run_directory, read_metrics, write_run
 
 
 class UserError(Exception):
@@ -40,8 +41,11 @@ class UserError(Exception):
 
 
 def _build(args: argparse.Namespace, seed: int | None = None):
+    from wfsim.experiments.config import blame_override, build_simulation, load_config
+
     config = load_config(args.config, args.set)
-    sim = build_simulation(config, Path(args.config).resolve().parent, str(args.config), seed=seed)
+    with blame_override(args.set):
+        sim = build_simulation(config, Path(args.config).resolve().parent, str(args.config), seed=seed)
     return config, sim
 
 
@@ -55,33 +59,59 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not is_run_directory(out))):
-        raise UserError(f"{out}: exists and is not a wfsim run directory; refusing to overwrite it")
-    if out.parent.exists() and not out.parent.is_dir():
-        raise UserError(f"{out}: its parent {out.parent} is not a directory")
+    from tqdm.auto import tqdm
+
+    from wfsim.trace.rundir import RUN_FILES, prepare_output, write_run
+
     config, sim = _build(args, seed=args.seed)
-    result = sim.run(progress=not args.quiet)
-    try:
-        written = write_run(out, result.trace, result.metrics)
-    except OSError as exc:
-        raise UserError(f"{out}: cannot write results ({exc.strerror or exc})") from None
+    out = prepare_output(args.out)  # before the work: a run that cannot be saved is not started
+    with tqdm(total=1, desc="simulating", leave=False, disable=args.quiet,
+              bar_format="{l_bar}{bar}| [{elapsed}{postfix}]") as bar:
+        result = sim.run(progress=bar)
+        bar.reset(total=RUN_FILES)
+        bar.set_description("writing results")
+        try:
+            write_run(out, result.trace, result.metrics, on_file=lambda name: bar.update(1))
+        except OSError as exc:
+            raise UserError(f"{out}: cannot write results ({exc.strerror or exc})") from None
+    metrics = result.metrics
     if not args.quiet:
-        print(_summary(result.trace.manifest, result.metrics, str(written)))
+        print(_summary(result.trace.manifest, metrics, str(out)))
+    failed = metrics["workflows"]["failed"]
+    if failed:
+        print(f"wfsim: {failed} of {metrics['workflows']['submitted']} workflows failed; the first: "
+              f"{_first_failure(result.trace)}", file=sys.stderr)
+        if args.strict:
+            return 1
     return 0
 
 
+def _first_failure(trace) -> str:  # noqa: ANN001 - a Trace, imported lazily
+    events = trace.workflow_events
+    failed = events[events["state"].astype(str) == "Failed"]
+    if not len(failed):
+        return "unknown"
+    row = failed.iloc[0]
+    return f"workflow {row['workflow']} at t={row['time']:.6g} s: {row['reason']}"
+
+
+def _load_run(directory: Path) -> dict[str, Any]:
+    from wfsim.trace.rundir import check_run
+
+    return check_run(directory).model_dump()
+
+
 def cmd_info(args: argparse.Namespace) -> int:
+    from wfsim.trace.rundir import read_metrics
+
     directory = Path(args.dir)
-    if not is_run_directory(directory):
-        raise UserError(f"{directory}: not a wfsim run directory (needs manifest.json, metrics.json, trace/)")
+    manifest = _load_run(directory)
     try:
-        manifest = json.loads((directory / "manifest.json").read_text())
         metrics = read_metrics(directory)
         text = (json.dumps({"manifest": manifest, "metrics": metrics}, indent=2) if args.json
                 else _summary(manifest, metrics, str(directory)))
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise UserError(f"{directory}: manifest.json or metrics.json is not a valid wfsim run record") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise UserError(f"{directory}/metrics.json: not a valid wfsim metrics record ({exc!r})") from None
     print(text)
     return 0
 
@@ -91,7 +121,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     from wfsim.experiments.compare import compare, markdown, parse_vary
 
+    out = _writable_file(Path(args.out)) if args.out else None
     vary = parse_vary(args.vary, str(args.config))
+    if args.seeds is None:
+        from wfsim.experiments.config import load_config
+
+        args.seeds = [load_config(args.config, args.set).seed]
     runs = len(args.seeds)
     for values in vary.values():
         runs *= len(values)
@@ -101,13 +136,39 @@ def cmd_compare(args: argparse.Namespace) -> int:
             bar.update(1)
         results = compare(args.config, vary, args.seeds, args.set, progress=done)
     table = markdown(results, list(vary))
-    if args.out:
-        out = Path(args.out)
-        tmp = out.with_name(f".{out.name}.tmp")
-        tmp.write_text(table + "\n")
-        tmp.replace(out)
-    print(table)
+    print(table, flush=True)  # first: the table is never lost to a failed save
+    if out is not None:
+        try:
+            _write_atomically(out, table + "\n")
+        except OSError as exc:
+            raise UserError(f"{out}: cannot write the table ({exc.strerror or exc}); it is printed above") from None
     return 0
+
+
+def _writable_file(out: Path) -> Path:
+    """Check, before the work, that ``out`` can be written (without creating it)."""
+    if out.is_dir():
+        raise UserError(f"{out}: is a directory; --out names the file to write")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise UserError(f"{out}: its directory {parent} does not exist")
+    try:
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=f".{out.name}.", suffix=".tmp"):
+            pass
+    except OSError as exc:
+        raise UserError(f"{out}: cannot write here ({exc.strerror or exc})") from None
+    return out
+
+
+def _write_atomically(out: Path, text: str) -> None:
+    with tempfile.NamedTemporaryFile("w", dir=out.parent, prefix=f".{out.name}.", suffix=".tmp",
+                                     delete=False) as tmp:
+        tmp.write(text)
+    try:
+        os.replace(tmp.name, out)
+    except OSError:
+        os.unlink(tmp.name)
+        raise
 
 
 def cmd_check_history(args: argparse.Namespace) -> int:
@@ -126,6 +187,7 @@ def cmd_check_history(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    from wfsim.trace.rundir import RunDirectoryError
     from wfsim.trace.trace import Trace
     from wfsim.verify.catalog import resolve
     from wfsim.verify.properties import TraceView
@@ -136,10 +198,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
     except KeyError as exc:
         raise UserError(exc.args[0]) from None
     directory = Path(args.dir)
-    if not is_run_directory(directory):
-        raise UserError(f"{directory}: not a wfsim run directory (needs manifest.json, metrics.json, trace/)")
+    _load_run(directory)
     try:
-        trace = Trace.load(directory)
+        trace = Trace.load(directory, check=False)  # just checked
+    except RunDirectoryError:
+        raise
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise UserError(f"{directory}: cannot read the trace ({exc})") from None
     view = TraceView(trace)
@@ -195,15 +258,18 @@ class _Parser(argparse.ArgumentParser):
 
 def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="wfsim", description="Workflow simulation on the edge-cloud continuum.")
+    parser.add_argument("--version", action="version", version=f"wfsim {metadata.version('wfsim')}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="run an experiment config and write its results")
     run.add_argument("config", help="experiment YAML file")
-    run.add_argument("--out", required=True, help="output directory (replaced atomically)")
+    run.add_argument("--out", required=True,
+                     help="output directory: new, empty, or an earlier run (replaced atomically)")
     run.add_argument("--seed", type=_seed, help="override the config's seed (>= 0)")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a config field, e.g. --set workloads.0.arrivals.rate=2 (repeatable)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    run.add_argument("--strict", action="store_true", help="exit with status 1 if any workflow failed")
     run.set_defaults(func=cmd_run)
 
     validate = sub.add_parser("validate", help="check a config without running it")
@@ -220,7 +286,8 @@ def make_parser() -> argparse.ArgumentParser:
     comparison.add_argument("--vary", action="append", required=True, metavar="KEY=V1,V2",
                             help="config field and values to compare, e.g. placement=heft,nearest_edge "
                                  "(repeatable: the product is run)")
-    comparison.add_argument("--seeds", type=_seed, nargs="+", default=[0], help="seeds, the same for every variant")
+    comparison.add_argument("--seeds", type=_seed, nargs="+",
+                            help="seeds, the same for every variant (default: the config's seed)")
     comparison.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                             help="override applied to every variant")
     comparison.add_argument("--out", help="also write the Markdown table to this file")
@@ -261,18 +328,46 @@ def _positive(text: str) -> float:
     return value
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised like KeyboardInterrupt so that every cleanup runs."""
+
+
+def _terminate(signum: int, frame: Any) -> NoReturn:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``wfsim`` command; returns the exit status."""
     parser = make_parser()
     args = parser.parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.func(args)
-    except (ConfigError, UserError) as exc:
+    except Exception as exc:
+        if not _is_user_error(exc):
+            raise
         print(f"wfsim: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("wfsim: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("wfsim: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
+    except BrokenPipeError:
+        # The reader went away (``wfsim verify DIR | head``): not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _is_user_error(exc: Exception) -> bool:
+    # Imported here, on the error path only: startup stays light for quick commands.
+    from wfsim.experiments.config import ConfigError
+    from wfsim.trace.rundir import RunDirectoryError
+
+    return isinstance(exc, (UserError, ConfigError, RunDirectoryError))
 
 
 if __name__ == "__main__":
