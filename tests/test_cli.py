@@ -369,3 +369,69 @@ def test_subprocess_user_error_exits_2_without_traceback(tmp_path: Path) -> None
     assert str(cfg) in lines[0] and "placement.strategy" in lines[0] and "nearest_edge" in lines[0]
     assert proc.stdout == ""
     assert not out.exists()
+
+
+# --- command-line rough edges ----------------------------------------------------------
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib import metadata
+
+    rc, out, _ = cli(capsys, "--version")
+    assert rc == 0 and out.strip() == f"wfsim {metadata.version('wfsim')}"
+
+
+def test_set_error_in_a_built_field_names_the_override(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path)
+    rc, _, err = cli(capsys, "validate", cfg, "--set", "workloads.0.origins=[nowhere]")
+    assert_user_error(rc, err, "--set workloads.0.origins=[nowhere]: workloads[0].origins", "nowhere")
+
+
+def test_error_in_the_file_still_names_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path, config(duration=-1))
+    rc, _, err = cli(capsys, "validate", cfg, "--set", "seed=3")
+    assert_user_error(rc, err, f"{cfg}: duration:")
+
+
+def test_set_scheduling_params_like_placement_params(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path, config(scheduling="hybrid"))
+    rc, _, err = cli(capsys, "run", cfg, "--out", tmp_path / "r", "-q", "--set", "scheduling.params.w_fit=0.9")
+    assert rc == 0, err
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    assert manifest["config"]["scheduling"] == {"strategy": "hybrid", "params": {"w_fit": 0.9}}
+    # The short form can be switched and given parameters in one command line.
+    cfg = write_config(tmp_path, config())
+    rc, _, err = cli(capsys, "validate", cfg, "--set", "scheduling=hybrid", "--set", "scheduling.params.w_wait=2")
+    assert_user_error(rc, err, "--set scheduling.params.w_wait=2: scheduling.params", "w_wait")
+
+
+def test_compare_defaults_to_the_config_seed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path)  # seed 7
+    args = ("compare", cfg, "--vary", "placement=heft,random", "-q")
+    default = cli(capsys, *args)
+    assert default[0] == 0, default[2]
+    assert default[1] == cli(capsys, *args, "--seeds", "7")[1]
+    assert default[1] != cli(capsys, *args, "--seeds", "0")[1]
+
+
+def test_progress_covers_drain_build_and_write(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path)
+    rc, _, err = cli(capsys, "run", cfg, "--out", tmp_path / "r")
+    assert rc == 0, err
+    for phase in ("simulating", "draining", "building trace", "writing results"):
+        assert phase in err
+
+
+#: Every workflow needs the cloud, which is in maintenance from the start: all fail at run time.
+FAILING = {"health": [{"time": 0.0, "node": "cloud", "status": "Maintenance"}],
+           "placement": "cloud_only"}
+
+
+def test_failed_workflows_are_reported_and_strict_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path, config(**FAILING))
+    rc, out, err = cli(capsys, "run", cfg, "--out", tmp_path / "r", "-q")
+    assert rc == 0
+    line = [x for x in err.splitlines() if x.startswith("wfsim: ")]
+    assert len(line) == 1 and "workflows failed; the first: workflow" in line[0], err
+    rc, _, err = cli(capsys, "run", cfg, "--out", tmp_path / "r", "-q", "--strict")
+    assert rc == 1 and "workflows failed" in err
+    rc, _, err = cli(capsys, "run", write_config(tmp_path, config()), "--out", tmp_path / "ok", "-q", "--strict")
+    assert rc == 0 and "failed" not in err

@@ -358,9 +358,6 @@ def apply_overrides(data: dict[str, Any], overrides: list[str], flag: str = "--s
     parsed as YAML scalars. Errors name the override (``--set KEY=VALUE``, or ``flag``).
     Returns a new dict."""
     data = copy.deepcopy(data)
-    for field in ("placement", "scheduling"):  # the short form `placement: heft` gains params
-        if isinstance(data.get(field), str) and any(o.startswith(f"{field}.") for o in overrides):
-            data[field] = {"strategy": data[field]}
     for item in overrides:
         source = f"{flag} {item}"
         key, sep, raw = item.partition("=")
@@ -378,6 +375,8 @@ def apply_overrides(data: dict[str, Any], overrides: list[str], flag: str = "--s
                     raise ConfigError(source, ".".join(parts[: depth + 1]), f"no list item {part!r} (have {len(node)})")
                 node = node[int(part)]
             elif isinstance(node, dict):
+                if depth == 0 and part in ("placement", "scheduling") and isinstance(node.get(part), str):
+                    node[part] = {"strategy": node[part]}  # the short form `placement: heft` gains params
                 node = node.setdefault(part, {})
             else:
                 raise ConfigError(source, ".".join(parts[:depth]), "is not a mapping or list")
