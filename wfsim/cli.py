@@ -1,12 +1,13 @@
 """The ``wfsim`` command.
 
-``wfsim run CONFIG --out DIR [--seed N] [--set key=value …]``
-    Run an experiment config and write ``DIR/manifest.json``, ``DIR/metrics.json``
-    and ``DIR/trace/*.parquet`` (atomically).
+``wfsim run CONFIG --out DIR [--seed N] [--set key=value …] [--strict]``
+    Run an experiment config and write the run directory ``DIR``
+    (:mod:`wfsim.trace.rundir`: checked writable first, written atomically, never over
+    a user's files). Failed workflows are reported; ``--strict`` makes them exit 1.
 ``wfsim validate CONFIG [--set …]``
     Check a config (including its topology, workflow and arrival files) without running.
 ``wfsim info DIR``
-    Summarise a saved run.
+    Check a saved run (manifest, file sizes and checksums) and summarise it.
 ``wfsim compare CONFIG --vary KEY=V1,V2 [--seeds N …] [--out FILE]``
     Run each value (same seeds for all) and print a Markdown table of latency,
     makespan, cost, energy and deadline misses.
@@ -19,8 +20,9 @@
     per property with its verdict and, when false, the first counterexample; with
     ``--json`` one JSON object per property.  Exit status 0 whatever the verdicts.
 
-User errors (bad YAML, unknown field or strategy, value out of range, missing file)
-exit with status 2 and one line naming the file, field and what is allowed.
+User errors (bad YAML, unknown field or strategy, value out of range, missing file,
+damaged run) exit with status 2 and one line naming the file (or ``--set`` argument),
+field and what is allowed; SIGINT exits 130 and SIGTERM 143, after cleaning up.
 """
 
 from __future__ import annotations
