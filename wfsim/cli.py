@@ -10,10 +10,12 @@
 ``wfsim compare CONFIG --vary KEY=V1,V2 [--seeds N …] [--out FILE]``
     Run each value (same seeds for all) and print a Markdown table of latency,
     makespan, cost, energy and deadline misses.
-``wfsim check-history FILE [--model register|kv] [--consistency …] [--format …]``
-    Check a recorded operation history (wfsim JSONL, Jepsen log, Porcupine or
+``wfsim check-history FILE… [--model register|kv] [--consistency …] [--format …] [--jobs K]``
+    Check recorded operation histories (wfsim JSONL, Jepsen log, Porcupine or
     Knossos EDN) for linearizability, sequential or causal consistency; prints one
-    JSON line with ``verdict`` ``ok``, ``violation`` or ``unknown``.
+    JSON line per file with ``verdict`` ``ok``, ``violation`` or ``unknown``. A file
+    with a user error gets an error line on stderr, the others are still checked,
+    and the exit status is 2.
 ``wfsim verify DIR [--property NAME …] [--json]``
     Check the property catalog (:mod:`wfsim.verify.catalog`) on a saved run: one line
     per property with its verdict and, when false, the first counterexample; with
@@ -31,8 +33,8 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
-from wfsim.experiments.config import ConfigError, build_simulation, load_config
-from wfsim.experiments.results import is_run_directory, read_metrics, write_run
+# The experiments stack (and through it the simulator) is imported inside the
+# commands that use it: `check-history` must start fast and needs none of it.
 
 
 class UserError(Exception):
@@ -40,6 +42,8 @@ class UserError(Exception):
 
 
 def _build(args: argparse.Namespace, seed: int | None = None):
+    from wfsim.experiments.config import build_simulation, load_config
+
     config = load_config(args.config, args.set)
     sim = build_simulation(config, Path(args.config).resolve().parent, str(args.config), seed=seed)
     return config, sim
@@ -55,6 +59,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from wfsim.experiments.results import is_run_directory, write_run
+
     out = Path(args.out)
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not is_run_directory(out))):
         raise UserError(f"{out}: exists and is not a wfsim run directory; refusing to overwrite it")
@@ -72,6 +78,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    from wfsim.experiments.results import is_run_directory, read_metrics
+
     directory = Path(args.dir)
     if not is_run_directory(directory):
         raise UserError(f"{directory}: not a wfsim run directory (needs manifest.json, metrics.json, trace/)")
@@ -110,24 +118,57 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_check_history(args: argparse.Namespace) -> int:
-    from wfsim.verify.history import Budget, check_history, load_history
+def _check_history_file(path: str, options: dict[str, Any]) -> tuple[str | None, str | None]:
+    """Check one history file: ``(json_line, None)``, or ``(None, error)`` for a user error.
 
+    A module-level function so that ``--jobs`` can run it in worker processes.
+    """
+    from wfsim.verify.history import Budget, check_history
+
+    budget = Budget(time_s=options["budget"], max_states=options["max_states"])
     try:
-        history = load_history(args.file, args.format)
-        verdict = check_history(history, args.model, args.consistency,
-                                Budget(time_s=args.budget, max_states=args.max_states))
+        verdict = check_history(path, options["model"], options["consistency"], budget, format=options["format"])
     except FileNotFoundError:
-        raise UserError(f"{args.file}: no such file") from None
-    except ValueError as exc:  # includes HistoryFormatError: file, line and reason
-        raise UserError(str(exc)) from None
-    print(json.dumps({"file": str(args.file), **verdict.to_json()}, default=str))
-    return 0
+        return None, f"{path}: no such file"
+    except IsADirectoryError:
+        return None, f"{path}: is a directory, expected a history file"
+    except OSError as exc:
+        return None, f"{path}: cannot read it ({exc.strerror or exc})"
+    except ValueError as exc:  # includes HistoryFormatError: file, line, field and reason
+        return None, str(exc)
+    return json.dumps({"file": path, **verdict.to_json()}, default=str), None
+
+
+def cmd_check_history(args: argparse.Namespace) -> int:
+    options = {"model": args.model, "consistency": args.consistency, "format": args.format,
+               "budget": args.budget, "max_states": args.max_states}
+    jobs = min(args.jobs, len(args.file))
+    pool = None
+    if jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(jobs)
+        results = pool.map(_check_history_file, args.file, [options] * len(args.file))
+    else:
+        results = (_check_history_file(path, options) for path in args.file)
+    failed = 0
+    try:
+        for line, error in results:  # in the order of the files given
+            if error is None:
+                print(line, flush=True)
+            else:
+                failed += 1
+                print(f"wfsim: error: {error}", file=sys.stderr, flush=True)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    return 2 if failed else 0
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from wfsim.trace.trace import Trace
     from wfsim.verify.catalog import resolve
+    from wfsim.experiments.results import is_run_directory
     from wfsim.verify.properties import TraceView
 
     names = [n for item in args.property for n in item.split(",") if n.strip()] or None
@@ -227,8 +268,13 @@ def make_parser() -> argparse.ArgumentParser:
     comparison.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     comparison.set_defaults(func=cmd_compare)
 
-    history = sub.add_parser("check-history", help="check an operation history for a consistency model")
-    history.add_argument("file", help="history file")
+    history = sub.add_parser(
+        "check-history", help="check operation histories for a consistency model",
+        description="Check each history file; print one JSON line per file checked, in the order given, with "
+                    "its 'verdict' (ok, violation or unknown). A file that cannot be read or parsed gets one "
+                    "'wfsim: error: FILE[:LINE]: field: reason' line on stderr instead; the other files are "
+                    "still checked, and the exit status is then 2 (otherwise 0, whatever the verdicts).")
+    history.add_argument("file", nargs="+", metavar="FILE", help="history file (wfsim JSONL, Jepsen log, EDN)")
     history.add_argument("--model", choices=["register", "kv"], default="register",
                          help="sequential specification (default: register)")
     history.add_argument("--consistency", default="linearizable",
@@ -237,9 +283,12 @@ def make_parser() -> argparse.ArgumentParser:
     history.add_argument("--format", choices=["jsonl", "jepsen", "porcupine-edn", "edn"],
                          help="file format (default: detected from the content)")
     history.add_argument("--budget", type=_positive, default=60.0, metavar="SECONDS",
-                         help="time budget; past it the verdict is 'unknown' (default: 60)")
+                         help="time budget per file, parsing included; past it the verdict is 'unknown' "
+                              "(default: 60)")
     history.add_argument("--max-states", type=int, default=5_000_000,
                          help="memoised search states before 'unknown' (default: 5000000)")
+    history.add_argument("--jobs", type=_positive_int, default=1, metavar="K",
+                         help="check up to K files at once in separate processes (default: 1)")
     history.set_defaults(func=cmd_check_history)
 
     verify = sub.add_parser("verify", help="check the property catalog on a saved run")
@@ -261,13 +310,30 @@ def _positive(text: str) -> float:
     return value
 
 
+def _config_errors() -> tuple[type[Exception], ...]:
+    # Evaluated only when an exception reaches main(): if the config module was
+    # never imported, no ConfigError can have been raised.
+    config = sys.modules.get("wfsim.experiments.config")
+    return (config.ConfigError,) if config is not None else ()
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``wfsim`` command; returns the exit status."""
     parser = make_parser()
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, UserError) as exc:
+    except (UserError, *_config_errors()) as exc:
         print(f"wfsim: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

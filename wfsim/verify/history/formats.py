@@ -270,7 +270,7 @@ def parse_jsonl(text: str, source: str = "<string>", deadline: float | None = No
         except json.JSONDecodeError as exc:
             raise HistoryFormatError(source, lineno, f"expected a JSON object: {exc.msg}") from None
         except ValueError as exc:  # NaN/Infinity, integers too long to convert
-            raise HistoryFormatError(source, lineno, f"expected a JSON object: {exc}") from None
+            raise HistoryFormatError(source, lineno, f"invalid JSON: {exc}") from None
         except RecursionError:
             raise HistoryFormatError(source, lineno, "expected a JSON object: nested too deeply") from None
         if not isinstance(obj, dict):
