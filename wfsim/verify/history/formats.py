@@ -68,6 +68,7 @@ EVENT_TYPES: tuple[str, ...] = ("invoke", "ok", "fail", "info")
 _READS = frozenset({"read", "get"})
 #: Events parsed between two looks at the clock (the deadline check is not free).
 _CLOCK_EVERY = 2048
+_MAX_REASON = 300
 
 
 class HistoryFormatError(ValueError):
@@ -83,6 +84,10 @@ class HistoryFormatError(ValueError):
     """
 
     def __init__(self, source: str, line: int | None, reason: str, field: str | None = None) -> None:
+        # One line, of bounded length: parser messages quote pieces of the input.
+        reason = " ".join(reason.split())
+        if len(reason) > _MAX_REASON:
+            reason = reason[: _MAX_REASON - 1] + "…"
         self.source = source
         self.line = line
         self.reason = reason
