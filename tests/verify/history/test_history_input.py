@@ -96,6 +96,19 @@ def test_a_process_going_back_in_time_is_refused() -> None:
     assert info.value.line == 3
 
 
+def test_a_process_invoking_at_its_previous_return_time_is_refused() -> None:
+    # Found by the perturbation test: p0 reads true, then writes true at the time
+    # the read returned. Equal times made the two concurrent, so the write could be
+    # ordered first and every level answered ok.
+    text = jsonl(ev(0, "invoke", "read", None, 0), ev(0, "ok", "read", True, 1),
+                 ev(0, "invoke", "write", True, 1), ev(0, "ok", "write", True, 1))
+    with pytest.raises(HistoryFormatError, match="the time its previous operation returned") as info:
+        parse_history(text)
+    assert (info.value.line, info.value.field) == (3, "time")
+    untimed = jsonl(*({k: v for k, v in e.items() if k != "time"} for e in json.loads("[" + text.replace("\n", ",")[:-1] + "]")))
+    assert set(verdicts(untimed).values()) == {"violation"}
+
+
 def test_time_on_only_some_lines_is_refused() -> None:
     # It used to drop every time silently, checking the line order instead.
     events = [dict(e) for e in MONOTONIC_READS]
