@@ -190,6 +190,7 @@ def test_a_completion_reporting_another_input_is_refused() -> None:
     ('{"process": true, "type": "invoke", "f": "write"}\n', "process: must be an int or a string"),
     ('{"process": 0, "type": "invoke", "f": "write", "time": true}\n', "time: must be a number"),
     ('{:process 0 :type :invoke :f :write :value 1.5M}\n', "value: .* is not a JSON value"),
+    ('{"process": 0, "type": "invoke", "f": "write", "value": 1, "value": 2}\n', "'value' appears twice"),
 ])
 def test_malformed_values_are_clean_errors(text: str, match: str) -> None:
     with pytest.raises(HistoryFormatError, match=match) as info:
@@ -243,3 +244,12 @@ def test_canonical_is_idempotent_and_typed() -> None:
     assert canonical(True) == JsonBool(True) != JsonBool(False)
     with pytest.raises(ValueError, match="not a JSON number"):
         canonical(math.nan)
+
+
+def test_counterexamples_print_json_values() -> None:
+    text = jsonl(ev(0, "invoke", "write", True), ev(0, "ok", "write", True),
+                 ev(1, "invoke", "read"), ev(1, "ok", "read", {"a": [1]}))
+    cex = check_history(parse_history(text)).to_json()["counterexample"]
+    assert cex["state"] is True
+    assert cex["operations"]["1"]["output"] == {"a": [1]} and cex["operations"]["1"]["line"] == 3
+    assert cex["operations"]["0"]["text"] == "p0 write(true)"

@@ -283,6 +283,15 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):  # which of the two values was meant is anyone's guess
+        seen: set[str] = set()
+        duplicate = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise ValueError(f"member {duplicate!r} appears twice in an object")
+    return obj
+
+
 def parse_jsonl(text: str, source: str = "<string>", deadline: float | None = None) -> History:
     """Parse wfsim's JSONL event format (see module docstring)."""
     clock = _Clock(deadline)
@@ -292,10 +301,10 @@ def parse_jsonl(text: str, source: str = "<string>", deadline: float | None = No
         if not line.strip():
             continue
         try:
-            obj = json.loads(line, parse_constant=_no_constant)
+            obj = json.loads(line, parse_constant=_no_constant, object_pairs_hook=_object)
         except json.JSONDecodeError as exc:
             raise HistoryFormatError(source, lineno, f"expected a JSON object: {exc.msg}") from None
-        except ValueError as exc:  # NaN/Infinity, integers too long to convert
+        except ValueError as exc:  # NaN/Infinity, duplicate members, integers too long to convert
             raise HistoryFormatError(source, lineno, f"invalid JSON: {exc}") from None
         except RecursionError:
             raise HistoryFormatError(source, lineno, "expected a JSON object: nested too deeply") from None
