@@ -166,9 +166,9 @@ def cmd_check_history(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    from wfsim.experiments.results import is_run_directory
     from wfsim.trace.trace import Trace
     from wfsim.verify.catalog import resolve
-    from wfsim.experiments.results import is_run_directory
     from wfsim.verify.properties import TraceView
 
     names = [n for item in args.property for n in item.split(",") if n.strip()] or None
@@ -285,7 +285,7 @@ def make_parser() -> argparse.ArgumentParser:
     history.add_argument("--budget", type=_positive, default=60.0, metavar="SECONDS",
                          help="time budget per file, parsing included; past it the verdict is 'unknown' "
                               "(default: 60)")
-    history.add_argument("--max-states", type=int, default=5_000_000,
+    history.add_argument("--max-states", type=_positive_int, default=5_000_000,
                          help="memoised search states before 'unknown' (default: 5000000)")
     history.add_argument("--jobs", type=_positive_int, default=1, metavar="K",
                          help="check up to K files at once in separate processes (default: 1)")
