@@ -102,9 +102,21 @@ def test_a_process_invoking_at_its_previous_return_time_is_refused() -> None:
     # ordered first and every level answered ok.
     text = jsonl(ev(0, "invoke", "read", None, 0), ev(0, "ok", "read", True, 1),
                  ev(0, "invoke", "write", True, 1), ev(0, "ok", "write", True, 1))
-    with pytest.raises(HistoryFormatError, match="the time its previous operation returned") as info:
-        parse_history(text)
-    assert (info.value.line, info.value.field) == (3, "time")
+    for level in LEVELS:
+        with pytest.raises(HistoryFormatError, match="strictly after its previous return") as info:
+            check_history(parse_history(text), "register", level)
+        assert (info.value.line, info.value.field) == (3, "time")
+    # The same from operations built in memory, and operations of one process overlapping.
+    ops = [Operation(0, 0, "read", None, None, True, 0.0, 1.0), Operation(1, 0, "write", None, True, None, 1.0, 1.0)]
+    with pytest.raises(HistoryFormatError, match="operation 0"):
+        check_history(ops)
+    overlapping = [ops[0], Operation(1, 0, "write", None, True, None, 0.5, 2.0)]
+    with pytest.raises(HistoryFormatError, match="strictly after"):
+        check_history(overlapping)
+    # After an indeterminate operation the process may go on at once.
+    after_info = [Operation(0, 0, "write", None, 1, None, 0.0, math.inf, "info"),
+                  Operation(1, 0, "read", None, None, 1, 0.0, 1.0)]
+    assert check_history(after_info).verdict == "ok"
     untimed = jsonl(*({k: v for k, v in e.items() if k != "time"} for e in json.loads("[" + text.replace("\n", ",")[:-1] + "]")))
     assert set(verdicts(untimed).values()) == {"violation"}
 

@@ -284,13 +284,14 @@ def perturbations(draw: st.DrawFn, d: Draft) -> dict[str, Callable[[], Case]]:
             return _with(d, i, time=call - draw(st.integers(1, 3))).encode(), None
 
         cases["return-before-call"] = backwards
-        again = [i for i, e in enumerate(d.events) if e["type"] == "invoke"
-                 and any(d.ops[d.op_of[j]].process == e["process"] for j in range(i))]
+        # An invocation at the time its process's previous (definite) operation returned.
+        previous = {i: max((j for j in range(i) if d.events[j]["process"] == e["process"]), default=None)
+                    for i, e in enumerate(d.events) if e["type"] == "invoke"}
+        again = {i: j for i, j in previous.items() if j is not None and d.events[j]["type"] in ("ok", "fail")}
         if again:
             def invoke_at_previous_return() -> Case:
-                i = draw(st.sampled_from(again))
-                previous = max(j for j in range(i) if d.ops[d.op_of[j]].process == d.events[i]["process"])
-                return _with(d, i, time=d.events[previous]["time"]).encode(), None
+                i = draw(st.sampled_from(sorted(again)))
+                return _with(d, i, time=d.events[again[i]]["time"]).encode(), None
 
             cases["invoke-at-previous-return"] = invoke_at_previous_return
     if d.fmt in ("jsonl", "edn", "porcupine-edn"):

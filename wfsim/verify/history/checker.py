@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from pathlib import Path
 
 from .formats import HistoryFormatError, load_history
@@ -46,8 +46,10 @@ def check_history(
     Raises:
         ValueError: Unknown model/consistency.
         HistoryFormatError: (a ``ValueError``) for unreadable files, a history with
-            no operation, or operations the model cannot interpret (naming the
-            file line when the history was read from one).
+            no operation, operations the model cannot interpret, or a process
+            invoking before its previous operation returned (strictly after is
+            required: equal times would make the two concurrent), naming the file
+            line when the history was read from one.
         OSError: If the file cannot be read.
     """
     start = time.perf_counter()
@@ -90,7 +92,8 @@ def _level(consistency: str, causal: str) -> tuple[str, str]:
 
 
 def _validate(history: History | Sequence[Operation], model: Model) -> None:
-    """Refuse an empty history and operations ``model`` cannot interpret.
+    """Refuse an empty history, operations ``model`` cannot interpret, and
+    processes whose operations are not one after the other.
 
     Done here, before any search, so that the error names the line of the file.
     """
@@ -107,3 +110,28 @@ def _validate(history: History | Sequence[Operation], model: Model) -> None:
             line = op.ret_line if exc.field == "output" and op.ret_line is not None else op.line
             reason = exc.reason if line is not None else f"{exc.reason} (operation {op.id})"
             raise HistoryFormatError(source, line, reason, exc.field) from None
+    _check_program_order(history, source)
+
+
+def _check_program_order(ops: Iterable[Operation], source: str) -> None:
+    """Each process invokes strictly after its previous operation returned.
+
+    The checkers order operations by ``a.ret < b.call`` alone, so a process whose
+    operation starts when (or before) its previous one returned would have the two
+    concurrent: its program order would be lost, and a process reading a value
+    before writing it could be accepted (sequential consistency also trusts
+    linearizability, which assumes that program order is real-time order). An
+    indeterminate operation never returned and orders nothing after it.
+    """
+    last: dict[Hashable, Operation] = {}
+    for op in sorted(ops, key=lambda o: (o.call, o.id)):
+        prev = last.get(op.process)
+        if prev is not None and prev.status != "info" and not prev.ret < op.call:
+            where = f"line {prev.ret_line}" if prev.ret_line is not None else f"operation {prev.id}"
+            raise HistoryFormatError(
+                source, op.line,
+                f"process {op.process!r} invokes at {op.call:g} but its previous operation returned at "
+                f"{prev.ret:g} ({where}); a process invokes strictly after its previous return "
+                "(give distinct times, or omit every time to order events by line)", "time",
+            )
+        last[op.process] = op

@@ -14,8 +14,9 @@ Supported formats (``format=`` names):
     are required; ``key`` (default ``null``), ``value`` (default ``null``) and ``time``
     (a finite number) are optional. ``time`` is on every line, and then orders the
     events, or on none, and then the line order does; a process's times never go
-    back (so a return is at or after its call), and it invokes strictly after its
-    previous return. A completion is paired with the
+    back (so a return is at or after its call). (The checkers also require a
+    process to invoke strictly after its previous return: see
+    :func:`~wfsim.verify.history.checker.check_history`.) A completion is paired with the
     pending invocation of the same process. The invocation carries the input
     (``value``; ``[from, to]`` for ``cas``); an ``ok`` completion of ``read``/``get``
     carries the value read, one of another function repeats the input or omits it.
@@ -169,7 +170,7 @@ def history_from_events(
         clock.tick()
         t = ev.time if use_time else float(index)
         assert t is not None
-        _check_order(ev, t, last.get(ev.process), ev.process in pending, source)
+        _check_order(ev, t, last.get(ev.process), source)
         last[ev.process] = (t, ev.line)
         if ev.type == "invoke":
             if ev.process in pending:
@@ -200,29 +201,13 @@ def history_from_events(
     return History([op for op in slots if op is not None], meta)
 
 
-def _check_order(
-    ev: Event, t: float, prev: tuple[float, int | None] | None, is_pending: bool, source: str
-) -> None:
-    """A process's times never go back, and it invokes strictly after its last return.
-
-    The checkers only compare times (``a.ret < b.call`` orders two operations). An
-    invocation at the very time its process's previous operation returned would make
-    the two concurrent and lose the program order the log states, and the checks
-    could then accept a process that read a value before writing it.
-    """
-    if prev is None:
-        return
-    prev_t, prev_line = prev
-    if t < prev_t:
+def _check_order(ev: Event, t: float, prev: tuple[float, int | None] | None, source: str) -> None:
+    """A process's times never go back (so a return is at or after its call)."""
+    if prev is not None and t < prev[0]:
         what = "its invocation" if ev.type != "invoke" else f"the previous event of process {ev.process!r}"
         raise HistoryFormatError(
-            source, ev.line, f"{t:g} is before {what} at {prev_t:g} (line {prev_line}); "
+            source, ev.line, f"{t:g} is before {what} at {prev[0]:g} (line {prev[1]}); "
             "a process's events must not go back in time", "time",
-        )
-    if ev.type == "invoke" and not is_pending and t == prev_t:
-        raise HistoryFormatError(
-            source, ev.line, f"process {ev.process!r} invokes at {t:g}, the time its previous operation returned "
-            f"(line {prev_line}); give a later time, or omit every time to order events by line", "time",
         )
 
 
