@@ -49,13 +49,17 @@ REGISTER_CLASSES: list[list[Any]] = [
 ]
 
 
+# kv keys, in classes of JSON-equal renderings like REGISTER_CLASSES.
+KV_KEY_CLASSES: list[list[Any]] = [["x"], ["y"], [1, 1.0], ["1"], [True], [[1], [1.0]]]
+
+
 @dataclass(frozen=True)
 class Planned:
     """One operation as the generator means it (JSON values, integer times)."""
 
     process: int
     f: str
-    key: str | None
+    key: Any
     value: Any
     output: Any
     status: str
@@ -70,7 +74,7 @@ class Spec:
     id: int
     process: int
     f: str
-    key: str | None
+    key: Any
     value: Any
     output: Any
     call: float
@@ -119,7 +123,7 @@ def planned_histories(draw: st.DrawFn, model: str) -> list[Planned]:
         call = clock[p] + draw(st.integers(0, 2))
         ret = call + draw(st.integers(0, 3))
         clock[p] = ret + 1  # a process invokes strictly after its previous return
-        key = None if model == "register" else draw(st.sampled_from(["x", "y"]))
+        key = None if model == "register" else draw(st.sampled_from(draw(st.sampled_from(KV_KEY_CLASSES))))
         f = draw(st.sampled_from(["read", "write", "cas"] if model == "register" else ["get", "put", "append"]))
         val, out = None, None
         if f == "read":
@@ -163,7 +167,7 @@ def specs_of(ops: list[Planned], events: list[tuple[int, dict[str, Any]]], timed
         else:
             value = oracle_value(op.value)
         output = op.output if op.f == "get" else oracle_value(op.output)
-        specs.append(Spec(i, op.process, op.f, op.key, value, output, float(call),
+        specs.append(Spec(i, op.process, op.f, oracle_value(op.key), value, output, float(call),
                           math.inf if op.status == "info" else float(ret), op.status))
     return specs
 
