@@ -168,8 +168,7 @@ def history_from_events(
     slots: list[Operation | None] = []
     for index, ev in enumerate(events):
         clock.tick()
-        t = ev.time if use_time else float(index)
-        assert t is not None
+        t = ev.time if use_time and ev.time is not None else float(index)
         _check_order(ev, t, last.get(ev.process), source)
         last[ev.process] = (t, ev.line)
         if ev.type == "invoke":
