@@ -11,10 +11,12 @@
 ``wfsim compare CONFIG --vary KEY=V1,V2 [--seeds N …] [--out FILE]``
     Run each value (same seeds for all) and print a Markdown table of latency,
     makespan, cost, energy and deadline misses.
-``wfsim check-history FILE [--model register|kv] [--consistency …] [--format …]``
-    Check a recorded operation history (wfsim JSONL, Jepsen log, Porcupine or
+``wfsim check-history FILE… [--model register|kv] [--consistency …] [--format …] [--jobs K]``
+    Check recorded operation histories (wfsim JSONL, Jepsen log, Porcupine or
     Knossos EDN) for linearizability, sequential or causal consistency; prints one
-    JSON line with ``verdict`` ``ok``, ``violation`` or ``unknown``.
+    JSON line per file with ``verdict`` ``ok``, ``violation`` or ``unknown``. A file
+    with a user error gets an error line on stderr, the others are still checked,
+    and the exit status is 2.
 ``wfsim verify DIR [--property NAME …] [--json]``
     Check the property catalog (:mod:`wfsim.verify.catalog`) on a saved run: one line
     per property with its verdict and, when false, the first counterexample; with
@@ -33,9 +35,11 @@ import os
 import signal
 import sys
 import tempfile
-from importlib import metadata
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
+
+# The experiments stack (and through it the simulator) is imported inside the
+# commands that use it: `check-history` must start fast and needs none of it.
 
 
 class UserError(Exception):
@@ -173,19 +177,51 @@ def _write_atomically(out: Path, text: str) -> None:
         raise
 
 
-def cmd_check_history(args: argparse.Namespace) -> int:
-    from wfsim.verify.history import Budget, check_history, load_history
+def _check_history_file(path: str, options: dict[str, Any]) -> tuple[str | None, str | None]:
+    """Check one history file: ``(json_line, None)``, or ``(None, error)`` for a user error.
 
+    A module-level function so that ``--jobs`` can run it in worker processes.
+    """
+    from wfsim.verify.history import Budget, check_history
+
+    budget = Budget(time_s=options["budget"], max_states=options["max_states"])
     try:
-        history = load_history(args.file, args.format)
-        verdict = check_history(history, args.model, args.consistency,
-                                Budget(time_s=args.budget, max_states=args.max_states))
+        verdict = check_history(path, options["model"], options["consistency"], budget, format=options["format"])
     except FileNotFoundError:
-        raise UserError(f"{args.file}: no such file") from None
-    except ValueError as exc:  # includes HistoryFormatError: file, line and reason
-        raise UserError(str(exc)) from None
-    print(json.dumps({"file": str(args.file), **verdict.to_json()}, default=str))
-    return 0
+        return None, f"{path}: no such file"
+    except IsADirectoryError:
+        return None, f"{path}: is a directory, expected a history file"
+    except OSError as exc:
+        return None, f"{path}: cannot read it ({exc.strerror or exc})"
+    except ValueError as exc:  # includes HistoryFormatError: file, line, field and reason
+        return None, str(exc)
+    return json.dumps({"file": path, **verdict.to_json()}, default=str), None
+
+
+def cmd_check_history(args: argparse.Namespace) -> int:
+    options = {"model": args.model, "consistency": args.consistency, "format": args.format,
+               "budget": args.budget, "max_states": args.max_states}
+    jobs = min(args.jobs, len(args.file))
+    pool = None
+    if jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(jobs)
+        results = pool.map(_check_history_file, args.file, [options] * len(args.file))
+    else:
+        results = (_check_history_file(path, options) for path in args.file)
+    failed = 0
+    try:
+        for line, error in results:  # in the order of the files given
+            if error is None:
+                print(line, flush=True)
+            else:
+                failed += 1
+                print(f"wfsim: error: {error}", file=sys.stderr, flush=True)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    return 2 if failed else 0
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -251,6 +287,15 @@ def _seed(text: str) -> int:
     return value
 
 
+class _Version(argparse.Action):
+    """``--version``, looking the version up only when asked (startup stays light)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> NoReturn:
+        from importlib import metadata
+
+        parser.exit(0, f"wfsim {metadata.version('wfsim')}\n")
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with usage errors as one line and status 2 like every user error."""
 
@@ -260,7 +305,7 @@ class _Parser(argparse.ArgumentParser):
 
 def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="wfsim", description="Workflow simulation on the edge-cloud continuum.")
-    parser.add_argument("--version", action="version", version=f"wfsim {metadata.version('wfsim')}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="run an experiment config and write its results")
@@ -296,8 +341,13 @@ def make_parser() -> argparse.ArgumentParser:
     comparison.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     comparison.set_defaults(func=cmd_compare)
 
-    history = sub.add_parser("check-history", help="check an operation history for a consistency model")
-    history.add_argument("file", help="history file")
+    history = sub.add_parser(
+        "check-history", help="check operation histories for a consistency model",
+        description="Check each history file; print one JSON line per file checked, in the order given, with "
+                    "its 'verdict' (ok, violation or unknown). A file that cannot be read or parsed gets one "
+                    "'wfsim: error: FILE[:LINE]: field: reason' line on stderr instead; the other files are "
+                    "still checked, and the exit status is then 2 (otherwise 0, whatever the verdicts).")
+    history.add_argument("file", nargs="+", metavar="FILE", help="history file (wfsim JSONL, Jepsen log, EDN)")
     history.add_argument("--model", choices=["register", "kv"], default="register",
                          help="sequential specification (default: register)")
     history.add_argument("--consistency", default="linearizable",
@@ -306,9 +356,12 @@ def make_parser() -> argparse.ArgumentParser:
     history.add_argument("--format", choices=["jsonl", "jepsen", "porcupine-edn", "edn"],
                          help="file format (default: detected from the content)")
     history.add_argument("--budget", type=_positive, default=60.0, metavar="SECONDS",
-                         help="time budget; past it the verdict is 'unknown' (default: 60)")
-    history.add_argument("--max-states", type=int, default=5_000_000,
+                         help="time budget per file, parsing included; past it the verdict is 'unknown' "
+                              "(default: 60)")
+    history.add_argument("--max-states", type=_positive_int, default=5_000_000,
                          help="memoised search states before 'unknown' (default: 5000000)")
+    history.add_argument("--jobs", type=_positive_int, default=1, metavar="K",
+                         help="check up to K files at once in separate processes (default: 1)")
     history.set_defaults(func=cmd_check_history)
 
     verify = sub.add_parser("verify", help="check the property catalog on a saved run")
@@ -338,6 +391,16 @@ def _terminate(signum: int, frame: Any) -> NoReturn:
     raise Terminated
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``wfsim`` command; returns the exit status."""
     parser = make_parser()
@@ -345,9 +408,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.func(args)
-    except Exception as exc:
-        if not _is_user_error(exc):
-            raise
+    except (UserError, *_loaded_user_errors()) as exc:
         print(f"wfsim: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -364,12 +425,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _is_user_error(exc: Exception) -> bool:
-    # Imported here, on the error path only: startup stays light for quick commands.
-    from wfsim.experiments.config import ConfigError
-    from wfsim.trace.rundir import RunDirectoryError
-
-    return isinstance(exc, (UserError, ConfigError, RunDirectoryError))
+def _loaded_user_errors() -> tuple[type[Exception], ...]:
+    # Evaluated only when an exception reaches main(): a module never imported cannot
+    # have raised its error, and startup stays light for quick commands.
+    found = []
+    for module, name in (("wfsim.experiments.config", "ConfigError"), ("wfsim.trace.rundir", "RunDirectoryError")):
+        if module in sys.modules:
+            found.append(getattr(sys.modules[module], name))
+    return tuple(found)
 
 
 if __name__ == "__main__":
