@@ -293,7 +293,8 @@ class _Version(argparse.Action):
     def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> NoReturn:
         from importlib import metadata
 
-        parser.exit(0, f"wfsim {metadata.version('wfsim')}\n")
+        print(f"wfsim {metadata.version('wfsim')}")
+        parser.exit(0)
 
 
 class _Parser(argparse.ArgumentParser):
