@@ -298,9 +298,45 @@ class ExperimentConfig(_Strict):
 
 
 # --- loading ---------------------------------------------------------------------
+#: Deepest nesting of YAML collections accepted. A real config nests about six
+#: levels (``workloads[0].workflow.task.tiers``); PyYAML composes nested collections
+#: recursively, so without a bound a deeply nested file ends in a RecursionError.
+MAX_YAML_DEPTH = 64
+
+
 class _Loader(yaml.SafeLoader):
     """PyYAML's safe loader, reading ``1e9`` and ``2.0e9`` as floats (YAML 1.2) rather
-    than strings (YAML 1.1 wants ``2.0e+9``)."""
+    than strings (YAML 1.1 wants ``2.0e+9``), refusing duplicate keys (PyYAML keeps
+    the last one silently) and collections nested deeper than :data:`MAX_YAML_DEPTH`."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested deeper than {MAX_YAML_DEPTH} levels", self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        first: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # ``<<: *base`` merges may be overridden by the keys beside them
+            key = self.construct_object(key_node, deep=True)
+            try:
+                mark = first.setdefault(key, key_node.start_mark)
+            except TypeError:
+                continue  # an unhashable key: the base class reports it
+            if mark is not key_node.start_mark:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (first at line {mark.line + 1})", key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
 
 
 _Loader.add_implicit_resolver(
