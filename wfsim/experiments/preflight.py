@@ -35,8 +35,8 @@ if TYPE_CHECKING:
 #: Trace rows recorded per task execution: its four task events (placed, ready,
 #: start, end), its share of transfers, link hops and workflow events. Measured
 #: 6.6-8.3 on the shipped experiments (quickstart 6.8, compare-placement 6.6,
-#: maintenance 8.0, campus 8.3); the estimate takes the upper end.
-EVENTS_PER_TASK = 8
+#: maintenance 8.0, campus 8.3); the estimate stays above them.
+EVENTS_PER_TASK = 9
 
 #: Peak memory per trace row: the growth of peak RSS over a run divided by the rows
 #: of its trace, recorder lists and built DataFrames together. Measured on runs long
@@ -52,8 +52,8 @@ BYTES_PER_EVENT = 150
 BYTES_PER_NODE = 27_000
 
 #: Default ``limits.max_events``: about 3 GB of trace at :data:`BYTES_PER_EVENT`, or
-#: 2.5 million task executions; the largest shipped run (compare-placement) records
-#: 40 000, the 5000-device benchmark 4.8 million.
+#: 2.2 million task executions; the largest shipped run (compare-placement) records
+#: 40 000 rows, the 5000-device benchmark (600 000 task executions) about 4.8 million.
 DEFAULT_MAX_EVENTS = 20_000_000
 
 #: Default ``limits.max_nodes``: about 2.7 GB at :data:`BYTES_PER_NODE`.
