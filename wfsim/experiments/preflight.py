@@ -12,8 +12,9 @@ so ``wfsim validate`` and ``wfsim run`` refuse the same inputs:
 * :func:`check_size` and :func:`check_placement` on the built simulation, before it runs.
 
 The size estimate is expected arrivals × tasks per workflow × trace events per task,
-against ``limits.max_events``; the figures it converts into memory were measured on
-real runs (see the constants).
+plus the rounds of rebalancing and autoscaling on a run stopped at ``until``, against
+``limits.max_events``; the figures it converts into memory were measured on real runs
+(see the constants).
 """
 
 from __future__ import annotations
@@ -168,6 +169,16 @@ def estimate(sim: Simulation, config: ExperimentConfig) -> list[SizeEstimate]:
     return out
 
 
+def background_events(config: ExperimentConfig, nodes: int) -> float:
+    """Events of periodic rebalancing and autoscaling over a run stopped at ``until``:
+    a round every ``interval`` seconds, each visiting (and, rebalancing, recording)
+    up to every node. Without ``until`` they stop with the last work, so none count."""
+    if config.until is None:
+        return 0.0
+    rounds = sum(config.until / c.interval for c in (config.rebalance, config.autoscaling) if c is not None)
+    return rounds * nodes
+
+
 def check_size(sim: Simulation, config: ExperimentConfig, source: str) -> None:
     """Refuse a run in which nothing arrives, or whose trace would exceed
     ``limits.max_events``.
@@ -188,18 +199,26 @@ def check_size(sim: Simulation, config: ExperimentConfig, source: str) -> None:
             raise ConfigError(source, f"workloads[{i}].arrivals", f"no arrival falls in the arrival window "
                               f"[{start:g}, {end:g}) ({hint}): nothing of workload {config.workloads[i].name!r} "
                               f"would run; allowed: arrivals inside the window")
-    total = sum(s.events for s in sizes)
+    background = background_events(config, len(sim.topology.nodes))
+    total = sum(s.events for s in sizes) + background
     limit = config.limits.max_events
     if total <= limit:
         return
+    within = f"exceed limits.max_events = {limit} ({memory(limit * BYTES_PER_EVENT)}); allowed: "
     i, big = max(enumerate(sizes), key=lambda item: item[1].events)
-    others = f"; {total:.3g} with the other workloads" if len(sizes) > 1 else ""
+    if background > big.events:
+        raise ConfigError(
+            source, "until",
+            f"rebalancing and autoscaling rounds every few seconds until {config.until:g} s, over "
+            f"{len(sim.topology.nodes)} nodes, come to about {background:.3g} events, about "
+            f"{memory(total * BYTES_PER_EVENT)} of memory, {within}a smaller until or a longer rebalance or "
+            f"autoscaling interval, " + _RAISE.format("max_events"))
+    others = f"; {total:.3g} in all" if total > big.events else ""
     raise ConfigError(
         source, f"workloads[{i}]",
         f"about {big.arrivals:.3g} arrivals (over {big.window:g} s from {big.origins} origin(s)) × {big.tasks} "
         f"task(s) × {EVENTS_PER_TASK} trace events per task = {big.events:.3g} events{others}, about "
-        f"{memory(total * BYTES_PER_EVENT)} of memory, exceed limits.max_events = {limit} "
-        f"({memory(limit * BYTES_PER_EVENT)}); allowed: a smaller run (duration, arrival rate, origins), "
+        f"{memory(total * BYTES_PER_EVENT)} of memory, {within}a smaller run (duration, arrival rate, origins), "
         + _RAISE.format("max_events"))
 
 
