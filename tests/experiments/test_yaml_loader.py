@@ -25,12 +25,14 @@ workloads:
 @pytest.mark.parametrize("command", ["validate", "run"])
 @pytest.mark.parametrize("text, needles", [
     pytest.param(BASE + "    arrivals: {process: poisson, rate: 5}\n",
-                 ["invalid YAML at line 8, column 5", "duplicate key 'arrivals' (first at line 7)"], id="block"),
+                 ["invalid YAML at line 8, column 5", "duplicate key 'arrivals' (first at line 7)",
+                  "allowed: each key once per mapping"], id="block"),
     pytest.param(BASE.replace("rate: 0.5", "rate: 0.5, rate: 9"),
                  ["invalid YAML at line 7", "duplicate key 'rate' (first at line 7)"], id="flow"),
     pytest.param(BASE + "name: other\n", ["line 8", "duplicate key 'name' (first at line 1)"], id="top-level"),
     pytest.param(BASE + "description: " + "[" * 5000 + "]" * 5000 + "\n",
-                 ["invalid YAML at line 8", f"nested deeper than {MAX_YAML_DEPTH} levels"], id="deep-list"),
+                 ["invalid YAML at line 8", f"nested deeper than {MAX_YAML_DEPTH} levels; allowed: at most 64"],
+                 id="deep-list"),
     pytest.param(BASE + "description: " + "{a: " * 500 + "1" + "}" * 500 + "\n",
                  [f"nested deeper than {MAX_YAML_DEPTH} levels"], id="deep-mapping"),
 ])

@@ -319,7 +319,8 @@ class _Loader(yaml.SafeLoader):
         try:
             if self._depth > MAX_YAML_DEPTH:
                 raise yaml.composer.ComposerError(
-                    None, None, f"nested deeper than {MAX_YAML_DEPTH} levels", self.peek_event().start_mark)
+                    None, None, f"nested deeper than {MAX_YAML_DEPTH} levels; allowed: at most {MAX_YAML_DEPTH}",
+                    self.peek_event().start_mark)
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
@@ -336,7 +337,8 @@ class _Loader(yaml.SafeLoader):
                 continue  # an unhashable key: the base class reports it
             if mark is not key_node.start_mark:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r} (first at line {mark.line + 1})", key_node.start_mark)
+                    None, None, f"duplicate key {key!r} (first at line {mark.line + 1}); allowed: each key once "
+                    "per mapping", key_node.start_mark)
         return super().construct_mapping(node, deep=deep)
 
 
