@@ -1,8 +1,8 @@
 """Issue 8, item 4: inputs are judged up front.
 
 Each reproduction is a config that validated and then could only fail (every
-workflow failing, nothing arriving), blow up (MemoryError, RecursionError) or never
-end. ``wfsim validate`` and ``wfsim run`` now refuse it: status 2, one line naming
+workflow failing, nothing arriving), run out of memory or never end (YAML that
+blew up: test_yaml_loader.py). ``wfsim validate`` and ``wfsim run`` now refuse it: status 2, one line naming
 the file, the field and what is allowed, and ``run`` refuses before building the
 topology or simulating.
 """
@@ -180,9 +180,8 @@ def test_tasks_that_fit_somewhere_are_accepted(tmp_path: Path, capsys: pytest.Ca
     _tasks({"id": "a", **fields})(data)
     cfg = tmp_path / "exp.yaml"
     cfg.write_text(yaml.safe_dump(data))
-    rc, out, err = cli(capsys, "validate", cfg)
-    assert rc == 0, err
-    assert ": ok" in out
+    rc, _, err = cli(capsys, "validate", cfg)
+    assert (rc, err) == (0, "")
 
 
 def test_limit_is_a_setting(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
