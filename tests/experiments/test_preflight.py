@@ -15,14 +15,20 @@ from typing import Any, Callable
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cli_support import assert_user_error, cli
 from wfsim.engine.simulation import Simulation
 from wfsim.experiments import config as config_module
 from wfsim.experiments import preflight
-from wfsim.experiments.config import build_simulation, load_config
+from wfsim.experiments.config import ConfigError, build_simulation, load_config, validate_config
 from wfsim.experiments.preflight import EVENTS_PER_TASK, expected_arrivals
+from wfsim.model.enums import Tier
+from wfsim.model.topology import Link, Node, Topology
+from wfsim.model.workflow import LocationKind, LocationRequirement, Task, Workflow
 from wfsim.workloads.arrivals import MMPP, Periodic, Poisson, TraceArrivals
+from wfsim.workloads.workload import Workload
 
 BASE: dict[str, Any] = {
     "name": "tiny",
@@ -95,6 +101,19 @@ CASES: dict[str, tuple[Any, dict[str, str], list[str]]] = {
                                                             "links": ISLAND["links"]}),
                                              _wl(workflow={"generator": "order_processing"})), {},
                                        ["workloads[0].workflow:", "task 'process_payment'", "Specific [Cloud]"]),
+    # origins differ: one device too small for its own task, one on an island
+    "own-device-too-small": (_both(_set(topology={"nodes": [{"id": "phone-a", "tier": "LocalDevice", "cores": 4},
+                                                            {"id": "phone-b", "tier": "LocalDevice", "cores": 1},
+                                                            {"id": "edge", "tier": "EdgeCloud"}],
+                                                  "links": [{"a": "phone-a", "b": "edge"},
+                                                            {"a": "phone-b", "b": "edge"}]}),
+                                   _tasks({"id": "a", "cores": 2, "location": "Specific", "tiers": ["LocalDevice"]})),
+                             {}, ["workloads[0].workflow.tasks[0].cores", "origin 'phone-b' can", "cores <= 1"]),
+    "one-origin-on-an-island": (_both(_set(topology={"nodes": [*ISLAND["nodes"], {"id": "phone-b",
+                                                                                 "tier": "LocalDevice"}],
+                                                     "links": ISLAND["links"]}),
+                                      _tasks({"id": "a", "location": "Specific", "tiers": ["EdgeCloud"]})), {},
+                                ["topology.links", "origin 'phone-b' can", "no route", "(edge)"]),
     # nodes unreachable from the origins
     "unreachable-tier": (_both(_set(topology=ISLAND),
                                _tasks({"id": "a"}, {"id": "b", "location": "Specific", "tiers": ["Cloud"]})), {},
@@ -256,3 +275,41 @@ def test_readme_states_the_calibration_and_defaults() -> None:
     assert (f"limits: {{max_events: {preflight.DEFAULT_MAX_EVENTS}, max_nodes: {preflight.DEFAULT_MAX_NODES}}}"
             in readme)
     assert f"nested deeper than {config_module.MAX_YAML_DEPTH} levels" in readme
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_placement_check_agrees_with_every_origins_candidates(data: st.DataObject) -> None:
+    """Checking one origin per class (component, tier, size) refuses exactly the
+    configs in which some origin has no candidate for some task."""
+    tiers = [t.value for t in Tier]
+    n = data.draw(st.integers(2, 7))
+    # Mostly devices of few sizes, so that origins share classes and classes differ.
+    device_heavy = st.sampled_from(tiers) | st.just(Tier.LOCAL_DEVICE.value)
+    nodes = [{"id": f"n{i}", "tier": data.draw(device_heavy), "cores": data.draw(st.integers(1, 2)),
+              "memory": data.draw(st.sampled_from([1e9, 4e9]))} for i in range(n)]
+    pairs = data.draw(st.sets(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1))
+                              .filter(lambda p: p[0] < p[1]), max_size=n + 2))
+    links = [{"a": f"n{a}", "b": f"n{b}"} for a, b in sorted(pairs)]
+    task = {"id": "t", "cores": data.draw(st.integers(1, 2)), "memory": data.draw(st.sampled_from([0.0, 2e9])),
+            "location": data.draw(st.sampled_from(["All", "Specific", "AnyOf"]))}
+    if task["location"] != "All":
+        task["tiers"] = data.draw(st.lists(st.sampled_from(tiers), min_size=1, max_size=1 if task["location"]
+                                           == "Specific" else 3, unique=True))
+    config = validate_config({**BASE, "topology": {"nodes": nodes, "links": links},
+                              "workloads": [{**BASE["workloads"][0], "workflow": {"tasks": [task]}}]})
+    topology = Topology([Node(**{**x, "tier": Tier.parse(x["tier"])}) for x in nodes],
+                        [Link(**x) for x in links])
+    fields = {k: v for k, v in task.items() if k != "tiers"}
+    fields["location"] = LocationRequirement(LocationKind(task["location"]),
+                                             tuple(Tier.parse(t) for t in task.get("tiers", ())))
+    spec = Task(**fields)
+    sim = Simulation(topology, [Workload("w", Workflow("w", [spec]), Poisson(0.5))], duration=4)
+    stranded = any(not sim.cluster.candidates(spec, o) for o in sim._origins(sim.workloads[0]))
+    try:
+        build_simulation(config)
+        refused = False
+    except ConfigError as exc:
+        assert exc.field is not None and exc.field.startswith(("workloads[0].workflow.tasks[0]", "topology.links"))
+        refused = True
+    assert refused == stranded

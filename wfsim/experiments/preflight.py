@@ -24,8 +24,11 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
+import networkx as nx
+
 from wfsim.experiments.errors import ConfigError
 from wfsim.model.enums import Tier
+from wfsim.model.topology import Topology
 from wfsim.model.workflow import Task, Workflow
 from wfsim.workloads.arrivals import MMPP, ArrivalProcess, Periodic, Poisson, TraceArrivals
 
@@ -236,15 +239,25 @@ def check_placement(sim: Simulation, config: ExperimentConfig, source: str) -> N
             memory, no node of an allowed tier, only other users' devices, or no route.
     """
     cluster = sim.cluster
+    component = _components(sim.topology)
     for i, (w, workload) in enumerate(zip(config.workloads, sim.workloads)):
         origins = sim._origins(workload)
+        # Whether a task has candidates depends on its origin only through what the
+        # origin reaches and, as the one LocalDevice it may use, the origin node
+        # itself: one origin per class stands for the others (thousands of devices
+        # would otherwise each build their candidate list here).
+        classes: dict[tuple, list[int]] = {}
+        for o in origins:
+            spec = sim.topology.nodes[o]
+            classes.setdefault((component[o], spec.tier, spec.cores, spec.memory), []).append(o)
         seen: set[tuple] = set()
         for j, task in enumerate(_workflow(workload.workflow).tasks):
             key = (task.location, task.min_cores, task.min_memory)
             if key in seen:
                 continue
             seen.add(key)
-            stranded = [o for o in origins if not cluster.candidates(task, o)]
+            stranded = [o for members in classes.values() if not cluster.candidates(task, members[0])
+                        for o in members]
             if stranded:
                 field, why = _unplaceable(sim, task, stranded[0])
                 more = f" (and {len(stranded) - 1} more of {len(origins)} origins)" if len(stranded) > 1 else ""
@@ -252,6 +265,19 @@ def check_placement(sim: Simulation, config: ExperimentConfig, source: str) -> N
                 where = _task_field(w, i, j, field) if field is not None else _route_field(config, w, i)
                 raise ConfigError(source, where, f"task {task.id!r} from origin {origin!r}{more} can run on no "
                                   f"node: {why}")
+
+
+def _components(topology: Topology) -> list[int]:
+    """Per node, the number of its connected component over the links up now."""
+    graph = nx.Graph()
+    graph.add_nodes_from(range(len(topology.nodes)))
+    graph.add_edges_from((topology.index[link.a], topology.index[link.b])
+                         for link, up in zip(topology.links, topology.link_up) if up)
+    component = [0] * len(topology.nodes)
+    for k, members in enumerate(nx.connected_components(graph)):
+        for v in members:
+            component[v] = k
+    return component
 
 
 def _unplaceable(sim: Simulation, task: Task, origin: int) -> tuple[str | None, str]:
