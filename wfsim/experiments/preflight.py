@@ -88,7 +88,7 @@ class SizeEstimate:
         return self.arrivals * self.tasks * EVENTS_PER_TASK
 
 
-def memory(nbytes: float) -> str:
+def _memory(nbytes: float) -> str:
     """``nbytes`` for people: ``'2.9 GB'``."""
     for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
         if nbytes < 1000 or unit == "PB":
@@ -138,8 +138,8 @@ def check_node_count(nodes: int, max_nodes: int, source: str, field: str) -> Non
         ConfigError: With the count, the memory it implies and the setting to raise.
     """
     if nodes > max_nodes:
-        raise ConfigError(source, field, f"{nodes} nodes, about {memory(nodes * BYTES_PER_NODE)} of memory, "
-                          f"exceed limits.max_nodes = {max_nodes} ({memory(max_nodes * BYTES_PER_NODE)}); "
+        raise ConfigError(source, field, f"{nodes} nodes, about {_memory(nodes * BYTES_PER_NODE)} of memory, "
+                          f"exceed limits.max_nodes = {max_nodes} ({_memory(max_nodes * BYTES_PER_NODE)}); "
                           f"allowed: at most {max_nodes} nodes, {_RAISE.format('max_nodes')}")
 
 
@@ -207,21 +207,21 @@ def check_size(sim: Simulation, config: ExperimentConfig, source: str) -> None:
     limit = config.limits.max_events
     if total <= limit:
         return
-    within = f"exceed limits.max_events = {limit} ({memory(limit * BYTES_PER_EVENT)}); allowed: "
+    within = f"exceed limits.max_events = {limit} ({_memory(limit * BYTES_PER_EVENT)}); allowed: "
     i, big = max(enumerate(sizes), key=lambda item: item[1].events)
     if background > big.events:
         raise ConfigError(
             source, "until",
             f"rebalancing and autoscaling rounds every few seconds until {config.until:g} s, over "
             f"{len(sim.topology.nodes)} nodes, come to about {background:.3g} events, about "
-            f"{memory(total * BYTES_PER_EVENT)} of memory, {within}a smaller until or a longer rebalance or "
+            f"{_memory(total * BYTES_PER_EVENT)} of memory, {within}a smaller until or a longer rebalance or "
             f"autoscaling interval, " + _RAISE.format("max_events"))
     others = f"; {total:.3g} in all" if total > big.events else ""
     raise ConfigError(
         source, f"workloads[{i}]",
         f"about {big.arrivals:.3g} arrivals (over {big.window:g} s from {big.origins} origin(s)) × {big.tasks} "
         f"task(s) × {EVENTS_PER_TASK} trace events per task = {big.events:.3g} events{others}, about "
-        f"{memory(total * BYTES_PER_EVENT)} of memory, {within}a smaller run (duration, arrival rate, origins), "
+        f"{_memory(total * BYTES_PER_EVENT)} of memory, {within}a smaller run (duration, arrival rate, origins), "
         + _RAISE.format("max_events"))
 
 
@@ -296,9 +296,9 @@ def _unplaceable(sim: Simulation, task: Task, origin: int) -> tuple[str | None, 
             return size, (f"it needs {task.min_cores} cores to start and the largest node it may run on has "
                           f"{cores}; allowed: {size} <= {cores}")
         if task.min_memory > most:
-            return mem, (f"it needs {memory(task.min_memory)} of memory to start and the largest node it may "
-                         f"run on has {memory(most)}; allowed: {mem} <= {most:g}")
-        return size, (f"no node it may run on has both {task.min_cores} cores and {memory(task.min_memory)} of "
+            return mem, (f"it needs {_memory(task.min_memory)} of memory to start and the largest node it may "
+                         f"run on has {_memory(most)}; allowed: {mem} <= {most:g}")
+        return size, (f"no node it may run on has both {task.min_cores} cores and {_memory(task.min_memory)} of "
                       f"memory; allowed: a smaller {size} or {mem}")
     location = task.location
     wanted = ", ".join(t.value for t in location.tiers) or "any"
