@@ -138,8 +138,8 @@ CASES: dict[str, tuple[Any, dict[str, str], list[str]]] = {
                             ["topology.hierarchical", "10000003 nodes", "270 GB", "limits.max_nodes = 100000",
                              "--set limits.max_nodes="]),
     "rate-1e9": (lambda c: c["workloads"][0]["arrivals"].update(rate=1e9), {},
-                 ["workloads[0]", "8e+09 arrivals", "over 4 s from 2 origin(s)", "× 2 task(s) × 9", "1.44e+11 events", "21.6 TB",
-                  "limits.max_events = 20000000", "--set limits.max_events="]),
+                 ["workloads[0]", "8e+09 arrivals", "over 4 s from 2 origin(s)", "× 2 task(s) × 9",
+                  "1.44e+11 events", "21.6 TB", "limits.max_events = 20000000", "--set limits.max_events="]),
     "duration-1e12": (_set(duration=1e12), {}, ["workloads[0]", "1e+12 arrivals", "PB", "limits.max_events"]),
     # a run stopped at `until` keeps rebalancing and autoscaling every interval until then
     "until-1e9-with-rebalancing": (_set(until=1e9, rebalance={"interval": 15},
