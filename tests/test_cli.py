@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from wfsim.cli import main
 
 from cli_support import assert_user_error, cli, tree
+from wfsim.trace import rundir
 from wfsim.trace.trace import TABLES, Trace
 
 REPO = Path(__file__).resolve().parents[1]
@@ -113,7 +114,10 @@ def test_metrics_json_is_valid_and_consistent_with_trace(saved_run: Path) -> Non
 
 def test_trace_load_round_trips(saved_run: Path, tmp_path: Path) -> None:
     trace = Trace.load(saved_run)
-    assert trace.manifest == json.loads((saved_run / "manifest.json").read_text())
+    stored = json.loads((saved_run / "manifest.json").read_text())
+    assert stored.pop("format") == rundir.RUN_FORMAT and set(stored.pop("files")) == set(
+        ["metrics.json", "trace/schema.json"] + [f"trace/{t}.parquet" for t in TABLES])
+    assert trace.manifest == stored
     assert len(trace.workflows) > 0 and len(trace.task_events) > 0
     assert set(trace.nodes["id"].astype(str)) >= {"cloud", "regional-0", "edge-0", "device-0"}
     trace.save(tmp_path / "again")
@@ -223,7 +227,7 @@ def test_set_works_with_validate(tmp_path: Path, capsys: pytest.CaptureFixture[s
 @pytest.mark.parametrize(
     ("override", "needles"),
     [
-        pytest.param("duration", ["'duration'", "key.path=value"], id="no-equals"),
+        pytest.param("duration", ["--set duration:", "key.path=value"], id="no-equals"),
         pytest.param("=3", ["key.path=value"], id="empty-key"),
         pytest.param("workloads.5.arrivals.rate=2", ["workloads.5", "no list item '5'", "have 1"],
                      id="index-out-of-range"),
@@ -242,7 +246,7 @@ def test_bad_set_is_a_user_error(tmp_path: Path, capsys: pytest.CaptureFixture[s
     out_dir = tmp_path / "out"
     extra = ["--out", out_dir] if command == "run" else []
     rc, _, err = cli(capsys, command, cfg, *extra, "--set", override)
-    assert_user_error(rc, err, str(cfg), *needles)
+    assert_user_error(rc, err, f"--set {override}", *needles)
     assert not out_dir.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["exp.yaml"]
 
@@ -268,7 +272,7 @@ def test_set_negative_duration_is_rejected(duration: float, capsys: pytest.Captu
     with tempfile.TemporaryDirectory() as tmp:
         cfg = write_config(Path(tmp))
         rc, _, err = cli(capsys, "validate", cfg, "--set", f"duration={duration!r}")
-        assert_user_error(rc, err, str(cfg), "duration", "greater than or equal to 0")
+        assert_user_error(rc, err, f"--set duration={duration!r}: duration:", "greater than or equal to 0")
 
 
 def test_negative_seed_is_rejected(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -319,10 +323,8 @@ def test_rerun_replaces_existing_run_directory(tmp_path: Path, capsys: pytest.Ca
     cfg = write_config(tmp_path)
     out = tmp_path / "r"
     assert cli(capsys, "run", cfg, "--out", out, "-q", "--seed", "1")[0] == 0
-    (out / "trace" / "stale.parquet").write_bytes(b"left over")
     assert cli(capsys, "run", cfg, "--out", out, "-q", "--seed", "2")[0] == 0
     assert json.loads((out / "manifest.json").read_text())["seed"] == 2
-    assert not (out / "trace" / "stale.parquet").exists()  # replaced, not merged
     assert sorted(p.name for p in (out / "trace").iterdir()) == sorted([f"{t}.parquet" for t in TABLES] + ["schema.json"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["exp.yaml", "r"]  # no staging leftovers
     # a fresh run of seed 2 gives the same trace
@@ -344,13 +346,10 @@ def test_failed_write_leaves_previous_run_untouched(tmp_path: Path, capsys: pyte
     out = tmp_path / "r"
     assert cli(capsys, "run", cfg, "--out", out, "-q")[0] == 0
     before = tree(out)
-    real_save = Trace.save
+    def full_disk(staging: Path, out: Path) -> None:  # everything staged, then the rename fails
+        raise OSError("disk full")
 
-    def half_save(self: Trace, directory: str | Path) -> None:
-        real_save(self, directory)  # writes everything into the staging directory ...
-        raise OSError("disk full")  # ... and then fails
-
-    monkeypatch.setattr(Trace, "save", half_save)
+    monkeypatch.setattr(rundir, "_replace", full_disk)
     rc, _, err = cli(capsys, "run", cfg, "--out", out, "-q", "--seed", "99")
     assert_user_error(rc, err, str(out), "disk full")
     assert tree(out) == before
@@ -370,3 +369,69 @@ def test_subprocess_user_error_exits_2_without_traceback(tmp_path: Path) -> None
     assert str(cfg) in lines[0] and "placement.strategy" in lines[0] and "nearest_edge" in lines[0]
     assert proc.stdout == ""
     assert not out.exists()
+
+
+# --- command-line rough edges ----------------------------------------------------------
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib import metadata
+
+    rc, out, _ = cli(capsys, "--version")
+    assert rc == 0 and out.strip() == f"wfsim {metadata.version('wfsim')}"
+
+
+def test_set_error_in_a_built_field_names_the_override(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path)
+    rc, _, err = cli(capsys, "validate", cfg, "--set", "workloads.0.origins=[nowhere]")
+    assert_user_error(rc, err, "--set workloads.0.origins=[nowhere]: workloads[0].origins", "nowhere")
+
+
+def test_error_in_the_file_still_names_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path, config(duration=-1))
+    rc, _, err = cli(capsys, "validate", cfg, "--set", "seed=3")
+    assert_user_error(rc, err, f"{cfg}: duration:")
+
+
+def test_set_scheduling_params_like_placement_params(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path, config(scheduling="hybrid"))
+    rc, _, err = cli(capsys, "run", cfg, "--out", tmp_path / "r", "-q", "--set", "scheduling.params.w_fit=0.9")
+    assert rc == 0, err
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    assert manifest["config"]["scheduling"] == {"strategy": "hybrid", "params": {"w_fit": 0.9}}
+    # The short form can be switched and given parameters in one command line.
+    cfg = write_config(tmp_path, config())
+    rc, _, err = cli(capsys, "validate", cfg, "--set", "scheduling=hybrid", "--set", "scheduling.params.w_wait=2")
+    assert_user_error(rc, err, "--set scheduling.params.w_wait=2: scheduling.params", "w_wait")
+
+
+def test_compare_defaults_to_the_config_seed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path)  # seed 7
+    args = ("compare", cfg, "--vary", "placement=heft,random", "-q")
+    default = cli(capsys, *args)
+    assert default[0] == 0, default[2]
+    assert default[1] == cli(capsys, *args, "--seeds", "7")[1]
+    assert default[1] != cli(capsys, *args, "--seeds", "0")[1]
+
+
+def test_progress_covers_drain_build_and_write(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path)
+    rc, _, err = cli(capsys, "run", cfg, "--out", tmp_path / "r")
+    assert rc == 0, err
+    for phase in ("simulating", "draining", "building trace", "writing results"):
+        assert phase in err
+
+
+#: Every workflow needs the cloud, which is in maintenance from the start: all fail at run time.
+FAILING = {"health": [{"time": 0.0, "node": "cloud", "status": "Maintenance"}],
+           "placement": "cloud_only"}
+
+
+def test_failed_workflows_are_reported_and_strict_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path, config(**FAILING))
+    rc, out, err = cli(capsys, "run", cfg, "--out", tmp_path / "r", "-q")
+    assert rc == 0
+    line = [x for x in err.splitlines() if x.startswith("wfsim: ")]
+    assert len(line) == 1 and "workflows failed; the first: workflow" in line[0], err
+    rc, _, err = cli(capsys, "run", cfg, "--out", tmp_path / "r", "-q", "--strict")
+    assert rc == 1 and "workflows failed" in err
+    rc, _, err = cli(capsys, "run", write_config(tmp_path, config()), "--out", tmp_path / "ok", "-q", "--strict")
+    assert rc == 0 and "failed" not in err

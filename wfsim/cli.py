@@ -1,38 +1,45 @@
 """The ``wfsim`` command.
 
-``wfsim run CONFIG --out DIR [--seed N] [--set key=value …]``
-    Run an experiment config and write ``DIR/manifest.json``, ``DIR/metrics.json``
-    and ``DIR/trace/*.parquet`` (atomically).
+``wfsim run CONFIG --out DIR [--seed N] [--set key=value …] [--strict]``
+    Run an experiment config and write the run directory ``DIR``
+    (:mod:`wfsim.trace.rundir`: checked writable first, written atomically, never over
+    a user's files). Failed workflows are reported; ``--strict`` makes them exit 1.
 ``wfsim validate CONFIG [--set …]``
     Check a config (including its topology, workflow and arrival files) without running.
 ``wfsim info DIR``
-    Summarise a saved run.
+    Check a saved run (manifest, file sizes and checksums) and summarise it.
 ``wfsim compare CONFIG --vary KEY=V1,V2 [--seeds N …] [--out FILE]``
     Run each value (same seeds for all) and print a Markdown table of latency,
     makespan, cost, energy and deadline misses.
-``wfsim check-history FILE [--model register|kv] [--consistency …] [--format …]``
-    Check a recorded operation history (wfsim JSONL, Jepsen log, Porcupine or
+``wfsim check-history FILE… [--model register|kv] [--consistency …] [--format …] [--jobs K]``
+    Check recorded operation histories (wfsim JSONL, Jepsen log, Porcupine or
     Knossos EDN) for linearizability, sequential or causal consistency; prints one
-    JSON line with ``verdict`` ``ok``, ``violation`` or ``unknown``.
+    JSON line per file with ``verdict`` ``ok``, ``violation`` or ``unknown``. A file
+    with a user error gets an error line on stderr, the others are still checked,
+    and the exit status is 2.
 ``wfsim verify DIR [--property NAME …] [--json]``
     Check the property catalog (:mod:`wfsim.verify.catalog`) on a saved run: one line
     per property with its verdict and, when false, the first counterexample; with
     ``--json`` one JSON object per property.  Exit status 0 whatever the verdicts.
 
-User errors (bad YAML, unknown field or strategy, value out of range, missing file)
-exit with status 2 and one line naming the file, field and what is allowed.
+User errors (bad YAML, unknown field or strategy, value out of range, missing file,
+damaged run) exit with status 2 and one line naming the file (or ``--set`` argument),
+field and what is allowed; SIGINT exits 130 and SIGTERM 143, after cleaning up.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
-from wfsim.experiments.config import ConfigError, build_simulation, load_config
-from wfsim.experiments.results import is_run_directory, read_metrics, write_run
+# The experiments stack (and through it the simulator) is imported inside the
+# commands that use it: `check-history` must start fast and needs none of it.
 
 
 class UserError(Exception):
@@ -40,8 +47,11 @@ class UserError(Exception):
 
 
 def _build(args: argparse.Namespace, seed: int | None = None):
+    from wfsim.experiments.config import blame_override, build_simulation, load_config
+
     config = load_config(args.config, args.set)
-    sim = build_simulation(config, Path(args.config).resolve().parent, str(args.config), seed=seed)
+    with blame_override(args.set):
+        sim = build_simulation(config, Path(args.config).resolve().parent, str(args.config), seed=seed)
     return config, sim
 
 
@@ -55,33 +65,59 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not is_run_directory(out))):
-        raise UserError(f"{out}: exists and is not a wfsim run directory; refusing to overwrite it")
-    if out.parent.exists() and not out.parent.is_dir():
-        raise UserError(f"{out}: its parent {out.parent} is not a directory")
+    from tqdm.auto import tqdm
+
+    from wfsim.trace.rundir import RUN_FILES, prepare_output, write_run
+
     config, sim = _build(args, seed=args.seed)
-    result = sim.run(progress=not args.quiet)
-    try:
-        written = write_run(out, result.trace, result.metrics)
-    except OSError as exc:
-        raise UserError(f"{out}: cannot write results ({exc.strerror or exc})") from None
+    out = prepare_output(args.out)  # before the work: a run that cannot be saved is not started
+    with tqdm(total=1, desc="simulating", leave=False, disable=args.quiet,
+              bar_format="{l_bar}{bar}| [{elapsed}{postfix}]") as bar:
+        result = sim.run(progress=bar)
+        bar.reset(total=RUN_FILES)
+        bar.set_description("writing results")
+        try:
+            write_run(out, result.trace, result.metrics, on_file=lambda name: bar.update(1))
+        except OSError as exc:
+            raise UserError(f"{out}: cannot write results ({exc.strerror or exc})") from None
+    metrics = result.metrics
     if not args.quiet:
-        print(_summary(result.trace.manifest, result.metrics, str(written)))
+        print(_summary(result.trace.manifest, metrics, str(out)))
+    failed = metrics["workflows"]["failed"]
+    if failed:
+        print(f"wfsim: {failed} of {metrics['workflows']['submitted']} workflows failed; the first: "
+              f"{_first_failure(result.trace)}", file=sys.stderr)
+        if args.strict:
+            return 1
     return 0
 
 
+def _first_failure(trace) -> str:  # noqa: ANN001 - a Trace, imported lazily
+    events = trace.workflow_events
+    failed = events[events["state"].astype(str) == "Failed"]
+    if not len(failed):
+        return "unknown"
+    row = failed.iloc[0]
+    return f"workflow {row['workflow']} at t={row['time']:.6g} s: {row['reason']}"
+
+
+def _load_run(directory: Path) -> dict[str, Any]:
+    from wfsim.trace.rundir import check_run
+
+    return check_run(directory).model_dump()
+
+
 def cmd_info(args: argparse.Namespace) -> int:
+    from wfsim.trace.rundir import read_metrics
+
     directory = Path(args.dir)
-    if not is_run_directory(directory):
-        raise UserError(f"{directory}: not a wfsim run directory (needs manifest.json, metrics.json, trace/)")
+    manifest = _load_run(directory)
     try:
-        manifest = json.loads((directory / "manifest.json").read_text())
         metrics = read_metrics(directory)
         text = (json.dumps({"manifest": manifest, "metrics": metrics}, indent=2) if args.json
                 else _summary(manifest, metrics, str(directory)))
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise UserError(f"{directory}: manifest.json or metrics.json is not a valid wfsim run record") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise UserError(f"{directory}/metrics.json: not a valid wfsim metrics record ({exc!r})") from None
     print(text)
     return 0
 
@@ -91,7 +127,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     from wfsim.experiments.compare import compare, markdown, parse_vary
 
+    out = _writable_file(Path(args.out)) if args.out else None
     vary = parse_vary(args.vary, str(args.config))
+    if args.seeds is None:
+        from wfsim.experiments.config import load_config
+
+        args.seeds = [load_config(args.config, args.set).seed]
     runs = len(args.seeds)
     for values in vary.values():
         runs *= len(values)
@@ -101,31 +142,90 @@ def cmd_compare(args: argparse.Namespace) -> int:
             bar.update(1)
         results = compare(args.config, vary, args.seeds, args.set, progress=done)
     table = markdown(results, list(vary))
-    if args.out:
-        out = Path(args.out)
-        tmp = out.with_name(f".{out.name}.tmp")
-        tmp.write_text(table + "\n")
-        tmp.replace(out)
-    print(table)
+    print(table, flush=True)  # first: the table is never lost to a failed save
+    if out is not None:
+        try:
+            _write_atomically(out, table + "\n")
+        except OSError as exc:
+            raise UserError(f"{out}: cannot write the table ({exc.strerror or exc}); it is printed above") from None
     return 0
+
+
+def _writable_file(out: Path) -> Path:
+    """Check, before the work, that ``out`` can be written (without creating it)."""
+    if out.is_dir():
+        raise UserError(f"{out}: is a directory; --out names the file to write")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise UserError(f"{out}: its directory {parent} does not exist")
+    try:
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=f".{out.name}.", suffix=".tmp"):
+            pass
+    except OSError as exc:
+        raise UserError(f"{out}: cannot write here ({exc.strerror or exc})") from None
+    return out
+
+
+def _write_atomically(out: Path, text: str) -> None:
+    with tempfile.NamedTemporaryFile("w", dir=out.parent, prefix=f".{out.name}.", suffix=".tmp",
+                                     delete=False) as tmp:
+        tmp.write(text)
+    try:
+        os.replace(tmp.name, out)
+    except OSError:
+        os.unlink(tmp.name)
+        raise
+
+
+def _check_history_file(path: str, options: dict[str, Any]) -> tuple[str | None, str | None]:
+    """Check one history file: ``(json_line, None)``, or ``(None, error)`` for a user error.
+
+    A module-level function so that ``--jobs`` can run it in worker processes.
+    """
+    from wfsim.verify.history import Budget, check_history
+
+    budget = Budget(time_s=options["budget"], max_states=options["max_states"])
+    try:
+        verdict = check_history(path, options["model"], options["consistency"], budget, format=options["format"])
+    except FileNotFoundError:
+        return None, f"{path}: no such file"
+    except IsADirectoryError:
+        return None, f"{path}: is a directory, expected a history file"
+    except OSError as exc:
+        return None, f"{path}: cannot read it ({exc.strerror or exc})"
+    except ValueError as exc:  # includes HistoryFormatError: file, line, field and reason
+        return None, str(exc)
+    return json.dumps({"file": path, **verdict.to_json()}, default=str), None
 
 
 def cmd_check_history(args: argparse.Namespace) -> int:
-    from wfsim.verify.history import Budget, check_history, load_history
+    options = {"model": args.model, "consistency": args.consistency, "format": args.format,
+               "budget": args.budget, "max_states": args.max_states}
+    jobs = min(args.jobs, len(args.file))
+    pool = None
+    if jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor
 
+        pool = ProcessPoolExecutor(jobs)
+        results = pool.map(_check_history_file, args.file, [options] * len(args.file))
+    else:
+        results = (_check_history_file(path, options) for path in args.file)
+    failed = 0
     try:
-        history = load_history(args.file, args.format)
-        verdict = check_history(history, args.model, args.consistency,
-                                Budget(time_s=args.budget, max_states=args.max_states))
-    except FileNotFoundError:
-        raise UserError(f"{args.file}: no such file") from None
-    except ValueError as exc:  # includes HistoryFormatError: file, line and reason
-        raise UserError(str(exc)) from None
-    print(json.dumps({"file": str(args.file), **verdict.to_json()}, default=str))
-    return 0
+        for line, error in results:  # in the order of the files given
+            if error is None:
+                print(line, flush=True)
+            else:
+                failed += 1
+                print(f"wfsim: error: {error}", file=sys.stderr, flush=True)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    return 2 if failed else 0
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    from wfsim.trace.rundir import RunDirectoryError
     from wfsim.trace.trace import Trace
     from wfsim.verify.catalog import resolve
     from wfsim.verify.properties import TraceView
@@ -136,10 +236,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
     except KeyError as exc:
         raise UserError(exc.args[0]) from None
     directory = Path(args.dir)
-    if not is_run_directory(directory):
-        raise UserError(f"{directory}: not a wfsim run directory (needs manifest.json, metrics.json, trace/)")
+    _load_run(directory)
     try:
-        trace = Trace.load(directory)
+        trace = Trace.load(directory, check=False)  # just checked
+    except RunDirectoryError:
+        raise
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise UserError(f"{directory}: cannot read the trace ({exc})") from None
     view = TraceView(trace)
@@ -186,6 +287,15 @@ def _seed(text: str) -> int:
     return value
 
 
+class _Version(argparse.Action):
+    """``--version``, looking the version up only when asked (startup stays light)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> NoReturn:
+        from importlib import metadata
+
+        parser.exit(0, f"wfsim {metadata.version('wfsim')}\n")
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with usage errors as one line and status 2 like every user error."""
 
@@ -195,15 +305,18 @@ class _Parser(argparse.ArgumentParser):
 
 def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="wfsim", description="Workflow simulation on the edge-cloud continuum.")
+    parser.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="run an experiment config and write its results")
     run.add_argument("config", help="experiment YAML file")
-    run.add_argument("--out", required=True, help="output directory (replaced atomically)")
+    run.add_argument("--out", required=True,
+                     help="output directory: new, empty, or an earlier run (replaced atomically)")
     run.add_argument("--seed", type=_seed, help="override the config's seed (>= 0)")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a config field, e.g. --set workloads.0.arrivals.rate=2 (repeatable)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    run.add_argument("--strict", action="store_true", help="exit with status 1 if any workflow failed")
     run.set_defaults(func=cmd_run)
 
     validate = sub.add_parser("validate", help="check a config without running it")
@@ -220,15 +333,21 @@ def make_parser() -> argparse.ArgumentParser:
     comparison.add_argument("--vary", action="append", required=True, metavar="KEY=V1,V2",
                             help="config field and values to compare, e.g. placement=heft,nearest_edge "
                                  "(repeatable: the product is run)")
-    comparison.add_argument("--seeds", type=_seed, nargs="+", default=[0], help="seeds, the same for every variant")
+    comparison.add_argument("--seeds", type=_seed, nargs="+",
+                            help="seeds, the same for every variant (default: the config's seed)")
     comparison.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                             help="override applied to every variant")
     comparison.add_argument("--out", help="also write the Markdown table to this file")
     comparison.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     comparison.set_defaults(func=cmd_compare)
 
-    history = sub.add_parser("check-history", help="check an operation history for a consistency model")
-    history.add_argument("file", help="history file")
+    history = sub.add_parser(
+        "check-history", help="check operation histories for a consistency model",
+        description="Check each history file; print one JSON line per file checked, in the order given, with "
+                    "its 'verdict' (ok, violation or unknown). A file that cannot be read or parsed gets one "
+                    "'wfsim: error: FILE[:LINE]: field: reason' line on stderr instead; the other files are "
+                    "still checked, and the exit status is then 2 (otherwise 0, whatever the verdicts).")
+    history.add_argument("file", nargs="+", metavar="FILE", help="history file (wfsim JSONL, Jepsen log, EDN)")
     history.add_argument("--model", choices=["register", "kv"], default="register",
                          help="sequential specification (default: register)")
     history.add_argument("--consistency", default="linearizable",
@@ -237,9 +356,12 @@ def make_parser() -> argparse.ArgumentParser:
     history.add_argument("--format", choices=["jsonl", "jepsen", "porcupine-edn", "edn"],
                          help="file format (default: detected from the content)")
     history.add_argument("--budget", type=_positive, default=60.0, metavar="SECONDS",
-                         help="time budget; past it the verdict is 'unknown' (default: 60)")
-    history.add_argument("--max-states", type=int, default=5_000_000,
+                         help="time budget per file, parsing included; past it the verdict is 'unknown' "
+                              "(default: 60)")
+    history.add_argument("--max-states", type=_positive_int, default=5_000_000,
                          help="memoised search states before 'unknown' (default: 5000000)")
+    history.add_argument("--jobs", type=_positive_int, default=1, metavar="K",
+                         help="check up to K files at once in separate processes (default: 1)")
     history.set_defaults(func=cmd_check_history)
 
     verify = sub.add_parser("verify", help="check the property catalog on a saved run")
@@ -261,18 +383,56 @@ def _positive(text: str) -> float:
     return value
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised like KeyboardInterrupt so that every cleanup runs."""
+
+
+def _terminate(signum: int, frame: Any) -> NoReturn:
+    raise Terminated
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``wfsim`` command; returns the exit status."""
     parser = make_parser()
     args = parser.parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.func(args)
-    except (ConfigError, UserError) as exc:
+    except (UserError, *_loaded_user_errors()) as exc:
         print(f"wfsim: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("wfsim: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("wfsim: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
+    except BrokenPipeError:
+        # The reader went away (``wfsim verify DIR | head``): not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _loaded_user_errors() -> tuple[type[Exception], ...]:
+    # Evaluated only when an exception reaches main(): a module never imported cannot
+    # have raised its error, and startup stays light for quick commands.
+    found = []
+    for module, name in (("wfsim.experiments.config", "ConfigError"), ("wfsim.trace.rundir", "RunDirectoryError")):
+        if module in sys.modules:
+            found.append(getattr(sys.modules[module], name))
+    return tuple(found)
 
 
 if __name__ == "__main__":

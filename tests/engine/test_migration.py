@@ -16,6 +16,7 @@ from wfsim import (
 from wfsim.engine.migration import ALLOWED_PHASES, MigrationManager, MigrationState, MigrationTrigger, Rebalancer
 from wfsim.policies.load_aware import LoadAware
 from wfsim.policies.scheduling import SCHEDULING_POLICIES
+from wfsim.trace.rundir import RunDirectoryError
 from wfsim.trace.trace import Trace
 from sim_support import Fixed
 
@@ -273,10 +274,10 @@ def test_trace_roundtrip_keeps_migrations(tmp_path):
     back = Trace.load(tmp_path)
     assert back.migrations.dtypes.to_dict() == trace.migrations.dtypes.to_dict()
     assert back.migrations.equals(trace.migrations)
-    # A run saved before the table existed loads with an empty one.
+    # A run missing the table is damaged, not silently given an empty one.
     (tmp_path / "trace" / "migrations.parquet").unlink()
-    old = Trace.load(tmp_path)
-    assert old.migrations.empty and list(old.migrations.columns) == list(trace.migrations.columns)
+    with pytest.raises(RunDirectoryError, match="migrations.parquet: missing"):
+        Trace.load(tmp_path)
 
 
 # Digest of a FIFO run's event tables computed with the code before migration existed

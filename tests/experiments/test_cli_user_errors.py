@@ -306,7 +306,9 @@ def test_info_on_non_run_is_a_user_error(tmp_path: Path, capsys: pytest.CaptureF
             (target / "manifest.json").write_text("{}")
             (target / "trace").mkdir()
     rc, out, err = cli(capsys, "info", target)
-    assert_user_error(rc, err, str(target), "not a wfsim run directory", "manifest.json", "metrics.json")
+    reason = {"missing": "no such directory", "file": "not a directory",
+              "manifest-only": "manifest.json has no 'format'"}.get(layout, "no manifest.json")
+    assert_user_error(rc, err, str(target), "not a wfsim run directory", reason)
     assert out == ""
     assert (layout == "missing") == (not target.exists())
 
@@ -319,7 +321,7 @@ def test_info_on_corrupt_run_is_a_user_error(tmp_path: Path, capsys: pytest.Capt
     (run / "manifest.json").write_text("{}")
     (run / "metrics.json").write_text(metrics)
     rc, _, err = cli(capsys, "info", run)
-    assert_user_error(rc, err, str(run), "metrics.json")
+    assert_user_error(rc, err, str(run), "not a wfsim run directory")
 
 
 # --- bugs found --------------------------------------------------------------------------
@@ -354,7 +356,7 @@ def test_infinite_values_are_rejected(tmp_path: Path, capsys: pytest.CaptureFixt
     # validate only: with the bug, `run` of an infinite duration or rate never returns
     cfg = _write(tmp_path, lambda c: None)
     rc, _, err = cli(capsys, "validate", cfg, "--set", f"{field}=.inf")
-    assert_user_error(rc, err, str(cfg), field.replace(".0.", "[0]."))
+    assert_user_error(rc, err, f"--set {field}=.inf: " + field.replace(".0.", "[0]."))
 
 
 TASK_PARAM_BUG = ("wfsim/experiments/config.py build_workflow(): a generator's 'task' parameter is passed to "

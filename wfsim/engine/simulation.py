@@ -30,6 +30,9 @@ from wfsim.trace.recorder import TraceRecorder
 from wfsim.trace.trace import Trace
 from wfsim.workloads.workload import Workload
 
+#: Progress is reported every 8192 events (a mask: ``n & _TICK_EVERY == 0``).
+_TICK_EVERY = 0x1FFF
+
 
 @dataclass
 class RunResult:
@@ -317,11 +320,13 @@ class Simulation:
                 work = workload.work.multipliers(work_rng, len(spec.tasks)) * [t.work for t in spec.tasks]
             submit(spec, workload.name, origin, work)
 
-    def run(self, progress: bool = False) -> RunResult:
+    def run(self, progress: bool | Any = False) -> RunResult:
         """Run to ``until`` (or until all work is done) and build the trace.
 
         Args:
-            progress: Show a tqdm progress bar over simulated time.
+            progress: Show a tqdm progress bar: ``True`` for a new one, or a tqdm bar
+                to drive (its description names the phase: simulating the arrival
+                window, draining the work still running, building the trace).
         """
         if self._started:
             raise RuntimeError("a Simulation runs once; build a new one to run again")
@@ -340,8 +345,13 @@ class Simulation:
         gc.disable()
         try:
             wall = time.perf_counter()
-            if progress:
-                self._run_with_progress()
+            if progress is True:
+                from tqdm.auto import tqdm
+
+                with tqdm(total=1, leave=False) as bar:
+                    self._run_with_progress(bar)
+            elif progress:
+                self._run_with_progress(progress)
             elif self.until is None and self._has_background():
                 self._run_until_idle()
             else:
@@ -362,23 +372,41 @@ class Simulation:
                 gc.enable()
         return RunResult(trace, wall)
 
-    def _run_with_progress(self) -> None:
-        from tqdm.auto import tqdm
-
+    def _run_with_progress(self, bar: Any) -> None:
         env = self.env
         end = self.until if self.until is not None else self.duration
         steps = 100
-        with tqdm(total=steps, desc="simulating", unit="%", leave=False) as bar:
-            for k in range(1, steps + 1):
-                target = end * k / steps
-                if target > env.now:
-                    env.run(until=target)
-                bar.update(1)
+        bar.reset(total=steps)
+        bar.set_description("simulating")
+        for k in range(1, steps + 1):
+            target = end * k / steps
+            if target > env.now:
+                env.run(until=target)
+            bar.update(1)
         if self.until is None:
+            bar.set_description("draining")
+            executor = self.executor
+
+            def tick() -> None:
+                bar.set_postfix_str(f"t={env.now:.6g} s, {executor.active} workflows running")
+
+            tick()
             if self._has_background():
-                self._run_until_idle()
+                self._run_until_idle(tick)
             else:
-                env.run()
+                self._run_until_empty(tick)
+        bar.set_description("building trace")
+        bar.set_postfix_str("")
+
+    def _run_until_empty(self, tick: Callable[[], None]) -> None:
+        """``env.run()``, calling ``tick`` every few thousand events."""
+        queue, step = self.env._queue, self.env.step
+        n = 0
+        while queue:
+            step()
+            n += 1
+            if not n & _TICK_EVERY:
+                tick()
 
     def _has_background(self) -> bool:
         """Whether periodic processes or scheduled health changes are pending."""
@@ -393,7 +421,7 @@ class Simulation:
             out |= self.autoscaling.background()
         return out
 
-    def _run_until_idle(self) -> None:
+    def _run_until_idle(self, tick: Callable[[], None] | None = None) -> None:
         """Run until nothing but background events (the next rebalance or autoscaling
         tick, scale-ups being provisioned, scheduled health changes) is scheduled, so
         they do not extend the run (the horizon is the last real event). With
@@ -406,7 +434,11 @@ class Simulation:
         health = self._health_pending
         ticks = (self.rebalancer is not None) + (self.autoscaling is not None)
         provisioning = self.autoscaling.provisioning if self.autoscaling is not None else {}
+        n = 0
         while queue:
+            n += 1
+            if tick is not None and not n & _TICK_EVERY:
+                tick()
             # Cheap test first: only background events left means few events left.
             if len(queue) <= ticks + len(health) + len(provisioning):
                 background = self._background()

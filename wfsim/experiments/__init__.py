@@ -1,4 +1,5 @@
-"""Experiment configs (YAML), building simulations from them, and results on disk."""
+"""Experiment configs (YAML) and building simulations from them (results on disk:
+:mod:`wfsim.trace.rundir`)."""
 
 from wfsim.experiments.config import (
     ConfigError,
@@ -7,9 +8,7 @@ from wfsim.experiments.config import (
     load_config,
     validate_config,
 )
-from wfsim.experiments.results import read_metrics, write_run
 
 __all__ = [
-    "ConfigError", "ExperimentConfig", "build_simulation", "load_config", "read_metrics",
-    "validate_config", "write_run",
+    "ConfigError", "ExperimentConfig", "build_simulation", "load_config", "validate_config",
 ]

@@ -19,6 +19,7 @@ import pandas as pd
 from wfsim.experiments.config import (
     ConfigError,
     apply_overrides,
+    blame_override,
     build_simulation,
     parse_yaml,
     read_yaml,
@@ -67,12 +68,16 @@ def compare(path: str | Path, vary: dict[str, list[Any]], seeds: Sequence[int],
         ConfigError: a variant is not a valid config (checked before anything runs).
     """
     source = str(path)
-    base = apply_overrides(read_yaml(path), list(overrides), source)
+    base = apply_overrides(read_yaml(path), list(overrides))
     keys = list(vary)
     variants = []
     for values in itertools.product(*(vary[k] for k in keys)):
         sets = [f"{k}={_yaml_scalar(v)}" for k, v in zip(keys, values)]
-        variants.append((dict(zip(keys, values)), validate_config(apply_overrides(base, sets, source), source)))
+        with blame_override(overrides), blame_override(sets, "--vary"):
+            config = validate_config(apply_overrides(base, sets, "--vary"), source)
+            # Built once up front too, so that no variant fails after others have run.
+            build_simulation(config, Path(path).resolve().parent, source)
+        variants.append((dict(zip(keys, values)), config))
     rows = []
     for labels, config in variants:
         for seed in seeds:

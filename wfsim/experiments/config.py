@@ -26,10 +26,12 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import inspect
 import re
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -390,16 +392,16 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def apply_overrides(data: dict[str, Any], overrides: list[str], source: str) -> dict[str, Any]:
+def apply_overrides(data: dict[str, Any], overrides: list[str], flag: str = "--set") -> dict[str, Any]:
     """Apply ``key.sub=value`` overrides (``workloads.0.arrivals.rate=2``); values are
-    parsed as YAML scalars. Returns a new dict."""
+    parsed as YAML scalars. Errors name the override (``--set KEY=VALUE``, or ``flag``).
+    Returns a new dict."""
     data = copy.deepcopy(data)
-    if isinstance(data.get("placement"), str) and any(o.startswith("placement.") for o in overrides):
-        data["placement"] = {"strategy": data["placement"]}
     for item in overrides:
+        source = f"{flag} {item}"
         key, sep, raw = item.partition("=")
         if not sep or not key:
-            raise ConfigError(source, None, f"override {item!r} must look like key.path=value")
+            raise ConfigError(source, None, "must look like key.path=value")
         try:
             value = parse_yaml(raw)
         except yaml.YAMLError:
@@ -412,6 +414,8 @@ def apply_overrides(data: dict[str, Any], overrides: list[str], source: str) -> 
                     raise ConfigError(source, ".".join(parts[: depth + 1]), f"no list item {part!r} (have {len(node)})")
                 node = node[int(part)]
             elif isinstance(node, dict):
+                if depth == 0 and part in ("placement", "scheduling") and isinstance(node.get(part), str):
+                    node[part] = {"strategy": node[part]}  # the short form `placement: heft` gains params
                 node = node.setdefault(part, {})
             else:
                 raise ConfigError(source, ".".join(parts[:depth]), "is not a mapping or list")
@@ -509,9 +513,28 @@ def validate_config(data: dict[str, Any], source: str = "<config>") -> Experimen
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
-    """Read, override and validate a config file."""
-    source = str(path)
-    return validate_config(apply_overrides(read_yaml(path), overrides or [], source), source)
+    """Read, override and validate a config file; an error in an overridden field
+    names the override (see :func:`blame_override`)."""
+    overrides = overrides or []
+    data = apply_overrides(read_yaml(path), overrides)
+    with blame_override(overrides):
+        return validate_config(data, str(path))
+
+
+@contextlib.contextmanager
+def blame_override(overrides: Sequence[str], flag: str = "--set") -> Iterator[None]:
+    """Re-raise a :class:`ConfigError` in a field that an override set (or lies
+    within or above it) as an error of that override, e.g. ``--set
+    workloads.0.arrivals.rate=0: workloads[0].arrivals.rate: …``."""
+    try:
+        yield
+    except ConfigError as exc:
+        field = re.sub(r"\[(\d+)\]", r".\1", exc.field or "")
+        for item in reversed(overrides):  # the last override of a field is the one in force
+            key = item.partition("=")[0]
+            if field and (field == key or field.startswith(key + ".") or key.startswith(field + ".")):
+                raise ConfigError(f"{flag} {item}", exc.field, exc.message) from None
+        raise
 
 
 # --- building --------------------------------------------------------------------

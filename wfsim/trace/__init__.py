@@ -2,6 +2,7 @@
 
 from wfsim.trace.metrics import summarize
 from wfsim.trace.recorder import TraceRecorder
+from wfsim.trace.rundir import RunDirectoryError, check_run, read_metrics, write_run
 from wfsim.trace.trace import Trace
 
-__all__ = ["Trace", "TraceRecorder", "summarize"]
+__all__ = ["RunDirectoryError", "Trace", "TraceRecorder", "check_run", "read_metrics", "summarize", "write_run"]

@@ -18,8 +18,6 @@ TABLES = (
     "workflows", "task_specs", "task_edges", "workflow_events", "task_events", "transfers", "link_usage",
     "states", "violations", "migrations", "allocations", "rebalances", "nodes", "links",
 )
-#: Tables added after the first traces were saved: loading an older trace gives them empty.
-_OPTIONAL = ("migrations", "allocations", "rebalances")
 
 
 @dataclass
@@ -195,49 +193,56 @@ class Trace:
         return out.reset_index()
 
     # --- persistence -------------------------------------------------------------
-    def save(self, directory: str | Path) -> None:
-        """Write ``directory/manifest.json`` and one Parquet file per table under
-        ``directory/trace/``. Not atomic by itself: see
-        :func:`wfsim.experiments.results.write_run`."""
-        directory = Path(directory)
-        (directory / "trace").mkdir(parents=True, exist_ok=True)
-        schema = {}
-        for name in TABLES:
-            frame = getattr(self, name)
-            frame.to_parquet(directory / "trace" / f"{name}.parquet", index=False)
-            schema[name] = {col: _dtype_spec(frame[col].dtype) for col in frame.columns}
-        # Parquet keeps the dtypes of columns with values; an empty categorical or
-        # string column needs the schema to come back as it was.
-        (directory / "trace" / "schema.json").write_text(json.dumps(schema, indent=1))
-        (directory / "manifest.json").write_text(json.dumps(self.manifest, indent=2, default=str))
+    def save(self, directory: str | Path) -> Path:
+        """Save as a complete run directory (the same as ``wfsim run --out`` writes):
+        ``manifest.json`` with every file's checksum, ``metrics.json`` and
+        ``trace/*.parquet``, written atomically (:mod:`wfsim.trace.rundir`).
+
+        Raises:
+            RunDirectoryError: ``directory`` holds files wfsim did not write.
+        """
+        from wfsim.trace.rundir import write_run
+
+        return write_run(directory, self)
 
     @classmethod
-    def load(cls, directory: str | Path) -> Trace:
-        """Read a trace written by :meth:`save` (e.g. a ``wfsim run --out`` directory)."""
+    def load(cls, directory: str | Path, check: bool = True) -> Trace:
+        """Read a run directory written by :meth:`save` or ``wfsim run``.
+
+        Args:
+            directory: The run directory.
+            check: Verify the manifest and every file's size and checksum first
+                (:func:`wfsim.trace.rundir.check_run`); ``False`` reads whatever is there.
+
+        Raises:
+            RunDirectoryError: The directory is not a run, or is damaged.
+        """
+        from wfsim.trace.rundir import check_run
+
         directory = Path(directory)
+        if check:
+            check_run(directory)
         schema_file = directory / "trace" / "schema.json"
         schema = json.loads(schema_file.read_text()) if schema_file.exists() else {}
         tables = {}
         for name in TABLES:
-            path = directory / "trace" / f"{name}.parquet"
-            if name in _OPTIONAL and not path.exists():
-                continue  # saved before this table existed: an empty one
-            frame = pd.read_parquet(path)
-            dtypes = {col: _dtype_from_spec(spec) for col, spec in schema.get(name, {}).items()
-                      if col in frame.columns}
+            frame = pd.read_parquet(directory / "trace" / f"{name}.parquet")
+            expected = schema.get(name, {})
+            if expected and list(frame.columns) != list(expected):
+                from wfsim.trace.rundir import RunDirectoryError
+
+                raise RunDirectoryError(f"{directory}: trace/{name}.parquet holds columns {list(frame.columns)}, "
+                                        f"not those of the {name} table {list(expected)}")
+            dtypes = {col: _dtype_from_spec(spec) for col, spec in expected.items()}
             tables[name] = frame.astype(dtypes) if dtypes else frame
         manifest = json.loads((directory / "manifest.json").read_text())
+        for storage in ("format", "files"):  # how it was stored, not what produced it
+            manifest.pop(storage, None)
         return cls(**tables, manifest=manifest)
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{f.name}={len(getattr(self, f.name))}" for f in fields(self) if f.name in TABLES[:5])
         return f"Trace(horizon={self.horizon:g}, {sizes})"
-
-
-def _dtype_spec(dtype: Any) -> dict[str, Any]:
-    if isinstance(dtype, pd.CategoricalDtype):
-        return {"dtype": "category", "categories": [str(c) for c in dtype.categories]}
-    return {"dtype": str(dtype)}
 
 
 def _dtype_from_spec(spec: dict[str, Any]) -> Any:

@@ -8,9 +8,32 @@ consistency checkers, and workflow-model equivalence and composition.
 * :mod:`wfsim.verify.models`, :mod:`wfsim.verify.composition` — P7, P8, P9.
 """
 
-from wfsim.verify.catalog import CATALOG, check_catalog, check_formula
-from wfsim.verify.ltl import Truth, Verdict, evaluate, parse
-from wfsim.verify.properties import PropertyVerdict, TraceCounterexample
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from wfsim.verify.catalog import CATALOG, check_catalog, check_formula
+    from wfsim.verify.ltl import Truth, Verdict, evaluate, parse
+    from wfsim.verify.properties import PropertyVerdict, TraceCounterexample
+
+# Imported on first use: ``wfsim.verify.history`` (``wfsim check-history``) needs
+# none of the catalog's trace machinery (pandas) and should not pay for it.
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(["CATALOG", "check_catalog", "check_formula"], "wfsim.verify.catalog"),
+    **dict.fromkeys(["Truth", "Verdict", "evaluate", "parse"], "wfsim.verify.ltl"),
+    **dict.fromkeys(["PropertyVerdict", "TraceCounterexample"], "wfsim.verify.properties"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CATALOG", "PropertyVerdict", "TraceCounterexample", "Truth", "Verdict", "check_catalog", "check_formula",

@@ -103,7 +103,7 @@ def test_detection_and_empty() -> None:
     [
         ('{"process": 0, "type": "invoke", "f": "read"}\n{"process": 0, "type": "ok"', "jsonl", 2, "JSON object"),
         ('{"process": 0, "f": "read"}\n', "jsonl", 1, "'type'"),
-        ('{"process": 0, "type": "done", "f": "read"}\n', "jsonl", 1, "type must be one of"),
+        ('{"process": 0, "type": "done", "f": "read"}\n', "jsonl", 1, "type: must be one of"),
         ('{"process": 0, "type": "ok", "f": "read", "value": 1}\n', "jsonl", 1, "without a pending invocation"),
         ('{"process": 0, "type": "invoke", "f": "read"}\n{"process": 0, "type": "invoke", "f": "read"}\n',
          "jsonl", 2, "has not completed"),

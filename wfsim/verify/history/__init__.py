@@ -9,12 +9,16 @@ Typical use::
     print(verdict.verdict, verdict.to_json()["counterexample"])
 
 Modules: :mod:`.model` (operations, histories, sequential models),
+:mod:`.values` (JSON equality of keys and values),
 :mod:`.formats` (readers for wfsim JSONL, Jepsen logs and EDN),
 :mod:`.linearizability`, :mod:`.sequential`, :mod:`.causal` (the checkers) and
 :mod:`.checker` (the single entry point :func:`check_history`).
 """
 
-from .causal import check_causal, find_bad_pattern
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from .checker import check_history
 from .formats import (
     FORMATS,
@@ -24,10 +28,31 @@ from .formats import (
     load_history,
     parse_history,
 )
-from .linearizability import check_linearizability
-from .model import History, KVModel, Model, Operation, RegisterModel, get_model
+from .model import History, KVModel, Model, Operation, OperationError, RegisterModel, get_model
 from .result import CONSISTENCY_LEVELS, Budget, Counterexample, HistoryVerdict, PartitionResult
-from .sequential import check_sequential
+
+if TYPE_CHECKING:
+    from .causal import check_causal, find_bad_pattern
+    from .linearizability import check_linearizability
+    from .sequential import check_sequential
+
+# The checkers are imported on first use: the causal one pulls in networkx, which
+# would double the start-up time of `wfsim check-history` for every level.
+_LAZY = {
+    "check_causal": "causal",
+    "find_bad_pattern": "causal",
+    "check_linearizability": "linearizability",
+    "check_sequential": "sequential",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CONSISTENCY_LEVELS",
@@ -40,6 +65,7 @@ __all__ = [
     "KVModel",
     "Model",
     "Operation",
+    "OperationError",
     "PartitionResult",
     "RegisterModel",
     "check_causal",

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+import time
+from collections.abc import Hashable, Iterable, Sequence
 from pathlib import Path
 
-from .causal import CausalVariant, check_causal
-from .formats import load_history
-from .linearizability import check_linearizability
-from .model import History, Model, Operation
-from .result import CONSISTENCY_LEVELS, Budget, HistoryVerdict
-from .sequential import check_sequential
+from .formats import HistoryFormatError, load_history
+from .model import History, Model, Operation, OperationError, get_model
+from .result import CONSISTENCY_LEVELS, Budget, BudgetExceeded, HistoryVerdict
+
+CAUSAL_VARIANTS: tuple[str, ...] = ("cm", "ccv")
 
 
 def check_history(
@@ -19,7 +20,7 @@ def check_history(
     consistency: str = "linearizable",
     budget: Budget | float | None = None,
     *,
-    causal: CausalVariant = "cm",
+    causal: str = "cm",
     format: str | None = None,
 ) -> HistoryVerdict:
     """Check a history against a sequential specification at a consistency level.
@@ -32,7 +33,8 @@ def check_history(
         consistency: ``"linearizable"``, ``"sequential"`` or ``"causal"``
             (``"causal-cm"`` / ``"causal-ccv"`` select the causal variant too).
         budget: A :class:`Budget`, a number of seconds, or ``None`` for the default.
-            When it runs out the verdict is ``"unknown"``.
+            Its time covers reading the file too. When it runs out the verdict is
+            ``"unknown"``.
         causal: Causal variant for ``consistency="causal"``: ``"cm"`` (causal
             memory, default) or ``"ccv"`` (causal convergence).
         format: File format when ``history`` is a path (default: detect).
@@ -42,21 +44,94 @@ def check_history(
         ``"unknown"``).
 
     Raises:
-        ValueError: Unknown model/consistency, or operations the model cannot
-            interpret; :class:`~wfsim.verify.history.formats.HistoryFormatError`
-            (a ``ValueError``) for unreadable files.
+        ValueError: Unknown model/consistency.
+        HistoryFormatError: (a ``ValueError``) for unreadable files, a history with
+            no operation, operations the model cannot interpret, or a process
+            invoking before its previous operation returned (strictly after is
+            required: equal times would make the two concurrent), naming the file
+            line when the history was read from one.
+        OSError: If the file cannot be read.
     """
+    start = time.perf_counter()
+    level, variant = _level(consistency, causal)
+    model = get_model(model)
+    budget = Budget.coerce(budget)
     if isinstance(history, (str, Path)):
-        history = load_history(history, format)
-    if consistency in ("causal-cm", "causal-ccv"):
-        consistency, causal = "causal", consistency.split("-")[1]  # type: ignore[assignment]
-    if consistency == "linearizable":
+        try:
+            history = load_history(history, format, deadline=budget.deadline(start))
+        except BudgetExceeded as exc:
+            return HistoryVerdict("unknown", level, model.name, elapsed=time.perf_counter() - start,
+                                  reason=str(exc), details={"variant": variant} if level == "causal" else {})
+        if budget.time_s is not None:  # what parsing used is no longer available
+            budget = dataclasses.replace(budget, time_s=max(budget.time_s - (time.perf_counter() - start), 1e-9))
+    _validate(history, model)
+    if level == "linearizable":
+        from .linearizability import check_linearizability
+
         return check_linearizability(history, model, budget)
-    if consistency == "sequential":
+    if level == "sequential":
+        from .sequential import check_sequential
+
         return check_sequential(history, model, budget)
-    if consistency == "causal":
-        return check_causal(history, model, budget, causal)
-    raise ValueError(
-        f"unknown consistency {consistency!r}; expected one of {list(CONSISTENCY_LEVELS)} "
-        "(or 'causal-cm', 'causal-ccv')"
-    )
+    from .causal import check_causal  # imports networkx: only when needed
+
+    return check_causal(history, model, budget, variant)  # type: ignore[arg-type]
+
+
+def _level(consistency: str, causal: str) -> tuple[str, str]:
+    if consistency in ("causal-cm", "causal-ccv"):
+        return "causal", consistency.split("-")[1]
+    if consistency not in CONSISTENCY_LEVELS:
+        raise ValueError(
+            f"unknown consistency {consistency!r}; expected one of {list(CONSISTENCY_LEVELS)} "
+            "(or 'causal-cm', 'causal-ccv')"
+        )
+    if causal not in CAUSAL_VARIANTS:
+        raise ValueError(f"unknown causal variant {causal!r}; expected one of {list(CAUSAL_VARIANTS)}")
+    return consistency, causal
+
+
+def _validate(history: History | Sequence[Operation], model: Model) -> None:
+    """Refuse an empty history, operations ``model`` cannot interpret, and
+    processes whose operations are not one after the other.
+
+    Done here, before any search, so that the error names the line of the file.
+    """
+    source = history.metadata.get("source", "<history>") if isinstance(history, History) else "<history>"
+    if len(history) == 0:
+        # Nothing checked is not evidence of consistency: never answer "ok".
+        raise HistoryFormatError(
+            source, None, "no operation to check (empty, or only nemesis or other loggers' events)"
+        )
+    for op in history:
+        try:
+            model.validate(op)
+        except OperationError as exc:
+            line = op.ret_line if exc.field == "output" and op.ret_line is not None else op.line
+            reason = exc.reason if line is not None else f"{exc.reason} (operation {op.id})"
+            raise HistoryFormatError(source, line, reason, exc.field) from None
+    _check_program_order(history, source)
+
+
+def _check_program_order(ops: Iterable[Operation], source: str) -> None:
+    """Each process invokes strictly after its previous operation returned.
+
+    The checkers order operations by ``a.ret < b.call`` alone, so a process whose
+    operation starts when (or before) its previous one returned would have the two
+    concurrent: its program order would be lost, and a process reading a value
+    before writing it could be accepted (sequential consistency also trusts
+    linearizability, which assumes that program order is real-time order). An
+    indeterminate operation never returned and orders nothing after it.
+    """
+    last: dict[Hashable, Operation] = {}
+    for op in sorted(ops, key=lambda o: (o.call, o.id)):
+        prev = last.get(op.process)
+        if prev is not None and prev.status != "info" and not prev.ret < op.call:
+            where = f"line {prev.ret_line}" if prev.ret_line is not None else f"operation {prev.id}"
+            raise HistoryFormatError(
+                source, op.line,
+                f"process {op.process!r} invokes at {op.call:g} but its previous operation returned at "
+                f"{prev.ret:g} ({where}); a process invokes strictly after its previous return "
+                "(give distinct times, or omit every time to order events by line)", "time",
+            )
+        last[op.process] = op

@@ -12,10 +12,16 @@ Supported formats (``format=`` names):
 
     ``process`` (int or string) and ``type`` (``invoke | ok | fail | info``) and ``f``
     are required; ``key`` (default ``null``), ``value`` (default ``null``) and ``time``
-    (number) are optional. When every line has ``time`` it orders events, otherwise
-    the line order does. A completion is paired with the pending invocation of the
-    same process. The invocation carries the input (``value``; ``[from, to]`` for
-    ``cas``); an ``ok`` completion of ``read``/``get`` carries the value read.
+    (a finite number) are optional. ``time`` is on every line, and then orders the
+    events, or on none, and then the line order does; a process's times never go
+    back (so a return is at or after its call). (The checkers also require a
+    process to invoke strictly after its previous return: see
+    :func:`~wfsim.verify.history.checker.check_history`.) A completion is paired with the
+    pending invocation of the same process. The invocation carries the input
+    (``value``; ``[from, to]`` for ``cas``); an ``ok`` completion of ``read``/``get``
+    carries the value read, one of another function repeats the input or omits it.
+    Keys and values are any JSON values, compared as JSON values
+    (:mod:`~wfsim.verify.history.values`: ``true`` is not ``1``, ``1`` is ``1.0``).
     ``fail`` means the operation definitely did not take effect (for ``cas``: the
     compare failed); ``info`` and a missing completion mean it may or may not have.
     Blank lines are ignored.
@@ -37,8 +43,11 @@ Supported formats (``format=`` names):
     :value nil} ...]``), possibly spread over many lines, optionally with ``:time``.
     ``:nemesis`` events are skipped.
 
-Malformed input raises :class:`HistoryFormatError` (a ``ValueError``) naming the
-source, the line and what was expected.
+A leading UTF-8 byte order mark is ignored. Malformed input raises
+:class:`HistoryFormatError` (a ``ValueError``) naming the source, the line, the field
+and what was expected; the same rules (finite times, JSON values) hold in every
+format. Parsing takes an optional deadline, past which it raises
+:class:`~wfsim.verify.history.result.BudgetExceeded`.
 """
 
 from __future__ import annotations
@@ -46,40 +55,53 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import edn_format
-
-from .model import History, Operation
+from .model import History, Operation, OperationError
+from .result import BudgetExceeded
+from .values import canonical, plain, show
 
 FORMATS: tuple[str, ...] = ("jsonl", "jepsen", "porcupine-edn", "edn")
 EVENT_TYPES: tuple[str, ...] = ("invoke", "ok", "fail", "info")
 _READS = frozenset({"read", "get"})
+#: Events parsed between two looks at the clock (the deadline check is not free).
+_CLOCK_EVERY = 2048
+_MAX_REASON = 300
 
 
 class HistoryFormatError(ValueError):
     """A history file could not be parsed.
 
+    Its message is ``SOURCE[:LINE]: [FIELD: ]REASON``.
+
     Attributes:
         source: File name (or ``"<string>"``).
         line: 1-based line number, or ``None`` if not attributable to one line.
         reason: What was wrong / expected.
+        field: The offending field (``"time"``, ``"value"``, ...), if any.
     """
 
-    def __init__(self, source: str, line: int | None, reason: str) -> None:
+    def __init__(self, source: str, line: int | None, reason: str, field: str | None = None) -> None:
+        # One line, of bounded length: parser messages quote pieces of the input.
+        reason = " ".join(reason.split())
+        if len(reason) > _MAX_REASON:
+            reason = reason[: _MAX_REASON - 1] + "…"
         self.source = source
         self.line = line
         self.reason = reason
+        self.field = field
         where = f"{source}:{line}" if line is not None else source
-        super().__init__(f"{where}: {reason}")
+        what = f"{field}: {reason}" if field else reason
+        super().__init__(f"{where}: {what}")
 
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """One invocation or completion as it appears in a log."""
+    """One invocation or completion as it appears in a log (values canonical)."""
 
     process: Hashable
     type: str
@@ -88,6 +110,26 @@ class Event:
     value: Any
     time: float | None
     line: int | None
+
+
+class _Clock:
+    """Raises :class:`BudgetExceeded` once ``deadline`` has passed, looking at the
+    clock only every :data:`_CLOCK_EVERY` ticks."""
+
+    def __init__(self, deadline: float | None) -> None:
+        self.deadline = deadline
+        self.ticks = 0
+
+    def tick(self) -> None:
+        if self.deadline is None:
+            return
+        self.ticks += 1
+        if self.ticks % _CLOCK_EVERY == 0:
+            self.check()
+
+    def check(self) -> None:
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            raise BudgetExceeded("time budget exhausted while parsing")
 
 
 # ---------------------------------------------------------------------------
@@ -100,6 +142,7 @@ def history_from_events(
     source: str = "<string>",
     timed_out_is_info: bool = False,
     metadata: dict[str, Any] | None = None,
+    deadline: float | None = None,
 ) -> History:
     """Pair invocations with completions into a :class:`History`.
 
@@ -109,16 +152,25 @@ def history_from_events(
         timed_out_is_info: Treat ``fail`` with value ``"timed-out"`` as indeterminate
             (Jepsen convention).
         metadata: Extra metadata for the history.
+        deadline: ``time.perf_counter()`` value past which to give up.
 
     Raises:
         HistoryFormatError: On a completion without invocation, an invocation while
-            the same process has one pending, or mismatched ``f``/``key``.
+            the same process has one pending, mismatched ``f``/``key``/``value``,
+            times on only some events, or times going backwards within a process
+            (in particular a return before its call).
+        BudgetExceeded: When ``deadline`` passes.
     """
-    use_time = bool(events) and all(e.time is not None for e in events)
+    use_time = _uses_time(events, source)
+    clock = _Clock(deadline)
     pending: dict[Hashable, tuple[int, Event, float]] = {}
+    last: dict[Hashable, tuple[float, int | None]] = {}  # process -> time and line of its last event
     slots: list[Operation | None] = []
     for index, ev in enumerate(events):
-        t = float(ev.time) if use_time else float(index)  # type: ignore[arg-type]
+        clock.tick()
+        t = ev.time if use_time and ev.time is not None else float(index)
+        _check_order(ev, t, last.get(ev.process), source)
+        last[ev.process] = (t, ev.line)
         if ev.type == "invoke":
             if ev.process in pending:
                 _, prev, _ = pending[ev.process]
@@ -135,78 +187,153 @@ def history_from_events(
                 source, ev.line, f"{ev.type!r} completion of process {ev.process!r} without a pending invocation"
             )
         slot, inv, call = pending.pop(ev.process)
-        if ev.f != inv.f:
-            raise HistoryFormatError(
-                source, ev.line, f"completion has f={ev.f!r} but the invocation (line {inv.line}) has f={inv.f!r}"
-            )
-        if ev.key is not None and ev.key != inv.key:
-            raise HistoryFormatError(
-                source, ev.line, f"completion has key={ev.key!r} but the invocation (line {inv.line}) has key={inv.key!r}"
-            )
+        _check_completion(ev, inv, source)
         status = ev.type
         if status == "fail" and timed_out_is_info and ev.value == "timed-out":
             status = "info"
         output = ev.value if (status == "ok" and inv.f in _READS) else None
-        ret = math.inf if status == "info" else t
-        slots[slot] = _make_op(slot, inv, output, call, ret, status, source)
+        ret = float("inf") if status == "info" else t
+        slots[slot] = _make_op(slot, inv, ev, output, call, ret, status, source)
     for slot, inv, call in pending.values():
-        slots[slot] = _make_op(slot, inv, None, call, math.inf, "info", source)
+        slots[slot] = _make_op(slot, inv, None, None, call, float("inf"), "info", source)
     meta = {"source": source, **(metadata or {})}
     return History([op for op in slots if op is not None], meta)
 
 
+def _check_order(ev: Event, t: float, prev: tuple[float, int | None] | None, source: str) -> None:
+    """A process's times never go back (so a return is at or after its call)."""
+    if prev is not None and t < prev[0]:
+        what = "its invocation" if ev.type != "invoke" else f"the previous event of process {ev.process!r}"
+        raise HistoryFormatError(
+            source, ev.line, f"{t:g} is before {what} at {prev[0]:g} (line {prev[1]}); "
+            "a process's events must not go back in time", "time",
+        )
+
+
+def _uses_time(events: Sequence[Event], source: str) -> bool:
+    """Whether times order the events: all have one, or none (then line order does)."""
+    with_time = next((e for e in events if e.time is not None), None)
+    if with_time is None:
+        return False
+    without = next((e for e in events if e.time is None), None)
+    if without is not None:
+        raise HistoryFormatError(
+            source, without.line, f"missing, but line {with_time.line} has one; give a time on every event or on none",
+            "time",
+        )
+    return True
+
+
+def _check_completion(ev: Event, inv: Event, source: str) -> None:
+    if ev.f != inv.f:
+        raise HistoryFormatError(
+            source, ev.line, f"completion has f={ev.f!r} but the invocation (line {inv.line}) has f={inv.f!r}"
+        )
+    if ev.key is not None and ev.key != inv.key:
+        raise HistoryFormatError(
+            source, ev.line, f"completion has key={ev.key!r} but the invocation (line {inv.line}) has key={inv.key!r}"
+        )
+    # The input is taken from the invocation; a successful completion that reports
+    # a different one leaves it unclear what was written.
+    if ev.type == "ok" and inv.f not in _READS and ev.value is not None and ev.value != inv.value:
+        raise HistoryFormatError(
+            source, ev.line, f"the completion has {show(ev.value)} but the invocation (line {inv.line}) has "
+            f"{show(inv.value)}", "value",
+        )
+
+
 def _make_op(
-    slot: int, inv: Event, output: Any, call: float, ret: float, status: str, source: str
+    slot: int, inv: Event, done: Event | None, output: Any, call: float, ret: float, status: str, source: str
 ) -> Operation:
     value = inv.value
-    if inv.f == "cas":
-        if not (isinstance(value, (list, tuple)) and len(value) == 2):
-            raise HistoryFormatError(source, inv.line, f"cas expects a [from to] pair, got {value!r}")
-        value = tuple(value)
-    return Operation(
-        id=slot, process=inv.process, f=inv.f, key=inv.key, value=value,
-        output=output, call=call, ret=ret, status=status,  # type: ignore[arg-type]
-    )
+    if inv.f == "cas" and not (isinstance(value, tuple) and len(value) == 2):
+        raise HistoryFormatError(source, inv.line, f"cas expects a [from to] pair, got {show(value)}", "value")
+    ret_line = done.line if done is not None else None
+    try:
+        return Operation(
+            id=slot, process=inv.process, f=inv.f, key=inv.key, value=value, output=output,
+            call=call, ret=ret, status=status, line=inv.line, ret_line=ret_line,  # type: ignore[arg-type]
+        )
+    except OperationError as exc:
+        line = ret_line if exc.field in ("output", "ret") else inv.line
+        raise HistoryFormatError(source, line, exc.reason, exc.field) from None
 
 
 # ---------------------------------------------------------------------------
 # JSONL
 
 
-def parse_jsonl(text: str, source: str = "<string>") -> History:
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):  # which of the two values was meant is anyone's guess
+        seen: set[str] = set()
+        duplicate = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise ValueError(f"member {duplicate!r} appears twice in an object")
+    return obj
+
+
+def parse_jsonl(text: str, source: str = "<string>", deadline: float | None = None) -> History:
     """Parse wfsim's JSONL event format (see module docstring)."""
+    clock = _Clock(deadline)
     events = []
     for lineno, line in enumerate(text.splitlines(), 1):
+        clock.tick()
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            obj = json.loads(line, parse_constant=_no_constant, object_pairs_hook=_object)
         except json.JSONDecodeError as exc:
             raise HistoryFormatError(source, lineno, f"expected a JSON object: {exc.msg}") from None
+        except ValueError as exc:  # NaN/Infinity, duplicate members, integers too long to convert
+            raise HistoryFormatError(source, lineno, f"invalid JSON: {exc}") from None
+        except RecursionError:
+            raise HistoryFormatError(source, lineno, "expected a JSON object: nested too deeply") from None
         if not isinstance(obj, dict):
             raise HistoryFormatError(source, lineno, f"expected a JSON object, got {type(obj).__name__}")
         events.append(_event_from_mapping(obj, source, lineno))
-    return history_from_events(events, source=source, metadata={"format": "jsonl"})
+    return history_from_events(events, source=source, metadata={"format": "jsonl"}, deadline=deadline)
 
 
-def _event_from_mapping(obj: dict[str, Any], source: str, lineno: int | None) -> Event:
+def _event_from_mapping(obj: Mapping[str, Any], source: str, lineno: int | None) -> Event:
     for name in ("process", "type", "f"):
         if name not in obj:
             raise HistoryFormatError(source, lineno, f"missing required field {name!r}")
     etype, f, process = obj["type"], obj["f"], obj["process"]
     if etype not in EVENT_TYPES:
-        raise HistoryFormatError(source, lineno, f"type must be one of {list(EVENT_TYPES)}, got {etype!r}")
+        raise HistoryFormatError(source, lineno, f"must be one of {list(EVENT_TYPES)}, got {etype!r}", "type")
     if not isinstance(f, str):
-        raise HistoryFormatError(source, lineno, f"f must be a string, got {f!r}")
-    if not isinstance(process, Hashable) or isinstance(process, bool):
-        raise HistoryFormatError(source, lineno, f"process must be an int or string, got {process!r}")
-    time = obj.get("time")
-    if time is not None and (isinstance(time, bool) or not isinstance(time, (int, float))):
-        raise HistoryFormatError(source, lineno, f"time must be a number, got {time!r}")
-    key = obj.get("key")
-    if isinstance(key, list):
-        key = tuple(key)
-    return Event(process, etype, f, key, obj.get("value"), time, lineno)
+        raise HistoryFormatError(source, lineno, f"must be a string, got {f!r}", "f")
+    if isinstance(process, bool) or not isinstance(process, (int, str)):
+        raise HistoryFormatError(source, lineno, f"must be an int or a string, got {process!r}", "process")
+    return Event(
+        process, etype, f, _canonical(obj.get("key"), "key", source, lineno),
+        _canonical(obj.get("value"), "value", source, lineno), _time(obj.get("time"), source, lineno), lineno,
+    )
+
+
+def _canonical(value: Any, field: str, source: str, lineno: int | None) -> Any:
+    try:
+        return canonical(value)
+    except ValueError as exc:
+        raise HistoryFormatError(source, lineno, str(exc), field) from None
+
+
+def _time(value: Any, source: str, lineno: int | None) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise HistoryFormatError(source, lineno, f"must be a number, got {value!r}", "time")
+    try:
+        t = float(value)
+    except OverflowError:
+        t = float("inf")
+    if not math.isfinite(t):
+        raise HistoryFormatError(source, lineno, f"must be a finite number, got {value!r}", "time")
+    return t
 
 
 def dump_jsonl(history: History | Iterable[Operation]) -> str:
@@ -216,11 +343,11 @@ def dump_jsonl(history: History | Iterable[Operation]) -> str:
     """
     rows: list[tuple[float, int, int, dict[str, Any]]] = []
     for op in history:
-        value = list(op.value) if isinstance(op.value, tuple) else op.value
-        base = {"process": op.process, "f": op.f, "key": op.key}
+        value = plain(op.value)
+        base = {"process": op.process, "f": op.f, "key": plain(op.key)}
         rows.append((op.call, 0, op.id, {**base, "type": "invoke", "value": None if op.f in _READS else value, "time": op.call}))
         if op.status != "info":
-            out = op.output if op.f in _READS else value
+            out = plain(op.output) if op.f in _READS else value
             rows.append((op.ret, 1, op.id, {**base, "type": op.status, "value": out, "time": op.ret}))
     rows.sort(key=lambda r: r[:3])
     return "".join(json.dumps(r[3]) + "\n" for r in rows)
@@ -234,10 +361,12 @@ _INT = re.compile(r"^-?\d+$")
 _PAIR = re.compile(r"^\[\s*(-?\d+|nil)[\s,]+(-?\d+|nil)\s*\]$")
 
 
-def parse_jepsen_log(text: str, source: str = "<string>") -> History:
+def parse_jepsen_log(text: str, source: str = "<string>", deadline: float | None = None) -> History:
     """Parse a Jepsen ``jepsen.util`` text log of single-register operations."""
+    clock = _Clock(deadline)
     events = []
     for lineno, line in enumerate(text.splitlines(), 1):
+        clock.tick()
         if "jepsen.util" not in line:
             continue  # other loggers, banners, blank lines
         m = _JEPSEN_LINE.match(line)
@@ -247,12 +376,15 @@ def parse_jepsen_log(text: str, source: str = "<string>") -> History:
             )
         proc_s, etype, f, value_s = m.groups()
         if etype not in EVENT_TYPES:
-            raise HistoryFormatError(source, lineno, f"type must be one of {list(EVENT_TYPES)}, got :{etype}")
+            raise HistoryFormatError(source, lineno, f"must be one of {list(EVENT_TYPES)}, got :{etype}", "type")
         process: Hashable = int(proc_s) if _INT.match(proc_s) else proc_s.lstrip(":")
         if process == "nemesis":
             continue
-        events.append(Event(process, etype, f, None, _jepsen_value(value_s, source, lineno), None, lineno))
-    return history_from_events(events, source=source, timed_out_is_info=True, metadata={"format": "jepsen"})
+        value = _canonical(_jepsen_value(value_s, source, lineno), "value", source, lineno)
+        events.append(Event(process, etype, f, None, value, None, lineno))
+    return history_from_events(
+        events, source=source, timed_out_is_info=True, metadata={"format": "jepsen"}, deadline=deadline
+    )
 
 
 def _jepsen_value(text: str, source: str, lineno: int) -> Any:
@@ -267,32 +399,39 @@ def _jepsen_value(text: str, source: str, lineno: int) -> Any:
     m = _PAIR.match(text)
     if m:
         return [None if g == "nil" else int(g) for g in m.groups()]
+    import edn_format  # only for unusual values: importing it costs startup time
+
     try:
         return _plain(edn_format.loads(text, write_ply_tables=False))
-    except Exception as exc:  # edn_format raises several exception types
-        raise HistoryFormatError(source, lineno, f"expected an EDN value, got {text!r} ({exc})") from None
+    except Exception as exc:  # edn_format raises several exception types, RecursionError too
+        raise HistoryFormatError(source, lineno, f"expected an EDN value, got {text!r} ({exc})", "value") from None
 
 
 # ---------------------------------------------------------------------------
 # EDN (Porcupine per-line maps, Jepsen/Knossos vectors)
 
 
-def parse_porcupine_edn(text: str, source: str = "<string>") -> History:
+def parse_porcupine_edn(text: str, source: str = "<string>", deadline: float | None = None) -> History:
     """Parse Porcupine's one-EDN-map-per-line key-value logs."""
-    return _parse_edn(text, source, "porcupine-edn")
+    return _parse_edn(text, source, "porcupine-edn", deadline)
 
 
-def parse_edn(text: str, source: str = "<string>") -> History:
+def parse_edn(text: str, source: str = "<string>", deadline: float | None = None) -> History:
     """Parse a Jepsen/Knossos EDN history: a vector (or sequence) of op maps."""
-    return _parse_edn(text, source, "edn")
+    return _parse_edn(text, source, "edn", deadline)
 
 
-def _parse_edn(text: str, source: str, fmt: str) -> History:
+def _parse_edn(text: str, source: str, fmt: str, deadline: float | None) -> History:
+    import edn_format  # imported here: it costs startup time for the other formats
+
+    clock = _Clock(deadline)
     try:
-        forms = edn_format.loads_all(text, write_ply_tables=False)
+        forms = [_plain(f) for f in edn_format.loads_all(text, write_ply_tables=False)]
+    except RecursionError:
+        raise HistoryFormatError(source, None, "invalid EDN: nested too deeply") from None
     except Exception as exc:  # EDNDecodeError, NotImplementedError for unknown tags, ...
         raise HistoryFormatError(source, _edn_error_line(text, str(exc)), f"invalid EDN: {exc}") from None
-    forms = [_plain(f) for f in forms]
+    clock.check()  # the EDN reader cannot be interrupted: at least stop after it
     if len(forms) == 1 and isinstance(forms[0], list):
         maps, depth = forms[0], 1
     else:
@@ -300,15 +439,14 @@ def _parse_edn(text: str, source: str, fmt: str) -> History:
     lines = _map_lines(text, depth, len(maps))
     events = []
     for i, obj in enumerate(maps):
+        clock.tick()
         if not isinstance(obj, dict):
             raise HistoryFormatError(source, _nth(lines, i), f"expected an operation map, got {obj!r}")
         if obj.get("process") == "nemesis":
             continue
         events.append(_event_from_mapping(obj, source, _nth(lines, i)))
-    if any(e.time is not None for e in events) and not all(e.time is not None for e in events):
-        raise HistoryFormatError(source, None, "some operations have :time and others do not")
     return history_from_events(
-        events, source=source, timed_out_is_info=(fmt == "edn"), metadata={"format": fmt}
+        events, source=source, timed_out_is_info=(fmt == "edn"), metadata={"format": fmt}, deadline=deadline
     )
 
 
@@ -361,10 +499,10 @@ def _map_lines(text: str, depth: int, count: int) -> list[int]:
 
 
 def _plain(value: Any) -> Any:
-    """edn_format objects -> plain Python (keywords become their name)."""
-    if isinstance(value, edn_format.Keyword):
-        return value.name
-    if isinstance(value, edn_format.Symbol):
+    """edn_format objects -> plain Python (keywords and symbols become their name)."""
+    import edn_format
+
+    if isinstance(value, (edn_format.Keyword, edn_format.Symbol)):
         return value.name
     if isinstance(value, (str, bytes)):
         return value
@@ -386,6 +524,7 @@ _PARSERS = {
     "porcupine-edn": parse_porcupine_edn,
     "edn": parse_edn,
 }
+_BOM = "\ufeff"
 
 
 def detect_format(text: str, source: str = "<string>") -> str:
@@ -394,7 +533,7 @@ def detect_format(text: str, source: str = "<string>") -> str:
     Raises:
         HistoryFormatError: If no known format matches.
     """
-    for lineno, line in enumerate(text.splitlines(), 1):
+    for lineno, line in enumerate(text.removeprefix(_BOM).splitlines(), 1):
         s = line.strip()
         if not s or s.startswith(";"):
             continue
@@ -415,33 +554,63 @@ def detect_format(text: str, source: str = "<string>") -> str:
     raise HistoryFormatError(source, None, "cannot detect the format of an empty history")
 
 
-def parse_history(text: str, format: str | None = None, source: str = "<string>") -> History:
+def parse_history(
+    text: str, format: str | None = None, source: str = "<string>", deadline: float | None = None
+) -> History:
     """Parse a history from text.
 
     Args:
-        text: File contents.
+        text: File contents (a leading UTF-8 byte order mark is ignored).
         format: One of :data:`FORMATS`, or ``None`` to detect it from the content.
         source: Name used in error messages and metadata.
+        deadline: ``time.perf_counter()`` value past which parsing gives up.
 
     Returns:
-        The parsed history. An empty (or whitespace-only) text gives an empty history.
+        The parsed history. An empty (or whitespace-only) text, or one with only
+        nemesis events, gives an empty history (which no checker accepts).
 
     Raises:
-        HistoryFormatError: If the text is malformed or the format is unknown.
+        HistoryFormatError: If the text is malformed, the format is unknown, or a
+            forced ``format`` reads no operation from content of another format.
+        BudgetExceeded: When ``deadline`` passes.
     """
     if format is not None and format not in _PARSERS:
         raise HistoryFormatError(source, None, f"unknown format {format!r}; expected one of {list(FORMATS)}")
+    text = text.removeprefix(_BOM)
     if not text.strip():
         return History([], {"source": source, "format": format})
     fmt = format or detect_format(text, source)
-    return _PARSERS[fmt](text, source)
+    history = _PARSERS[fmt](text, source, deadline)
+    if format is not None and not history.operations:
+        _refuse_other_format(text, format, source)
+    return history
 
 
-def load_history(path: str | Path, format: str | None = None) -> History:
-    """Read and parse a history file (see :func:`parse_history`)."""
+def _refuse_other_format(text: str, format: str, source: str) -> None:
+    # A forced format that skips every line (a Jepsen reader ignores non-Jepsen
+    # lines) would otherwise check nothing.
+    try:
+        detected = detect_format(text, source)
+    except HistoryFormatError:
+        return
+    if {detected, format} <= {"edn", "porcupine-edn"} or detected == format:
+        return
+    raise HistoryFormatError(
+        source, None, f"no operation read as {format!r}, but the content looks like {detected!r}", "format"
+    )
+
+
+def load_history(path: str | Path, format: str | None = None, deadline: float | None = None) -> History:
+    """Read and parse a history file (see :func:`parse_history`).
+
+    Raises:
+        OSError: If the file cannot be read (missing, a directory, ...).
+        HistoryFormatError: If it is not UTF-8 text or does not parse.
+        BudgetExceeded: When ``deadline`` passes.
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise HistoryFormatError(str(path), None, f"expected UTF-8 text: {exc}") from None
-    return parse_history(text, format, str(path))
+    return parse_history(text, format, str(path), deadline)

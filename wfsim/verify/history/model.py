@@ -21,6 +21,10 @@ Conventions shared by every checker in this package:
   dropped.
 * Models are P-compositional: the state of the whole object is the product of
   independent per-key states, and ``Model.partition`` groups operations by key.
+* Keys, inputs and outputs are compared as JSON values (:mod:`.values`): ``true``
+  never equals ``1``, ``1`` equals ``1.0``, arrays and objects are allowed.
+  :class:`Operation` makes them canonical when it is built, and refuses times that
+  are not finite or a return before the call, so that no checker sees them.
 """
 
 from __future__ import annotations
@@ -31,8 +35,28 @@ from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+from .values import canonical, plain, show
+
 Status = Literal["ok", "fail", "info"]
 STATUSES: tuple[str, ...] = ("ok", "fail", "info")
+
+
+class OperationError(ValueError):
+    """An operation that cannot be checked, naming the offending field.
+
+    Attributes:
+        field: ``"key"``, ``"value"``, ``"output"``, ``"f"``, ``"call"``, ``"ret"``
+            or ``"status"``.
+        reason: What is wrong with it.
+        op: Id of the operation, when known.
+    """
+
+    def __init__(self, field: str, reason: str, op: int | None = None) -> None:
+        self.field = field
+        self.reason = reason
+        self.op = op
+        suffix = "" if op is None else f" (operation {op})"
+        super().__init__(f"{field}: {reason}{suffix}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +73,12 @@ class Operation:
         call: Invocation time (timestamp or event index).
         ret: Return time; ``math.inf`` if the operation never returned.
         status: ``"ok"``, ``"fail"`` (definite) or ``"info"`` (indeterminate).
+        line: Line of the invocation in the source file, if read from one.
+        ret_line: Line of the completion, if any.
+
+    Raises:
+        OperationError: A value that is not a JSON value, a time that is not
+            finite, a return before the call or an unknown status.
     """
 
     id: int
@@ -60,6 +90,24 @@ class Operation:
     call: float = 0.0
     ret: float = math.inf
     status: Status = "ok"
+    line: int | None = field(default=None, compare=False)
+    ret_line: int | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        # Canonical values make == and hash JSON equality for every checker.
+        for name in ("key", "value", "output"):
+            try:
+                object.__setattr__(self, name, canonical(getattr(self, name)))
+            except ValueError as exc:
+                raise OperationError(name, str(exc), self.id) from None
+        if self.status not in STATUSES:
+            raise OperationError("status", f"must be one of {list(STATUSES)}, got {self.status!r}", self.id)
+        if isinstance(self.call, bool) or not isinstance(self.call, (int, float)) or not math.isfinite(self.call):
+            raise OperationError("call", f"time must be a finite number, got {self.call!r}", self.id)
+        # ``not >=`` also catches NaN.
+        if isinstance(self.ret, bool) or not isinstance(self.ret, (int, float)) or not self.ret >= self.call:
+            raise OperationError("ret", f"return time {self.ret!r} is not at or after the call time {self.call!r}",
+                                 self.id)
 
     @property
     def indeterminate(self) -> bool:
@@ -72,12 +120,13 @@ class Operation:
             "id": self.id,
             "process": self.process,
             "f": self.f,
-            "key": self.key,
-            "value": list(self.value) if isinstance(self.value, tuple) else self.value,
-            "output": self.output,
+            "key": plain(self.key),
+            "value": plain(self.value),
+            "output": plain(self.output),
             "call": self.call,
             "ret": None if math.isinf(self.ret) else self.ret,
             "status": self.status,
+            "line": self.line,
         }
 
 
@@ -129,11 +178,10 @@ class Model(ABC):
         """
 
     def validate(self, op: Operation) -> None:
-        """Raise ``ValueError`` if the model cannot interpret ``op``."""
+        """Raise :class:`OperationError` (a ``ValueError``) if the model cannot interpret ``op``."""
         if op.f not in self.functions:
-            raise ValueError(
-                f"model {self.name!r} has no function {op.f!r} "
-                f"(expected one of {sorted(self.functions)}); operation {op.id}"
+            raise OperationError(
+                "f", f"model {self.name!r} has no function {op.f!r} (expected one of {sorted(self.functions)})", op.id
             )
 
     def prepare(self, op: Operation) -> Operation | None:
@@ -158,15 +206,15 @@ class Model(ABC):
 
     def describe(self, op: Operation) -> str:
         """Short human-readable rendering, e.g. ``p3 write(4)``."""
-        key = "" if op.key is None else f"[{op.key!r}]"
+        key = "" if op.key is None else f"[{show(op.key)}]"
         if op.f in self.read_functions:
-            body = f"{op.f}{key}() -> {'?' if op.status == 'info' else repr(op.output)}"
+            body = f"{op.f}{key}() -> {'?' if op.status == 'info' else show(op.output)}"
         elif op.f == "cas":
             frm, to = op.value
             outcome = {"ok": "ok", "fail": "fail", "info": "?"}[op.status]
-            body = f"cas{key}({frm!r}, {to!r}) -> {outcome}"
+            body = f"cas{key}({show(frm)}, {show(to)}) -> {outcome}"
         else:
-            body = f"{op.f}{key}({op.value!r})" + (" -> ?" if op.status == "info" else "")
+            body = f"{op.f}{key}({show(op.value)})" + (" -> ?" if op.status == "info" else "")
         return f"p{op.process} {body}"
 
 
@@ -187,7 +235,7 @@ class RegisterModel(Model):
     def validate(self, op: Operation) -> None:
         super().validate(op)
         if op.f == "cas" and not (isinstance(op.value, tuple) and len(op.value) == 2):
-            raise ValueError(f"cas needs a (from, to) pair, got {op.value!r}; operation {op.id}")
+            raise OperationError("value", f"cas needs a [from, to] pair, got {show(op.value)}", op.id)
 
     def step(self, state: Hashable, op: Operation) -> tuple[bool, Hashable]:
         f = op.f
@@ -216,7 +264,11 @@ class KVModel(Model):
     def validate(self, op: Operation) -> None:
         super().validate(op)
         if op.f in ("put", "append") and not isinstance(op.value, str):
-            raise ValueError(f"{op.f} needs a string value, got {op.value!r}; operation {op.id}")
+            raise OperationError("value", f"{op.f} needs a string value, got {show(op.value)}", op.id)
+        # Values are strings: a get that returned anything else is malformed input,
+        # not a consistency violation.
+        if op.f == "get" and op.status == "ok" and not isinstance(op.output, str):
+            raise OperationError("output", f"get returns a string, got {show(op.output)}", op.id)
 
     def step(self, state: Hashable, op: Operation) -> tuple[bool, Hashable]:
         f = op.f

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .model import Model, Operation
+from .values import plain
 
 Verdict = Literal["ok", "violation", "unknown"]
 Consistency = Literal["linearizable", "sequential", "causal"]
@@ -183,6 +184,7 @@ def combine(parts: Iterable[PartitionResult]) -> tuple[Verdict, Counterexample |
 
 
 def _jsonable(value: Any) -> Any:
+    value = plain(value)  # canonical keys and values (JsonBool, JsonMap, tuples) back to JSON
     if value is None or isinstance(value, (bool, int, float, str)):
         return None if isinstance(value, float) and math.isinf(value) else value
     if isinstance(value, dict):

@@ -1,0 +1,207 @@
+"""Property-based fuzzing of the command line: generated configs, overrides and damaged
+run directories, against the rules every command keeps:
+
+* exit 0 or 2 (1 only for ``run --strict`` with failed workflows), never a traceback;
+  a user error is one ``wfsim: error:`` line;
+* no user file is lost;
+* nothing is half-written: no staging directory is left, and an output directory is
+  either untouched or a complete run that :func:`check_run` accepts;
+* a damaged run is never summarised as healthy.
+
+CI runs a few dozen examples of each; ``WFSIM_FUZZ_EXAMPLES=2000 pytest tests/test_cli_fuzz.py``
+runs more by hand.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cli_support import cli, tree
+from test_cli import BASE
+from wfsim.trace.rundir import RunDirectoryError, check_run
+
+EXAMPLES = int(os.environ.get("WFSIM_FUZZ_EXAMPLES", "30"))
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+
+#: Values a field may be set to: valid ones, edge cases and nonsense.
+VALUES = st.one_of(
+    st.sampled_from([0, 1, 2, -1, 0.5, 1e9, 1e12, float("inf"), float("nan"), "", "x", None, True,
+                     [], {}, [1], {"a": 1}, "fifo", "heft", "poisson", "Cloud", "device-0"]),
+    st.integers(-3, 50), st.floats(-1.0, 20.0), st.text(max_size=4),
+)
+
+#: Paths into :data:`BASE` worth changing (and some that do not exist).
+PATHS = [
+    "name", "seed", "duration", "until", "network", "placement", "scheduling", "topology",
+    "topology.hierarchical", "topology.hierarchical.devices", "topology.hierarchical.edge",
+    "topology.hierarchical.regional", "topology.file", "workloads", "workloads.0", "workloads.0.name",
+    "workloads.0.workflow", "workloads.0.workflow.generator", "workloads.0.workflow.length",
+    "workloads.0.workflow.work", "workloads.0.workflow.data_bytes", "workloads.0.arrivals",
+    "workloads.0.arrivals.process", "workloads.0.arrivals.rate", "workloads.0.origins",
+    "workloads.0.start", "workloads.0.end", "workloads.0.work.kind", "placement.params.x",
+    "scheduling.params.w_fit", "health", "rebalance", "autoscaling", "bogus", "workloads.3.name",
+]
+
+
+def _bounded_for_run(value: Any) -> bool:
+    # Keeps a generated run short until the size estimate refuses huge ones up front.
+    return not (isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) > 50)
+
+
+def _set(data: dict[str, Any], path: str, value: Any) -> None:
+    node: Any = data
+    parts = path.split(".")
+    for part in parts[:-1]:
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict):
+            node = node.setdefault(part, {}) if isinstance(node.get(part, {}), (dict, list)) else {}
+        else:
+            return
+    if isinstance(node, dict):
+        node[parts[-1]] = value
+    elif isinstance(node, list) and parts[-1].isdigit() and int(parts[-1]) < len(node):
+        node[int(parts[-1])] = value
+
+
+def _yaml(value: Any) -> str:
+    return json.dumps(value) if not isinstance(value, float) or value == value and abs(value) != float("inf") \
+        else {float("inf"): ".inf", float("-inf"): "-.inf"}.get(value, ".nan")
+
+
+def check_rules(rc: int, err: str, work: Path, user_files: dict[str, str], out: Path | None) -> None:
+    assert rc in (0, 2), (rc, err)
+    assert "Traceback" not in err
+    if rc == 2:
+        errors = [line for line in err.splitlines() if line.startswith("wfsim: error: ")]
+        assert len(errors) == 1, err
+    now = tree(work)
+    for name, digest in user_files.items():
+        assert now.get(name) == digest, f"user file {name} lost or changed"
+    assert not [p for p in work.rglob("*") if ".wfsim-tmp-" in p.name], "staging directory left behind"
+    if out is not None and out.exists() and rc == 0:
+        check_run(out)
+
+
+@FUZZ
+@given(changes=st.lists(st.tuples(st.sampled_from(PATHS), VALUES), max_size=3),
+       overrides=st.lists(st.tuples(st.sampled_from(PATHS), VALUES), max_size=2),
+       command=st.sampled_from(["validate", "run"]),
+       existing=st.sampled_from(["none", "empty", "user-file", "file"]))
+def test_generated_configs_keep_the_rules(changes: list[tuple[str, Any]], overrides: list[tuple[str, Any]],
+                                          command: str, existing: str, capsys: pytest.CaptureFixture[str]) -> None:
+    if command == "run" and not all(_bounded_for_run(v) for _, v in changes + overrides):
+        command = "validate"
+    data = copy.deepcopy(BASE)
+    for path, value in changes:
+        _set(data, path, value)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        cfg = work / "exp.yaml"
+        cfg.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+        out = work / "out"
+        if existing == "empty":
+            out.mkdir()
+        elif existing == "user-file":
+            out.mkdir()
+            (out / "notes.md").write_text("mine")
+        elif existing == "file":
+            out.write_text("mine")
+        user_files = {k: v for k, v in tree(work).items() if k != "exp.yaml"}
+        argv: list[Any] = [command, cfg]
+        if command == "run":
+            argv += ["--out", out, "-q"]
+        for path, value in overrides:
+            argv += ["--set", f"{path}={_yaml(value)}"]
+        rc, _, err = cli(capsys, *argv)
+        check_rules(rc, err, work, user_files, out if command == "run" else None)
+
+
+@pytest.fixture(scope="module")
+def saved_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from test_cli import write_config
+    from wfsim.cli import main
+
+    directory = tmp_path_factory.mktemp("fuzz-run")
+    assert main(["run", str(write_config(directory)), "--out", str(directory / "run"), "-q"]) == 0
+    return directory / "run"
+
+
+DAMAGE = st.one_of(
+    st.tuples(st.just("delete"), st.integers(0, 99)),
+    st.tuples(st.just("truncate"), st.integers(0, 99), st.floats(0, 1)),
+    st.tuples(st.just("flip"), st.integers(0, 99), st.floats(0, 1)),
+    st.tuples(st.just("manifest"), st.sampled_from(["seed", "horizon", "format", "files", "config", "command"]),
+              VALUES),
+    st.tuples(st.just("user-file"), st.sampled_from(["notes.md", "trace/extra.parquet", "plots/a.png"])),
+    st.tuples(st.just("to-directory"), st.integers(0, 99)),
+)
+
+
+def _damage(run: Path, how: tuple[Any, ...]) -> None:
+    files = sorted(p for p in run.rglob("*") if p.is_file())
+    kind = how[0]
+    if kind == "manifest":
+        manifest = json.loads((run / "manifest.json").read_text())
+        manifest[how[1]] = how[2]
+        (run / "manifest.json").write_text(json.dumps(manifest))
+    elif kind == "user-file":
+        (run / how[1]).parent.mkdir(parents=True, exist_ok=True)
+        (run / how[1]).write_text("mine")
+    else:
+        target = files[how[1] % len(files)]
+        data = target.read_bytes()
+        if kind == "delete":
+            target.unlink()
+        elif kind == "truncate":
+            target.write_bytes(data[: int(len(data) * how[2])])
+        elif kind == "flip" and data:
+            i = min(int(len(data) * how[2]), len(data) - 1)
+            target.write_bytes(data[:i] + bytes([data[i] ^ 0x5A]) + data[i + 1:])
+        elif kind == "to-directory":
+            target.unlink()
+            target.mkdir()
+
+
+@FUZZ
+@given(damages=st.lists(DAMAGE, min_size=1, max_size=3),
+       command=st.sampled_from([["info"], ["info", "--json"], ["verify", "--property", "P1"], ["run"]]))
+def test_damaged_run_directories_keep_the_rules(saved_run: Path, damages: list[tuple[Any, ...]],
+                                                command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        run = work / "run"
+        shutil.copytree(saved_run, run)
+        original = tree(run)
+        for how in damages:
+            _damage(run, how)
+        damaged = tree(run)
+        user_files = {f"run/{k}": v for k, v in damaged.items() if k not in original}
+        listed = json.loads((saved_run / "manifest.json").read_text())["files"]
+        harmed = any(damaged.get(name) != original[name] for name in listed)  # missing, cut, flipped
+        if command == ["run"]:
+            from test_cli import write_config
+
+            argv: list[Any] = ["run", write_config(work), "--out", run, "-q"]
+        else:
+            argv = [command[0], run, *command[1:]]
+        rc, out, err = cli(capsys, *argv)
+        check_rules(rc, err, work, user_files, run if command == ["run"] else None)
+        if command != ["run"] and harmed:
+            assert rc == 2, f"damaged run summarised as healthy: {damages}\n{out[:500]}"
+        if command != ["run"] and rc == 0:
+            try:
+                check_run(run)
+            except RunDirectoryError as exc:
+                pytest.fail(f"{command[0]} accepted a run that check_run refuses: {exc}")

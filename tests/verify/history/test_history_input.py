@@ -1,0 +1,267 @@
+"""Trustworthy input: every reproduction of issue 9 item 1, and the value-equality rule.
+
+Each test writes the input of one reported reproduction and checks that it now
+gets a right verdict or a clean refusal naming file, line and field.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from wfsim.verify.history import (
+    Budget,
+    HistoryFormatError,
+    Operation,
+    OperationError,
+    check_history,
+    dump_jsonl,
+    load_history,
+    parse_history,
+)
+from wfsim.verify.history.values import JsonBool, JsonMap, canonical, plain
+
+LEVELS = ("linearizable", "sequential", "causal-cm", "causal-ccv")
+
+
+def jsonl(*events: dict) -> str:
+    return "".join(json.dumps(e) + "\n" for e in events)
+
+
+def ev(process: int, type_: str, f: str, value: object = None, time: float | None = None, **extra: object) -> dict:
+    out = {"process": process, "type": type_, "f": f, "value": value, **extra}
+    if time is not None:
+        out["time"] = time
+    return out
+
+
+def verdicts(text: str, model: str = "register") -> dict[str, str]:
+    history = parse_history(text)
+    return {level: check_history(history, model, level).verdict for level in LEVELS}
+
+
+# A monotonic-reads violation: p1 reads 1, then the initial value again.
+MONOTONIC_READS = [
+    ev(0, "invoke", "write", 1, 0), ev(0, "ok", "write", 1, 1),
+    ev(1, "invoke", "read", None, 2), ev(1, "ok", "read", 1, 3),
+    ev(1, "invoke", "read", None, 4), ev(1, "ok", "read", None, 5),
+]
+
+
+def test_monotonic_reads_violation_is_a_violation_at_every_level() -> None:
+    assert set(verdicts(jsonl(*MONOTONIC_READS)).values()) == {"violation"}
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_a_non_finite_time_is_refused(bad: float) -> None:
+    # It used to make linearizability and sequential consistency answer ok on the
+    # violation above, while the causal check said violation.
+    events = [dict(e) for e in MONOTONIC_READS]
+    events[3]["time"] = bad
+    with pytest.raises(HistoryFormatError, match="not a JSON number") as info:
+        parse_history(jsonl(*events), source="h.jsonl")
+    assert info.value.line == 4
+
+
+def test_a_non_finite_edn_time_is_refused() -> None:
+    text = "[{:process 0 :type :invoke :f :write :value 1 :time 0}\n {:process 0 :type :ok :f :write :value 1 :time ##NaN}]"
+    with pytest.raises(HistoryFormatError, match="finite") as info:
+        parse_history(text)
+    assert (info.value.line, info.value.field) == (2, "time")
+
+
+def test_true_is_not_1() -> None:
+    text = jsonl(ev(0, "invoke", "write", True), ev(0, "ok", "write", True),
+                 ev(1, "invoke", "read"), ev(1, "ok", "read", 1))
+    assert set(verdicts(text).values()) == {"violation"}
+
+
+def test_a_return_before_its_invocation_is_refused() -> None:
+    text = jsonl(ev(0, "invoke", "write", 1, 5), ev(0, "ok", "write", 1, 4))
+    with pytest.raises(HistoryFormatError, match="before its invocation") as info:
+        parse_history(text, source="h.jsonl")
+    assert (info.value.line, info.value.field) == (2, "time")
+    assert str(info.value).startswith("h.jsonl:2: time: ")
+    with pytest.raises(OperationError, match="not at or after the call"):
+        Operation(0, 0, "write", None, 1, None, 5.0, 4.0)
+
+
+def test_a_process_going_back_in_time_is_refused() -> None:
+    text = jsonl(ev(0, "invoke", "write", 1, 0), ev(0, "ok", "write", 1, 5), ev(0, "invoke", "read", None, 3))
+    with pytest.raises(HistoryFormatError, match="previous event of process 0") as info:
+        parse_history(text)
+    assert info.value.line == 3
+
+
+def test_a_process_invoking_at_its_previous_return_time_is_refused() -> None:
+    # Found by the perturbation test: p0 reads true, then writes true at the time
+    # the read returned. Equal times made the two concurrent, so the write could be
+    # ordered first and every level answered ok.
+    text = jsonl(ev(0, "invoke", "read", None, 0), ev(0, "ok", "read", True, 1),
+                 ev(0, "invoke", "write", True, 1), ev(0, "ok", "write", True, 1))
+    for level in LEVELS:
+        with pytest.raises(HistoryFormatError, match="strictly after its previous return") as info:
+            check_history(parse_history(text), "register", level)
+        assert (info.value.line, info.value.field) == (3, "time")
+    # The same from operations built in memory, and operations of one process overlapping.
+    ops = [Operation(0, 0, "read", None, None, True, 0.0, 1.0), Operation(1, 0, "write", None, True, None, 1.0, 1.0)]
+    with pytest.raises(HistoryFormatError, match="operation 0"):
+        check_history(ops)
+    overlapping = [ops[0], Operation(1, 0, "write", None, True, None, 0.5, 2.0)]
+    with pytest.raises(HistoryFormatError, match="strictly after"):
+        check_history(overlapping)
+    # After an indeterminate operation the process may go on at once.
+    after_info = [Operation(0, 0, "write", None, 1, None, 0.0, math.inf, "info"),
+                  Operation(1, 0, "read", None, None, 1, 0.0, 1.0)]
+    assert check_history(after_info).verdict == "ok"
+    untimed = jsonl(*({k: v for k, v in e.items() if k != "time"} for e in json.loads("[" + text.replace("\n", ",")[:-1] + "]")))
+    assert set(verdicts(untimed).values()) == {"violation"}
+
+
+def test_time_on_only_some_lines_is_refused() -> None:
+    # It used to drop every time silently, checking the line order instead.
+    events = [dict(e) for e in MONOTONIC_READS]
+    del events[4]["time"]
+    with pytest.raises(HistoryFormatError, match="line 1 has one") as info:
+        parse_history(jsonl(*events))
+    assert (info.value.line, info.value.field) == (5, "time")
+
+
+def test_a_forced_format_that_reads_nothing_is_refused(tmp_path: Path) -> None:
+    # --format jepsen on a JSONL file used to check zero operations and answer ok.
+    path = tmp_path / "violation.jsonl"
+    path.write_text(jsonl(*MONOTONIC_READS))
+    with pytest.raises(HistoryFormatError, match="looks like 'jsonl'") as info:
+        check_history(path, "register", format="jepsen")
+    assert info.value.field == "format"
+    assert check_history(path, "register", format="jsonl").verdict == "violation"
+
+
+@pytest.mark.parametrize("text", [
+    "",
+    "\n\n",
+    "INFO  jepsen.util - :nemesis\t:info\t:start\tnil\nINFO  jepsen.util - :nemesis\t:info\t:start\t[:isolated]\n",
+    "[{:process :nemesis :type :info :f :start :value nil}]",
+])
+def test_no_operation_is_never_ok(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "h.log"
+    path.write_text(text)
+    for level in LEVELS:
+        with pytest.raises(HistoryFormatError, match="no operation to check"):
+            check_history(path, "register", level)
+    with pytest.raises(HistoryFormatError, match="no operation"):
+        check_history([], "kv")
+
+
+def test_a_utf8_bom_is_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "h.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + jsonl(*MONOTONIC_READS).encode())
+    assert check_history(path).verdict == "violation"
+    assert parse_history("\ufeff" + jsonl(*MONOTONIC_READS)).metadata["format"] == "jsonl"
+
+
+def test_list_and_map_values_compare_as_json() -> None:
+    written = {"a": [1, None], "b": True}
+    same = {"b": True, "a": [1.0, None]}  # member order and 1 vs 1.0 do not matter
+    other = {"a": [1, None], "b": 1}  # true is not 1
+    ok = jsonl(ev(0, "invoke", "write", written), ev(0, "ok", "write", written),
+               ev(1, "invoke", "read"), ev(1, "ok", "read", same))
+    bad = jsonl(ev(0, "invoke", "write", written), ev(0, "ok", "write", written),
+                ev(1, "invoke", "read"), ev(1, "ok", "read", other))
+    assert set(verdicts(ok).values()) == {"ok"}
+    assert set(verdicts(bad).values()) == {"violation"}
+
+
+def test_kv_refuses_values_that_are_not_strings_naming_the_line() -> None:
+    put = jsonl(ev(0, "invoke", "put", ["a"], key="x"), ev(0, "ok", "put", ["a"], key="x"))
+    with pytest.raises(HistoryFormatError, match="put needs a string value") as info:
+        check_history(parse_history(put, source="kv.jsonl"), "kv")
+    assert str(info.value).startswith("kv.jsonl:1: value: ")
+    get = jsonl(ev(0, "invoke", "get", key="x"), ev(0, "ok", "get", 1, key="x"))
+    with pytest.raises(HistoryFormatError, match="get returns a string") as info:
+        check_history(parse_history(get, source="kv.jsonl"), "kv")
+    assert (info.value.line, info.value.field) == (2, "output")
+
+
+def test_a_completion_reporting_another_input_is_refused() -> None:
+    text = jsonl(ev(0, "invoke", "write", 1), ev(0, "ok", "write", True))
+    with pytest.raises(HistoryFormatError, match="completion has true") as info:
+        parse_history(text)
+    assert (info.value.line, info.value.field) == (2, "value")
+
+
+@pytest.mark.parametrize(("text", "match"), [
+    ('{"process": 0, "type": "invoke", "f": "write", "value": ' + "[" * 5000 + "]" * 5000 + "}\n", "nested too deeply"),
+    ('{"process": 0, "type": "invoke", "f": "write", "value": ' + "[" * 80 + "]" * 80 + "}\n", "nested deeper"),
+    ("[" * 5000 + "]" * 5000, "nested too deeply"),
+    ('{"process": 0, "type": "invoke", "f": "write", "value": 1, "time": 1' + "0" * 400 + "}\n", "finite"),
+    ('{"process": [0], "type": "invoke", "f": "write"}\n', "process: must be an int or a string"),
+    ('{"process": true, "type": "invoke", "f": "write"}\n', "process: must be an int or a string"),
+    ('{"process": 0, "type": "invoke", "f": "write", "time": true}\n', "time: must be a number"),
+    ('{:process 0 :type :invoke :f :write :value 1.5M}\n', "value: .* is not a JSON value"),
+    ('{"process": 0, "type": "invoke", "f": "write", "value": 1, "value": 2}\n', "'value' appears twice"),
+])
+def test_malformed_values_are_clean_errors(text: str, match: str) -> None:
+    with pytest.raises(HistoryFormatError, match=match) as info:
+        parse_history(text, source="x")
+    assert "\n" not in str(info.value)
+
+
+def test_a_directory_is_an_os_error_not_a_crash(tmp_path: Path) -> None:
+    with pytest.raises(IsADirectoryError):
+        load_history(tmp_path)
+
+
+def test_parsing_counts_against_the_budget(tmp_path: Path) -> None:
+    path = tmp_path / "long.jsonl"
+    events = []
+    for i in range(3000):
+        events += [ev(i % 4, "invoke", "write", i), ev(i % 4, "ok", "write", i)]
+    path.write_text(jsonl(*events))
+    verdict = check_history(path, "register", budget=Budget(time_s=1e-6))
+    assert verdict.verdict == "unknown" and "while parsing" in (verdict.reason or "")
+    assert check_history(path, "register", budget=Budget(time_s=60)).verdict == "ok"
+
+
+# --- the value-equality rule ---------------------------------------------------
+
+
+@pytest.mark.parametrize(("a", "b", "equal"), [
+    (True, 1, False), (False, 0, False), (False, None, False), (1, "1", False), ("", None, False),
+    (1, 1.0, True), (0, -0.0, True), (10**20, 1e20, True), (2**53 + 1, float(2**53), False),
+    ([1, 2], [1.0, 2], True), ([1, 2], [2, 1], False), ([1], {"0": 1}, False), ([], {}, False),
+    ({"a": 1, "b": 2}, {"b": 2, "a": 1}, True), ({"a": True}, {"a": 1}, False), ([True], [1], False),
+])
+def test_values_are_equal_exactly_when_json_equal(a: object, b: object, equal: bool) -> None:
+    ca, cb = canonical(a), canonical(b)
+    assert (ca == cb) is equal and (cb == ca) is equal
+    if equal:
+        assert hash(ca) == hash(cb)
+
+
+@pytest.mark.parametrize("value", [True, False, [1, [True, None]], {"a": [1.5, "x"], "b": {}}, "s", None, 3])
+def test_output_prints_the_original_json_value(value: object) -> None:
+    op = Operation(0, 0, "write", None, value, None, 0.0, 1.0)
+    assert op.to_json()["value"] == value and type(op.to_json()["value"]) is type(value)
+    assert json.loads(json.dumps(plain(op.value))) == value
+    assert parse_history(dump_jsonl([op])).operations == [op]
+
+
+def test_canonical_is_idempotent_and_typed() -> None:
+    value = canonical({"k": [True, {"x": None}]})
+    assert isinstance(value, JsonMap) and canonical(value) is value
+    assert canonical(True) == JsonBool(True) != JsonBool(False)
+    with pytest.raises(ValueError, match="not a JSON number"):
+        canonical(math.nan)
+
+
+def test_counterexamples_print_json_values() -> None:
+    text = jsonl(ev(0, "invoke", "write", True), ev(0, "ok", "write", True),
+                 ev(1, "invoke", "read"), ev(1, "ok", "read", {"a": [1]}))
+    cex = check_history(parse_history(text)).to_json()["counterexample"]
+    assert cex["state"] is True
+    assert cex["operations"]["1"]["output"] == {"a": [1]} and cex["operations"]["1"]["line"] == 3
+    assert cex["operations"]["0"]["text"] == "p0 write(true)"
