@@ -216,7 +216,7 @@ def check_size(sim: Simulation, config: ExperimentConfig, source: str) -> None:
             f"{len(sim.topology.nodes)} nodes, come to about {background:.3g} events, about "
             f"{_memory(total * BYTES_PER_EVENT)} of memory, {within}a smaller until or a longer rebalance or "
             f"autoscaling interval, " + _RAISE.format("max_events"))
-    others = f"; {total:.3g} in all" if total > big.events else ""
+    others = f"; {total:.3g} in all" if f"{total:.3g}" != f"{big.events:.3g}" else ""
     raise ConfigError(
         source, f"workloads[{i}]",
         f"about {big.arrivals:.3g} arrivals (over {big.window:g} s from {big.origins} origin(s)) × {big.tasks} "
