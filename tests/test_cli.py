@@ -252,7 +252,7 @@ def test_bad_set_is_a_user_error(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(duration=st.one_of(st.integers(0, 3), st.floats(0.0, 3.0, allow_subnormal=False)))
+@given(duration=st.one_of(st.integers(1, 3), st.floats(0.0, 3.0, exclude_min=True, allow_subnormal=False)))
 def test_set_duration_round_trips_into_manifest(duration: float, capsys: pytest.CaptureFixture[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)

@@ -40,6 +40,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator, validate_call
 
 from wfsim.engine.simulation import HealthChange, Simulation
+from wfsim.experiments import preflight
+from wfsim.experiments.errors import ConfigError
 from wfsim.model.enums import NetworkFidelity, TaskPriority, Tier
 from wfsim.model.topology import Link, Node, Topology, TopologyError, hierarchical
 from wfsim.model.workflow import (
@@ -56,17 +58,6 @@ from wfsim.policies.registry import PLACEMENT_STRATEGIES, SCHEDULING_POLICIES
 from wfsim.workloads.arrivals import MMPP, ArrivalProcess, Periodic, Poisson, TraceArrivals
 from wfsim.workloads.generators import GENERATORS
 from wfsim.workloads.workload import WorkDistribution, Workload
-
-
-class ConfigError(ValueError):
-    """A user error in a configuration: names the file, the field and what is allowed."""
-
-    def __init__(self, source: str, field: str | None, message: str) -> None:
-        self.source = source
-        self.field = field
-        self.message = message
-        where = f"{source}: {field}: " if field else f"{source}: "
-        super().__init__(where + message)
 
 
 class _Strict(BaseModel):
@@ -224,7 +215,7 @@ class WorkloadConfig(_Strict):
     name: str = Field(min_length=1)
     workflow: WorkflowConfig
     arrivals: ArrivalsConfig
-    origins: list[str] | None = None
+    origins: list[str] | None = Field(None, min_length=1)
     work: WorkDistributionConfig = WorkDistributionConfig()
     start: float = Field(0.0, ge=0)
     end: float | None = Field(None, gt=0)
@@ -281,6 +272,15 @@ class HealthChangeConfig(_Strict):
     evacuate: bool = False
 
 
+class LimitsConfig(_Strict):
+    """How large a run may be (see :mod:`wfsim.experiments.preflight`): a config
+    expecting more trace events or nodes is refused before anything large is built.
+    The defaults correspond to about 3 GB each; raise them for a bigger machine."""
+
+    max_events: int = Field(preflight.DEFAULT_MAX_EVENTS, ge=1)
+    max_nodes: int = Field(preflight.DEFAULT_MAX_NODES, ge=1)
+
+
 class ExperimentConfig(_Strict):
     """A whole experiment file."""
 
@@ -297,12 +297,51 @@ class ExperimentConfig(_Strict):
     rebalance: RebalanceConfig | None = None
     autoscaling: AutoscalingConfig | None = None
     health: list[HealthChangeConfig] = []
+    limits: LimitsConfig = LimitsConfig()
 
 
 # --- loading ---------------------------------------------------------------------
+#: Deepest nesting of YAML collections accepted. A real config nests about six
+#: levels (``workloads[0].workflow.task.tiers``); PyYAML composes nested collections
+#: recursively, so without a bound a deeply nested file ends in a RecursionError.
+MAX_YAML_DEPTH = 64
+
+
 class _Loader(yaml.SafeLoader):
     """PyYAML's safe loader, reading ``1e9`` and ``2.0e9`` as floats (YAML 1.2) rather
-    than strings (YAML 1.1 wants ``2.0e+9``)."""
+    than strings (YAML 1.1 wants ``2.0e+9``), refusing duplicate keys (PyYAML keeps
+    the last one silently) and collections nested deeper than :data:`MAX_YAML_DEPTH`."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested deeper than {MAX_YAML_DEPTH} levels; allowed: at most {MAX_YAML_DEPTH}",
+                    self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        first: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # ``<<: *base`` merges may be overridden by the keys beside them
+            key = self.construct_object(key_node, deep=True)
+            try:
+                mark = first.setdefault(key, key_node.start_mark)
+            except TypeError:
+                continue  # an unhashable key: the base class reports it
+            if mark is not key_node.start_mark:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (first at line {mark.line + 1}); allowed: each key once "
+                    "per mapping", key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
 
 
 _Loader.add_implicit_resolver(
@@ -499,11 +538,15 @@ def blame_override(overrides: Sequence[str], flag: str = "--set") -> Iterator[No
 
 
 # --- building --------------------------------------------------------------------
-def build_topology(config: TopologyConfig, base: Path, source: str) -> Topology:
-    """The topology a config describes."""
+def build_topology(config: TopologyConfig, base: Path, source: str, max_nodes: int | None = None) -> Topology:
+    """The topology a config describes; with ``max_nodes``, one of more nodes is
+    refused (a :class:`ConfigError`) before it is built."""
     try:
         if config.hierarchical is not None:
             h = config.hierarchical
+            if max_nodes is not None:
+                nodes = 1 + h.regional + h.edge + h.devices  # the cloud, then each level
+                preflight.check_node_count(nodes, max_nodes, source, "topology.hierarchical")
             return hierarchical(
                 h.devices, h.edge, h.regional, device_tier=h.device_tier, edge_tier=h.edge_tier,
                 nodes={t: o.model_dump(exclude_none=True) for t, o in h.nodes.items()},
@@ -522,7 +565,9 @@ def build_topology(config: TopologyConfig, base: Path, source: str) -> Topology:
                 raise ConfigError(str(path), _field_path(err["loc"]), _message(err, TopologyConfig)) from None
             if inner.file is not None:
                 raise ConfigError(str(path), "file", "a topology file cannot point to another file")
-            return build_topology(inner, path.parent, str(path))
+            return build_topology(inner, path.parent, str(path), max_nodes)
+        if max_nodes is not None:
+            preflight.check_node_count(len(config.nodes or ()), max_nodes, source, "topology.nodes")
         nodes = [Node(**{**n.model_dump(), "tier": Tier.parse(n.tier)}) for n in config.nodes or []]
         links = [Link(**l.model_dump()) for l in config.links]
         return Topology(nodes, links)
@@ -582,11 +627,16 @@ def build_workflow(config: WorkflowConfig, base: Path, source: str, field: str) 
 
 def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", source: str = "<config>",
                      seed: int | None = None) -> Simulation:
-    """A ready-to-run simulation for ``config``; relative paths resolve against ``base_dir``."""
+    """A ready-to-run simulation for ``config``; relative paths resolve against ``base_dir``.
+
+    An input that can only fail, or a run too large for ``config.limits``, is refused
+    here, before anything large is built (:mod:`wfsim.experiments.preflight`).
+    """
     base = Path(base_dir)
     if seed is not None:
         config = config.model_copy(update={"seed": seed})
-    topology = build_topology(config.topology, base, source)
+    preflight.check_windows(config, source)
+    topology = build_topology(config.topology, base, source, config.limits.max_nodes)
     workloads = []
     for i, w in enumerate(config.workloads):
         field = f"workloads[{i}]"
@@ -637,7 +687,9 @@ def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", sourc
         dumped.pop("autoscaling", None)
     if not config.health:
         dumped.pop("health", None)
-    return Simulation(
+    if config.limits == LimitsConfig():
+        dumped.pop("limits", None)  # limits change no result: manifests stay as they were
+    sim = Simulation(
         topology, workloads,
         placement=placement_cls(**params),
         scheduling=functools.partial(scheduling_cls, **scheduling_params),
@@ -650,3 +702,6 @@ def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", sourc
         **autoscaling,
         health=health,
     )
+    preflight.check_size(sim, config, source)
+    preflight.check_placement(sim, config, source)
+    return sim
