@@ -430,7 +430,7 @@ def _loaded_user_errors() -> tuple[type[Exception], ...]:
     # Evaluated only when an exception reaches main(): a module never imported cannot
     # have raised its error, and startup stays light for quick commands.
     found = []
-    for module, name in (("wfsim.experiments.config", "ConfigError"), ("wfsim.trace.rundir", "RunDirectoryError")):
+    for module, name in (("wfsim.experiments.errors", "ConfigError"), ("wfsim.trace.rundir", "RunDirectoryError")):
         if module in sys.modules:
             found.append(getattr(sys.modules[module], name))
     return tuple(found)

@@ -10,6 +10,7 @@ topology or simulating.
 from __future__ import annotations
 
 import copy
+import functools
 from pathlib import Path
 from typing import Any, Callable
 
@@ -141,6 +142,11 @@ CASES: dict[str, tuple[Any, dict[str, str], list[str]]] = {
                  ["workloads[0]", "8e+09 arrivals", "over 4 s from 2 origin(s)", "× 2 task(s) × 9",
                   "1.44e+11 events", "21.6 TB", "limits.max_events = 20000000", "--set limits.max_events="]),
     "duration-1e12": (_set(duration=1e12), {}, ["workloads[0]", "1e+12 arrivals", "PB", "limits.max_events"]),
+    "chain-1e8-tasks": (_wl(workflow={"generator": "chain", "length": 100_000_000}), {},
+                        ["workloads[0].workflow", "'chain' would make 100000000 tasks", "limits.max_events",
+                         "at most 2222222 tasks"]),
+    "layered-1e10-tasks": (_wl(workflow={"generator": "layered_random", "layers": 1e5, "width": 1e5}), {},
+                           ["workloads[0].workflow", "10000000000 tasks"]),
     # a run stopped at `until` keeps rebalancing and autoscaling every interval until then
     "until-1e9-with-rebalancing": (_set(until=1e9, rebalance={"interval": 15},
                                         autoscaling={"strategy": "threshold", "interval": 10}), {},
@@ -161,7 +167,7 @@ def make_case(directory: Path, case: str) -> Path:
 
 @pytest.fixture
 def nothing_large_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fail the test if a hierarchical topology this large is built or a run starts."""
+    """Fail the test if a large hierarchical topology or workflow is built, or a run starts."""
     build = config_module.hierarchical
 
     def small_only(devices: int = 10, *args: Any, **kwargs: Any) -> Any:
@@ -172,6 +178,14 @@ def nothing_large_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError("the run started")
 
     monkeypatch.setattr(config_module, "hierarchical", small_only)
+    for name, generator in list(config_module.GENERATORS.items()):
+        @functools.wraps(generator)  # the config reads the generator's parameters from its signature
+        def small_workflow(*args: Any, _generator: Any = generator, **kwargs: Any) -> Any:
+            assert all(kwargs.get(size, 0) < 1000 for size in ("length", "width", "layers")), \
+                "the workflow was built before the size check"
+            return _generator(*args, **kwargs)
+
+        monkeypatch.setitem(config_module.GENERATORS, name, small_workflow)
     monkeypatch.setattr(Simulation, "run", no_run)
 
 
@@ -207,9 +221,9 @@ def test_limit_is_a_setting(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     """The run over a lowered limit is refused; raising it with --set lets it through,
     and the manifest records only a limit that differs from the default."""
     cfg = tmp_path / "exp.yaml"
-    cfg.write_text(yaml.safe_dump({**BASE, "limits": {"max_events": 10}}))
+    cfg.write_text(yaml.safe_dump({**BASE, "limits": {"max_events": 30}}))
     rc, _, err = cli(capsys, "run", cfg, "--out", tmp_path / "out", "-q")
-    assert_user_error(rc, err, "limits.max_events = 10 ")
+    assert_user_error(rc, err, "limits.max_events = 30 ")
     rc, _, err = cli(capsys, "run", cfg, "--out", tmp_path / "out", "-q", "--set", "limits.max_events=1e4")
     assert rc == 0, err
     manifest = yaml.safe_load((tmp_path / "out" / "manifest.json").read_text())

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wfsim.model import LocationKind, LocationRequirement, TaskPriority, Tier, Workflow
-from wfsim.workloads.generators import GENERATORS, chain, diamond, fork_join, layered_random, order_processing
+from wfsim.workloads.generators import GENERATOR_TASKS, GENERATORS, chain, diamond, fork_join, layered_random, order_processing
 from wfsim.workloads.workload import WorkDistribution
 
 
@@ -213,3 +213,15 @@ def test_constant_and_invalid() -> None:
         WorkDistribution("lognormal", cv=-1)
     with pytest.raises(ValueError, match=r"spread must be in \[0, 1\]"):
         WorkDistribution("uniform", spread=1.5)
+
+
+@settings(max_examples=40, deadline=None)
+@given(length=st.integers(1, 30), width=st.integers(1, 8), layers=st.integers(1, 8), seed=st.integers(0, 99))
+def test_generator_tasks_bound_what_each_generator_makes(length: int, width: int, layers: int, seed: int) -> None:
+    params = {"chain": {"length": length}, "fork_join": {"width": width},
+              "layered_random": {"layers": layers, "width": width, "seed": seed}}
+    assert set(GENERATOR_TASKS) == set(GENERATORS)
+    for name, generator in GENERATORS.items():
+        made = len(generator(**params.get(name, {})).tasks)
+        bound = GENERATOR_TASKS[name](**params.get(name, {}))
+        assert made <= bound if name == "layered_random" else made == bound, name

@@ -585,8 +585,10 @@ def _arrivals(config: Any, base: Path) -> ArrivalProcess:
     return TraceArrivals(str(base / config.path))
 
 
-def build_workflow(config: WorkflowConfig, base: Path, source: str, field: str) -> Workflow:
-    """The workflow a workload's ``workflow`` entry describes."""
+def build_workflow(config: WorkflowConfig, base: Path, source: str, field: str,
+                   max_events: int = preflight.DEFAULT_MAX_EVENTS) -> Workflow:
+    """The workflow a workload's ``workflow`` entry describes (a generated one is
+    refused before it is built if one instance alone would exceed ``max_events``)."""
     try:
         if config.generator is not None:
             generator = GENERATORS[config.generator]
@@ -604,6 +606,7 @@ def build_workflow(config: WorkflowConfig, base: Path, source: str, field: str) 
             if unknown:
                 raise ConfigError(source, field, f"generator {config.generator!r} has no parameter(s) "
                                   f"{', '.join(unknown)}; allowed: {', '.join(accepted)}")
+            preflight.check_generator_size(config.generator, params, max_events, source, field)
             try:
                 return validate_call(generator)(**params)
             except ValidationError as exc:
@@ -640,7 +643,7 @@ def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", sourc
     workloads = []
     for i, w in enumerate(config.workloads):
         field = f"workloads[{i}]"
-        workflow = build_workflow(w.workflow, base, source, f"{field}.workflow")
+        workflow = build_workflow(w.workflow, base, source, f"{field}.workflow", config.limits.max_events)
         if w.origins is not None:
             missing = [o for o in w.origins if o not in topology.index]
             if missing:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import networkx as nx
 
@@ -31,6 +31,7 @@ from wfsim.model.enums import Tier
 from wfsim.model.topology import Topology
 from wfsim.model.workflow import Task, Workflow
 from wfsim.workloads.arrivals import MMPP, ArrivalProcess, Periodic, Poisson, TraceArrivals
+from wfsim.workloads.generators import GENERATOR_TASKS
 
 if TYPE_CHECKING:
     from wfsim.engine.simulation import Simulation
@@ -141,6 +142,21 @@ def check_node_count(nodes: int, max_nodes: int, source: str, field: str) -> Non
         raise ConfigError(source, field, f"{nodes} nodes, about {_memory(nodes * BYTES_PER_NODE)} of memory, "
                           f"exceed limits.max_nodes = {max_nodes} ({_memory(max_nodes * BYTES_PER_NODE)}); "
                           f"allowed: at most {max_nodes} nodes, {_RAISE.format('max_nodes')}")
+
+
+def check_generator_size(generator: str, params: dict[str, Any], max_events: int, source: str, field: str) -> None:
+    """Refuse a generated workflow whose one instance alone would exceed
+    ``max_events``, before it is built (``chain`` of length 1e8 would never finish).
+    Parameters of the wrong type are left to the generator's own validation."""
+    # Whole numbers only, as the generator's validation will accept them (1e8 is 100000000).
+    sizes = {k: int(v) for k, v in params.items()
+             if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v == int(v)}
+    tasks = GENERATOR_TASKS[generator](**sizes)
+    if tasks * EVENTS_PER_TASK > max_events:
+        raise ConfigError(source, field, f"generator {generator!r} would make {tasks} tasks, "
+                          f"about {tasks * EVENTS_PER_TASK:.3g} trace events for one instance alone, "
+                          f"more than limits.max_events = {max_events}; allowed: at most "
+                          f"{max_events // EVENTS_PER_TASK} tasks, {_RAISE.format('max_events')}")
 
 
 def expected_arrivals(process: ArrivalProcess, start: float, end: float, origins: Sequence[str]) -> float:

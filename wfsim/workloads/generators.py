@@ -110,6 +110,16 @@ def order_processing(*, work: float = 5e8, data_bytes: float = 2e4, name: str = 
     return Workflow(name, tasks, edges, **workflow)
 
 
+#: How many tasks (at most) each generator makes from its size parameters, so that a
+#: workflow too large to build can be refused before building it.
+GENERATOR_TASKS: dict[str, Callable[..., int]] = {
+    "chain": lambda length=3, **_: length,
+    "fork_join": lambda width=4, **_: width + 2,
+    "diamond": lambda **_: 4,
+    "layered_random": lambda layers=4, width=3, **_: layers * width,
+    "order_processing": lambda **_: 4,
+}
+
 #: Names usable in YAML (``workflow: {generator: chain, length: 3}``).
 GENERATORS: dict[str, Callable[..., Workflow]] = {
     "chain": chain,
