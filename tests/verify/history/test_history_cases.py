@@ -188,7 +188,8 @@ def test_definite_write_failure_is_dropped() -> None:
 def test_budget_exhaustion_gives_unknown() -> None:
     # Many concurrent writes and an impossible read at the end: the search must
     # explore every subset before concluding, which a 1-state budget forbids.
-    rows = [(p, "write", None, p, None, 0, 10) for p in range(12)] + [(99, "read", None, None, 77, 11, 12)]
+    # (Repeated values: unique ones would be decided without search.)
+    rows = [(p, "write", None, p % 3, None, 0, 10) for p in range(12)] + [(99, "read", None, None, 77, 11, 12)]
     v = check_history(ops_from(*rows), "register", budget=Budget(time_s=10, max_states=1))
     assert v.verdict == "unknown" and "budget" in (v.reason or "")
 

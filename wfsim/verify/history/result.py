@@ -107,6 +107,8 @@ class PartitionResult:
     order: list[int] | None = None
     counterexample: Counterexample | None = None
     reason: str | None = None
+    #: How the verdict was reached (e.g. ``"search"``, ``"read-mapping"``).
+    method: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON-serialisable form."""
@@ -119,6 +121,7 @@ class PartitionResult:
             "order": self.order,
             "counterexample": self.counterexample.to_json() if self.counterexample else None,
             "reason": self.reason,
+            "method": self.method,
         }
 
 
