@@ -23,8 +23,8 @@ import time
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
-from .linearizability import check_partition
-from .model import History, Model, Operation, get_model, prepared_ops
+from .linearizability import check_key
+from .model import History, KVModel, Model, Operation, RegisterModel, get_model, prepared_ops
 from .result import Budget, Counterexample, HistoryVerdict, PartitionResult, combine
 
 _CHECK_EVERY = 1024
@@ -66,13 +66,17 @@ def check_sequential(
             explored=sum(p.explored for p in parts), reason=why or (reason if verdict == "ok" else None),
         )
 
+    cex = impossible_read(ops, model)
+    if cex is not None:
+        return finish([PartitionResult(cex.key, "violation", len(ops), 0, time.perf_counter() - start,
+                                       counterexample=cex, method="pre-check")])
     parts_by_key = model.partition(ops)
-    # Linearizable implies sequentially consistent, and the real-time search is
+    # Linearizable implies sequentially consistent, and the real-time check is
     # usually far cheaper: try it first, on at most half of the time budget.
     lin_deadline = start + (deadline - start) / 2
     lin = []
     for key, part in sorted(parts_by_key.items(), key=lambda kv: len(kv[1])):
-        res = check_partition(part, model, key, lin_deadline, budget.max_states)
+        res = check_key(part, model, key, lin_deadline, budget.max_states)
         lin.append(res)
         if res.verdict != "ok":
             break
@@ -92,6 +96,75 @@ def check_sequential(
         if res.verdict == "violation":
             return finish([res])
     return finish([search_sequential(ops, model, deadline, budget.max_states, None)])
+
+
+def impossible_read(ops: Sequence[Operation], model: Model) -> Counterexample | None:
+    """A read no interleaving can explain, found in linear time (``None`` if there is none).
+
+    Two necessary conditions of sequential consistency (hence of linearizability),
+    checked for the built-in models on keys without ``append``:
+
+    * *thin air*: a read returns a value, other than the initial one, that no write
+      or ``cas`` (successful or indeterminate) of that key produces;
+    * *overwritten by its own process*: process ``p`` writes ``b`` to a key and later
+      reads ``v != b`` from it, but every operation that can produce ``v`` (and the
+      initial state, if ``v`` is the initial value) is a definite operation of ``p``
+      before that write. Program order puts all of them before the write, and the
+      read after it, so no operation can put ``v`` back in between.
+
+    Args:
+        ops: Prepared operations.
+        model: The model.
+    """
+    if type(model) not in (RegisterModel, KVModel):
+        return None
+    appended = {op.key for op in ops if op.f == "append"}
+    plan = _plan(ops)
+    position: dict[int, tuple[int, int]] = {}  # op id -> (process index, position in its chain)
+    for p, chain in enumerate(plan.chains):
+        for j, op in enumerate(chain):
+            position[op.id] = (p, j)
+    # (key, value) -> (process, last position) if every producer is a definite op of
+    # that one process (process None: only the initial state), else "many".
+    producers: dict[tuple[Hashable, Hashable], tuple[int | None, int] | str] = {}
+    for op in ops:
+        if op.f in model.read_functions or op.key in appended:
+            continue
+        value = op.value[1] if op.f == "cas" else op.value
+        if op.f == "cas" and op.status == "fail":
+            continue
+        where = position.get(op.id)  # absent: indeterminate
+        prev = producers.get((op.key, value), (None, -1))
+        if where is None or prev == "many" or (prev[0] is not None and prev[0] != where[0]):
+            producers[(op.key, value)] = "many"
+        else:
+            producers[(op.key, value)] = (where[0], max(prev[1], where[1]))  # type: ignore[index]
+    for p, chain in enumerate(plan.chains):
+        last_write: dict[Hashable, tuple[int, Operation]] = {}
+        for j, op in enumerate(chain):
+            if op.key in appended:
+                continue
+            if op.f not in model.read_functions:
+                if op.f != "cas":
+                    last_write[op.key] = (j, op)
+                continue
+            init = model.init(op.key)
+            made = producers.get((op.key, op.output))
+            if made is None and op.output != init:
+                return Counterexample(
+                    "sequential", f"{model.describe(op)} returns a value that no operation writes",
+                    key=op.key, blocked=op.id, ops=[op.id], state=init)
+            if op.key not in last_write or made == "many":
+                continue
+            j_b, b = last_write[op.key]
+            proc, last = made if made is not None else (None, -1)  # type: ignore[misc]
+            if b.value != op.output and proc in (None, p) and last < j_b:
+                return Counterexample(
+                    "sequential",
+                    f"{model.describe(op)} comes after its own process's {model.describe(b)}, and every "
+                    f"operation that could produce {op.output!r} again comes before that write",
+                    key=op.key, blocked=op.id, ops=[b.id, op.id], state=init)
+    return None
 
 
 @dataclass
@@ -173,10 +246,11 @@ def search_sequential(
 
     root = ((0,) * len(chains), 0, tuple(init_states))
     if root[0] == lengths:
-        return PartitionResult(key, "ok", len(ops), 1, time.perf_counter() - start, order=[])
+        return PartitionResult(key, "ok", len(ops), 1, time.perf_counter() - start, order=[], method="search")
     seen = {root}
     path: list[Operation] = []
-    best: list[Operation] = []
+    best: list[Operation] = []  # longest path seen; its first ``agree`` ops are still ``path``'s
+    agree = 0
     frames = [successors(root)]
     iterations = 0
     while frames:
@@ -189,6 +263,7 @@ def search_sequential(
             frames.pop()
             if path:
                 path.pop()
+                agree = min(agree, len(path))
             continue
         op, node = todo.pop()
         if node in seen:
@@ -200,9 +275,12 @@ def search_sequential(
         path.append(op)
         if node[0] == lengths:
             return PartitionResult(key, "ok", len(ops), len(seen), time.perf_counter() - start,
-                                   order=[o.id for o in path])
+                                   order=[o.id for o in path], method="search")
         if len(path) > len(best):
-            best = list(path)
+            # Copy only what changed since ``best`` was last the path: linear overall.
+            del best[agree:]
+            best.extend(path[agree:])
+            agree = len(path)
         frames.append(successors(node))
     return _violation(ops, model, plan, best, key, len(seen), start)
 
@@ -229,4 +307,5 @@ def _violation(
         blocked=blocked.id if blocked is not None else None, ops=[op.id for op in heads],
         state=next(iter(states.values()), None) if len(states) <= 1 else states,
     )
-    return PartitionResult(key, "violation", len(ops), explored, time.perf_counter() - start, counterexample=cex)
+    return PartitionResult(key, "violation", len(ops), explored, time.perf_counter() - start, counterexample=cex,
+                           method="search")

@@ -1,0 +1,70 @@
+"""Fast paths and pre-checks: sound against brute force, and fast on large histories.
+
+The large histories come from ``benchmarks/history_gen.py``; only verdicts are
+asserted here (timings belong to ``benchmarks/bench_history.py``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+from test_history_properties import PROPS, brute_sequential, histories, plausible_histories
+
+from wfsim.verify.history import Budget, Operation, check_history, check_linearizability
+from wfsim.verify.history.model import get_model, prepared_ops
+from wfsim.verify.history.sequential import impossible_read
+
+_GEN = Path(__file__).resolve().parents[3] / "benchmarks" / "history_gen.py"
+_spec = importlib.util.spec_from_file_location("history_gen", _GEN)
+history_gen = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
+_spec.loader.exec_module(history_gen)  # type: ignore[union-attr]
+
+
+@PROPS
+@given(st.sampled_from(["register", "kv"]).flatmap(lambda m: st.tuples(st.just(m), st.one_of(
+    histories(m, max_ops=5), plausible_histories(m), plausible_histories(m, unique=True)))))
+def test_impossible_read_implies_not_sequential(case: tuple[str, list[Operation]]) -> None:
+    model, ops = case
+    if impossible_read(prepared_ops(ops, get_model(model)), get_model(model)) is not None:
+        assert not brute_sequential(model, ops)
+
+
+def _ops(*rows: tuple) -> list[Operation]:
+    return [Operation(i, p, f, None, value, output, float(i), float(i), status)
+            for i, (p, f, value, output, status) in enumerate(rows)]
+
+
+def test_read_overwritten_by_own_process() -> None:
+    own = _ops((0, "write", 1, None, "ok"), (0, "write", 2, None, "ok"), (0, "read", None, 1, "ok"))
+    assert impossible_read(own, get_model("register")).ops == [1, 2]
+    # Someone else may write 1 again, or the first write may be indeterminate: no claim.
+    other = [*own, Operation(3, 1, "write", None, 1, None, 3.0, 3.0)]
+    late = _ops((0, "write", 1, None, "info"), (0, "write", 2, None, "ok"), (0, "read", None, 1, "ok"))
+    late[0] = Operation(0, 0, "write", None, 1, None, 0.0, math.inf, "info")
+    for ops in (other, late):
+        assert impossible_read(ops, get_model("register")) is None
+        assert check_history(ops, "register", "sequential").verdict == "ok"
+
+
+def test_ten_thousand_op_thin_air_read_is_a_sequential_violation_at_once() -> None:
+    ops = history_gen.register_history(5, 10_000, "thin-air")
+    v = check_history(ops, "register", "sequential", budget=Budget(time_s=30))
+    assert v.verdict == "violation" and v.partitions[0].method == "pre-check"
+    assert "no operation writes" in v.counterexample.description
+
+
+def test_large_histories_get_their_verdicts() -> None:
+    for clients, n in ((5, 10_000), (50, 2_000)):
+        for kind, expected in (("linearizable", "ok"), ("thin-air", "violation"), ("stale", "violation")):
+            ops = history_gen.register_history(clients, n, kind)
+            v = check_linearizability(ops, "register", Budget(time_s=30))
+            assert v.verdict == expected, (clients, n, kind)
+    # The search alone is linear on a 5-client history, linearizable or not.
+    for kind, expected in (("linearizable", "ok"), ("stale", "violation")):
+        ops = history_gen.register_history(5, 5_000, kind)
+        v = check_linearizability(ops, "register", Budget(time_s=30), read_mapping=False)
+        assert v.verdict == expected and v.partitions[0].method == "search"
