@@ -8,15 +8,24 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import time
 from pathlib import Path
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_history_properties import PROPS, brute_sequential, histories, plausible_histories
+from test_history_properties import (
+    PROPS,
+    brute_ccv,
+    brute_cm,
+    brute_sequential,
+    differentiated,
+    histories,
+    plausible_histories,
+)
 
-from wfsim.verify.history import Budget, Operation, check_history, check_linearizability
+from wfsim.verify.history import Budget, Operation, check_history, check_linearizability, find_bad_pattern
 from wfsim.verify.history.model import get_model, prepared_ops
-from wfsim.verify.history.sequential import impossible_read
+from wfsim.verify.history.sequential import impossible_read, search_sequential
 
 _GEN = Path(__file__).resolve().parents[3] / "benchmarks" / "history_gen.py"
 _spec = importlib.util.spec_from_file_location("history_gen", _GEN)
@@ -68,3 +77,35 @@ def test_large_histories_get_their_verdicts() -> None:
         ops = history_gen.register_history(5, 5_000, kind)
         v = check_linearizability(ops, "register", Budget(time_s=30), read_mapping=False)
         assert v.verdict == expected and v.partitions[0].method == "search"
+
+
+@settings(max_examples=250, deadline=None)
+@given(st.sampled_from(["register", "kv"]).flatmap(lambda m: st.tuples(st.just(m), differentiated(m))))
+def test_bad_patterns_alone_match_definitions(case: tuple[str, list[Operation]]) -> None:
+    # check_causal answers ok for linearizable histories before looking for the
+    # CM/CCv patterns: check those patterns on their own too.
+    model, ops = case
+    m = get_model(model)
+    assert (find_bad_pattern(ops, m, "cm") is None) == brute_cm(model, ops)
+    assert (find_bad_pattern(ops, m, "ccv") is None) == brute_ccv(model, ops)
+
+
+@PROPS
+@given(st.sampled_from(["register", "kv"]).flatmap(lambda m: st.tuples(st.just(m), st.one_of(
+    histories(m, max_ops=5), plausible_histories(m), plausible_histories(m, unique=True)))))
+def test_sequential_search_alone_matches_brute_force(case: tuple[str, list[Operation]]) -> None:
+    # check_sequential tries pre-checks and linearizability first: test the search itself.
+    model, ops = case
+    m = get_model(model)
+    res = search_sequential(prepared_ops(ops, m), m)
+    assert res.verdict == ("ok" if brute_sequential(model, ops) else "violation")
+
+
+def test_causal_budget_holds() -> None:
+    ops = history_gen.register_history(50, 3_000, "stale")
+    start = time.perf_counter()
+    v = check_history(ops, "register", "causal-cm", budget=Budget(time_s=0.2))
+    assert v.verdict == "unknown" and "time budget" in v.reason
+    assert time.perf_counter() - start < 2
+    v = check_history(ops, "register", "causal-ccv", budget=Budget(time_s=30, max_states=10))
+    assert v.verdict == "unknown" and "state budget" in v.reason
