@@ -7,7 +7,9 @@ at a call it tries to linearize that operation now (model step legal, and the pa
 ``(set of linearized ops, model state)`` not seen before), *lifting* the call and
 its return out of the list; reaching a return means that operation should already
 have been linearized, so it backtracks by *unlifting* the last choice. The cache
-of ``(bitset, state)`` pairs is what makes this practical (Lowe 2017).
+of ``(bitset, state)`` pairs is what makes this practical (Lowe 2017); so does
+refusing to overwrite a value that an unlinearized read still needs and nothing
+can write again (:class:`~.liveness.Liveness`).
 
 Indeterminate operations return at ``+inf``: all their return events sit at the end
 of the list, so reaching one means every definite operation is linearized, and the
@@ -30,9 +32,10 @@ from __future__ import annotations
 import time
 from collections.abc import Hashable, Sequence
 
+from .liveness import Liveness
 from .model import History, Model, Operation, get_model, prepared_ops
 from .readmap import check_read_mapping, not_unique_values
-from .result import Budget, Counterexample, HistoryVerdict, PartitionResult, combine
+from .result import Budget, Counterexample, HistoryVerdict, PartitionResult, combine, no_gc
 
 _CHECK_EVERY = 2048  # loop iterations between wall-clock checks
 
@@ -120,6 +123,7 @@ def check_key(
     return res
 
 
+@no_gc()
 def check_partition(
     ops: Sequence[Operation],
     model: Model,
@@ -174,6 +178,8 @@ def check_partition(
             else:
                 rank[i], n_definite = n_definite, n_definite + 1
 
+    live = Liveness(ops, model)
+    kills = live.kills if live.enabled else None
     state = model.init(key)
     low, window, extra = 0, 0, 0
     cache: set[tuple[int, int, int, Hashable]] = set()
@@ -194,7 +200,7 @@ def check_partition(
         i = node_op[entry]
         if is_call[entry]:
             legal, new_state = step(state, ops[i])
-            if legal:
+            if legal and not (kills and kills(ops[i], 0, state, new_state)):
                 k = rank[i]
                 if open_return[i]:
                     new_low, new_window, new_extra = low, window, extra | 1 << k
@@ -210,6 +216,7 @@ def check_partition(
                     if len(cache) > limit:
                         return _unknown(key, n, len(cache), start, "state budget exhausted")
                     stack.append((entry, state, low, window, extra))
+                    live.consume(ops[i])
                     if len(stack) > len(best):
                         del best[agree:]
                         best.extend(node_op[frame[0]] for frame in stack[agree:])
@@ -233,6 +240,7 @@ def check_partition(
             if len(stack) < agree:
                 agree = len(stack)
             j = node_op[entry]
+            live.restore(ops[j])
             # unlift, in reverse order of the unlinking
             r = ret_node[j]
             nxt[prv[r]] = r

@@ -19,13 +19,15 @@ remaining case needs the joint search over all keys.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 from .linearizability import check_key
+from .liveness import Liveness
 from .model import History, KVModel, Model, Operation, RegisterModel, get_model, prepared_ops
-from .result import Budget, Counterexample, HistoryVerdict, PartitionResult, combine
+from .result import Budget, Counterexample, HistoryVerdict, PartitionResult, combine, no_gc
 
 _CHECK_EVERY = 1024
 
@@ -192,6 +194,7 @@ def _plan(ops: Sequence[Operation]) -> _Plan:
     return _Plan(chains, optional, {k: i for i, k in enumerate(keys)})
 
 
+@no_gc()
 def search_sequential(
     ops: Sequence[Operation],
     model: Model,
@@ -221,6 +224,8 @@ def search_sequential(
         init_states[i] = model.init(k)
     step = model.step
     limit = max_states if max_states is not None else float("inf")
+    live = Liveness(ops, model, op_key)
+    kills = live.kills if live.enabled else None
 
     def successors(node: tuple) -> list[tuple[Operation, tuple]]:
         cursors, taken, states = node
@@ -231,18 +236,20 @@ def search_sequential(
                 op = chain[c]
                 k = op_key[op.id]
                 legal, ns = step(states[k], op)
-                if legal:
-                    out.append((op, (cursors[:p] + (c + 1,) + cursors[p + 1:], taken,
-                                     states[:k] + (ns,) + states[k + 1:])))
+                if legal and not (kills and kills(op, k, states[k], ns)):
+                    out.append((op.call, op, (cursors[:p] + (c + 1,) + cursors[p + 1:], taken,
+                                              states[:k] + (ns,) + states[k + 1:])))
         for j, (op, p, after) in enumerate(optional):
             if not taken >> j & 1 and cursors[p] >= after:
                 k = op_key[op.id]
                 ns = step(states[k], op)[1]
-                out.append((op, (cursors, taken | 1 << j, states[:k] + (ns,) + states[k + 1:])))
-        # Try the last-listed successors first when popping: reverse so that
-        # definite operations are explored before optional ones.
-        out.reverse()
-        return out
+                if not (kills and kills(op, k, states[k], ns)):
+                    out.append((math.inf, op, (cursors, taken | 1 << j, states[:k] + (ns,) + states[k + 1:])))
+        # Popped from the end: definite operations first, earliest call first, so the
+        # walk follows real time (a near-linearizable history is nearly a witness)
+        # and optional operations come last.
+        out.sort(key=lambda t: (t[0], t[1].id), reverse=True)
+        return [(op, node) for _, op, node in out]
 
     root = ((0,) * len(chains), 0, tuple(init_states))
     if root[0] == lengths:
@@ -262,7 +269,7 @@ def search_sequential(
         if not todo:
             frames.pop()
             if path:
-                path.pop()
+                live.restore(path.pop())
                 agree = min(agree, len(path))
             continue
         op, node = todo.pop()
@@ -273,6 +280,7 @@ def search_sequential(
             return PartitionResult(key, "unknown", len(ops), len(seen), time.perf_counter() - start,
                                    reason="state budget exhausted")
         path.append(op)
+        live.consume(op)
         if node[0] == lengths:
             return PartitionResult(key, "ok", len(ops), len(seen), time.perf_counter() - start,
                                    order=[o.id for o in path], method="search")
