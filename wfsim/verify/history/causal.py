@@ -32,6 +32,15 @@ with the reason.
 Indeterminate writes are dropped unless some read returns their value (then they
 took effect). An indeterminate operation is ordered after its process's earlier
 operations but not before its later ones.
+
+Scale: every relation is stored as program order + reads-from + the derived edges
+that program order does not imply, and reachability as vector clocks over the
+processes' program orders (:class:`_CausalGraph`), so memory is ``O(n · processes)``
+rather than ``O(n²)``. A read contributes at most one derived edge per process. The
+patterns common to CM and CCv cost ``O(n · processes)``; a linearizable history
+(decided in ``O(n log n)`` for unique values) is then accepted at once, and only
+otherwise are the CCv conflict cycle or the per-process CM fixpoint computed. The
+deadline and the state budget (derived edges) are polled throughout.
 """
 
 from __future__ import annotations
@@ -64,8 +73,9 @@ def check_causal(
     Args:
         history: The history to check.
         model: ``"register"``, ``"kv"`` or a :class:`Model` instance.
-        budget: Limits for the sequential-consistency fallback used outside the
-            differentiated read/write fragment.
+        budget: Time and state limits for the whole check (the state budget
+            bounds the derived conflict/happens-before edges, and the searches of
+            the sequential-consistency fallback used outside the fragment).
         variant: ``"cm"`` (default) or ``"ccv"``.
 
     Returns:

@@ -15,6 +15,13 @@ help at the edges. A linearizable history (checked per key, on at most half of t
 time budget) is sequentially consistent; a violation on one key is a violation of
 the whole history (restricting a witness to one key keeps it legal). Only the
 remaining case needs the joint search over all keys.
+
+Before any search, :func:`impossible_read` looks in linear time for a read that no
+interleaving can explain. The search itself tries operations in call order (so on a
+nearly linearizable history it walks almost straight to a witness) and skips moves
+that would make a still-needed value unreachable (:class:`~.liveness.Liveness`).
+Checking sequential consistency is NP-complete even with unique values (Gibbons &
+Korach 1997), so what these do not settle may still end ``unknown``.
 """
 
 from __future__ import annotations
