@@ -117,6 +117,16 @@ def check_key(
     why_not = not_unique_values(ops, model, key) if read_mapping else "disabled"
     if why_not is None:
         return check_read_mapping(ops, model, key, deadline)
+    # A thin-air read refutes linearizability at once; the search would have to
+    # exhaust every order of the operations before it. (Imported here: the
+    # sequential checker builds on this module.)
+    from .sequential import impossible_read
+
+    start = time.perf_counter()
+    cex = impossible_read(ops, model, kind="linearizability", program_order=False)
+    if cex is not None:
+        return PartitionResult(key, "violation", len(ops), 0, time.perf_counter() - start,
+                               counterexample=cex, method="pre-check")
     res = check_partition(ops, model, key, deadline, max_states)
     if res.verdict == "unknown" and read_mapping:
         res.reason = f"{res.reason}; the polynomial read-mapping check does not apply: {why_not}"

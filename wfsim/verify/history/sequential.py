@@ -107,7 +107,9 @@ def check_sequential(
     return finish([search_sequential(ops, model, deadline, budget.max_states, None)])
 
 
-def impossible_read(ops: Sequence[Operation], model: Model) -> Counterexample | None:
+def impossible_read(
+    ops: Sequence[Operation], model: Model, kind: str = "sequential", program_order: bool = True
+) -> Counterexample | None:
     """A read no interleaving can explain, found in linear time (``None`` if there is none).
 
     Two necessary conditions of sequential consistency (hence of linearizability),
@@ -124,6 +126,9 @@ def impossible_read(ops: Sequence[Operation], model: Model) -> Counterexample | 
     Args:
         ops: Prepared operations.
         model: The model.
+        kind: ``kind`` of the counterexample.
+        program_order: Whether to look for the second condition (it relies on each
+            process's operations being ordered by their calls).
     """
     if type(model) not in (RegisterModel, KVModel):
         return None
@@ -161,15 +166,15 @@ def impossible_read(ops: Sequence[Operation], model: Model) -> Counterexample | 
             made = producers.get((op.key, op.output))
             if made is None and op.output != init:
                 return Counterexample(
-                    "sequential", f"{model.describe(op)} returns a value that no operation writes",
+                    kind, f"{model.describe(op)} returns a value that no operation writes",
                     key=op.key, blocked=op.id, ops=[op.id], state=init)
-            if op.key not in last_write or made == "many":
+            if not program_order or op.key not in last_write or made == "many":
                 continue
             j_b, b = last_write[op.key]
             proc, last = made if made is not None else (None, -1)  # type: ignore[misc]
             if b.value != op.output and proc in (None, p) and last < j_b:
                 return Counterexample(
-                    "sequential",
+                    kind,
                     f"{model.describe(op)} comes after its own process's {model.describe(b)}, and every "
                     f"operation that could produce {op.output!r} again comes before that write",
                     key=op.key, blocked=op.id, ops=[b.id, op.id], state=init)
