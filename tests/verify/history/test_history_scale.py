@@ -121,3 +121,12 @@ def test_causal_budget_holds() -> None:
     assert time.perf_counter() - start < 2
     v = check_history(ops, "register", "causal-ccv", budget=Budget(time_s=30, max_states=10))
     assert v.verdict == "unknown" and "state budget" in v.reason
+
+
+def test_causal_clock_memory_is_bounded(monkeypatch) -> None:  # noqa: ANN001
+    from wfsim.verify.history import causal
+
+    ops = history_gen.register_history(5, 1_000, "stale")
+    monkeypatch.setattr(causal, "MAX_CLOCK_ENTRIES", 4_000)  # 1 000 ops × 5 chains is over
+    v = check_history(ops, "register", "causal-ccv")
+    assert v.verdict == "unknown" and "memory budget" in v.reason

@@ -59,6 +59,8 @@ from .result import Budget, BudgetExceeded, Counterexample, HistoryVerdict, Part
 from .sequential import check_sequential
 
 CausalVariant = Literal["cm", "ccv"]
+#: Most vector-clock entries (4 bytes each) a check may hold at once (two tables in CM).
+MAX_CLOCK_ENTRIES = 100_000_000
 WRITE_FUNCTIONS = frozenset({"write", "put"})
 
 
@@ -323,6 +325,10 @@ class _CausalGraph:
                 else:
                     self.chain[i], self.pos[i], length, last = main, length, length + 1, i
         self.n_chains = n_chains
+        if n * n_chains > MAX_CLOCK_ENTRIES:  # e.g. thousands of indeterminate writes that were read
+            raise BudgetExceeded(
+                f"memory budget: {n} operations × {n_chains} program-order chains exceed "
+                f"{MAX_CLOCK_ENTRIES} vector-clock entries")
         # Per key: for each chain holding writes of it, their positions and nodes.
         self.writes: dict[Hashable, list[tuple[int, np.ndarray, np.ndarray]]] = {}
         per: dict[tuple[Hashable, int], list[int]] = {}

@@ -276,7 +276,7 @@ def search_sequential(
         iterations += 1
         if iterations % _CHECK_EVERY == 0 and time.perf_counter() > deadline:
             return PartitionResult(key, "unknown", len(ops), len(seen), time.perf_counter() - start,
-                                   reason="time budget exhausted")
+                                   reason="time budget exhausted", method="search")
         todo = frames[-1]
         if not todo:
             frames.pop()
@@ -290,7 +290,7 @@ def search_sequential(
         seen.add(node)
         if len(seen) > limit:
             return PartitionResult(key, "unknown", len(ops), len(seen), time.perf_counter() - start,
-                                   reason="state budget exhausted")
+                                   reason="state budget exhausted", method="search")
         path.append(op)
         live.consume(op)
         if node[0] == lengths:
