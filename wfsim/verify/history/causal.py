@@ -209,18 +209,17 @@ def _common_patterns(
     if cex is not None:
         return g, np.zeros((0, 0)), cex
     clocks = g.clocks({})
-    for r, w1, w in g.overwritten(clocks, g.reads):
+    for r, w1, w in g.overwritten(clocks, g.reads, "overwrites"):
         if w1 < 0:
             return g, clocks, Counterexample(
                 "WriteCOInitRead",
                 f"{g.describe(r)} returns the initial value although {g.describe(w)} is causally before it",
                 key=g.nodes[r].key, ops=[g.nodes[w].id, g.nodes[r].id], blocked=g.nodes[r].id)
-        if g.before(clocks, w1, w):
-            return g, clocks, Counterexample(
-                "WriteCORead",
-                f"{g.describe(r)} reads from {g.describe(w1)}, which is causally overwritten by "
-                f"{g.describe(w)} before the read",
-                key=g.nodes[r].key, ops=[g.nodes[w1].id, g.nodes[w].id, g.nodes[r].id], blocked=g.nodes[r].id)
+        return g, clocks, Counterexample(  # w1 is causally before w (kept by the filter)
+            "WriteCORead",
+            f"{g.describe(r)} reads from {g.describe(w1)}, which is causally overwritten by "
+            f"{g.describe(w)} before the read",
+            key=g.nodes[r].key, ops=[g.nodes[w1].id, g.nodes[w].id, g.nodes[r].id], blocked=g.nodes[r].id)
     return g, clocks, None
 
 
@@ -235,8 +234,8 @@ def _variant_patterns(
         # it by program order, so the cycles are the same.
         conflicts: dict[int, set[int]] = {}
         count = 0
-        for _, w1, w in g.overwritten(clocks, g.reads):
-            if not g.before(clocks, w, w1) and w not in conflicts.setdefault(w1, set()):
+        for _, w1, w in g.overwritten(clocks, g.reads, "unordered"):
+            if w1 >= 0 and w not in conflicts.setdefault(w1, set()):
                 conflicts[w1].add(w)
                 count += 1
                 if count > limit:
@@ -257,14 +256,14 @@ def _causal_memory(g: _CausalGraph, base: np.ndarray, limit: float) -> Counterex
         clocks = base
         while True:
             added = False
-            for r, w1, w in g.overwritten(clocks, my_reads):
+            for r, w1, w in g.overwritten(clocks, my_reads, "unordered"):
                 if w1 < 0:
                     return Counterexample(
                         "WriteHBInitRead",
                         f"process {proc!r}: {g.describe(r)} returns the initial value although "
                         f"{g.describe(w)} happens before it",
                         key=g.nodes[r].key, ops=[g.nodes[w].id, g.nodes[r].id], blocked=g.nodes[r].id)
-                if not g.before(clocks, w, w1) and w not in derived.setdefault(w1, set()):
+                if w not in derived.setdefault(w1, set()):
                     derived[w1].add(w)  # w must be overwritten by w1 before r reads w1's value
                     added = True
                     count += 1
@@ -380,14 +379,14 @@ class _CausalGraph:
             row[self.chain[v]] = self.pos[v] + 1
         return vc
 
-    def before(self, vc: np.ndarray, a: int, b: int) -> bool:
-        """Whether ``a`` is strictly before ``b`` in the relation of ``vc``."""
-        return a != b and vc[b, self.chain[a]] > self.pos[a]
-
-    def overwritten(self, vc: np.ndarray, reads: list[int]):  # noqa: ANN201
-        """Yield ``(read, source, w)`` for every read and every chain holding a write
-        ``w != source`` of its key before it: the last such write of the chain (the
-        earlier ones precede it in program order). ``source`` is -1 for the initial value."""
+    def overwritten(self, vc: np.ndarray, reads: list[int], keep: str):  # noqa: ANN201
+        """Yield ``(read, source, w)``, sorted, for every read and every chain holding a
+        write ``w != source`` of its key before it: the last such write of the chain
+        (the earlier ones precede it in program order). ``source`` is -1 for the
+        initial value, and those are always kept; otherwise ``keep="overwrites"``
+        keeps the triples with ``source`` before ``w`` (a bad pattern), and
+        ``keep="unordered"`` those with ``w`` not before ``source`` (an edge that the
+        relation does not imply yet). The filtering is vectorised per chain."""
         by_key: dict[Hashable, list[int]] = {}
         for r in reads:
             by_key.setdefault(self.nodes[r].key, []).append(r)
@@ -395,11 +394,18 @@ class _CausalGraph:
             self._poll()
             rs_arr = np.array(rs, dtype=np.int64)
             src = self.source[rs_arr]
+            has_src = src >= 0
+            s0 = np.maximum(src, 0)
             hits = []
             for c, wpos, wnode in self.writes.get(key, ()):
                 idx = np.searchsorted(wpos, vc[rs_arr, c], side="left") - 1
                 lw = np.where(idx >= 0, wnode[np.maximum(idx, 0)], -1)
-                found = (lw >= 0) & (lw != src)
+                l0 = np.maximum(lw, 0)
+                if keep == "overwrites":  # source before lw
+                    ordered = vc[l0, self.chain[s0]] > self.pos[s0]
+                else:  # lw not before source
+                    ordered = ~(vc[s0, self.chain[l0]] > self.pos[l0])
+                found = (lw >= 0) & (lw != src) & (~has_src | ordered)
                 hits.extend(zip(rs_arr[found].tolist(), lw[found].tolist()))
             hits.sort()  # deterministic: by read, then write
             for r, w in hits:
