@@ -116,7 +116,10 @@ def check_key(
     """
     why_not = not_unique_values(ops, model, key) if read_mapping else "disabled"
     if why_not is None:
-        return check_read_mapping(ops, model, key, deadline)
+        res = check_read_mapping(ops, model, key, deadline)
+        if res.counterexample is not None:
+            _add_prefix(res.counterexample, ops, model, key, deadline, read_mapping=True)
+        return res
     # A thin-air read refutes linearizability at once; the search would have to
     # exhaust every order of the operations before it. (Imported here: the
     # sequential checker builds on this module.)
@@ -125,6 +128,7 @@ def check_key(
     start = time.perf_counter()
     cex = impossible_read(ops, model, kind="linearizability", program_order=False)
     if cex is not None:
+        _add_prefix(cex, ops, model, key, deadline, read_mapping=False)
         return PartitionResult(key, "violation", len(ops), 0, time.perf_counter() - start,
                                counterexample=cex, method="pre-check")
     res = check_partition(ops, model, key, deadline, max_states)
@@ -134,6 +138,37 @@ def check_key(
 
 
 @no_gc()
+def _add_prefix(
+    cex: Counterexample, ops: Sequence[Operation], model: Model, key: Hashable | None,
+    deadline: float, read_mapping: bool,
+) -> None:
+    """Give a counterexample found without search a legal prefix and its state.
+
+    The prefix is a linearization of every operation that returned before the
+    blocked one was called (those must all precede it), when one is found cheaply:
+    by read mapping, or by a search of at most :data:`_PREFIX_STATES` states and one
+    second. Otherwise the counterexample keeps an empty prefix.
+    """
+    blocked = next((op for op in ops if op.id == cex.blocked), None)
+    if blocked is None:
+        return
+    before = [op for op in ops if op.ret < blocked.call]
+    if read_mapping and not_unique_values(before, model, key) is None:
+        sub = check_read_mapping(before, model, key)
+    else:
+        sub = check_partition(before, model, key, min(deadline, time.perf_counter() + 1.0), _PREFIX_STATES)
+    if sub.verdict != "ok" or sub.order is None:
+        return
+    by_id = {op.id: op for op in before}
+    state = model.init(key)
+    for i in sub.order:
+        state = model.step(state, by_id[i])[1]
+    cex.prefix, cex.state = list(sub.order), state
+
+
+_PREFIX_STATES = 100_000
+
+
 def check_partition(
     ops: Sequence[Operation],
     model: Model,

@@ -75,7 +75,9 @@ class Counterexample:
             (``CyclicCO``, ``WriteCOInitRead``, ``ThinAirRead``, ``WriteCORead``,
             ``WriteHBInitRead``, ``CyclicHB``, ``CyclicCF``).
         key: Partition (key) it was found in, if it is local to one key.
-        prefix: Longest legal prefix found, as op ids in order (search-based checks).
+        prefix: Longest legal prefix found, as op ids in order (search-based checks);
+            for linearizability violations found without search, a linearization of
+            every operation that returned before ``blocked`` was called (if found).
         blocked: Op id that cannot be placed after ``prefix``.
         ops: Op ids involved (e.g. the operations on a cycle, in order).
         state: Model state after ``prefix``.
