@@ -186,9 +186,12 @@ def test_definite_write_failure_is_dropped() -> None:
 
 
 def test_budget_exhaustion_gives_unknown() -> None:
-    # Many concurrent writes and an impossible read at the end: the search must
+    # Many concurrent writes and impossible reads at the end: the search must
     # explore every subset before concluding, which a 1-state budget forbids.
-    rows = [(p, "write", None, p, None, 0, 10) for p in range(12)] + [(99, "read", None, None, 77, 11, 12)]
+    # (Repeated values and reads of written values: unique values or a value
+    # nobody wrote would be decided without search.)
+    rows = [(p, "write", None, p % 3, None, 0, 10) for p in range(12)] + [
+        (99, "read", None, None, 1, 11, 12), (99, "read", None, None, 2, 13, 14)]
     v = check_history(ops_from(*rows), "register", budget=Budget(time_s=10, max_states=1))
     assert v.verdict == "unknown" and "budget" in (v.reason or "")
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import math
 import time
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -48,6 +50,22 @@ class BudgetExceeded(Exception):
     """Raised inside searches when the budget runs out."""
 
 
+@contextmanager
+def no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector during a search.
+
+    Searches allocate millions of small tuples that never form cycles, so
+    collections only cost time (a few percent here) and pause the deadline checks.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 @dataclass
 class Counterexample:
     """Why a history was rejected, as plain data a widget can render.
@@ -57,7 +75,9 @@ class Counterexample:
             (``CyclicCO``, ``WriteCOInitRead``, ``ThinAirRead``, ``WriteCORead``,
             ``WriteHBInitRead``, ``CyclicHB``, ``CyclicCF``).
         key: Partition (key) it was found in, if it is local to one key.
-        prefix: Longest legal prefix found, as op ids in order (search-based checks).
+        prefix: Longest legal prefix found, as op ids in order (search-based checks);
+            for linearizability violations found without search, a linearization of
+            every operation that returned before ``blocked`` was called (if found).
         blocked: Op id that cannot be placed after ``prefix``.
         ops: Op ids involved (e.g. the operations on a cycle, in order).
         state: Model state after ``prefix``.
@@ -108,6 +128,8 @@ class PartitionResult:
     order: list[int] | None = None
     counterexample: Counterexample | None = None
     reason: str | None = None
+    #: How the verdict was reached (e.g. ``"search"``, ``"read-mapping"``).
+    method: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON-serialisable form."""
@@ -120,6 +142,7 @@ class PartitionResult:
             "order": self.order,
             "counterexample": self.counterexample.to_json() if self.counterexample else None,
             "reason": self.reason,
+            "method": self.method,
         }
 
 
