@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from cli_support import cli, tree
@@ -40,6 +40,18 @@ VALUES = st.one_of(
                      [], {}, [1], {"a": 1}, "fifo", "heft", "poisson", "Cloud", "device-0"]),
     st.integers(-3, 50), st.floats(-1.0, 20.0), st.text(max_size=4),
 )
+
+#: Valid values for some paths, so that many generated configs run as well as fail.
+VALID: dict[str, list[Any]] = {
+    "duration": [1, 4.5, 8], "until": [None, 3, 12], "network": ["fast", "shared"],
+    "placement": ["heft", "nearest_edge", "random", "cloud_only", "round_robin", "data_aware"],
+    "scheduling": ["fifo", "priority", "deadline", "hybrid", "load_aware"],
+    "topology.hierarchical.devices": [1, 2, 6], "topology.hierarchical.edge": [0, 1, 2],
+    "topology.hierarchical.regional": [0, 1], "workloads.0.arrivals.rate": [0.1, 1.5],
+    "workloads.0.workflow.generator": ["diamond", "order_processing"], "workloads.0.workflow.length": [1, 4],
+    "workloads.0.start": [0, 1], "workloads.0.end": [None, 3], "workloads.0.work.kind": ["exponential", "constant"],
+    "workloads.0.origins": [["device-0"], ["device-1", "device-2"]], "seed": [0, 1, 123456789],
+}
 
 #: Paths into :data:`BASE` worth changing (and some that do not exist).
 PATHS = [
@@ -89,9 +101,15 @@ def check_rules(rc: int, err: str, work: Path, user_files: dict[str, str], out: 
         check_run(out)
 
 
+CHANGE = st.one_of(
+    st.sampled_from(sorted(VALID)).flatmap(lambda path: st.tuples(st.just(path), st.sampled_from(VALID[path]))),
+    st.tuples(st.sampled_from(PATHS), VALUES),
+)
+
+
 @FUZZ
-@given(changes=st.lists(st.tuples(st.sampled_from(PATHS), VALUES), max_size=3),
-       overrides=st.lists(st.tuples(st.sampled_from(PATHS), VALUES), max_size=2),
+@given(changes=st.lists(CHANGE, max_size=3),
+       overrides=st.lists(CHANGE, max_size=2),
        command=st.sampled_from(["validate", "run"]),
        existing=st.sampled_from(["none", "empty", "user-file", "file"]))
 def test_generated_configs_keep_the_rules(changes: list[tuple[str, Any]], overrides: list[tuple[str, Any]],
@@ -119,6 +137,7 @@ def test_generated_configs_keep_the_rules(changes: list[tuple[str, Any]], overri
         for path, value in overrides:
             argv += ["--set", f"{path}={_yaml(value)}"]
         rc, _, err = cli(capsys, *argv)
+        event(f"{command} {existing}: exit {rc}")
         check_rules(rc, err, work, user_files, out if command == "run" else None)
 
 
@@ -147,10 +166,16 @@ def _damage(run: Path, how: tuple[Any, ...]) -> None:
     files = sorted(p for p in run.rglob("*") if p.is_file())
     kind = how[0]
     if kind == "manifest":
-        manifest = json.loads((run / "manifest.json").read_text())
-        manifest[how[1]] = how[2]
-        (run / "manifest.json").write_text(json.dumps(manifest))
+        try:
+            manifest = json.loads((run / "manifest.json").read_text())
+        except (OSError, ValueError):
+            return  # already deleted or garbled by an earlier damage
+        if isinstance(manifest, dict):
+            manifest[how[1]] = how[2]
+            (run / "manifest.json").write_text(json.dumps(manifest))
     elif kind == "user-file":
+        if not (run / how[1]).parent.is_dir() and (run / how[1]).parent.exists() or (run / how[1]).is_dir():
+            return  # a directory (or file) of an earlier damage stands in the way
         (run / how[1]).parent.mkdir(parents=True, exist_ok=True)
         (run / how[1]).write_text("mine")
     else:
@@ -191,6 +216,7 @@ def test_damaged_run_directories_keep_the_rules(saved_run: Path, damages: list[t
         else:
             argv = [command[0], run, *command[1:]]
         rc, out, err = cli(capsys, *argv)
+        event(f"{command[0]}{' (damaged)' if harmed else ''}: exit {rc}")
         check_rules(rc, err, work, user_files, run if command == ["run"] else None)
         if command != ["run"] and harmed:
             assert rc == 2, f"damaged run summarised as healthy: {damages}\n{out[:500]}"
