@@ -435,3 +435,16 @@ def test_failed_workflows_are_reported_and_strict_fails(tmp_path: Path, capsys: 
     assert rc == 1 and "workflows failed" in err
     rc, _, err = cli(capsys, "run", write_config(tmp_path, config()), "--out", tmp_path / "ok", "-q", "--strict")
     assert rc == 0 and "failed" not in err
+
+
+def test_errors_are_blamed_on_what_caused_them(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The file's own error, with an unrelated override of a field inside the failing one.
+    big = write_config(tmp_path, config(workloads=[{**BASE["workloads"][0], "arrivals": {"process": "poisson",
+                                                                                        "rate": 1e6}}]))
+    rc, _, err = cli(capsys, "validate", big, "--set", "workloads.0.name=renamed")
+    assert_user_error(rc, err, f"{big}: workloads[0]:", "limits.max_events")
+    # An override that breaks another field is named though the fields differ.
+    cfg = write_config(tmp_path, config(workloads=[{**BASE["workloads"][0], "origins": ["device-2"]}]))
+    rc, _, err = cli(capsys, "validate", cfg, "--set", "topology.hierarchical.devices=2", "--set", "seed=1")
+    assert_user_error(rc, err, "--set topology.hierarchical.devices=2 --set seed=1: workloads[0].origins",
+                      "device-2")

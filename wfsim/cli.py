@@ -50,8 +50,13 @@ def _build(args: argparse.Namespace, seed: int | None = None):
     from wfsim.experiments.config import blame_override, build_simulation, load_config
 
     config = load_config(args.config, args.set)
-    with blame_override(args.set):
-        sim = build_simulation(config, Path(args.config).resolve().parent, str(args.config), seed=seed)
+    base = Path(args.config).resolve().parent
+
+    def without_overrides() -> object:
+        return build_simulation(load_config(args.config), base, str(args.config), seed=seed)
+
+    with blame_override(args.set, without=without_overrides):
+        sim = build_simulation(config, base, str(args.config), seed=seed)
     return config, sim
 
 
@@ -145,16 +150,30 @@ def cmd_compare(args: argparse.Namespace) -> int:
     print(table, flush=True)  # first: the table is never lost to a failed save
     if out is not None:
         try:
-            _write_atomically(out, table + "\n")
+            _write_atomically(out, f"{COMPARE_MARKER}\n{table}\n")
         except OSError as exc:
             raise UserError(f"{out}: cannot write the table ({exc.strerror or exc}); it is printed above") from None
     return 0
 
 
+#: First line of a table file written by ``compare --out``: only such a file is replaced.
+COMPARE_MARKER = "<!-- written by wfsim compare -->"
+
+
 def _writable_file(out: Path) -> Path:
-    """Check, before the work, that ``out`` can be written (without creating it)."""
+    """Check, before the work, that ``out`` can be written (without creating it) and
+    that it is new or a table wfsim wrote (never the config or anyone's notes)."""
     if out.is_dir():
         raise UserError(f"{out}: is a directory; --out names the file to write")
+    if out.exists() or out.is_symlink():
+        try:
+            with out.open(encoding="utf-8", errors="replace") as f:
+                ours = f.readline().rstrip("\n") == COMPARE_MARKER
+        except OSError:
+            ours = False
+        if not ours:
+            raise UserError(f"{out}: exists and was not written by wfsim compare; refusing to overwrite it "
+                            "(choose another --out)")
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
         raise UserError(f"{out}: its directory {parent} does not exist")

@@ -42,7 +42,8 @@ def test_cli_prints_and_writes_a_markdown_table(tmp_path: Path, capsys) -> None:
     lines = stdout.strip().splitlines()
     assert lines[0].startswith("| placement | network | completed |")
     assert len(lines) == 2 + 4  # header, rule, 2 × 2 variants
-    assert out.read_text().strip() == stdout.strip()
+    marker, table = out.read_text().split("\n", 1)
+    assert marker == "<!-- written by wfsim compare -->" and table.strip() == stdout.strip()
 
 
 def test_bad_variant_is_a_user_error_before_anything_runs(tmp_path: Path, capsys) -> None:

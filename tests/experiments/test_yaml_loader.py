@@ -74,3 +74,21 @@ def test_valid_yaml_reads_as_pyyaml_reads_it() -> None:
     from wfsim.experiments.config import parse_yaml
 
     assert parse_yaml(BASE) == yaml.safe_load(BASE)
+
+
+def test_alias_bombs_and_self_reference_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    levels = ["a: &a [" + ", ".join(['"x"'] * 10) + "]"]
+    for prev, name in zip("abcdefgh", "bcdefghi"):
+        levels.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 10) + "]")
+    for text in ("\n".join(levels), "name: x\ndescription: &r [1, *r]\n"):
+        cfg = tmp_path / "exp.yaml"
+        cfg.write_text(text)
+        rc, _, err = cli(capsys, "validate", cfg)
+        assert_user_error(rc, err, str(cfg), "expands to more than 1000000 values")
+
+
+def test_error_lines_stay_short(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "exp.yaml"
+    cfg.write_text("name: [" + ", ".join(["1"] * 5000) + "]\n")
+    rc, _, err = cli(capsys, "validate", cfg)
+    assert len(assert_user_error(rc, err, str(cfg), "name")) < 400

@@ -270,3 +270,73 @@ def test_python_save_is_a_complete_run(tmp_path: Path, capsys: pytest.CaptureFix
     assert rc == 0 and "true" in out, err
     assert check_run(saved).seed == trace.manifest["seed"]
     assert len(check_run(saved).files) == rundir.RUN_FILES == len(TABLES) + 2
+
+
+# --- found in review ---------------------------------------------------------------------------
+def test_symlink_out_writes_through_the_link_and_keeps_it(tmp_path: Path, trace: Trace) -> None:
+    target = tmp_path / "big-disk" / "run"
+    target.parent.mkdir()
+    trace.save(target)
+    (tmp_path / "results").symlink_to(target)
+    write_run(tmp_path / "results", trace)
+    assert (tmp_path / "results").is_symlink() and check_run(target).seed == trace.manifest["seed"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (tmp_path / "to-empty").symlink_to(empty)
+    rundir.prepare_output(tmp_path / "to-empty")
+    write_run(tmp_path / "to-empty", trace)
+    assert (tmp_path / "to-empty").is_symlink() and check_run(empty)
+
+
+def test_a_run_with_changed_files_is_not_replaced(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                  trace: Trace) -> None:
+    out = trace.save(tmp_path / "r")
+    (out / "metrics.json").write_text('{"my notes": 1}')
+    before = tree(out)
+    with pytest.raises(RunDirectoryError, match=r"metrics\.json: .*changes may be yours"):
+        write_run(out, trace)
+    cfg = write_config(tmp_path)
+    rc, _, err = cli(capsys, "run", cfg, "--out", out, "-q")
+    assert_user_error(rc, err, str(out), "metrics.json")
+    assert tree(out) == before
+
+
+def test_a_manifest_listing_paths_outside_is_not_replaced(tmp_path: Path, trace: Trace) -> None:
+    out = trace.save(tmp_path / "r")
+    (tmp_path / "precious.txt").write_text("mine")
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["files"]["../precious.txt"] = manifest["files"]["metrics.json"]
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(RunDirectoryError, match="outside the run directory"):
+        write_run(out, trace)
+    assert (tmp_path / "precious.txt").read_text() == "mine"
+
+
+def test_a_run_killed_after_its_rename_keeps_its_marker_and_is_replaceable(tmp_path: Path, trace: Trace,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    real_replace = rundir._replace
+
+    def killed_after_rename(staging: Path, out: Path) -> None:
+        real_replace(staging, out)
+        raise KeyboardInterrupt  # the marker is not yet removed from the renamed run
+
+    monkeypatch.setattr(rundir, "_replace", killed_after_rename)
+    with pytest.raises(KeyboardInterrupt):
+        write_run(tmp_path / "r", trace)
+    assert (tmp_path / "r" / STAGING_MARKER).is_file() and check_run(tmp_path / "r")
+    monkeypatch.undo()
+    write_run(tmp_path / "r", trace)
+    assert not (tmp_path / "r" / STAGING_MARKER).exists() and staging_dirs(tmp_path) == []
+
+
+def test_compare_never_overwrites_a_file_it_did_not_write(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path)
+    config_text = cfg.read_text()
+    args = ("compare", cfg, "--vary", "placement=heft", "-q", "--out")
+    rc, _, err = cli(capsys, *args, cfg)
+    assert_user_error(rc, err, str(cfg), "not written by wfsim compare")
+    assert cfg.read_text() == config_text
+    table = tmp_path / "t.md"
+    assert cli(capsys, *args, table)[0] == 0
+    assert cli(capsys, *args, table)[0] == 0  # its own table is replaced
+    assert table.read_text().splitlines()[1].startswith("| placement |")

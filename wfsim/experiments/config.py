@@ -31,7 +31,7 @@ import copy
 import functools
 import inspect
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -305,6 +305,10 @@ class ExperimentConfig(_Strict):
 #: levels (``workloads[0].workflow.task.tiers``); PyYAML composes nested collections
 #: recursively, so without a bound a deeply nested file ends in a RecursionError.
 MAX_YAML_DEPTH = 64
+#: Most values a YAML file may expand to. Aliases (``*name``) repeat a part without
+#: copying it, so a few hundred bytes can stand for billions of values; a real config
+#: has a few hundred.
+MAX_YAML_VALUES = 1_000_000
 
 
 class _Loader(yaml.SafeLoader):
@@ -327,6 +331,14 @@ class _Loader(yaml.SafeLoader):
         finally:
             self._depth -= 1
 
+    def compose_document(self) -> Any:
+        node = super().compose_document()
+        if node is not None and _expanded_size(node, {}) > MAX_YAML_VALUES:
+            raise yaml.composer.ComposerError(
+                None, None, f"expands to more than {MAX_YAML_VALUES} values through its aliases; allowed: at most "
+                f"{MAX_YAML_VALUES}", node.start_mark)
+        return node
+
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:
         first: dict[Any, Any] = {}
         for key_node, _ in node.value:
@@ -342,6 +354,27 @@ class _Loader(yaml.SafeLoader):
                     None, None, f"duplicate key {key!r} (first at line {mark.line + 1}); allowed: each key once "
                     "per mapping", key_node.start_mark)
         return super().construct_mapping(node, deep=deep)
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """Values ``node`` stands for once its aliases are expanded (more than
+    :data:`MAX_YAML_VALUES` for one that contains itself)."""
+    if id(node) in sizes:
+        return sizes[id(node)]
+    sizes[id(node)] = MAX_YAML_VALUES + 1  # while counting: a node met again inside itself is endless
+    size = 1
+    if isinstance(node, yaml.SequenceNode):
+        children = node.value
+    elif isinstance(node, yaml.MappingNode):
+        children = [child for pair in node.value for child in pair]
+    else:
+        children = []
+    for child in children:
+        size += _expanded_size(child, sizes)
+        if size > MAX_YAML_VALUES:
+            break
+    sizes[id(node)] = size
+    return size
 
 
 _Loader.add_implicit_resolver(
@@ -480,8 +513,13 @@ def _message(err: dict[str, Any], model: type[BaseModel] | None = None) -> str:
     if err["type"] == "missing":
         return "required field is missing"
     if "input" in err and err["type"] not in ("model_attributes_type", "model_type"):
-        message += f" (got {err['input']!r})"
+        message += f" (got {_shorten(repr(err['input']))})"
     return message
+
+
+def _shorten(text: str, limit: int = 200) -> str:
+    """``text``, cut to ``limit`` characters: an error line stays one readable line."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def validate_config(data: dict[str, Any], source: str = "<config>") -> ExperimentConfig:
@@ -513,27 +551,49 @@ def validate_config(data: dict[str, Any], source: str = "<config>") -> Experimen
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
-    """Read, override and validate a config file; an error in an overridden field
-    names the override (see :func:`blame_override`)."""
+    """Read, override and validate a config file; an error the overrides caused names
+    the override (see :func:`blame_override`)."""
     overrides = overrides or []
-    data = apply_overrides(read_yaml(path), overrides)
-    with blame_override(overrides):
-        return validate_config(data, str(path))
+    data = read_yaml(path)
+    with blame_override(overrides, without=lambda: validate_config(data, str(path))):
+        return validate_config(apply_overrides(data, overrides), str(path))
 
 
 @contextlib.contextmanager
-def blame_override(overrides: Sequence[str], flag: str = "--set") -> Iterator[None]:
-    """Re-raise a :class:`ConfigError` in a field that an override set (or lies
-    within or above it) as an error of that override, e.g. ``--set
-    workloads.0.arrivals.rate=0: workloads[0].arrivals.rate: …``."""
+def blame_override(overrides: Sequence[str], flag: str = "--set",
+                   without: Callable[[], object] | None = None) -> Iterator[None]:
+    """Re-raise a :class:`ConfigError` that the overrides caused as an error of the
+    override, e.g. ``--set workloads.0.arrivals.rate=0: workloads[0].arrivals.rate: …``.
+
+    Args:
+        overrides: The ``key=value`` overrides in force.
+        flag: How the user gave them (``--set``, ``--vary``).
+        without: The same step without the overrides. When given, an error it raises
+            too is the file's and is left alone; one it does not raise is blamed on
+            the override that set the failing field (or lies within or above it), or
+            on all of them. Without it, the field alone decides.
+    """
     try:
         yield
     except ConfigError as exc:
+        if not overrides:
+            raise
+        caused = None
+        if without is not None:
+            try:
+                without()
+                caused = True
+            except ConfigError as plain:
+                caused = str(plain) != str(exc)
+            if not caused:
+                raise
         field = re.sub(r"\[(\d+)\]", r".\1", exc.field or "")
         for item in reversed(overrides):  # the last override of a field is the one in force
             key = item.partition("=")[0]
             if field and (field == key or field.startswith(key + ".") or key.startswith(field + ".")):
                 raise ConfigError(f"{flag} {item}", exc.field, exc.message) from None
+        if caused:
+            raise ConfigError(" ".join(f"{flag} {item}" for item in overrides), exc.field, exc.message) from None
         raise
 
 

@@ -102,7 +102,7 @@ def prepare_output(out: str | Path) -> Path:
         RunDirectoryError: ``out`` holds something wfsim must not replace, or its
             parent cannot be created or written.
     """
-    out = Path(out).absolute()
+    out = _target(out)
     _check_replaceable(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -133,7 +133,7 @@ def write_run(out: str | Path, trace: Trace, metrics: dict[str, Any] | None = No
     """
     from wfsim.trace.metrics import summarize
 
-    out = Path(out).absolute()
+    out = _target(out)
     _check_replaceable(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if metrics is None:
@@ -149,8 +149,11 @@ def write_run(out: str | Path, trace: Trace, metrics: dict[str, Any] | None = No
                 on_file(name)
         manifest = {**trace.manifest, "format": RUN_FORMAT, "files": files}
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
-        (staging / STAGING_MARKER).unlink()
+        # The marker goes last, from the renamed directory: a kill before that leaves
+        # either a marked staging directory (swept later) or a run with a marker
+        # (recognised as wfsim's own when the run is replaced).
         _replace(staging, out)
+        (out / STAGING_MARKER).unlink()
     return out
 
 
@@ -226,6 +229,13 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _target(out: str | Path) -> Path:
+    """Where a run for ``out`` goes: ``out`` itself, or what a symbolic link there
+    points to (the link is kept; a dangling one is refused by the check)."""
+    out = Path(out).absolute()
+    return out.resolve() if out.is_symlink() and out.exists() else out
+
+
 def _check_replaceable(out: Path) -> None:
     if not out.exists():
         if out.is_symlink():
@@ -244,11 +254,16 @@ def _check_replaceable(out: Path) -> None:
     except RunDirectoryError:
         raise RunDirectoryError(f"{out}: exists, is not empty and is not a wfsim run directory; "
                                 "refusing to overwrite it (choose another --out)") from None
-    foreign = sorted(set(_files_under(out)) - set(manifest.files) - {"manifest.json"})
+    foreign = sorted(set(_files_under(out)) - set(manifest.files) - {"manifest.json", STAGING_MARKER})
     if foreign:
         shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
         raise RunDirectoryError(f"{out}: holds files wfsim did not write ({shown}); refusing to overwrite "
                                 "the run (move them away or choose another --out)")
+    problems = _damage(out, manifest)
+    if problems:
+        raise RunDirectoryError(f"{out}: a wfsim run whose files changed since it was written ("
+                                + "; ".join(problems) + "); refusing to overwrite it, as the changes may be "
+                                "yours (move it away or choose another --out)")
 
 
 def _files_under(directory: Path) -> list[str]:
@@ -277,6 +292,18 @@ def check_run(directory: str | Path) -> RunManifest:
     """
     directory = Path(directory)
     manifest = _read_manifest(directory)
+    problems = _damage(directory, manifest)
+    missing = [t for t in TABLES if f"trace/{t}.parquet" not in manifest.files]
+    if missing or "metrics.json" not in manifest.files:
+        problems.append("manifest.json: files: does not list " + ", ".join(
+            (["metrics.json"] if "metrics.json" not in manifest.files else []) + [f"trace/{t}.parquet" for t in missing]))
+    if problems:
+        raise RunDirectoryError(f"{directory}: damaged run: " + "; ".join(problems))
+    return manifest
+
+
+def _damage(directory: Path, manifest: RunManifest) -> list[str]:
+    """What differs from the manifest's record of each file: missing, truncated, altered."""
     problems = []
     for name, expected in manifest.files.items():
         path = directory / name
@@ -291,13 +318,7 @@ def check_run(directory: str | Path) -> RunManifest:
                 problems.append(f"{name}: {what} ({size} bytes, {expected.bytes} written)")
             elif _sha256(path) != expected.sha256:
                 problems.append(f"{name}: altered since it was written (checksum differs)")
-    missing = [t for t in TABLES if f"trace/{t}.parquet" not in manifest.files]
-    if missing or "metrics.json" not in manifest.files:
-        problems.append("manifest.json: files: does not list " + ", ".join(
-            (["metrics.json"] if "metrics.json" not in manifest.files else []) + [f"trace/{t}.parquet" for t in missing]))
-    if problems:
-        raise RunDirectoryError(f"{directory}: damaged run: " + "; ".join(problems))
-    return manifest
+    return problems
 
 
 def _read_manifest(directory: Path) -> RunManifest:
