@@ -123,6 +123,10 @@ CASES: dict[str, tuple[Any, dict[str, str], list[str]]] = {
                                              _tasks({"id": "a", "location": "Specific", "tiers": ["EdgeCloud"]},
                                                     origins=["far"])), {},
                                        ["workloads[0].origins", "origin 'far'", "no route", "(edge)"]),
+    # the only hosts drained by `health:` for the whole arrival window
+    "hosts-drained-throughout": (_both(_tasks({"id": "a", "location": "Specific", "tiers": ["Cloud"]}),
+                                       _set(health=[{"time": 0, "node": "cloud", "status": "Maintenance"}])), {},
+                                 ["health", "task 'a'", "cloud (Maintenance)", "whole arrival window"]),
     # workloads in which nothing can arrive
     "duration-zero": (_set(duration=0), {}, ["duration", "[0, 0) is empty", "duration > 0"]),
     "end-before-start": (_wl(start=3, end=2), {}, ["workloads[0].end", "[3, 2) is empty", "end > start"]),
@@ -215,6 +219,21 @@ def test_tasks_that_fit_somewhere_are_accepted(tmp_path: Path, capsys: pytest.Ca
     cfg.write_text(yaml.safe_dump(data))
     rc, _, err = cli(capsys, "validate", cfg)
     assert (rc, err) == (0, "")
+
+
+@pytest.mark.parametrize("health", [
+    [{"time": 0, "node": "cloud", "status": "Maintenance"}, {"time": 2, "node": "cloud", "status": "Healthy"}],
+    [{"time": 1, "node": "cloud", "status": "Unhealthy"}],      # drained only after arrivals began
+    [{"time": 0, "node": "cloud", "status": "Degraded"}],
+])
+def test_hosts_drained_for_part_of_the_window_are_accepted(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                          health: list[dict[str, Any]]) -> None:
+    data = copy.deepcopy(BASE)
+    _both(_tasks({"id": "a", "location": "Specific", "tiers": ["Cloud"]}), _set(health=health))(data)
+    cfg = tmp_path / "exp.yaml"
+    cfg.write_text(yaml.safe_dump(data))
+    rc, _, err = cli(capsys, "validate", cfg)
+    assert rc == 0, err
 
 
 def test_limit_is_a_setting(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -257,6 +257,7 @@ def check_placement(sim: Simulation, config: ExperimentConfig, source: str) -> N
     cluster = sim.cluster
     component = _components(sim.topology)
     for i, (w, workload) in enumerate(zip(config.workloads, sim.workloads)):
+        drained = _drained_throughout(config, sim.topology, *arrival_window(config, w))
         origins = sim._origins(workload)
         # Whether a task has candidates depends on its origin only through what the
         # origin reaches and, as the one LocalDevice it may use, the origin node
@@ -272,8 +273,15 @@ def check_placement(sim: Simulation, config: ExperimentConfig, source: str) -> N
             if key in seen:
                 continue
             seen.add(key)
-            stranded = [o for members in classes.values() if not cluster.candidates(task, members[0])
-                        for o in members]
+            hosts = {members[0]: cluster.candidates(task, members[0]) for members in classes.values()}
+            stranded = [o for members in classes.values() if not hosts[members[0]] for o in members]
+            for o, found in hosts.items():
+                if found and drained and all(n.spec.id in drained for n in found):
+                    names = ", ".join(f"{n.spec.id} ({drained[n.spec.id]})" for n in found[:4])
+                    raise ConfigError(source, "health", f"task {task.id!r} of workload {w.name!r} (workloads[{i}]) "
+                                      f"from origin {sim.topology.nodes[o].id!r} can run only on {names}, drained "
+                                      "for its whole arrival window: every instance would fail; allowed: a health "
+                                      "change that leaves one of them Healthy or Degraded in the window")
             if stranded:
                 field, why = _unplaceable(sim, task, stranded[0])
                 more = f" (and {len(stranded) - 1} more of {len(origins)} origins)" if len(stranded) > 1 else ""
@@ -281,6 +289,26 @@ def check_placement(sim: Simulation, config: ExperimentConfig, source: str) -> N
                 where = _task_field(w, i, j, field) if field is not None else _route_field(config, w, i)
                 raise ConfigError(source, where, f"task {task.id!r} from origin {origin!r}{more} can run on no "
                                   f"node: {why}")
+
+
+def _drained_throughout(config: ExperimentConfig, topology: Topology, start: float, end: float) -> dict[str, str]:
+    """Nodes that ``health:`` keeps Unhealthy or Maintenance over all of ``[start,
+    end)``, with that status: drained by a change at or before ``start`` and not
+    brought back before ``end``."""
+    from wfsim.engine.cluster import DRAINED
+    from wfsim.engine.simulation import parse_health
+
+    status: dict[str, str] = {}
+    for change in sorted(config.health, key=lambda c: c.time):
+        drains = parse_health(change.status) in DRAINED
+        if change.time <= start:
+            if drains:
+                status[change.node] = change.status
+            else:
+                status.pop(change.node, None)
+        elif change.time < end and not drains:
+            status.pop(change.node, None)
+    return status
 
 
 def _components(topology: Topology) -> list[int]:
