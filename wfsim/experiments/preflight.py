@@ -250,9 +250,13 @@ def check_placement(sim: Simulation, config: ExperimentConfig, source: str) -> N
     (provisioned capacity: autoscaling does not count), reachable over the links up
     at the start, and no LocalDevice but the origin itself.
 
+    A task whose hosts ``health:`` all keeps drained over the workload's whole
+    arrival window is refused too (every instance would fail).
+
     Raises:
         ConfigError: Naming the task's field and why: too many cores or too much
-            memory, no node of an allowed tier, only other users' devices, or no route.
+            memory, no node of an allowed tier, only other users' devices, or no
+            route; or ``health`` with the drained hosts.
     """
     cluster = sim.cluster
     component = _components(sim.topology)
