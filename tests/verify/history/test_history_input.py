@@ -265,3 +265,24 @@ def test_counterexamples_print_json_values() -> None:
     assert cex["state"] is True
     assert cex["operations"]["1"]["output"] == {"a": [1]} and cex["operations"]["1"]["line"] == 3
     assert cex["operations"]["0"]["text"] == "p0 write(true)"
+
+
+# --- review 9 -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_duplicate_operation_ids_are_refused(level: str) -> None:
+    # The checkers key their tables by id: with ids 0, 0, 0 this history, which
+    # is sequentially consistent (p0's get may be ordered before p1's put), was
+    # answered "violation".
+    def ops(ids: list[int]) -> list[Operation]:
+        return [
+            Operation(ids[0], 0, "put", "x", "a", None, 3.0, 5.0),
+            Operation(ids[1], 1, "put", "y", "b", None, 0.0, 0.0),
+            Operation(ids[2], 0, "get", "y", None, "", 6.0, 6.0),
+        ]
+
+    assert check_history(ops([0, 1, 2]), "kv", "sequential").verdict == "ok"
+    for ids in ([0, 0, 0], [0, 1, 0], [5, 7, 7]):
+        with pytest.raises(HistoryFormatError, match=rf"id: two operations have id {ids[2]}\b"):
+            check_history(ops(ids), "kv", level)

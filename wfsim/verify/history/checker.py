@@ -46,7 +46,8 @@ def check_history(
     Raises:
         ValueError: Unknown model/consistency.
         HistoryFormatError: (a ``ValueError``) for unreadable files, a history with
-            no operation, operations the model cannot interpret, or a process
+            no operation, two operations with the same ``id`` (the checkers key
+            their tables by it), operations the model cannot interpret, or a process
             invoking before its previous operation returned (strictly after is
             required: equal times would make the two concurrent), naming the file
             line when the history was read from one.
@@ -92,8 +93,9 @@ def _level(consistency: str, causal: str) -> tuple[str, str]:
 
 
 def _validate(history: History | Sequence[Operation], model: Model) -> None:
-    """Refuse an empty history, operations ``model`` cannot interpret, and
-    processes whose operations are not one after the other.
+    """Refuse an empty history, two operations with the same id, operations
+    ``model`` cannot interpret, and processes whose operations are not one after
+    the other.
 
     Done here, before any search, so that the error names the line of the file.
     """
@@ -103,7 +105,17 @@ def _validate(history: History | Sequence[Operation], model: Model) -> None:
         raise HistoryFormatError(
             source, None, "no operation to check (empty, or only nemesis or other loggers' events)"
         )
+    seen: dict[int, Operation] = {}
     for op in history:
+        # The checkers key their tables by id: two operations sharing one would be
+        # confused with each other, and the verdict could be wrong either way.
+        if op.id in seen:
+            first = seen[op.id]
+            lines = "" if op.line is None or first.line is None else f" (lines {first.line} and {op.line})"
+            raise HistoryFormatError(
+                source, op.line, f"two operations have id {op.id!r}{lines}; every operation needs its own id", "id"
+            )
+        seen[op.id] = op
         try:
             model.validate(op)
         except OperationError as exc:
