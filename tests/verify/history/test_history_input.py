@@ -286,3 +286,28 @@ def test_duplicate_operation_ids_are_refused(level: str) -> None:
     for ids in ([0, 0, 0], [0, 1, 0], [5, 7, 7]):
         with pytest.raises(HistoryFormatError, match=rf"id: two operations have id {ids[2]}\b"):
             check_history(ops(ids), "kv", level)
+
+
+TIMED_OUT_EDN = [
+    "{:process 0, :type :invoke, :f :write, :value 1}",
+    "{:process 0, :type :fail, :f :write, :value :timed-out}",
+    "{:process 1, :type :invoke, :f :read, :value nil}",
+    "{:process 1, :type :ok, :f :read, :value 1}",
+]
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_timed_out_edn_failure_is_indeterminate_wrapped_or_not(level: str) -> None:
+    # Jepsen's history.edn (one map per line, read as porcupine-edn) answered
+    # "violation" where the same maps in a vector answered "ok": a timed-out
+    # write may have taken effect, so the read of 1 is explained.
+    per_line = "\n".join(TIMED_OUT_EDN) + "\n"
+    wrapped = "[\n" + per_line + "]\n"
+    a, b = parse_history(per_line), parse_history(wrapped)
+    assert (a.metadata["format"], b.metadata["format"]) == ("porcupine-edn", "edn")
+    assert [op.status for op in a] == [op.status for op in b] == ["info", "ok"]
+    assert check_history(a, "register", level).verdict == check_history(b, "register", level).verdict == "ok"
+    # A definite failure (any other value) still did not take effect, in both forms.
+    definite = per_line.replace(":timed-out", ":error")
+    for text in (definite, "[" + definite + "]"):
+        assert check_history(parse_history(text), "register", level).verdict == "violation"

@@ -35,13 +35,18 @@ Supported formats (``format=`` names):
     compare failure. ``nil`` is ``None`` and ``[1 2]`` is a cas from 1 to 2.
 
 ``porcupine-edn``
-    One EDN map per line, as in Porcupine's ``test_data/kv``:
-    ``{:process 0, :type :invoke, :f :append, :key "0", :value "x 0 0 y"}``.
+    One EDN map per line, as in Porcupine's ``test_data/kv`` and Jepsen's own
+    ``history.edn``: ``{:process 0, :type :invoke, :f :append, :key "0", :value "x 0 0 y"}``.
 
 ``edn``
     Jepsen/Knossos EDN: a vector of such maps (``[{:process 0 :type :invoke :f :read
     :value nil} ...]``), possibly spread over many lines, optionally with ``:time``.
-    ``:nemesis`` events are skipped.
+
+    In both EDN forms (the same maps, read by the same rules, so the same verdict
+    whether or not they are wrapped in ``[ ]``), ``:nemesis`` events are skipped,
+    ``:info`` leaves the operation indeterminate and, as in Jepsen text logs, so
+    does a ``:fail`` whose ``:value`` is ``:timed-out`` (the client gave up, the
+    request may still have been applied).
 
 A leading UTF-8 byte order mark is ignored. Malformed input raises
 :class:`HistoryFormatError` (a ``ValueError``) naming the source, the line, the field
@@ -446,7 +451,7 @@ def _parse_edn(text: str, source: str, fmt: str, deadline: float | None) -> Hist
             continue
         events.append(_event_from_mapping(obj, source, _nth(lines, i)))
     return history_from_events(
-        events, source=source, timed_out_is_info=(fmt == "edn"), metadata={"format": fmt}, deadline=deadline
+        events, source=source, timed_out_is_info=True, metadata={"format": fmt}, deadline=deadline
     )
 
 
