@@ -311,3 +311,50 @@ def test_a_timed_out_edn_failure_is_indeterminate_wrapped_or_not(level: str) -> 
     definite = per_line.replace(":timed-out", ":error")
     for text in (definite, "[" + definite + "]"):
         assert check_history(parse_history(text), "register", level).verdict == "violation"
+
+
+@pytest.mark.parametrize("sep", ["\u2028", "\u2029", "\u0085", "\x1c", "\x1d", "\x1e"])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_lines_end_at_newline_only(tmp_path: Path, sep: str, newline: str) -> None:
+    # str.splitlines() also broke lines at these characters, so valid JSON strings
+    # containing them were refused, and error line numbers shifted.
+    value = f"a{sep}b"
+    events = [
+        ev(0, "invoke", "put", value, key="k"), ev(0, "ok", "put", key="k"),
+        ev(1, "invoke", "get", key="k"), ev(1, "ok", "get", value, key="k"),
+    ]
+    lines = [json.dumps(e, ensure_ascii=False) for e in events]
+    text = newline.join(lines) + newline
+    if sep in "\x1c\x1d\x1e":  # control characters must be escaped inside JSON strings
+        text = text.replace(sep, json.dumps(sep)[1:-1])
+    history = parse_history(text)
+    assert [op.value for op in history] == [value, None] and history.operations[1].output == value
+    assert check_history(history, "kv").verdict == "ok"
+    # A bad line after them is reported at its own line number.
+    path = tmp_path / "h.jsonl"
+    path.write_text(text + '{"process": 2}' + newline, encoding="utf-8", newline="")
+    with pytest.raises(HistoryFormatError, match=rf"h\.jsonl:5: missing required field 'type'"):
+        load_history(path)
+
+
+@pytest.mark.parametrize("sep", ["\u2028", "\u2029", "\u0085"])
+def test_jepsen_and_edn_lines_end_at_newline_only(sep: str) -> None:
+    jepsen = (
+        f"INFO  jepsen.util - 0\t:invoke\t:write\t\"a{sep}b\"\n"
+        f"INFO  jepsen.util - 0\t:ok\t:write\t\"a{sep}b\"\r\n"
+        "INFO  jepsen.util - 1\t:invoke\t:read\tnil\n"
+        f"INFO  jepsen.util - 1\t:ok\t:read\t\"a{sep}b\"\n"
+    )
+    edn = (
+        f'{{:process 0, :type :invoke, :f :write, :value "a{sep}b"}}\n'
+        f'{{:process 0, :type :ok, :f :write, :value "a{sep}b"}}\n'  # (the EDN reader refuses \r)
+        "{:process 1, :type :invoke, :f :read, :value nil}\n"
+        f'{{:process 1, :type :ok, :f :read, :value "a{sep}b"}}\n'
+    )
+    for text, fmt in ((jepsen, "jepsen"), (edn, "porcupine-edn")):
+        history = parse_history(text)
+        assert history.metadata["format"] == fmt
+        assert [op.line for op in history] == [1, 3]
+        assert check_history(history).verdict == "ok"
+    with pytest.raises(HistoryFormatError, match=r"<string>:5: .*'type'"):
+        parse_history(edn + "{:process 2, :f :read}\n")

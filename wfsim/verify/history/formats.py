@@ -24,7 +24,8 @@ Supported formats (``format=`` names):
     (:mod:`~wfsim.verify.history.values`: ``true`` is not ``1``, ``1`` is ``1.0``).
     ``fail`` means the operation definitely did not take effect (for ``cas``: the
     compare failed); ``info`` and a missing completion mean it may or may not have.
-    Blank lines are ignored.
+    Blank lines are ignored. In every format a line ends at ``\n`` (or ``\r\n``)
+    only: U+2028, U+2029 and U+0085 may appear inside strings.
 
 ``jepsen``
     Jepsen text logs as in Porcupine's ``test_data/jepsen``:
@@ -268,6 +269,20 @@ def _make_op(
 # JSONL
 
 
+#: JSON's whitespace (RFC 8259 §2): ``str.strip()`` would take more.
+_JSON_SPACE = " \t\r"
+
+
+def _lines(text: str) -> list[str]:
+    """The lines of ``text``, ended by ``\n`` (or ``\r\n``) only.
+
+    ``str.splitlines`` also breaks at U+2028, U+2029, U+0085 and other characters
+    that may appear inside a JSON or EDN string, which cut valid lines in two and
+    shifted the line numbers of errors.
+    """
+    return [line.removesuffix("\r") for line in text.split("\n")]
+
+
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
@@ -285,9 +300,9 @@ def parse_jsonl(text: str, source: str = "<string>", deadline: float | None = No
     """Parse wfsim's JSONL event format (see module docstring)."""
     clock = _Clock(deadline)
     events = []
-    for lineno, line in enumerate(text.splitlines(), 1):
+    for lineno, line in enumerate(_lines(text), 1):
         clock.tick()
-        if not line.strip():
+        if not line.strip(_JSON_SPACE):
             continue
         try:
             obj = json.loads(line, parse_constant=_no_constant, object_pairs_hook=_object)
@@ -370,7 +385,7 @@ def parse_jepsen_log(text: str, source: str = "<string>", deadline: float | None
     """Parse a Jepsen ``jepsen.util`` text log of single-register operations."""
     clock = _Clock(deadline)
     events = []
-    for lineno, line in enumerate(text.splitlines(), 1):
+    for lineno, line in enumerate(_lines(text), 1):
         clock.tick()
         if "jepsen.util" not in line:
             continue  # other loggers, banners, blank lines
@@ -473,7 +488,7 @@ def _map_lines(text: str, depth: int, count: int) -> list[int]:
     """Line numbers where each of the ``count`` maps at nesting ``depth`` opens."""
     if depth == 0:
         # Porcupine's layout, one map per line: no need to scan characters.
-        nonblank = [i for i, ln in enumerate(text.splitlines(), 1) if ln.strip()]
+        nonblank = [i for i, ln in enumerate(_lines(text), 1) if ln.strip()]
         if len(nonblank) == count:
             return nonblank
     out, level, line, i, n = [], 0, 1, 0, len(text)
@@ -538,7 +553,7 @@ def detect_format(text: str, source: str = "<string>") -> str:
     Raises:
         HistoryFormatError: If no known format matches.
     """
-    for lineno, line in enumerate(text.removeprefix(_BOM).splitlines(), 1):
+    for lineno, line in enumerate(_lines(text.removeprefix(_BOM)), 1):
         s = line.strip()
         if not s or s.startswith(";"):
             continue
