@@ -358,3 +358,75 @@ def test_jepsen_and_edn_lines_end_at_newline_only(sep: str) -> None:
         assert check_history(history).verdict == "ok"
     with pytest.raises(HistoryFormatError, match=r"<string>:5: .*'type'"):
         parse_history(edn + "{:process 2, :f :read}\n")
+
+
+EPOCH_NS = 1733350000000000000  # 2024-12-04 in nanoseconds: far beyond 2**53
+
+
+def write_then_read(times: list[object], read: object = None) -> str:
+    return jsonl(
+        ev(0, "invoke", "write", 1, times[0]), ev(0, "ok", "write", 1, times[1]),
+        ev(1, "invoke", "read", None, times[2]), ev(1, "ok", "read", read, times[3]),
+    )
+
+
+@pytest.mark.parametrize("origin", [EPOCH_NS, 2**53 - 1, 2**63, 10**30])
+def test_integer_times_beyond_2_53_keep_their_order(origin: int) -> None:
+    # Every time used to become a float: T..T+3 all became the same float, the
+    # write and the read overlapped, and reading the initial value after the
+    # write returned was answered ok.
+    small = verdicts(write_then_read([0, 1, 2, 3]))
+    assert small["linearizable"] == "violation"
+    history = parse_history(write_then_read([origin + i for i in range(4)]))
+    assert [(op.call, op.ret) for op in history] == [(0.0, 1.0), (2.0, 3.0)]
+    assert history.metadata["time_origin"] == origin
+    for level in LEVELS:
+        verdict = check_history(history, "register", level)
+        assert verdict.verdict == small[level]
+        assert verdict.details["time_origin"] == origin
+
+
+def test_epoch_nanoseconds_of_one_process_are_not_refused() -> None:
+    # T, T+10, T+20 collapsed to one float and the second operation was refused
+    # as invoked at its predecessor's return time.
+    text = jsonl(
+        ev(0, "invoke", "write", 1, EPOCH_NS), ev(0, "ok", "write", 1, EPOCH_NS + 10),
+        ev(0, "invoke", "read", None, EPOCH_NS + 20), ev(0, "ok", "read", 1, EPOCH_NS + 30),
+    )
+    assert set(verdicts(text).values()) == {"ok"}
+    # ...while equal times are still refused, with the times as written.
+    text = text.replace(str(EPOCH_NS + 20), str(EPOCH_NS + 10))
+    with pytest.raises(HistoryFormatError, match="invokes strictly after") as err:
+        check_history(parse_history(text))
+    assert f"counted from the earliest, {EPOCH_NS}" in str(err.value)
+    back = text.replace(str(EPOCH_NS + 30), str(EPOCH_NS + 5))
+    with pytest.raises(HistoryFormatError, match=rf"<string>:4: time: {EPOCH_NS + 5} is before its invocation at "
+                                                 rf"{EPOCH_NS + 10} \(line 3\)"):
+        parse_history(back)
+
+
+def test_edn_epoch_nanosecond_times_keep_their_order() -> None:
+    text = (
+        f"{{:process 0, :type :invoke, :f :write, :value 1, :time {EPOCH_NS}}}\n"
+        f"{{:process 0, :type :ok, :f :write, :value 1, :time {EPOCH_NS + 1}}}\n"
+        f"{{:process 1, :type :invoke, :f :read, :value nil, :time {EPOCH_NS + 2}}}\n"
+        f"{{:process 1, :type :ok, :f :read, :value nil, :time {EPOCH_NS + 3}}}\n"
+    )
+    for t in (text, "[" + text + "]"):
+        assert check_history(parse_history(t)).verdict == "violation"
+
+
+def test_times_no_double_can_order_are_refused(tmp_path: Path) -> None:
+    # Counted from 0.5, EPOCH_NS and EPOCH_NS + 1 are still the same double.
+    path = tmp_path / "h.jsonl"
+    path.write_text(write_then_read([EPOCH_NS, EPOCH_NS + 1, 0.5, EPOCH_NS + 3]))
+    with pytest.raises(HistoryFormatError, match=rf"h\.jsonl:2: time: {EPOCH_NS + 1} and {EPOCH_NS} \(line 1\) "
+                                                 r"are different times .* earliest time, 0\.5 \(line 3\)"):
+        load_history(path)
+
+
+def test_times_floats_hold_exactly_are_not_rebased() -> None:
+    for times in ([0.0, 1.5, 2.25, 3], [2**53, 2**53 + 2, 2**60, 2**60 + 256], [-1e308, 0, 1e308, 1.5e308]):
+        history = parse_history(write_then_read(times))
+        assert "time_origin" not in history.metadata
+        assert [(op.call, op.ret) for op in history] == [(times[0], times[1]), (times[2], times[3])]

@@ -69,14 +69,24 @@ def check_history(
     if level == "linearizable":
         from .linearizability import check_linearizability
 
-        return check_linearizability(history, model, budget)
-    if level == "sequential":
+        result = check_linearizability(history, model, budget)
+    elif level == "sequential":
         from .sequential import check_sequential
 
-        return check_sequential(history, model, budget)
-    from .causal import check_causal  # imports networkx: only when needed
+        result = check_sequential(history, model, budget)
+    else:
+        from .causal import check_causal  # imports networkx: only when needed
 
-    return check_causal(history, model, budget, variant)  # type: ignore[arg-type]
+        result = check_causal(history, model, budget, variant)  # type: ignore[arg-type]
+    origin = _time_origin(history)
+    if origin is not None:  # the times of the counterexample are counted from it
+        result.details["time_origin"] = origin
+    return result
+
+
+def _time_origin(history: History | Sequence[Operation]) -> object:
+    """The time the file's times were counted from, if the reader rebased them."""
+    return history.metadata.get("time_origin") if isinstance(history, History) else None
 
 
 def _level(consistency: str, causal: str) -> tuple[str, str]:
@@ -122,10 +132,10 @@ def _validate(history: History | Sequence[Operation], model: Model) -> None:
             line = op.ret_line if exc.field == "output" and op.ret_line is not None else op.line
             reason = exc.reason if line is not None else f"{exc.reason} (operation {op.id})"
             raise HistoryFormatError(source, line, reason, exc.field) from None
-    _check_program_order(history, source)
+    _check_program_order(history, source, _time_origin(history))
 
 
-def _check_program_order(ops: Iterable[Operation], source: str) -> None:
+def _check_program_order(ops: Iterable[Operation], source: str, origin: object = None) -> None:
     """Each process invokes strictly after its previous operation returned.
 
     The checkers order operations by ``a.ret < b.call`` alone, so a process whose
@@ -143,7 +153,11 @@ def _check_program_order(ops: Iterable[Operation], source: str) -> None:
             raise HistoryFormatError(
                 source, op.line,
                 f"process {op.process!r} invokes at {op.call:g} but its previous operation returned at "
-                f"{prev.ret:g} ({where}); a process invokes strictly after its previous return "
+                f"{prev.ret:g} ({where}){_counted_from(origin)}; a process invokes strictly after its previous return "
                 "(give distinct times, or omit every time to order events by line)", "time",
             )
         last[op.process] = op
+
+
+def _counted_from(origin: object) -> str:
+    return "" if origin is None else f" (times counted from the earliest, {origin})"

@@ -16,7 +16,14 @@ Supported formats (``format=`` names):
     events, or on none, and then the line order does; a process's times never go
     back (so a return is at or after its call). (The checkers also require a
     process to invoke strictly after its previous return: see
-    :func:`~wfsim.verify.history.checker.check_history`.) A completion is paired with the
+    :func:`~wfsim.verify.history.checker.check_history`.) Times are compared
+    exactly as written, integers of any size included (epoch nanoseconds): the
+    checkers compare floats, so when two different times would be the same
+    double (integers beyond 2**53), every time of the file is counted from the
+    earliest (an exact subtraction) and that origin is kept as the history's
+    ``time_origin`` metadata (and the verdict's ``details``); a file whose times
+    are still not told apart then (its span exceeds 2**53 of its smallest step)
+    is refused. A completion is paired with the
     pending invocation of the same process. The invocation carries the input
     (``value``; ``[from, to]`` for ``cas``); an ``ok`` completion of ``read``/``get``
     carries the value read, one of another function repeats the input or omits it.
@@ -64,6 +71,8 @@ import re
 import time
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
+from numbers import Real
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +123,7 @@ class Event:
     f: str
     key: Hashable | None
     value: Any
-    time: float | None
+    time: Real | None  # as written (an int stays an int): see _float_times
     line: int | None
 
 
@@ -168,15 +177,16 @@ def history_from_events(
         BudgetExceeded: When ``deadline`` passes.
     """
     use_time = _uses_time(events, source)
+    times, origin = _float_times(events, source) if use_time else (None, None)
     clock = _Clock(deadline)
     pending: dict[Hashable, tuple[int, Event, float]] = {}
-    last: dict[Hashable, tuple[float, int | None]] = {}  # process -> time and line of its last event
+    last: dict[Hashable, tuple[float, Event]] = {}  # process -> time and its last event
     slots: list[Operation | None] = []
     for index, ev in enumerate(events):
         clock.tick()
-        t = ev.time if use_time and ev.time is not None else float(index)
+        t = times[index] if times is not None else float(index)
         _check_order(ev, t, last.get(ev.process), source)
-        last[ev.process] = (t, ev.line)
+        last[ev.process] = (t, ev)
         if ev.type == "invoke":
             if ev.process in pending:
                 _, prev, _ = pending[ev.process]
@@ -203,17 +213,77 @@ def history_from_events(
     for slot, inv, call in pending.values():
         slots[slot] = _make_op(slot, inv, None, None, call, float("inf"), "info", source)
     meta = {"source": source, **(metadata or {})}
+    if origin is not None:
+        meta["time_origin"] = origin
     return History([op for op in slots if op is not None], meta)
 
 
-def _check_order(ev: Event, t: float, prev: tuple[float, int | None] | None, source: str) -> None:
+def _check_order(ev: Event, t: float, prev: tuple[float, Event] | None, source: str) -> None:
     """A process's times never go back (so a return is at or after its call)."""
     if prev is not None and t < prev[0]:
         what = "its invocation" if ev.type != "invoke" else f"the previous event of process {ev.process!r}"
         raise HistoryFormatError(
-            source, ev.line, f"{t:g} is before {what} at {prev[0]:g} (line {prev[1]}); "
-            "a process's events must not go back in time", "time",
+            source, ev.line, f"{_show_time(ev, t)} is before {what} at {_show_time(prev[1], prev[0])} "
+            f"(line {prev[1].line}); a process's events must not go back in time", "time",
         )
+
+
+def _show_time(ev: Event, t: float) -> str:
+    return str(ev.time) if ev.time is not None else f"{t:g}"
+
+
+def _float_times(events: Sequence[Event], source: str) -> tuple[list[float], Real | None]:
+    """The events' times as floats whose order is exactly that of the times written.
+
+    The checkers compare times as floats. Converting to the nearest float keeps
+    the order of distinct times but may make two of them equal (integers beyond
+    2**53, e.g. epoch nanoseconds, or decimals with many digits). When that
+    happens every time is counted from the earliest instead (an exact
+    subtraction, then rounding); if two distinct times are still equal as floats
+    the file is refused rather than checked with a different order.
+
+    Returns:
+        The times, and the earliest time written when they were counted from it
+        (``None`` when they were not).
+    """
+    floats = [float(e.time) for e in events]  # type: ignore[arg-type]  # finite: see _time
+    if all(f == e.time for f, e in zip(floats, events)) or _clash(events, floats) is None:
+        return floats, None  # (Python compares ints, floats and Decimals exactly)
+    first = min(events, key=lambda e: e.time)  # type: ignore[arg-type,return-value]
+    origin = first.time
+    exact_origin = Fraction(origin)  # type: ignore[arg-type]
+    floats = []
+    for e in events:
+        t = e.time
+        try:
+            if type(t) is int and type(origin) is int:
+                floats.append(float(t - origin))
+            else:
+                floats.append(float(Fraction(t) - exact_origin))  # type: ignore[arg-type]
+        except OverflowError:
+            raise HistoryFormatError(
+                source, e.line, f"{t} is too far from the earliest time, {origin} (line {first.line}), "
+                "to be counted from it as a double-precision number", "time",
+            ) from None
+    clash = _clash(events, floats)
+    if clash is not None:
+        a, b = clash
+        raise HistoryFormatError(
+            source, b.line, f"{b.time} and {a.time} (line {a.line}) are different times that a double-precision "
+            f"number cannot tell apart, even counted from the earliest time, {origin} (line {first.line}); "
+            "the span of the times must be at most 2**53 of their smallest step", "time",
+        )
+    return floats, origin
+
+
+def _clash(events: Sequence[Event], floats: list[float]) -> tuple[Event, Event] | None:
+    """Two events with different times but the same float, if any."""
+    seen: dict[float, Event] = {}
+    for f, e in zip(floats, events):
+        other = seen.setdefault(f, e)
+        if other.time != e.time:
+            return (other, e)
+    return None
 
 
 def _uses_time(events: Sequence[Event], source: str) -> bool:
@@ -342,7 +412,8 @@ def _canonical(value: Any, field: str, source: str, lineno: int | None) -> Any:
         raise HistoryFormatError(source, lineno, str(exc), field) from None
 
 
-def _time(value: Any, source: str, lineno: int | None) -> float | None:
+def _time(value: Any, source: str, lineno: int | None) -> Real | None:
+    """The time as written (an int stays exact); :func:`_float_times` converts it."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -353,7 +424,7 @@ def _time(value: Any, source: str, lineno: int | None) -> float | None:
         t = float("inf")
     if not math.isfinite(t):
         raise HistoryFormatError(source, lineno, f"must be a finite number, got {value!r}", "time")
-    return t
+    return value
 
 
 def dump_jsonl(history: History | Iterable[Operation]) -> str:
