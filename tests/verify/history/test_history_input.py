@@ -201,7 +201,10 @@ def test_a_completion_reporting_another_input_is_refused() -> None:
     ('{"process": [0], "type": "invoke", "f": "write"}\n', "process: must be an int or a string"),
     ('{"process": true, "type": "invoke", "f": "write"}\n', "process: must be an int or a string"),
     ('{"process": 0, "type": "invoke", "f": "write", "time": true}\n', "time: must be a number"),
-    ('{:process 0 :type :invoke :f :write :value 1.5M}\n', "value: .* is not a JSON value"),
+    ('{:process 0 :type :invoke :f :write :value #inst "1985-04-12T23:20:50.52Z"}\n',
+     "value: .* is not a JSON value"),
+    ('{"process": 0, "type": "invoke", "f": "write", "value": 1.5e400}\n', "value: 1.5E[+]400 is beyond the range"),
+    ('{"process": 0, "type": "invoke", "f": "write", "value": 1, "time": 1.5e400}\n', "time: must be a finite"),
     ('{"process": 0, "type": "invoke", "f": "write", "value": 1, "value": 2}\n', "'value' appears twice"),
 ])
 def test_malformed_values_are_clean_errors(text: str, match: str) -> None:
@@ -430,3 +433,66 @@ def test_times_floats_hold_exactly_are_not_rebased() -> None:
         history = parse_history(write_then_read(times))
         assert "time_origin" not in history.metadata
         assert [(op.call, op.ret) for op in history] == [(times[0], times[1]), (times[2], times[3])]
+
+
+@pytest.mark.parametrize(("written", "read", "equal"), [
+    ("10000000000000000000000000", "1e25", True),  # was a violation: 1e25 became a double
+    ("9007199254740992", "9007199254740993.0", False),  # was ok: 2**53 + 1 became 2**53
+    ("0.1", "0.10000000000000000001", False),
+    ("0.1", "1e-1", True), ("2", "2.000", True), ("1e-400", "0", False), ("1E2", "100", True),
+])
+def test_json_numbers_compare_exactly_as_written(written: str, read: str, equal: bool) -> None:
+    def text(value: str) -> str:
+        return (
+            f'{{"process":0,"type":"invoke","f":"write","value":{written},"time":0}}\n'
+            '{"process":0,"type":"ok","f":"write","time":1}\n'
+            '{"process":1,"type":"invoke","f":"read","time":2}\n'
+            f'{{"process":1,"type":"ok","f":"read","value":{value},"time":3}}\n'
+        )
+    expected = verdicts(text(written))
+    assert set(expected.values()) == {"ok"}
+    assert verdicts(text(read)) == (expected if equal else verdicts(text('"something else"')))
+
+
+def test_exact_numbers_are_canonical_and_print_as_json() -> None:
+    from decimal import Decimal
+
+    assert canonical(Decimal("1e25")) == 10**25 and type(canonical(Decimal("1e25"))) is int
+    assert type(canonical(Decimal("1.5"))) is float and canonical(Decimal("0.1")) != 0.1
+    assert hash(canonical(Decimal("0.10"))) == hash(canonical(Decimal("0.1")))
+    tenth = canonical(Decimal("0.1"))
+    assert canonical(tenth) is tenth and plain(tenth) == 0.1
+    with pytest.raises(ValueError, match="not a JSON number"):
+        canonical(Decimal("NaN"))
+    # Descriptions print the value as written (JSON fields: the nearest double).
+    text = (
+        '{"process":0,"type":"invoke","f":"write","value":0.30000000000000000001}\n'
+        '{"process":0,"type":"ok","f":"write"}\n'
+        '{"process":1,"type":"invoke","f":"read"}\n'
+        '{"process":1,"type":"ok","f":"read","value":0.3}\n'
+    )
+    verdict = check_history(parse_history(text))
+    assert verdict.verdict == "violation"
+    out = verdict.to_json()["counterexample"]["operations"]
+    assert out["0"]["text"] == "p0 write(0.30000000000000000001)" and out["0"]["value"] == 0.3
+
+
+def test_edn_floats_are_doubles_as_the_edn_specification_says() -> None:
+    def text(value: str) -> str:
+        return (
+            "{:process 0, :type :invoke, :f :write, :value 9007199254740992}\n"
+            "{:process 0, :type :ok, :f :write, :value 9007199254740992}\n"
+            "{:process 1, :type :invoke, :f :read, :value nil}\n"
+            f"{{:process 1, :type :ok, :f :read, :value {value}}}\n"
+        )
+    assert check_history(parse_history(text("9007199254740993.0"))).verdict == "ok"
+    assert check_history(parse_history(text("9007199254740993.0M"))).verdict == "violation"
+
+
+def test_decimal_times_keep_their_order() -> None:
+    # Epoch seconds with nanoseconds: four different times, one double.
+    times = [f"1733350000.00000000{i}" for i in range(4)]
+    text = "".join(line.replace('"TIME"', t) + "\n" for line, t in zip(write_then_read(["TIME"] * 4).splitlines(), times))
+    history = parse_history(text)
+    assert str(history.metadata["time_origin"]) == times[0]
+    assert verdicts(text) == verdicts(write_then_read([0, 1, 2, 3]))

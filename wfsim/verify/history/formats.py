@@ -28,7 +28,8 @@ Supported formats (``format=`` names):
     (``value``; ``[from, to]`` for ``cas``); an ``ok`` completion of ``read``/``get``
     carries the value read, one of another function repeats the input or omits it.
     Keys and values are any JSON values, compared as JSON values
-    (:mod:`~wfsim.verify.history.values`: ``true`` is not ``1``, ``1`` is ``1.0``).
+    (:mod:`~wfsim.verify.history.values`: ``true`` is not ``1``, ``1`` is ``1.0``,
+    numbers are compared exactly as written, whatever their number of digits).
     ``fail`` means the operation definitely did not take effect (for ``cas``: the
     compare failed); ``info`` and a missing completion mean it may or may not have.
     Blank lines are ignored. In every format a line ends at ``\n`` (or ``\r\n``)
@@ -71,6 +72,7 @@ import re
 import time
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 from numbers import Real
 from pathlib import Path
@@ -375,7 +377,8 @@ def parse_jsonl(text: str, source: str = "<string>", deadline: float | None = No
         if not line.strip(_JSON_SPACE):
             continue
         try:
-            obj = json.loads(line, parse_constant=_no_constant, object_pairs_hook=_object)
+            # Decimal: numbers compare exactly as written (values) and times keep their order.
+            obj = json.loads(line, parse_float=Decimal, parse_constant=_no_constant, object_pairs_hook=_object)
         except json.JSONDecodeError as exc:
             raise HistoryFormatError(source, lineno, f"expected a JSON object: {exc.msg}") from None
         except ValueError as exc:  # NaN/Infinity, duplicate members, integers too long to convert
@@ -416,14 +419,14 @@ def _time(value: Any, source: str, lineno: int | None) -> Real | None:
     """The time as written (an int stays exact); :func:`_float_times` converts it."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         raise HistoryFormatError(source, lineno, f"must be a number, got {value!r}", "time")
     try:
         t = float(value)
     except OverflowError:
         t = float("inf")
     if not math.isfinite(t):
-        raise HistoryFormatError(source, lineno, f"must be a finite number, got {value!r}", "time")
+        raise HistoryFormatError(source, lineno, f"must be a finite number, got {value}", "time")
     return value
 
 
