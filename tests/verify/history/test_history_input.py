@@ -495,4 +495,5 @@ def test_decimal_times_keep_their_order() -> None:
     text = "".join(line.replace('"TIME"', t) + "\n" for line, t in zip(write_then_read(["TIME"] * 4).splitlines(), times))
     history = parse_history(text)
     assert str(history.metadata["time_origin"]) == times[0]
+    assert check_history(history).details["time_origin"] == times[0]
     assert verdicts(text) == verdicts(write_then_read([0, 1, 2, 3]))

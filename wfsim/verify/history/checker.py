@@ -80,7 +80,8 @@ def check_history(
         result = check_causal(history, model, budget, variant)  # type: ignore[arg-type]
     origin = _time_origin(history)
     if origin is not None:  # the times of the counterexample are counted from it
-        result.details["time_origin"] = origin
+        # A decimal origin as its literal: JSON output would round it to a double.
+        result.details["time_origin"] = origin if isinstance(origin, (int, float)) else str(origin)
     return result
 
 
