@@ -492,7 +492,8 @@ def test_edn_floats_are_doubles_as_the_edn_specification_says() -> None:
 def test_decimal_times_keep_their_order() -> None:
     # Epoch seconds with nanoseconds: four different times, one double.
     times = [f"1733350000.00000000{i}" for i in range(4)]
-    text = "".join(line.replace('"TIME"', t) + "\n" for line, t in zip(write_then_read(["TIME"] * 4).splitlines(), times))
+    lines = write_then_read(["TIME"] * 4).splitlines()
+    text = "".join(line.replace('"TIME"', t) + "\n" for line, t in zip(lines, times))
     history = parse_history(text)
     assert str(history.metadata["time_origin"]) == times[0]
     assert check_history(history).details["time_origin"] == times[0]
