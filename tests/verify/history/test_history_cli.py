@@ -106,3 +106,18 @@ def test_lazy_packages_still_export_every_name(package) -> None:  # noqa: ANN001
     assert set(package.__all__) <= set(dir(package))
     with pytest.raises(AttributeError):
         package.no_such_name  # noqa: B018
+
+
+def test_epoch_nanosecond_times(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    t = 1733350000000000000
+    stale = "".join(
+        line.replace("}", f', "time": {t + i}}}') + "\n" for i, line in enumerate(STALE.splitlines())
+    )
+    good, bad = tmp_path / "stale.jsonl", tmp_path / "bad.jsonl"
+    good.write_text(stale)
+    bad.write_text(stale.replace(f'"time": {t + 2}', '"time": 0.5'))
+    rc, out, err = run(capsys, str(good), str(bad))
+    assert rc == 2 and [json.loads(line)["verdict"] for line in out] == ["violation"]
+    assert err == [f"wfsim: error: {bad}:2: time: {t + 1} and {t} (line 1) are different times that a "
+                   f"double-precision number cannot tell apart, even counted from the earliest time, 0.5 (line 3); "
+                   "the span of the times must be at most 2**53 of their smallest step"]

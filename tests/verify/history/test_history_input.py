@@ -201,7 +201,10 @@ def test_a_completion_reporting_another_input_is_refused() -> None:
     ('{"process": [0], "type": "invoke", "f": "write"}\n', "process: must be an int or a string"),
     ('{"process": true, "type": "invoke", "f": "write"}\n', "process: must be an int or a string"),
     ('{"process": 0, "type": "invoke", "f": "write", "time": true}\n', "time: must be a number"),
-    ('{:process 0 :type :invoke :f :write :value 1.5M}\n', "value: .* is not a JSON value"),
+    ('{:process 0 :type :invoke :f :write :value #inst "1985-04-12T23:20:50.52Z"}\n',
+     "value: .* is not a JSON value"),
+    ('{"process": 0, "type": "invoke", "f": "write", "value": 1.5e400}\n', "value: 1.5E[+]400 is beyond the range"),
+    ('{"process": 0, "type": "invoke", "f": "write", "value": 1, "time": 1.5e400}\n', "time: must be a finite"),
     ('{"process": 0, "type": "invoke", "f": "write", "value": 1, "value": 2}\n', "'value' appears twice"),
 ])
 def test_malformed_values_are_clean_errors(text: str, match: str) -> None:
@@ -265,3 +268,233 @@ def test_counterexamples_print_json_values() -> None:
     assert cex["state"] is True
     assert cex["operations"]["1"]["output"] == {"a": [1]} and cex["operations"]["1"]["line"] == 3
     assert cex["operations"]["0"]["text"] == "p0 write(true)"
+
+
+# --- review 9 -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_duplicate_operation_ids_are_refused(level: str) -> None:
+    # The checkers key their tables by id: with ids 0, 0, 0 this history, which
+    # is sequentially consistent (p0's get may be ordered before p1's put), was
+    # answered "violation".
+    def ops(ids: list[int]) -> list[Operation]:
+        return [
+            Operation(ids[0], 0, "put", "x", "a", None, 3.0, 5.0),
+            Operation(ids[1], 1, "put", "y", "b", None, 0.0, 0.0),
+            Operation(ids[2], 0, "get", "y", None, "", 6.0, 6.0),
+        ]
+
+    assert check_history(ops([0, 1, 2]), "kv", "sequential").verdict == "ok"
+    for ids in ([0, 0, 0], [0, 1, 0], [5, 7, 7]):
+        with pytest.raises(HistoryFormatError, match=rf"id: two operations have id {ids[2]}\b"):
+            check_history(ops(ids), "kv", level)
+
+
+TIMED_OUT_EDN = [
+    "{:process 0, :type :invoke, :f :write, :value 1}",
+    "{:process 0, :type :fail, :f :write, :value :timed-out}",
+    "{:process 1, :type :invoke, :f :read, :value nil}",
+    "{:process 1, :type :ok, :f :read, :value 1}",
+]
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_timed_out_edn_failure_is_indeterminate_wrapped_or_not(level: str) -> None:
+    # Jepsen's history.edn (one map per line, read as porcupine-edn) answered
+    # "violation" where the same maps in a vector answered "ok": a timed-out
+    # write may have taken effect, so the read of 1 is explained.
+    per_line = "\n".join(TIMED_OUT_EDN) + "\n"
+    wrapped = "[\n" + per_line + "]\n"
+    a, b = parse_history(per_line), parse_history(wrapped)
+    assert (a.metadata["format"], b.metadata["format"]) == ("porcupine-edn", "edn")
+    assert [op.status for op in a] == [op.status for op in b] == ["info", "ok"]
+    assert check_history(a, "register", level).verdict == check_history(b, "register", level).verdict == "ok"
+    # A definite failure (any other value) still did not take effect, in both forms.
+    definite = per_line.replace(":timed-out", ":error")
+    for text in (definite, "[" + definite + "]"):
+        assert check_history(parse_history(text), "register", level).verdict == "violation"
+
+
+@pytest.mark.parametrize("sep", ["\u2028", "\u2029", "\u0085", "\x1c", "\x1d", "\x1e"])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_lines_end_at_newline_only(tmp_path: Path, sep: str, newline: str) -> None:
+    # str.splitlines() also broke lines at these characters, so valid JSON strings
+    # containing them were refused, and error line numbers shifted.
+    value = f"a{sep}b"
+    events = [
+        ev(0, "invoke", "put", value, key="k"), ev(0, "ok", "put", key="k"),
+        ev(1, "invoke", "get", key="k"), ev(1, "ok", "get", value, key="k"),
+    ]
+    lines = [json.dumps(e, ensure_ascii=False) for e in events]
+    text = newline.join(lines) + newline
+    if sep in "\x1c\x1d\x1e":  # control characters must be escaped inside JSON strings
+        text = text.replace(sep, json.dumps(sep)[1:-1])
+    history = parse_history(text)
+    assert [op.value for op in history] == [value, None] and history.operations[1].output == value
+    assert check_history(history, "kv").verdict == "ok"
+    # A bad line after them is reported at its own line number.
+    path = tmp_path / "h.jsonl"
+    path.write_text(text + '{"process": 2}' + newline, encoding="utf-8", newline="")
+    with pytest.raises(HistoryFormatError, match=rf"h\.jsonl:5: missing required field 'type'"):
+        load_history(path)
+
+
+@pytest.mark.parametrize("sep", ["\u2028", "\u2029", "\u0085"])
+def test_jepsen_and_edn_lines_end_at_newline_only(sep: str) -> None:
+    jepsen = (
+        f"INFO  jepsen.util - 0\t:invoke\t:write\t\"a{sep}b\"\n"
+        f"INFO  jepsen.util - 0\t:ok\t:write\t\"a{sep}b\"\r\n"
+        "INFO  jepsen.util - 1\t:invoke\t:read\tnil\n"
+        f"INFO  jepsen.util - 1\t:ok\t:read\t\"a{sep}b\"\n"
+    )
+    edn = (
+        f'{{:process 0, :type :invoke, :f :write, :value "a{sep}b"}}\n'
+        f'{{:process 0, :type :ok, :f :write, :value "a{sep}b"}}\n'  # (the EDN reader refuses \r)
+        "{:process 1, :type :invoke, :f :read, :value nil}\n"
+        f'{{:process 1, :type :ok, :f :read, :value "a{sep}b"}}\n'
+    )
+    for text, fmt in ((jepsen, "jepsen"), (edn, "porcupine-edn")):
+        history = parse_history(text)
+        assert history.metadata["format"] == fmt
+        assert [op.line for op in history] == [1, 3]
+        assert check_history(history).verdict == "ok"
+    with pytest.raises(HistoryFormatError, match=r"<string>:5: .*'type'"):
+        parse_history(edn + "{:process 2, :f :read}\n")
+
+
+EPOCH_NS = 1733350000000000000  # 2024-12-04 in nanoseconds: far beyond 2**53
+
+
+def write_then_read(times: list[object], read: object = None) -> str:
+    return jsonl(
+        ev(0, "invoke", "write", 1, times[0]), ev(0, "ok", "write", 1, times[1]),
+        ev(1, "invoke", "read", None, times[2]), ev(1, "ok", "read", read, times[3]),
+    )
+
+
+@pytest.mark.parametrize("origin", [EPOCH_NS, 2**53 - 1, 2**63, 10**30])
+def test_integer_times_beyond_2_53_keep_their_order(origin: int) -> None:
+    # Every time used to become a float: T..T+3 all became the same float, the
+    # write and the read overlapped, and reading the initial value after the
+    # write returned was answered ok.
+    small = verdicts(write_then_read([0, 1, 2, 3]))
+    assert small["linearizable"] == "violation"
+    history = parse_history(write_then_read([origin + i for i in range(4)]))
+    assert [(op.call, op.ret) for op in history] == [(0.0, 1.0), (2.0, 3.0)]
+    assert history.metadata["time_origin"] == origin
+    for level in LEVELS:
+        verdict = check_history(history, "register", level)
+        assert verdict.verdict == small[level]
+        assert verdict.details["time_origin"] == origin
+
+
+def test_epoch_nanoseconds_of_one_process_are_not_refused() -> None:
+    # T, T+10, T+20 collapsed to one float and the second operation was refused
+    # as invoked at its predecessor's return time.
+    text = jsonl(
+        ev(0, "invoke", "write", 1, EPOCH_NS), ev(0, "ok", "write", 1, EPOCH_NS + 10),
+        ev(0, "invoke", "read", None, EPOCH_NS + 20), ev(0, "ok", "read", 1, EPOCH_NS + 30),
+    )
+    assert set(verdicts(text).values()) == {"ok"}
+    # ...while equal times are still refused, with the times as written.
+    text = text.replace(str(EPOCH_NS + 20), str(EPOCH_NS + 10))
+    with pytest.raises(HistoryFormatError, match="invokes strictly after") as err:
+        check_history(parse_history(text))
+    assert f"counted from the earliest, {EPOCH_NS}" in str(err.value)
+    back = text.replace(str(EPOCH_NS + 30), str(EPOCH_NS + 5))
+    with pytest.raises(HistoryFormatError, match=rf"<string>:4: time: {EPOCH_NS + 5} is before its invocation at "
+                                                 rf"{EPOCH_NS + 10} \(line 3\)"):
+        parse_history(back)
+
+
+def test_edn_epoch_nanosecond_times_keep_their_order() -> None:
+    text = (
+        f"{{:process 0, :type :invoke, :f :write, :value 1, :time {EPOCH_NS}}}\n"
+        f"{{:process 0, :type :ok, :f :write, :value 1, :time {EPOCH_NS + 1}}}\n"
+        f"{{:process 1, :type :invoke, :f :read, :value nil, :time {EPOCH_NS + 2}}}\n"
+        f"{{:process 1, :type :ok, :f :read, :value nil, :time {EPOCH_NS + 3}}}\n"
+    )
+    for t in (text, "[" + text + "]"):
+        assert check_history(parse_history(t)).verdict == "violation"
+
+
+def test_times_no_double_can_order_are_refused(tmp_path: Path) -> None:
+    # Counted from 0.5, EPOCH_NS and EPOCH_NS + 1 are still the same double.
+    path = tmp_path / "h.jsonl"
+    path.write_text(write_then_read([EPOCH_NS, EPOCH_NS + 1, 0.5, EPOCH_NS + 3]))
+    with pytest.raises(HistoryFormatError, match=rf"h\.jsonl:2: time: {EPOCH_NS + 1} and {EPOCH_NS} \(line 1\) "
+                                                 r"are different times .* earliest time, 0\.5 \(line 3\)"):
+        load_history(path)
+
+
+def test_times_floats_hold_exactly_are_not_rebased() -> None:
+    for times in ([0.0, 1.5, 2.25, 3], [2**53, 2**53 + 2, 2**60, 2**60 + 256], [-1e308, 0, 1e308, 1.5e308]):
+        history = parse_history(write_then_read(times))
+        assert "time_origin" not in history.metadata
+        assert [(op.call, op.ret) for op in history] == [(times[0], times[1]), (times[2], times[3])]
+
+
+@pytest.mark.parametrize(("written", "read", "equal"), [
+    ("10000000000000000000000000", "1e25", True),  # was a violation: 1e25 became a double
+    ("9007199254740992", "9007199254740993.0", False),  # was ok: 2**53 + 1 became 2**53
+    ("0.1", "0.10000000000000000001", False),
+    ("0.1", "1e-1", True), ("2", "2.000", True), ("1e-400", "0", False), ("1E2", "100", True),
+])
+def test_json_numbers_compare_exactly_as_written(written: str, read: str, equal: bool) -> None:
+    def text(value: str) -> str:
+        return (
+            f'{{"process":0,"type":"invoke","f":"write","value":{written},"time":0}}\n'
+            '{"process":0,"type":"ok","f":"write","time":1}\n'
+            '{"process":1,"type":"invoke","f":"read","time":2}\n'
+            f'{{"process":1,"type":"ok","f":"read","value":{value},"time":3}}\n'
+        )
+    expected = verdicts(text(written))
+    assert set(expected.values()) == {"ok"}
+    assert verdicts(text(read)) == (expected if equal else verdicts(text('"something else"')))
+
+
+def test_exact_numbers_are_canonical_and_print_as_json() -> None:
+    from decimal import Decimal
+
+    assert canonical(Decimal("1e25")) == 10**25 and type(canonical(Decimal("1e25"))) is int
+    assert type(canonical(Decimal("1.5"))) is float and canonical(Decimal("0.1")) != 0.1
+    assert hash(canonical(Decimal("0.10"))) == hash(canonical(Decimal("0.1")))
+    tenth = canonical(Decimal("0.1"))
+    assert canonical(tenth) is tenth and plain(tenth) == 0.1
+    with pytest.raises(ValueError, match="not a JSON number"):
+        canonical(Decimal("NaN"))
+    # Descriptions print the value as written (JSON fields: the nearest double).
+    text = (
+        '{"process":0,"type":"invoke","f":"write","value":0.30000000000000000001}\n'
+        '{"process":0,"type":"ok","f":"write"}\n'
+        '{"process":1,"type":"invoke","f":"read"}\n'
+        '{"process":1,"type":"ok","f":"read","value":0.3}\n'
+    )
+    verdict = check_history(parse_history(text))
+    assert verdict.verdict == "violation"
+    out = verdict.to_json()["counterexample"]["operations"]
+    assert out["0"]["text"] == "p0 write(0.30000000000000000001)" and out["0"]["value"] == 0.3
+
+
+def test_edn_floats_are_doubles_as_the_edn_specification_says() -> None:
+    def text(value: str) -> str:
+        return (
+            "{:process 0, :type :invoke, :f :write, :value 9007199254740992}\n"
+            "{:process 0, :type :ok, :f :write, :value 9007199254740992}\n"
+            "{:process 1, :type :invoke, :f :read, :value nil}\n"
+            f"{{:process 1, :type :ok, :f :read, :value {value}}}\n"
+        )
+    assert check_history(parse_history(text("9007199254740993.0"))).verdict == "ok"
+    assert check_history(parse_history(text("9007199254740993.0M"))).verdict == "violation"
+
+
+def test_decimal_times_keep_their_order() -> None:
+    # Epoch seconds with nanoseconds: four different times, one double.
+    times = [f"1733350000.00000000{i}" for i in range(4)]
+    lines = write_then_read(["TIME"] * 4).splitlines()
+    text = "".join(line.replace('"TIME"', t) + "\n" for line, t in zip(lines, times))
+    history = parse_history(text)
+    assert str(history.metadata["time_origin"]) == times[0]
+    assert check_history(history).details["time_origin"] == times[0]
+    assert verdicts(text) == verdicts(write_then_read([0, 1, 2, 3]))

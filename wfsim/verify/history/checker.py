@@ -46,7 +46,8 @@ def check_history(
     Raises:
         ValueError: Unknown model/consistency.
         HistoryFormatError: (a ``ValueError``) for unreadable files, a history with
-            no operation, operations the model cannot interpret, or a process
+            no operation, two operations with the same ``id`` (the checkers key
+            their tables by it), operations the model cannot interpret, or a process
             invoking before its previous operation returned (strictly after is
             required: equal times would make the two concurrent), naming the file
             line when the history was read from one.
@@ -68,14 +69,25 @@ def check_history(
     if level == "linearizable":
         from .linearizability import check_linearizability
 
-        return check_linearizability(history, model, budget)
-    if level == "sequential":
+        result = check_linearizability(history, model, budget)
+    elif level == "sequential":
         from .sequential import check_sequential
 
-        return check_sequential(history, model, budget)
-    from .causal import check_causal  # imports networkx: only when needed
+        result = check_sequential(history, model, budget)
+    else:
+        from .causal import check_causal  # imports networkx: only when needed
 
-    return check_causal(history, model, budget, variant)  # type: ignore[arg-type]
+        result = check_causal(history, model, budget, variant)  # type: ignore[arg-type]
+    origin = _time_origin(history)
+    if origin is not None:  # the times of the counterexample are counted from it
+        # A decimal origin as its literal: JSON output would round it to a double.
+        result.details["time_origin"] = origin if isinstance(origin, (int, float)) else str(origin)
+    return result
+
+
+def _time_origin(history: History | Sequence[Operation]) -> object:
+    """The time the file's times were counted from, if the reader rebased them."""
+    return history.metadata.get("time_origin") if isinstance(history, History) else None
 
 
 def _level(consistency: str, causal: str) -> tuple[str, str]:
@@ -92,8 +104,9 @@ def _level(consistency: str, causal: str) -> tuple[str, str]:
 
 
 def _validate(history: History | Sequence[Operation], model: Model) -> None:
-    """Refuse an empty history, operations ``model`` cannot interpret, and
-    processes whose operations are not one after the other.
+    """Refuse an empty history, two operations with the same id, operations
+    ``model`` cannot interpret, and processes whose operations are not one after
+    the other.
 
     Done here, before any search, so that the error names the line of the file.
     """
@@ -103,17 +116,27 @@ def _validate(history: History | Sequence[Operation], model: Model) -> None:
         raise HistoryFormatError(
             source, None, "no operation to check (empty, or only nemesis or other loggers' events)"
         )
+    seen: dict[int, Operation] = {}
     for op in history:
+        # The checkers key their tables by id: two operations sharing one would be
+        # confused with each other, and the verdict could be wrong either way.
+        if op.id in seen:
+            first = seen[op.id]
+            lines = "" if op.line is None or first.line is None else f" (lines {first.line} and {op.line})"
+            raise HistoryFormatError(
+                source, op.line, f"two operations have id {op.id!r}{lines}; every operation needs its own id", "id"
+            )
+        seen[op.id] = op
         try:
             model.validate(op)
         except OperationError as exc:
             line = op.ret_line if exc.field == "output" and op.ret_line is not None else op.line
             reason = exc.reason if line is not None else f"{exc.reason} (operation {op.id})"
             raise HistoryFormatError(source, line, reason, exc.field) from None
-    _check_program_order(history, source)
+    _check_program_order(history, source, _time_origin(history))
 
 
-def _check_program_order(ops: Iterable[Operation], source: str) -> None:
+def _check_program_order(ops: Iterable[Operation], source: str, origin: object = None) -> None:
     """Each process invokes strictly after its previous operation returned.
 
     The checkers order operations by ``a.ret < b.call`` alone, so a process whose
@@ -131,7 +154,11 @@ def _check_program_order(ops: Iterable[Operation], source: str) -> None:
             raise HistoryFormatError(
                 source, op.line,
                 f"process {op.process!r} invokes at {op.call:g} but its previous operation returned at "
-                f"{prev.ret:g} ({where}); a process invokes strictly after its previous return "
+                f"{prev.ret:g} ({where}){_counted_from(origin)}; a process invokes strictly after its previous return "
                 "(give distinct times, or omit every time to order events by line)", "time",
             )
         last[op.process] = op
+
+
+def _counted_from(origin: object) -> str:
+    return "" if origin is None else f" (times counted from the earliest, {origin})"

@@ -16,15 +16,24 @@ Supported formats (``format=`` names):
     events, or on none, and then the line order does; a process's times never go
     back (so a return is at or after its call). (The checkers also require a
     process to invoke strictly after its previous return: see
-    :func:`~wfsim.verify.history.checker.check_history`.) A completion is paired with the
+    :func:`~wfsim.verify.history.checker.check_history`.) Times are compared
+    exactly as written, integers of any size included (epoch nanoseconds): the
+    checkers compare floats, so when two different times would be the same
+    double (integers beyond 2**53), every time of the file is counted from the
+    earliest (an exact subtraction) and that origin is kept as the history's
+    ``time_origin`` metadata (and the verdict's ``details``); a file whose times
+    are still not told apart then (its span exceeds 2**53 of its smallest step)
+    is refused. A completion is paired with the
     pending invocation of the same process. The invocation carries the input
     (``value``; ``[from, to]`` for ``cas``); an ``ok`` completion of ``read``/``get``
     carries the value read, one of another function repeats the input or omits it.
     Keys and values are any JSON values, compared as JSON values
-    (:mod:`~wfsim.verify.history.values`: ``true`` is not ``1``, ``1`` is ``1.0``).
+    (:mod:`~wfsim.verify.history.values`: ``true`` is not ``1``, ``1`` is ``1.0``,
+    numbers are compared exactly as written, whatever their number of digits).
     ``fail`` means the operation definitely did not take effect (for ``cas``: the
     compare failed); ``info`` and a missing completion mean it may or may not have.
-    Blank lines are ignored.
+    Blank lines are ignored. In every format a line ends at ``\n`` (or ``\r\n``)
+    only: U+2028, U+2029 and U+0085 may appear inside strings.
 
 ``jepsen``
     Jepsen text logs as in Porcupine's ``test_data/jepsen``:
@@ -35,13 +44,18 @@ Supported formats (``format=`` names):
     compare failure. ``nil`` is ``None`` and ``[1 2]`` is a cas from 1 to 2.
 
 ``porcupine-edn``
-    One EDN map per line, as in Porcupine's ``test_data/kv``:
-    ``{:process 0, :type :invoke, :f :append, :key "0", :value "x 0 0 y"}``.
+    One EDN map per line, as in Porcupine's ``test_data/kv`` and Jepsen's own
+    ``history.edn``: ``{:process 0, :type :invoke, :f :append, :key "0", :value "x 0 0 y"}``.
 
 ``edn``
     Jepsen/Knossos EDN: a vector of such maps (``[{:process 0 :type :invoke :f :read
     :value nil} ...]``), possibly spread over many lines, optionally with ``:time``.
-    ``:nemesis`` events are skipped.
+
+    In both EDN forms (the same maps, read by the same rules, so the same verdict
+    whether or not they are wrapped in ``[ ]``), ``:nemesis`` events are skipped,
+    ``:info`` leaves the operation indeterminate and, as in Jepsen text logs, so
+    does a ``:fail`` whose ``:value`` is ``:timed-out`` (the client gave up, the
+    request may still have been applied).
 
 A leading UTF-8 byte order mark is ignored. Malformed input raises
 :class:`HistoryFormatError` (a ``ValueError``) naming the source, the line, the field
@@ -58,6 +72,9 @@ import re
 import time
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from numbers import Real
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +125,7 @@ class Event:
     f: str
     key: Hashable | None
     value: Any
-    time: float | None
+    time: Real | None  # as written (an int stays an int): see _float_times
     line: int | None
 
 
@@ -162,15 +179,16 @@ def history_from_events(
         BudgetExceeded: When ``deadline`` passes.
     """
     use_time = _uses_time(events, source)
+    times, origin = _float_times(events, source) if use_time else (None, None)
     clock = _Clock(deadline)
     pending: dict[Hashable, tuple[int, Event, float]] = {}
-    last: dict[Hashable, tuple[float, int | None]] = {}  # process -> time and line of its last event
+    last: dict[Hashable, tuple[float, Event]] = {}  # process -> time and its last event
     slots: list[Operation | None] = []
     for index, ev in enumerate(events):
         clock.tick()
-        t = ev.time if use_time and ev.time is not None else float(index)
+        t = times[index] if times is not None else float(index)
         _check_order(ev, t, last.get(ev.process), source)
-        last[ev.process] = (t, ev.line)
+        last[ev.process] = (t, ev)
         if ev.type == "invoke":
             if ev.process in pending:
                 _, prev, _ = pending[ev.process]
@@ -197,17 +215,77 @@ def history_from_events(
     for slot, inv, call in pending.values():
         slots[slot] = _make_op(slot, inv, None, None, call, float("inf"), "info", source)
     meta = {"source": source, **(metadata or {})}
+    if origin is not None:
+        meta["time_origin"] = origin
     return History([op for op in slots if op is not None], meta)
 
 
-def _check_order(ev: Event, t: float, prev: tuple[float, int | None] | None, source: str) -> None:
+def _check_order(ev: Event, t: float, prev: tuple[float, Event] | None, source: str) -> None:
     """A process's times never go back (so a return is at or after its call)."""
     if prev is not None and t < prev[0]:
         what = "its invocation" if ev.type != "invoke" else f"the previous event of process {ev.process!r}"
         raise HistoryFormatError(
-            source, ev.line, f"{t:g} is before {what} at {prev[0]:g} (line {prev[1]}); "
-            "a process's events must not go back in time", "time",
+            source, ev.line, f"{_show_time(ev, t)} is before {what} at {_show_time(prev[1], prev[0])} "
+            f"(line {prev[1].line}); a process's events must not go back in time", "time",
         )
+
+
+def _show_time(ev: Event, t: float) -> str:
+    return str(ev.time) if ev.time is not None else f"{t:g}"
+
+
+def _float_times(events: Sequence[Event], source: str) -> tuple[list[float], Real | None]:
+    """The events' times as floats whose order is exactly that of the times written.
+
+    The checkers compare times as floats. Converting to the nearest float keeps
+    the order of distinct times but may make two of them equal (integers beyond
+    2**53, e.g. epoch nanoseconds, or decimals with many digits). When that
+    happens every time is counted from the earliest instead (an exact
+    subtraction, then rounding); if two distinct times are still equal as floats
+    the file is refused rather than checked with a different order.
+
+    Returns:
+        The times, and the earliest time written when they were counted from it
+        (``None`` when they were not).
+    """
+    floats = [float(e.time) for e in events]  # type: ignore[arg-type]  # finite: see _time
+    if all(f == e.time for f, e in zip(floats, events)) or _clash(events, floats) is None:
+        return floats, None  # (Python compares ints, floats and Decimals exactly)
+    first = min(events, key=lambda e: e.time)  # type: ignore[arg-type,return-value]
+    origin = first.time
+    exact_origin = Fraction(origin)  # type: ignore[arg-type]
+    floats = []
+    for e in events:
+        t = e.time
+        try:
+            if type(t) is int and type(origin) is int:
+                floats.append(float(t - origin))
+            else:
+                floats.append(float(Fraction(t) - exact_origin))  # type: ignore[arg-type]
+        except OverflowError:
+            raise HistoryFormatError(
+                source, e.line, f"{t} is too far from the earliest time, {origin} (line {first.line}), "
+                "to be counted from it as a double-precision number", "time",
+            ) from None
+    clash = _clash(events, floats)
+    if clash is not None:
+        a, b = clash
+        raise HistoryFormatError(
+            source, b.line, f"{b.time} and {a.time} (line {a.line}) are different times that a double-precision "
+            f"number cannot tell apart, even counted from the earliest time, {origin} (line {first.line}); "
+            "the span of the times must be at most 2**53 of their smallest step", "time",
+        )
+    return floats, origin
+
+
+def _clash(events: Sequence[Event], floats: list[float]) -> tuple[Event, Event] | None:
+    """Two events with different times but the same float, if any."""
+    seen: dict[float, Event] = {}
+    for f, e in zip(floats, events):
+        other = seen.setdefault(f, e)
+        if other.time != e.time:
+            return (other, e)
+    return None
 
 
 def _uses_time(events: Sequence[Event], source: str) -> bool:
@@ -263,6 +341,20 @@ def _make_op(
 # JSONL
 
 
+#: JSON's whitespace (RFC 8259 §2): ``str.strip()`` would take more.
+_JSON_SPACE = " \t\r"
+
+
+def _lines(text: str) -> list[str]:
+    """The lines of ``text``, ended by ``\n`` (or ``\r\n``) only.
+
+    ``str.splitlines`` also breaks at U+2028, U+2029, U+0085 and other characters
+    that may appear inside a JSON or EDN string, which cut valid lines in two and
+    shifted the line numbers of errors.
+    """
+    return [line.removesuffix("\r") for line in text.split("\n")]
+
+
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
@@ -280,12 +372,13 @@ def parse_jsonl(text: str, source: str = "<string>", deadline: float | None = No
     """Parse wfsim's JSONL event format (see module docstring)."""
     clock = _Clock(deadline)
     events = []
-    for lineno, line in enumerate(text.splitlines(), 1):
+    for lineno, line in enumerate(_lines(text), 1):
         clock.tick()
-        if not line.strip():
+        if not line.strip(_JSON_SPACE):
             continue
         try:
-            obj = json.loads(line, parse_constant=_no_constant, object_pairs_hook=_object)
+            # Decimal: numbers compare exactly as written (values) and times keep their order.
+            obj = json.loads(line, parse_float=Decimal, parse_constant=_no_constant, object_pairs_hook=_object)
         except json.JSONDecodeError as exc:
             raise HistoryFormatError(source, lineno, f"expected a JSON object: {exc.msg}") from None
         except ValueError as exc:  # NaN/Infinity, duplicate members, integers too long to convert
@@ -322,18 +415,19 @@ def _canonical(value: Any, field: str, source: str, lineno: int | None) -> Any:
         raise HistoryFormatError(source, lineno, str(exc), field) from None
 
 
-def _time(value: Any, source: str, lineno: int | None) -> float | None:
+def _time(value: Any, source: str, lineno: int | None) -> Real | None:
+    """The time as written (an int stays exact); :func:`_float_times` converts it."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         raise HistoryFormatError(source, lineno, f"must be a number, got {value!r}", "time")
     try:
         t = float(value)
     except OverflowError:
         t = float("inf")
     if not math.isfinite(t):
-        raise HistoryFormatError(source, lineno, f"must be a finite number, got {value!r}", "time")
-    return t
+        raise HistoryFormatError(source, lineno, f"must be a finite number, got {value}", "time")
+    return value
 
 
 def dump_jsonl(history: History | Iterable[Operation]) -> str:
@@ -365,7 +459,7 @@ def parse_jepsen_log(text: str, source: str = "<string>", deadline: float | None
     """Parse a Jepsen ``jepsen.util`` text log of single-register operations."""
     clock = _Clock(deadline)
     events = []
-    for lineno, line in enumerate(text.splitlines(), 1):
+    for lineno, line in enumerate(_lines(text), 1):
         clock.tick()
         if "jepsen.util" not in line:
             continue  # other loggers, banners, blank lines
@@ -446,7 +540,7 @@ def _parse_edn(text: str, source: str, fmt: str, deadline: float | None) -> Hist
             continue
         events.append(_event_from_mapping(obj, source, _nth(lines, i)))
     return history_from_events(
-        events, source=source, timed_out_is_info=(fmt == "edn"), metadata={"format": fmt}, deadline=deadline
+        events, source=source, timed_out_is_info=True, metadata={"format": fmt}, deadline=deadline
     )
 
 
@@ -468,7 +562,7 @@ def _map_lines(text: str, depth: int, count: int) -> list[int]:
     """Line numbers where each of the ``count`` maps at nesting ``depth`` opens."""
     if depth == 0:
         # Porcupine's layout, one map per line: no need to scan characters.
-        nonblank = [i for i, ln in enumerate(text.splitlines(), 1) if ln.strip()]
+        nonblank = [i for i, ln in enumerate(_lines(text), 1) if ln.strip()]
         if len(nonblank) == count:
             return nonblank
     out, level, line, i, n = [], 0, 1, 0, len(text)
@@ -533,7 +627,7 @@ def detect_format(text: str, source: str = "<string>") -> str:
     Raises:
         HistoryFormatError: If no known format matches.
     """
-    for lineno, line in enumerate(text.removeprefix(_BOM).splitlines(), 1):
+    for lineno, line in enumerate(_lines(text.removeprefix(_BOM)), 1):
         s = line.strip()
         if not s or s.startswith(";"):
             continue

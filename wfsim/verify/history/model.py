@@ -102,7 +102,8 @@ class Operation:
                 raise OperationError(name, str(exc), self.id) from None
         if self.status not in STATUSES:
             raise OperationError("status", f"must be one of {list(STATUSES)}, got {self.status!r}", self.id)
-        if isinstance(self.call, bool) or not isinstance(self.call, (int, float)) or not math.isfinite(self.call):
+        if (isinstance(self.call, bool) or not isinstance(self.call, (int, float))
+                or (isinstance(self.call, float) and not math.isfinite(self.call))):  # (ints of any size are exact)
             raise OperationError("call", f"time must be a finite number, got {self.call!r}", self.id)
         # ``not >=`` also catches NaN.
         if isinstance(self.ret, bool) or not isinstance(self.ret, (int, float)) or not self.ret >= self.call:
@@ -124,7 +125,7 @@ class Operation:
             "value": plain(self.value),
             "output": plain(self.output),
             "call": self.call,
-            "ret": None if math.isinf(self.ret) else self.ret,
+            "ret": None if self.ret == math.inf else self.ret,
             "status": self.status,
             "line": self.line,
         }
