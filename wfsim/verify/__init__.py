@@ -10,8 +10,9 @@ consistency checkers, and workflow-model equivalence and composition.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from wfsim._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from wfsim.verify.catalog import CATALOG, check_catalog, check_formula
@@ -27,12 +28,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value  # later look-ups skip this function
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(globals(), _LAZY)
 
 
 __all__ = [

@@ -17,7 +17,9 @@ Modules: :mod:`.model` (operations, histories, sequential models),
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from wfsim._lazy import lazy_exports
 
 from .checker import check_history
 from .formats import (
@@ -39,19 +41,14 @@ if TYPE_CHECKING:
 # The checkers are imported on first use: the causal one pulls in networkx, which
 # would double the start-up time of `wfsim check-history` for every level.
 _LAZY = {
-    "check_causal": "causal",
-    "find_bad_pattern": "causal",
-    "check_linearizability": "linearizability",
-    "check_sequential": "sequential",
+    "check_causal": ".causal",
+    "find_bad_pattern": ".causal",
+    "check_linearizability": ".linearizability",
+    "check_sequential": ".sequential",
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(globals(), _LAZY)
 
 
 __all__ = [
