@@ -350,7 +350,7 @@ class Simulation:
 
                 with tqdm(total=1, leave=False) as bar:
                     self._run_with_progress(bar)
-            elif progress:
+            elif progress is not False and progress is not None:  # a bar to drive (tqdm may be falsy)
                 self._run_with_progress(progress)
             elif self.until is None and self._has_background():
                 self._run_until_idle()
