@@ -61,11 +61,13 @@ def _build(args: argparse.Namespace, seed: int | None = None):
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from wfsim.experiments.preflight import describe_size, expected_events
+
     config, sim = _build(args)
     n_nodes = len(sim.topology.nodes)
     print(f"{args.config}: ok — {config.name!r}: {n_nodes} nodes, {len(sim.topology.links)} links, "
           f"{len(config.workloads)} workload(s), placement {config.placement.strategy}, "
-          f"network {config.network}")
+          f"network {config.network}; {describe_size(expected_events(sim, config))}")
     return 0
 
 

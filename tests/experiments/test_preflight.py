@@ -346,3 +346,13 @@ def test_placement_check_agrees_with_every_origins_candidates(data: st.DataObjec
         assert exc.field is not None and exc.field.startswith(("workloads[0].workflow.tasks[0]", "topology.links"))
         refused = True
     assert refused == stranded
+
+
+def test_validate_prints_the_size_estimate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "exp.yaml"
+    cfg.write_text(yaml.safe_dump(BASE))
+    rc, out, err = cli(capsys, "validate", cfg)
+    config = load_config(cfg)
+    events = preflight.expected_events(build_simulation(config, tmp_path, str(cfg)), config)
+    assert rc == 0 and out.strip().endswith(preflight.describe_size(events)), err
+    assert events > 0

@@ -198,6 +198,18 @@ def background_events(config: ExperimentConfig, nodes: int) -> float:
     return rounds * nodes
 
 
+def expected_events(sim: Simulation, config: ExperimentConfig, sizes: list[SizeEstimate] | None = None) -> float:
+    """Expected trace events of the whole run: every workload's, plus the periodic
+    rounds on a run stopped at ``until``."""
+    sizes = estimate(sim, config) if sizes is None else sizes
+    return sum(s.events for s in sizes) + background_events(config, len(sim.topology.nodes))
+
+
+def describe_size(events: float) -> str:
+    """``'about 4.2e+04 trace events (6.3 MB)'``, for people."""
+    return f"about {events:.2g} trace events ({_memory(events * BYTES_PER_EVENT)})"
+
+
 def check_size(sim: Simulation, config: ExperimentConfig, source: str) -> None:
     """Refuse a run in which nothing arrives, or whose trace would exceed
     ``limits.max_events``.
@@ -219,7 +231,7 @@ def check_size(sim: Simulation, config: ExperimentConfig, source: str) -> None:
                               f"[{start:g}, {end:g}) ({hint}): nothing of workload {config.workloads[i].name!r} "
                               f"would run; allowed: arrivals inside the window")
     background = background_events(config, len(sim.topology.nodes))
-    total = sum(s.events for s in sizes) + background
+    total = expected_events(sim, config, sizes)
     limit = config.limits.max_events
     if total <= limit:
         return
