@@ -36,7 +36,7 @@ import signal
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, NoReturn, Sequence
+from typing import Any, Callable, NoReturn, Sequence
 
 # The experiments stack (and through it the simulator) is imported inside the
 # commands that use it: `check-history` must start fast and needs none of it.
@@ -81,7 +81,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     with tqdm(total=1, desc="simulating", leave=False, disable=args.quiet,
               bar_format="{l_bar}{bar}| [{elapsed}{postfix}]") as bar:
         result = sim.run(progress=bar)
-        bar.reset(total=RUN_FILES)
+        bar.reset(total=len(RUN_FILES))
         bar.set_description("writing results")
         try:
             write_run(out, result.trace, result.metrics, on_file=lambda name: bar.update(1))
@@ -298,14 +298,21 @@ def _summary(manifest: dict[str, Any], metrics: dict[str, Any], where: str) -> s
     return "\n".join(lines)
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
+def _whole_number(minimum: int) -> Callable[[str], int]:
+    """An argparse ``type`` accepting whole numbers >= ``minimum``."""
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number >= {minimum}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return value
+    return convert
+
+
+_seed = _whole_number(0)
+_positive_int = _whole_number(1)
 
 
 class _Version(argparse.Action):
@@ -411,16 +418,6 @@ class Terminated(BaseException):
 
 def _terminate(signum: int, frame: Any) -> NoReturn:
     raise Terminated
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -269,7 +269,7 @@ def test_python_save_is_a_complete_run(tmp_path: Path, capsys: pytest.CaptureFix
     rc, out, err = cli(capsys, "verify", saved, "--property", "P1")
     assert rc == 0 and "true" in out, err
     assert check_run(saved).seed == trace.manifest["seed"]
-    assert len(check_run(saved).files) == rundir.RUN_FILES == len(TABLES) + 2
+    assert len(check_run(saved).files) == len(rundir.RUN_FILES) == len(TABLES) + 2
 
 
 # --- found in review ---------------------------------------------------------------------------

@@ -47,8 +47,10 @@ RUN_FORMAT = "wfsim-run/1"
 #: Marker file inside a staging directory: JSON with the writer's ``pid`` and ``host``.
 STAGING_MARKER = ".wfsim-staging"
 _STAGING_INFIX = ".wfsim-tmp-"
-#: Files a run directory holds besides its manifest: metrics, one per table, the schema.
-RUN_FILES = len(TABLES) + 2
+#: Column dtypes of the tables (:meth:`Trace.schema <wfsim.trace.trace.Trace.schema>`).
+_SCHEMA = "trace/schema.json"
+#: Files a run directory holds besides its manifest, in the order they are written.
+RUN_FILES = ("metrics.json", *(f"trace/{t}.parquet" for t in TABLES), _SCHEMA)
 
 
 class RunDirectoryError(ValueError):
@@ -159,14 +161,9 @@ def write_run(out: str | Path, trace: Trace, metrics: dict[str, Any] | None = No
 
 def _payload(trace: Trace, metrics: dict[str, Any]) -> Iterator[tuple[str, Callable[[Path], Any]]]:
     yield "metrics.json", lambda p: p.write_text(json.dumps(metrics, indent=2, default=float))
-    schema = {}
     for name in TABLES:
-        frame = getattr(trace, name)
-        schema[name] = {col: _dtype_spec(frame[col].dtype) for col in frame.columns}
-        yield f"trace/{name}.parquet", lambda p, frame=frame: frame.to_parquet(p, index=False)
-    # Parquet keeps the dtypes of columns with values; an empty categorical or string
-    # column needs the schema to come back as it was.
-    yield "trace/schema.json", lambda p: p.write_text(json.dumps(schema, indent=1))
+        yield f"trace/{name}.parquet", lambda p, frame=getattr(trace, name): frame.to_parquet(p, index=False)
+    yield _SCHEMA, lambda p: p.write_text(json.dumps(trace.schema(), indent=1))
 
 
 def _replace(staging: Path, out: Path) -> None:
@@ -293,10 +290,10 @@ def check_run(directory: str | Path) -> RunManifest:
     directory = Path(directory)
     manifest = _read_manifest(directory)
     problems = _damage(directory, manifest)
-    missing = [t for t in TABLES if f"trace/{t}.parquet" not in manifest.files]
-    if missing or "metrics.json" not in manifest.files:
-        problems.append("manifest.json: files: does not list " + ", ".join(
-            (["metrics.json"] if "metrics.json" not in manifest.files else []) + [f"trace/{t}.parquet" for t in missing]))
+    # The schema is optional to readers (Trace.load reads the tables without it).
+    unlisted = [name for name in RUN_FILES if name != _SCHEMA and name not in manifest.files]
+    if unlisted:
+        problems.append("manifest.json: files: does not list " + ", ".join(unlisted))
     if problems:
         raise RunDirectoryError(f"{directory}: damaged run: " + "; ".join(problems))
     return manifest
@@ -362,14 +359,6 @@ def _record(path: Path) -> dict[str, Any]:
 def _sha256(path: Path) -> str:
     with path.open("rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
-
-
-def _dtype_spec(dtype: Any) -> dict[str, Any]:
-    import pandas as pd
-
-    if isinstance(dtype, pd.CategoricalDtype):
-        return {"dtype": "category", "categories": [str(c) for c in dtype.categories]}
-    return {"dtype": str(dtype)}
 
 
 def read_metrics(directory: str | Path) -> dict[str, Any]:

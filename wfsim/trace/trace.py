@@ -217,7 +217,7 @@ class Trace:
         Raises:
             RunDirectoryError: The directory is not a run, or is damaged.
         """
-        from wfsim.trace.rundir import check_run
+        from wfsim.trace.rundir import RunDirectoryError, check_run
 
         directory = Path(directory)
         if check:
@@ -229,8 +229,6 @@ class Trace:
             frame = pd.read_parquet(directory / "trace" / f"{name}.parquet")
             expected = schema.get(name, {})
             if expected and list(frame.columns) != list(expected):
-                from wfsim.trace.rundir import RunDirectoryError
-
                 raise RunDirectoryError(f"{directory}: trace/{name}.parquet holds columns {list(frame.columns)}, "
                                         f"not those of the {name} table {list(expected)}")
             dtypes = {col: _dtype_from_spec(spec) for col, spec in expected.items()}
@@ -240,9 +238,22 @@ class Trace:
             manifest.pop(storage, None)
         return cls(**tables, manifest=manifest)
 
+    def schema(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Column dtypes of every table, as saved beside the Parquet files: Parquet
+        keeps the dtypes of columns with values, but an empty categorical or string
+        column needs this to come back as it was (:meth:`load` applies it)."""
+        return {name: {col: _dtype_spec(frame[col].dtype) for col in frame.columns}
+                for name in TABLES for frame in [getattr(self, name)]}
+
     def __repr__(self) -> str:
         sizes = ", ".join(f"{f.name}={len(getattr(self, f.name))}" for f in fields(self) if f.name in TABLES[:5])
         return f"Trace(horizon={self.horizon:g}, {sizes})"
+
+
+def _dtype_spec(dtype: Any) -> dict[str, Any]:
+    if isinstance(dtype, pd.CategoricalDtype):
+        return {"dtype": "category", "categories": [str(c) for c in dtype.categories]}
+    return {"dtype": str(dtype)}
 
 
 def _dtype_from_spec(spec: dict[str, Any]) -> Any:
