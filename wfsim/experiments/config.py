@@ -578,7 +578,7 @@ def blame_override(overrides: Sequence[str], flag: str = "--set",
     except ConfigError as exc:
         if not overrides:
             raise
-        caused = None
+        caused = False  # known only when the step can be tried without the overrides
         if without is not None:
             try:
                 without()
