@@ -13,7 +13,8 @@ from wfsim import (
     Link, Node, PlacementStrategy, Poisson, Simulation, Task, Tier, Topology, Workflow, Workload, chain,
     fork_join, hierarchical,
 )
-from wfsim.engine.migration import ALLOWED_PHASES, MigrationManager, MigrationState, MigrationTrigger, Rebalancer
+from wfsim.engine.migration import MigrationManager, Rebalancer
+from wfsim.model.enums import ALLOWED_PHASES, MigrationState, MigrationTrigger
 from wfsim.policies.load_aware import LoadAware
 from wfsim.policies.scheduling import SCHEDULING_POLICIES
 from wfsim.trace.rundir import RunDirectoryError

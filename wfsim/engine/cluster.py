@@ -8,14 +8,12 @@ import simpy
 
 from wfsim.engine.network import Network
 from wfsim.engine.node import NodeRuntime
-from wfsim.model.enums import HealthStatus, Tier
+from wfsim.model.enums import DRAINED, HealthStatus, Tier
 from wfsim.model.topology import Topology
 from wfsim.model.workflow import Task
 
 _ALL_TIERS = frozenset(Tier)
 
-#: Health states in which a node takes no new work (a drain: what is there finishes).
-DRAINED = frozenset({HealthStatus.UNHEALTHY, HealthStatus.MAINTENANCE})
 
 
 class Cluster:

@@ -17,7 +17,8 @@ from wfsim.engine.network import Network
 from wfsim.engine.node import NodeRuntime
 from wfsim.model.enums import WorkflowState
 from wfsim.model.workflow import Workflow
-from wfsim.trace.recorder import FAILED, ORIGIN, PLACED, READY, TraceRecorder
+from wfsim.model.events import FAILED, ORIGIN, PLACED, READY
+from wfsim.trace.recorder import TraceRecorder
 
 if TYPE_CHECKING:
     from wfsim.policies.placement import PlacementStrategy

@@ -85,7 +85,6 @@ without ``until`` ends at the last event other than a pending rebalance tick.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple
 
 import simpy
@@ -93,55 +92,23 @@ import simpy
 from wfsim.engine.cluster import Cluster
 from wfsim.engine.network import Network
 from wfsim.engine.node import NodeRuntime, task_rate
-from wfsim.model.enums import HealthStatus, Tier
+from wfsim.model.enums import (
+    ALLOWED_PHASES,
+    MIGRATION_TERMINAL,
+    HealthStatus,
+    MigrationState,
+    MigrationTrigger,
+    Tier,
+)
 from wfsim.policies.parameters import Parameter
-from wfsim.trace.recorder import MIGRATION_STATES, MIGRATION_TRIGGERS, TraceRecorder
+from wfsim.trace.recorder import TraceRecorder
 
 if TYPE_CHECKING:
     from wfsim.engine.executor import WorkflowRun
 
 
-class MigrationTrigger(str, Enum):
-    """Why a migration was requested (the seed's six triggers)."""
-
-    LOAD_IMBALANCE = "LoadImbalance"
-    RESOURCE_CONSTRAINT = "ResourceConstraint"
-    PERFORMANCE_DEGRADATION = "PerformanceDegradation"
-    AVAILABILITY_RISK = "AvailabilityRisk"
-    ENERGY_OPTIMIZATION = "EnergyOptimization"
-    USER_REQUEST = "UserRequest"
-
-
-class MigrationState(str, Enum):
-    """Phase of a migration."""
-
-    PREPARING = "Preparing"
-    TRANSFERRING = "Transferring"
-    ACTIVATING = "Activating"
-    COMPLETED = "Completed"
-    FAILED = "Failed"
-    CANCELED = "Canceled"
-
-
-assert tuple(s.value for s in MigrationState) == MIGRATION_STATES
-assert tuple(t.value for t in MigrationTrigger) == MIGRATION_TRIGGERS
 _STATE_CODE = {s: i for i, s in enumerate(MigrationState)}
 _TRIGGER_CODE = {t: i for i, t in enumerate(MigrationTrigger)}
-
-#: Allowed next phases (None: not started). Failed and Canceled are terminal from any phase.
-ALLOWED_PHASES: dict[MigrationState | None, frozenset[MigrationState]] = {
-    None: frozenset({MigrationState.PREPARING}),
-    MigrationState.PREPARING: frozenset({MigrationState.TRANSFERRING, MigrationState.FAILED,
-                                         MigrationState.CANCELED}),
-    MigrationState.TRANSFERRING: frozenset({MigrationState.ACTIVATING, MigrationState.FAILED,
-                                            MigrationState.CANCELED}),
-    MigrationState.ACTIVATING: frozenset({MigrationState.COMPLETED, MigrationState.FAILED,
-                                          MigrationState.CANCELED}),
-    MigrationState.COMPLETED: frozenset(),
-    MigrationState.FAILED: frozenset(),
-    MigrationState.CANCELED: frozenset(),
-}
-TERMINAL = frozenset({MigrationState.COMPLETED, MigrationState.FAILED, MigrationState.CANCELED})
 
 
 @dataclass(eq=False)
@@ -334,12 +301,12 @@ class MigrationManager:
             raise RuntimeError(f"migration {mig.id}: illegal phase {mig.state} -> {state}")
         mig.state = state
         now = self.env.now
-        if state in TERMINAL:
+        if state in MIGRATION_TERMINAL:
             mig.finished = now
             del self.active[(mig.run.id, mig.task)]
         self.recorder.record_migration((now, mig.id, mig.run.id, mig.task, mig.source, mig.target,
                                         _STATE_CODE[state], _TRIGGER_CODE[mig.trigger]))
-        if state in TERMINAL:
+        if state in MIGRATION_TERMINAL:
             for listener in self.listeners:
                 listener(mig)
 

@@ -11,7 +11,7 @@ from wfsim.model.enums import HealthStatus
 from wfsim.model.topology import Node
 from wfsim.model.workflow import Task
 from wfsim.policies.scheduling import SchedulingPolicy
-from wfsim.trace.recorder import CHECKPOINTED, END, READY, START
+from wfsim.model.events import CHECKPOINTED, END, READY, START
 
 if TYPE_CHECKING:
     from wfsim.engine.executor import WorkflowRun

@@ -12,13 +12,13 @@ from typing import Any, Callable, Iterable, Sequence
 import simpy
 from simpy.core import URGENT
 
-from wfsim.engine.cluster import DRAINED, Cluster
+from wfsim.engine.cluster import Cluster
 from wfsim.engine.executor import WorkflowExecutor
-from wfsim.engine.migration import Evacuator, MigrationManager, MigrationTrigger, Rebalancer
+from wfsim.engine.migration import Evacuator, MigrationManager, Rebalancer
 from wfsim.engine.network import NETWORKS, Network
 from wfsim.engine.node import NodeRuntime
 from wfsim.engine.randomness import RandomStreams
-from wfsim.model.enums import HealthStatus, NetworkFidelity, Tier
+from wfsim.model.enums import DRAINED, HealthStatus, MigrationTrigger, NetworkFidelity, Tier
 from wfsim.model.topology import Topology
 from wfsim.model.workflow import Workflow
 from wfsim.policies.autoscaling import DEFAULT_TIERS, Autoscaler, AutoscalingLoop

@@ -311,7 +311,7 @@ def _drained_throughout(config: ExperimentConfig, topology: Topology, start: flo
     """Nodes that ``health:`` keeps Unhealthy or Maintenance over all of ``[start,
     end)``, with that status: drained by a change at or before ``start`` and not
     brought back before ``end``."""
-    from wfsim.engine.cluster import DRAINED
+    from wfsim.model.enums import DRAINED
     from wfsim.engine.simulation import parse_health
 
     status: dict[str, str] = {}

@@ -1,6 +1,16 @@
-"""Plain data shared by every layer: tiers, nodes, links, topologies, tasks, workflows."""
+"""Plain data and the words shared by every layer: tiers, health and lifecycle states,
+nodes, links, topologies, tasks, workflows, the trace's codes and declared parameters."""
 
-from wfsim.model.enums import HealthStatus, NetworkFidelity, TaskPriority, Tier, WorkflowState
+from wfsim.model.enums import (
+    DRAINED,
+    HealthStatus,
+    MigrationState,
+    MigrationTrigger,
+    NetworkFidelity,
+    TaskPriority,
+    Tier,
+    WorkflowState,
+)
 from wfsim.model.topology import (
     LINK_DEFAULTS,
     TIER_DEFAULTS,
@@ -20,7 +30,7 @@ from wfsim.model.workflow import (
 )
 
 __all__ = [
-    "Edge", "HealthStatus", "LINK_DEFAULTS", "Link", "LocationKind", "LocationRequirement", "NetworkFidelity",
+    "DRAINED", "Edge", "HealthStatus", "MigrationState", "MigrationTrigger", "LINK_DEFAULTS", "Link", "LocationKind", "LocationRequirement", "NetworkFidelity",
     "Node", "TIER_DEFAULTS", "Task", "TaskPriority", "Tier", "Topology", "TopologyError",
     "Workflow", "WorkflowState", "WorkflowValidationError", "hierarchical",
 ]

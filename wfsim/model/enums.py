@@ -77,6 +77,10 @@ class WorkflowState(str, Enum):
     FAILED = "Failed"
 
 
+#: Workflow states a workflow never leaves.
+TERMINAL_STATES = frozenset({WorkflowState.COMPLETED, WorkflowState.FAILED})
+
+
 class HealthStatus(str, Enum):
     """Health of a node as load balancing and placement see it (the seed's LB
     ``HealthStatus``).
@@ -92,6 +96,49 @@ class HealthStatus(str, Enum):
     DEGRADED = "Degraded"
     UNHEALTHY = "Unhealthy"
     MAINTENANCE = "Maintenance"
+
+
+#: Health states in which a node takes no new work (a drain: what is there finishes).
+DRAINED = frozenset({HealthStatus.UNHEALTHY, HealthStatus.MAINTENANCE})
+
+
+class MigrationTrigger(str, Enum):
+    """Why a migration was requested (the seed's six triggers)."""
+
+    LOAD_IMBALANCE = "LoadImbalance"
+    RESOURCE_CONSTRAINT = "ResourceConstraint"
+    PERFORMANCE_DEGRADATION = "PerformanceDegradation"
+    AVAILABILITY_RISK = "AvailabilityRisk"
+    ENERGY_OPTIMIZATION = "EnergyOptimization"
+    USER_REQUEST = "UserRequest"
+
+
+class MigrationState(str, Enum):
+    """Phase of a task migration."""
+
+    PREPARING = "Preparing"
+    TRANSFERRING = "Transferring"
+    ACTIVATING = "Activating"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    CANCELED = "Canceled"
+
+
+#: Migration phases a migration never leaves.
+MIGRATION_TERMINAL = frozenset({MigrationState.COMPLETED, MigrationState.FAILED, MigrationState.CANCELED})
+
+#: Allowed next phases (None: not started): forward one phase at a time, or to
+#: Failed / Canceled from any phase that is not terminal.
+ALLOWED_PHASES: dict[MigrationState | None, frozenset[MigrationState]] = {
+    None: frozenset({MigrationState.PREPARING}),
+    MigrationState.PREPARING: frozenset({MigrationState.TRANSFERRING, MigrationState.FAILED,
+                                         MigrationState.CANCELED}),
+    MigrationState.TRANSFERRING: frozenset({MigrationState.ACTIVATING, MigrationState.FAILED,
+                                            MigrationState.CANCELED}),
+    MigrationState.ACTIVATING: frozenset({MigrationState.COMPLETED, MigrationState.FAILED,
+                                          MigrationState.CANCELED}),
+    **{state: frozenset() for state in MIGRATION_TERMINAL},
+}
 
 
 class NetworkFidelity(str, Enum):

@@ -12,33 +12,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from wfsim.model.enums import WorkflowState
+from wfsim.model.events import (
+    MIGRATION_STATES,
+    MIGRATION_TRIGGERS,
+    TASK_EVENTS,
+    WORKFLOW_STATES,
+)
 
 if TYPE_CHECKING:
     from wfsim.model.topology import Topology
     from wfsim.model.workflow import Workflow
     from wfsim.trace.trace import Trace
 
-# Task event codes, in lifecycle order. PLACED: a node was chosen and inputs are on
-# their way; READY: all inputs are on the node and the task is queued; START/END: it
-# holds cores; FAILED: it will never run (no feasible node, unreachable, …);
-# CHECKPOINTED: a running task was stopped for a migration, its progress saved and its
-# cores released (it is READY and STARTs again on the migration's target, or back on
-# its source if the migration fails).
-PLACED, READY, START, END, FAILED, CHECKPOINTED = range(6)
-TASK_EVENTS = ("placed", "ready", "start", "end", "failed", "checkpointed")
-
-WORKFLOW_STATES = tuple(WorkflowState)
 _STATE_CODE = {state: i for i, state in enumerate(WORKFLOW_STATES)}
-
-#: Source/target task index of a transfer from or to the workflow's origin.
-ORIGIN = -1
-
-#: Migration phases and triggers, in code order (the values of
-#: :class:`wfsim.engine.migration.MigrationState` / ``MigrationTrigger``).
-MIGRATION_STATES = ("Preparing", "Transferring", "Activating", "Completed", "Failed", "Canceled")
-MIGRATION_TRIGGERS = ("LoadImbalance", "ResourceConstraint", "PerformanceDegradation",
-                      "AvailabilityRisk", "EnergyOptimization", "UserRequest")
 
 
 class TraceRecorder:

@@ -276,7 +276,7 @@ def _empty_rebalances() -> pd.DataFrame:
 
 
 def _empty_migrations() -> pd.DataFrame:
-    from wfsim.trace.recorder import MIGRATION_STATES, MIGRATION_TRIGGERS
+    from wfsim.model.events import MIGRATION_STATES, MIGRATION_TRIGGERS
 
     empty = pd.Categorical([])
     return pd.DataFrame({

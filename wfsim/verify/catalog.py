@@ -56,7 +56,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from wfsim.engine.cluster import DRAINED
+from wfsim.model.enums import ALLOWED_PHASES, DRAINED
 from wfsim.trace.metrics import capacity_changes
 from wfsim.verify.ltl import Formula
 from wfsim.verify.properties import (
@@ -603,11 +603,8 @@ SINGLE_NODE = Invariant(
 # Migration (P24)
 # ---------------------------------------------------------------------------
 
-_NEXT_PHASE = {
-    "Preparing": {"Transferring", "Failed", "Canceled"},
-    "Transferring": {"Activating", "Failed", "Canceled"},
-    "Activating": {"Completed", "Failed", "Canceled"},
-}
+_NEXT_PHASE = {state.value: {nxt.value for nxt in allowed}
+               for state, allowed in ALLOWED_PHASES.items() if state is not None}
 
 
 def _migrations(view: TraceView) -> pd.DataFrame:

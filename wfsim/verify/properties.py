@@ -42,6 +42,8 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from wfsim.model.enums import TERMINAL_STATES as _TERMINAL
+from wfsim.model.events import TASK_EVENTS
 from wfsim.verify.ltl import (
     INCONCLUSIVE,
     Always,
@@ -79,9 +81,7 @@ MAX_COUNTEREXAMPLES = 5
 #: Trace records kept in one counterexample's slice.
 MAX_SLICE = 40
 
-WORKFLOW_STATES = ("Created", "Running", "Completed", "Failed")
-TERMINAL_STATES = ("Completed", "Failed")
-TASK_EVENTS = ("placed", "ready", "start", "end", "failed", "checkpointed")
+TERMINAL_STATES = tuple(state.value for state in _TERMINAL)
 
 
 # ---------------------------------------------------------------------------
