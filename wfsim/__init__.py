@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING
 from wfsim._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from wfsim.engine import HealthChange, RunResult, Simulation
+    from wfsim.engine import (
+        AutoscalingSettings,
+        HealthChange,
+        MigrationSettings,
+        RebalanceSettings,
+        RunResult,
+        Simulation,
+    )
     from wfsim.model import (
         Edge,
         HealthStatus,
@@ -55,7 +62,8 @@ if TYPE_CHECKING:
 # names, not by ``import wfsim``: commands that need none of it, like
 # ``wfsim check-history``, then start in a fraction of the time.
 _LAZY: dict[str, str] = {
-    **dict.fromkeys(["HealthChange", "RunResult", "Simulation"], "wfsim.engine"),
+    **dict.fromkeys(["AutoscalingSettings", "HealthChange", "MigrationSettings", "RebalanceSettings", "RunResult",
+                     "Simulation"], "wfsim.engine"),
     **dict.fromkeys(["Edge", "HealthStatus", "Link", "LocationRequirement", "NetworkFidelity", "Node", "Task",
                      "TaskPriority", "Tier", "Topology", "Workflow", "WorkflowState", "hierarchical"], "wfsim.model"),
     **dict.fromkeys(["FIFO", "CloudOnly", "EarliestFinishTime", "NearestEdge", "PlacementStrategy"], "wfsim.policies"),
@@ -72,7 +80,7 @@ __getattr__, __dir__ = lazy_exports(globals(), _LAZY)
 __version__ = "0.1.0"
 
 __all__ = [
-    "FIFO", "MMPP", "CloudOnly", "EarliestFinishTime", "Edge", "HealthChange", "HealthStatus", "Link",
+    "AutoscalingSettings", "FIFO", "MMPP", "MigrationSettings", "RebalanceSettings", "CloudOnly", "EarliestFinishTime", "Edge", "HealthChange", "HealthStatus", "Link",
     "LocationRequirement", "NearestEdge", "NetworkFidelity", "Node", "Periodic", "PlacementStrategy", "Poisson",
     "RunResult", "Simulation", "Task", "TaskPriority", "Tier", "Topology", "Trace", "TraceArrivals",
     "WorkDistribution", "Workflow", "WorkflowState", "Workload", "chain", "diamond", "fork_join", "hierarchical",

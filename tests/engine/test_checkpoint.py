@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from wfsim import Link, Node, Simulation, Task, Tier, Topology, Workflow
 from wfsim.model.enums import MigrationState, MigrationTrigger
 from wfsim.engine.node import task_rate
+from wfsim.engine.migration import MigrationSettings
 from wfsim.verify.catalog import check_catalog
 from sim_support import Fixed
 
@@ -32,7 +33,7 @@ def job(work: float = 10.0, input_bytes: float = 0.0) -> Workflow:
 
 
 def setup(n: int = 1, input_bytes: float = 0.0):
-    sim = Simulation(topology(), [], placement=Fixed("e0"), migration_overhead=OVERHEAD)
+    sim = Simulation(topology(), [], placement=Fixed("e0"), migration=MigrationSettings(overhead=OVERHEAD))
     runs = [sim.executor.submit(job(input_bytes=input_bytes), "w", 0) for _ in range(n)]
     return sim, runs
 
@@ -153,7 +154,7 @@ def test_migrated_running_tasks_are_never_lost_or_run_twice(works, moves):
     """Random checkpoint migrations back and forth (some canceled): every task ends
     once, does exactly its work, holds cores on one node at a time, and the catalog
     (P18, P23, P24) holds on the trace."""
-    sim = Simulation(topology(), [], placement=Fixed("e0"), migration_overhead=OVERHEAD)
+    sim = Simulation(topology(), [], placement=Fixed("e0"), migration=MigrationSettings(overhead=OVERHEAD))
     runs = [sim.executor.submit(Workflow("job", [Task("t", work=w, memory=MEMORY)], input_bytes=INPUT), "w", 0)
             for w in works]
 

@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 from wfsim import HealthChange, HealthStatus, Poisson, Simulation, Tier, Workload, chain, fork_join, hierarchical
 from wfsim.engine.node import task_rate
+from wfsim.engine.autoscaling import AutoscalingSettings
+from wfsim.engine.migration import MigrationSettings, RebalanceSettings
 from wfsim.policies.autoscaling import PredictiveScaling, RightSizing
 from wfsim.policies.load_balancing import STRATEGIES
 from wfsim.verify.catalog import check_catalog
@@ -41,11 +43,12 @@ def build(seed: int) -> tuple[Simulation, float | None]:
     sim = Simulation(
         topo, workloads, seed=seed, duration=rng.uniform(20, 60), until=until,
         placement=rng.choice([None, *(cls() for cls in STRATEGIES.values())]),
-        rebalance_interval=rng.choice([None, 5.0]), rebalance_threshold=rng.choice([0.3, 0.1]),
-        autoscaling=rng.choice([None, RightSizing(window=10.0, cooldown=30.0),
-                                PredictiveScaling(history_window=60.0, cooldown=30.0)]),
-        autoscaling_interval=5.0, provisioning={"EdgeCloud": 3.0, "RegionalCloud": 5.0, "Cloud": 5.0},
-        health=health, max_migrations=rng.choice([1, 4]))
+        rebalance=rng.choice([None, RebalanceSettings(5.0, rng.choice([0.3, 0.1]))]),
+        autoscaling=rng.choice([None, *(AutoscalingSettings(
+            scaler, interval=5.0, provisioning={"EdgeCloud": 3.0, "RegionalCloud": 5.0, "Cloud": 5.0})
+            for scaler in (RightSizing(window=10.0, cooldown=30.0),
+                           PredictiveScaling(history_window=60.0, cooldown=30.0)))]),
+        health=health, migration=MigrationSettings(max_concurrent=rng.choice([1, 4])))
 
     def poke() -> None:
         nodes = [n for n in sim.nodes if n.spec.tier is not Tier.LOCAL_DEVICE]

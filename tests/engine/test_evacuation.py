@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from sim_support import Fixed
 
 from wfsim import HealthChange, Link, Node, Simulation, Task, Tier, Topology, Workflow
+from wfsim.engine.migration import MigrationSettings
 from wfsim.verify.catalog import check_catalog
 
 
@@ -44,7 +45,7 @@ def assert_catalog_holds(trace) -> None:
 
 
 def test_maintenance_with_evacuation_moves_running_and_queued_work_off():
-    sim, runs = loaded(6, [HealthChange(3.0, "e0", "Maintenance", evacuate=True)], max_migrations=8)
+    sim, runs = loaded(6, [HealthChange(3.0, "e0", "Maintenance", evacuate=True)], migration=MigrationSettings(max_concurrent=8))
     trace = sim.run().trace
     assert set(final_nodes(trace).values()) <= {"e1", "e2"} and len(final_nodes(trace)) == 6
     m = trace.migrations
@@ -64,7 +65,7 @@ def test_without_evacuation_a_drained_node_finishes_its_work():
 
 
 def test_evacuation_under_the_cap_retries_as_migrations_end():
-    sim, runs = loaded(6, [HealthChange(3.0, "e0", "Maintenance", evacuate=True)], max_migrations=1)
+    sim, runs = loaded(6, [HealthChange(3.0, "e0", "Maintenance", evacuate=True)], migration=MigrationSettings(max_concurrent=1))
     trace = sim.run().trace
     m = trace.migrations
     prep = m[m["state"].astype(str) == "Preparing"].sort_values("time")
@@ -77,7 +78,7 @@ def test_evacuation_under_the_cap_retries_as_migrations_end():
 
 def test_back_in_service_stops_the_evacuation():
     health = [HealthChange(3.0, "e0", "Maintenance", evacuate=True), HealthChange(3.05, "e0", "Healthy")]
-    sim, runs = loaded(8, health, max_migrations=1)
+    sim, runs = loaded(8, health, migration=MigrationSettings(max_concurrent=1))
     trace = sim.run().trace
     m = trace.migrations
     prep = m[m["state"].astype(str) == "Preparing"]
@@ -102,7 +103,7 @@ def test_evacuation_never_loses_or_repeats_work(n, at, cap, back):
     health = [HealthChange(at, "e0", "Maintenance", evacuate=True)]
     if back is not None:
         health.append(HealthChange(at + back, "e0", "Healthy"))
-    sim, runs = loaded(n, health, max_migrations=cap)
+    sim, runs = loaded(n, health, migration=MigrationSettings(max_concurrent=cap))
     trace = sim.run().trace
     assert sorted(final_nodes(trace)) == list(range(n))
     h = trace.holdings()
@@ -114,7 +115,7 @@ def test_evacuation_never_loses_or_repeats_work(n, at, cap, back):
 
 def test_degraded_with_evacuation_moves_work_to_healthy_nodes_only():
     health = [HealthChange(1.0, "e2", "Degraded"), HealthChange(3.0, "e0", "Degraded", evacuate=True)]
-    sim, runs = loaded(6, health, max_migrations=8)
+    sim, runs = loaded(6, health, migration=MigrationSettings(max_concurrent=8))
     trace = sim.run().trace
     m = trace.migrations
     prep = m[m["state"].astype(str) == "Preparing"]

@@ -16,6 +16,7 @@ from wfsim import (
 )
 from wfsim.engine.executor import WorkflowRun
 from wfsim.engine.migration import Rebalancer
+from wfsim.engine.migration import RebalanceSettings
 from wfsim.engine.simulation import HealthChange, parse_health
 from wfsim.policies.load_balancing import LBLeastConnections, LBRoundRobin, cpu_load, io_load
 from wfsim.policies.placement import PlacementStrategy
@@ -163,7 +164,8 @@ def test_all_nodes_drained_fails_new_work_cleanly() -> None:
 def test_pending_changes_do_not_extend_a_run(rebalance) -> None:
     def run(health):
         sim = Simulation(edges(), [Workload("w", chain(2), Poisson(1.0))], duration=10, seed=4,
-                         rebalance_interval=rebalance, health=health)
+                         rebalance=None if rebalance is None else RebalanceSettings(rebalance),
+                         health=health)
         return sim.run().trace
 
     base = run(None)
@@ -256,7 +258,8 @@ def rebalanced(seed: int = 1, health=None, n: int = 3, rate: float = 6.0, interv
     topo = edges(n, cores=2, fast_first=False)
     return Simulation(topo, [Workload("w", Workflow("job", [Task("t", work=1e9, location=EDGE)], input_bytes=1e4),
                                       Poisson(rate), origins=["d"])],
-                      placement=Skewed(), duration=duration, seed=seed, rebalance_interval=interval,
+                      placement=Skewed(), duration=duration, seed=seed,
+                      rebalance=None if interval is None else RebalanceSettings(interval),
                       health=health)
 
 
@@ -279,7 +282,7 @@ def test_every_round_records_every_node_of_each_tier_with_the_loads_it_decided_o
 
 
 def test_rounds_that_move_nothing_are_recorded_too() -> None:
-    sim = Simulation(edges(3), [], duration=0, rebalance_interval=1.0)
+    sim = Simulation(edges(3), [], duration=0, rebalance=RebalanceSettings(1.0))
     assert sim.rebalancer.rebalance() == 0                              # idle: nothing to move
     sim.nodes[1].running = sim.nodes[2].running = sim.nodes[3].running = 1  # balanced
     assert sim.rebalancer.rebalance() == 0

@@ -14,6 +14,7 @@ from wfsim import (
     fork_join, hierarchical,
 )
 from wfsim.engine.migration import MigrationManager, Rebalancer
+from wfsim.engine.migration import MigrationSettings, RebalanceSettings
 from wfsim.model.enums import ALLOWED_PHASES, MigrationState, MigrationTrigger
 from wfsim.policies.load_aware import LoadAware
 from wfsim.policies.scheduling import SCHEDULING_POLICIES
@@ -78,7 +79,7 @@ def sequences(trace: Trace) -> dict[int, list[str]]:
 def test_queued_task_migrates_to_idle_node_and_starts_there(policy):
     factory = LoadAware if policy == "load_aware" else SCHEDULING_POLICIES[policy]
     overhead = 1.5
-    sim, runs = scenario(2, scheduling=factory, migration_overhead=overhead)
+    sim, runs = scenario(2, scheduling=factory, migration=MigrationSettings(overhead=overhead))
     out = {}
     at(sim, 1.0, lambda: out.setdefault("mig", sim.migration.request(runs[1], 0, sim.nodes[2],
                                                                       MigrationTrigger.USER_REQUEST)))
@@ -101,7 +102,7 @@ def test_queued_task_migrates_to_idle_node_and_starts_there(policy):
 
 
 def test_rejections_cap_already_migrating_incompatible():
-    sim, runs = scenario(4, max_migrations=2)
+    sim, runs = scenario(4, migration=MigrationSettings(max_concurrent=2))
     out = {}
 
     def requests():
@@ -139,7 +140,7 @@ def test_cost_benefit_rule():
     assert list(starts(trace)["node"].astype(str)) == ["e0", "e0"]
     assert trace.migrations.empty
     # Weighted 10x the saving wins over a cost of 2.4 s + latency; at weight 0 nothing is worth it.
-    sim, runs = scenario(2, bandwidth=1e6, benefit_weight=0.0)
+    sim, runs = scenario(2, bandwidth=1e6, migration=MigrationSettings(benefit_weight=0.0))
     benefit, cost = sim.migration.evaluate(runs[1], 0, 2)
     assert cost == pytest.approx(LATENCY + INPUT * 1.2 / 1e6)
     assert benefit == pytest.approx(20.0 - 0.0)
@@ -238,7 +239,9 @@ def rebalanced_sim(seed: int, rate: float, share: float, cores: list[int], cap: 
     factory = LoadAware if scheduling == "load_aware" else SCHEDULING_POLICIES[scheduling]
     return Simulation(topo, [Workload("w", wf, Poisson(rate), origins=["d"])],
                       placement=Skewed([e.id for e in edges], share, seed), scheduling=factory,
-                      duration=30, seed=seed, rebalance_interval=interval, max_migrations=cap)
+                      duration=30, seed=seed,
+                      rebalance=None if interval is None else RebalanceSettings(interval),
+                      migration=MigrationSettings(max_concurrent=cap))
 
 
 def test_rebalancing_moves_work_and_helps():
@@ -302,11 +305,11 @@ def test_unchanged_without_rebalancing():
 def test_parameters_validated():
     sim, _ = scenario(1)
     with pytest.raises(ValueError):
-        MigrationManager(sim.env, sim.cluster, sim.network, sim.recorder, max_concurrent=0)
+        MigrationSettings(max_concurrent=0)
     with pytest.raises(ValueError):
-        MigrationManager(sim.env, sim.cluster, sim.network, sim.recorder, benefit_weight=11)
+        MigrationSettings(benefit_weight=11)
     with pytest.raises(ValueError):
-        Rebalancer(sim.env, sim.migration, interval=0)
+        RebalanceSettings(interval=0)
     assert [t.value for t in MigrationTrigger] == [
         "LoadImbalance", "ResourceConstraint", "PerformanceDegradation", "AvailabilityRisk",
         "EnergyOptimization", "UserRequest"]

@@ -20,6 +20,7 @@ from wfsim.policies.autoscaling import (
     AUTOSCALERS, History, PredictiveScaling, RightSizing, ThresholdScaling, ols_predict,
 )
 from wfsim.trace.metrics import capacity_core_seconds, summarize
+from wfsim.engine.autoscaling import AutoscalingSettings
 from wfsim.trace.trace import Trace
 from sim_support import Fixed
 
@@ -140,10 +141,11 @@ def one_edge(cores: int = 2, tier: Tier = Tier.EDGE_CLOUD) -> Topology:
     return Topology(nodes, [Link("d", "e", 0.001, 1e12)])
 
 
-def loaded(autoscaling=None, duration: float = 600.0, rate: float = 0.5, **kw) -> Simulation:
+def loaded(autoscaler=None, duration: float = 600.0, rate: float = 0.5, **kw) -> Simulation:
     wf = Workflow("job", [Task("t", work=8.0)])
+    settings = None if autoscaler is None else AutoscalingSettings(autoscaler, **kw)
     return Simulation(one_edge(), [Workload("w", wf, Poisson(rate))], placement=Fixed("e"),
-                      duration=duration, seed=3, autoscaling=autoscaling, **kw)
+                      duration=duration, seed=3, autoscaling=settings)
 
 
 def capacity_rows(trace: Trace, node: str) -> list[tuple[float, int]]:
@@ -195,7 +197,7 @@ def test_scale_down_waits_for_running_tasks_to_release_cores():
 
     wf = Workflow("job", [Task("t", work=100.0, cores=1)])
     sim = Simulation(one_edge(cores=4), [Workload("w", wf, Periodic(0.05), end=0.29)], placement=Fixed("e"),
-                     duration=1, seed=1, autoscaling=ThresholdScaling(), autoscaling_tiers=[])
+                     duration=1, seed=1, autoscaling=AutoscalingSettings(ThresholdScaling(), tiers=()))
     node = sim.nodes[1]
     seen = []
     node.on_capacity = lambda n: seen.append((sim.env.now, n.capacity, n.capacity - n.free_cores))
@@ -216,7 +218,7 @@ def test_scale_down_waits_for_running_tasks_to_release_cores():
 
 
 def test_no_scaling_of_devices_and_tiers_parameter():
-    sim = loaded(ThresholdScaling(cooldown=60), autoscaling_tiers=["RegionalCloud"])
+    sim = loaded(ThresholdScaling(cooldown=60), tiers=("RegionalCloud",))
     trace = sim.run().trace
     assert not sim.autoscaling.nodes and not sim.autoscaling.decisions
     assert capacity_rows(trace, "e") == []
@@ -301,8 +303,8 @@ def test_p18_resource_conservation_with_autoscaling(scaler, seed, rate, cores, i
     wf = fork_join(3, work=4e9, task={"cores": cores})
     sim = Simulation(small_continuum(cores),
                      [Workload("w", wf, Poisson(rate)), Workload("c", chain(2, work=6e9), Poisson(rate / 2))],
-                     placement=Spread(["e0", "e1", "r"], seed), duration=400, seed=seed, autoscaling=scaler,
-                     autoscaling_interval=interval, provisioning={"EdgeCloud": 15.0})
+                     placement=Spread(["e0", "e1", "r"], seed), duration=400, seed=seed, 
+                     autoscaling=AutoscalingSettings(scaler, interval=interval, provisioning={"EdgeCloud": 15.0}))
     result = sim.run()
     check_p18(result.trace)
     for node in sim.nodes:
@@ -319,7 +321,8 @@ def test_p18_scenario_exercises_up_down_and_demand():
         sim = Simulation(small_continuum(2),
                          [Workload("w", fork_join(3, work=4e9, task={"cores": 2}), Poisson(rate))],
                          placement=Spread(["e0", "e1", "r"], seed), duration=600, seed=seed,
-                         autoscaling=ThresholdScaling(cooldown=30, down_threshold=0.5, down_factor=0.1))
+                         autoscaling=AutoscalingSettings(ThresholdScaling(cooldown=30, down_threshold=0.5,
+                                                                           down_factor=0.1)))
         check_p18(sim.run().trace)
         reasons |= {d.reason.split()[0] for d in sim.autoscaling.decisions}
     assert {"threshold-up", "threshold-down", "demand"} <= reasons
@@ -376,7 +379,7 @@ def test_energy_idle_power_scales_with_capacity():
                     [Link("d", "e", 0.001, 1e12)])
     wf = Workflow("job", [Task("t", work=8.0)])
     sim = Simulation(topo, [Workload("w", wf, Poisson(0.5))], placement=Fixed("e"), duration=600, seed=3,
-                     autoscaling=ThresholdScaling(cooldown=60))
+                     autoscaling=AutoscalingSettings(ThresholdScaling(cooldown=60)))
     trace = sim.run().trace
     # busy = idle power: energy is idle_power × ∫capacity dt / initial cores.
     assert summarize(trace)["energy_joules"] == pytest.approx(10.0 * capacity_core_seconds(trace)["e"] / 2)

@@ -13,6 +13,7 @@ import pytest
 from wfsim import (EarliestFinishTime, Link, LocationRequirement, Node, Poisson, Simulation, Task, Tier, Topology,
                    Workflow, Workload, hierarchical)
 from wfsim.engine.simulation import HealthChange
+from wfsim.engine.migration import RebalanceSettings
 from wfsim.policies.load_balancing import LBLeastConnections, LBRoundRobin
 from wfsim.policies.placement import PlacementStrategy
 from wfsim.trace.trace import Trace
@@ -43,8 +44,8 @@ def rebalanced_trace(health: list[HealthChange] | None = None, threshold: float 
     links += [Link(f"e{i}", f"e{j}", 0.002, 1e8) for i in range(3) for j in range(i + 1, 3)]
     job = Workflow("job", [Task("t", work=1e9, location=EDGE)], input_bytes=1e4)
     sim = Simulation(Topology(nodes, links), [Workload("w", job, Poisson(6.0), origins=["d"])],
-                     placement=Skewed(), duration=30, seed=2, rebalance_interval=2.0,
-                     rebalance_threshold=threshold, health=health)
+                     placement=Skewed(), duration=30, seed=2, rebalance=RebalanceSettings(2.0, threshold),
+                     health=health)
     return sim.run().trace
 
 

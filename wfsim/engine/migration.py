@@ -62,7 +62,7 @@ workflow, task, source, target, state, trigger), so P24 can be checked from a sa
 run.
 
 **Rebalancing** (:class:`Rebalancer`, off unless enabled, e.g.
-``Simulation(..., rebalance_interval=30.0)``): every ``interval`` seconds, for each
+``Simulation(..., rebalance=RebalanceSettings(interval=30.0))``): every ``interval`` seconds, for each
 tier separately, the load of a node is ``(queued + running tasks) / capacity`` (its
 current cores, which autoscaling changes); when the imbalance ``(max − min) / min``
 (infinite when min = 0 < max) exceeds ``threshold`` (the seed's 0.3), queued tasks
@@ -100,7 +100,7 @@ from wfsim.model.enums import (
     MigrationTrigger,
     Tier,
 )
-from wfsim.policies.parameters import Parameter
+from wfsim.model.parameters import Tunable, param
 from wfsim.trace.recorder import TraceRecorder
 
 if TYPE_CHECKING:
@@ -143,8 +143,34 @@ class Rejection(NamedTuple):
     reason: str
 
 
+@dataclass(frozen=True)
+class MigrationSettings(Tunable):
+    """How the :class:`MigrationManager` moves tasks (YAML: the ``rebalance:`` group's
+    ``max_concurrent``, ``overhead`` and ``benefit_weight``)."""
+
+    name = "migration"
+    max_concurrent: int = param(4, low=1, high=32, doc="migrations in progress at once")
+    overhead: float = param(1.2, low=1.0, high=2.0, doc="state transfer overhead factor")
+    benefit_weight: float = param(1.0, low=0.0, high=10.0,
+                                  doc="weight of the wait saved against the transfer time")
+
+
+@dataclass(frozen=True)
+class RebalanceSettings(Tunable):
+    """Periodic rebalancing (:class:`Rebalancer`; YAML: the ``rebalance:`` group's
+    ``interval`` and ``threshold``)."""
+
+    name = "rebalance"
+    interval: float = param(30.0, low=1e-3, doc="seconds between rebalancing rounds")
+    threshold: float = param(0.3, low=1e-3, doc="imbalance (max − min)/min above which a round moves work")
+
+
 class MigrationManager:
     """Moves queued and running tasks between nodes (see the module docstring).
+
+    Args:
+        env, cluster, network, recorder: The simulation's parts.
+        settings: Concurrency cap, transfer overhead and cost–benefit weight.
 
     Attributes:
         active: Migrations in progress, by ``(workflow id, task)``.
@@ -153,29 +179,17 @@ class MigrationManager:
         peak_active: Largest number of migrations in progress at once.
     """
 
-    parameters = (
-        Parameter("max_concurrent", "int", 4, 1, 32, doc="migrations in progress at once"),
-        Parameter("overhead", "float", 1.2, 1.0, 2.0, doc="state transfer overhead factor"),
-        Parameter("benefit_weight", "float", 1.0, 0.0, 10.0,
-                  doc="weight of the wait saved against the transfer time"),
-    )
-
     def __init__(self, env: simpy.Environment, cluster: Cluster, network: Network, recorder: TraceRecorder,
-                 max_concurrent: int = 4, overhead_factor: float = 1.2, benefit_weight: float = 1.0) -> None:
-        if max_concurrent < 1:
-            raise ValueError(f"max_concurrent must be >= 1, got {max_concurrent}")
-        if not overhead_factor >= 1.0:
-            raise ValueError(f"overhead_factor must be >= 1, got {overhead_factor}")
-        if not 0.0 <= benefit_weight <= 10.0:
-            raise ValueError(f"benefit_weight must be in [0, 10], got {benefit_weight}")
+                 settings: MigrationSettings = MigrationSettings()) -> None:
         self.env = env
         self.cluster = cluster
         self.nodes = cluster.nodes
         self.network = network
         self.recorder = recorder
-        self.max_concurrent = max_concurrent
-        self.overhead_factor = overhead_factor
-        self.benefit_weight = benefit_weight
+        self.settings = settings
+        self.max_concurrent = settings.max_concurrent
+        self.overhead_factor = settings.overhead
+        self.benefit_weight = settings.benefit_weight
         self.active: dict[tuple[int, int], Migration] = {}
         self.history: list[Migration] = []
         self.rejections: list[Rejection] = []
@@ -445,8 +459,7 @@ class Rebalancer:
     Args:
         env: The simulation's environment.
         manager: Starts (and may refuse) the migrations.
-        interval: Seconds between rounds (> 0).
-        threshold: Imbalance ``(max − min) / min`` above which a round moves work (> 0).
+        settings: The round interval and the imbalance threshold.
         record: Receives, every round and for every tier examined, the flat rows
             ``time, node index, load`` of the tier's nodes (the trace recorder's
             ``record_rebalance``); None records nothing.
@@ -459,16 +472,14 @@ class Rebalancer:
 
     OVER, UNDER, TARGET, FILL = 1.2, 0.8, 1.1, 0.9
 
-    def __init__(self, env: simpy.Environment, manager: MigrationManager, interval: float = 30.0,
-                 threshold: float = 0.3, record: Callable[[Iterable[float]], None] | None = None) -> None:
-        if not interval > 0:
-            raise ValueError(f"rebalance interval must be > 0, got {interval}")
-        if not threshold > 0:
-            raise ValueError(f"rebalance threshold must be > 0, got {threshold}")
+    def __init__(self, env: simpy.Environment, manager: MigrationManager,
+                 settings: RebalanceSettings = RebalanceSettings(),
+                 record: Callable[[Iterable[float]], None] | None = None) -> None:
         self.env = env
         self.manager = manager
-        self.interval = interval
-        self.threshold = threshold
+        self.settings = settings
+        self.interval = settings.interval
+        self.threshold = settings.threshold
         self.record = record
         self.moves: list[Move] = []
         self.rounds: list[tuple[float, str, float, float]] = []

@@ -14,14 +14,15 @@ from simpy.core import URGENT
 
 from wfsim.engine.cluster import Cluster
 from wfsim.engine.executor import WorkflowExecutor
-from wfsim.engine.migration import Evacuator, MigrationManager, Rebalancer
+from wfsim.engine.autoscaling import AutoscalingSettings
+from wfsim.engine.migration import Evacuator, MigrationManager, MigrationSettings, Rebalancer, RebalanceSettings
 from wfsim.engine.network import NETWORKS, Network
 from wfsim.engine.node import NodeRuntime
 from wfsim.engine.randomness import RandomStreams
 from wfsim.model.enums import DRAINED, HealthStatus, MigrationTrigger, NetworkFidelity, Tier
 from wfsim.model.topology import Topology
 from wfsim.model.workflow import Workflow
-from wfsim.policies.autoscaling import DEFAULT_TIERS, Autoscaler, AutoscalingLoop
+from wfsim.policies.autoscaling import AutoscalingLoop
 from wfsim.policies.load_aware import LoadAwarePolicyEvaluator
 from wfsim.policies.placement import EarliestFinishTime, PlacementStrategy
 from wfsim.policies.scheduling import FIFO, SchedulingPolicy
@@ -124,23 +125,12 @@ class Simulation:
         duration: Arrival window in seconds (workloads submit in ``[0, duration)``).
         until: Stop time; None runs until all submitted work has finished.
         config: The configuration this was built from, kept in the manifest.
-        rebalance_interval: Seconds between load-rebalancing rounds (the seed's
-            ``load_balancing_interval``, 30 s); None (default) disables rebalancing.
-            See :mod:`wfsim.engine.migration`.
-        rebalance_threshold: Imbalance ``(max − min)/min`` above which a round moves work.
-        max_migrations, migration_overhead, benefit_weight: The migration manager's
-            concurrency cap, state-transfer overhead factor and cost–benefit weight.
-            The manager is ``sim.migration`` (usable without rebalancing).
-        autoscaling: An :class:`~wfsim.policies.autoscaling.Autoscaler` (e.g.
-            ``ThresholdScaling()``) to resize the cores of scalable nodes at run time;
-            None (default) keeps every node's capacity fixed. The control loop is
-            ``sim.autoscaling`` (see :mod:`wfsim.policies.autoscaling`).
-        autoscaling_interval: Seconds between control rounds (10 s).
-        autoscaling_tiers: Tiers whose nodes scale (default EdgeCloud, RegionalCloud, Cloud).
-        provisioning: Scale-up delay per tier, seconds, overriding the defaults
-            (EdgeCloud 30, RegionalCloud 60, Cloud 90).
-        min_cores, max_factor: Bounds of a scalable node's capacity: ``[min_cores,
-            ceil(max_factor × initial cores)]``.
+        migration: How the migration manager ``sim.migration`` moves tasks (used by
+            rebalancing, evacuation and direct requests; see :mod:`wfsim.engine.migration`).
+        rebalance: Periodic load rebalancing through task migration; None (default)
+            disables it.
+        autoscaling: Run-time resizing of nodes' cores by an autoscaler (the control
+            loop is ``sim.autoscaling``); None (default) keeps every node's capacity fixed.
         health: Scheduled :class:`HealthChange` s of node health (see
             :meth:`set_health`); every node starts ``Healthy``.
 
@@ -165,17 +155,9 @@ class Simulation:
         duration: float = 60.0,
         until: float | None = None,
         config: dict[str, Any] | None = None,
-        rebalance_interval: float | None = None,
-        rebalance_threshold: float = 0.3,
-        max_migrations: int = 4,
-        migration_overhead: float = 1.2,
-        benefit_weight: float = 1.0,
-        autoscaling: Autoscaler | None = None,
-        autoscaling_interval: float = 10.0,
-        autoscaling_tiers: Iterable[Tier | str] | None = None,
-        provisioning: dict[Tier | str, float] | None = None,
-        min_cores: int = 1,
-        max_factor: float = 4.0,
+        migration: MigrationSettings = MigrationSettings(),
+        rebalance: RebalanceSettings | None = None,
+        autoscaling: AutoscalingSettings | None = None,
         health: Iterable[HealthChange] | None = None,
     ) -> None:
         if not duration >= 0:
@@ -207,19 +189,16 @@ class Simulation:
         for node in self.nodes:
             node.on_end = self.executor.on_task_end
         self.scheduling = type(self.nodes[0].queue).__name__ if self.nodes else None
-        self.migration = MigrationManager(self.env, self.cluster, self.network, self.recorder,
-                                          max_concurrent=max_migrations, overhead_factor=migration_overhead,
-                                          benefit_weight=benefit_weight)
+        self.migration = MigrationManager(self.env, self.cluster, self.network, self.recorder, migration)
         self.evacuator = Evacuator(self.migration)
-        self.rebalancer = (None if rebalance_interval is None else
-                           Rebalancer(self.env, self.migration, rebalance_interval, rebalance_threshold,
-                                      record=self.recorder.record_rebalance))
+        self.rebalancer = (None if rebalance is None else
+                           Rebalancer(self.env, self.migration, rebalance, record=self.recorder.record_rebalance))
         self.autoscaling: AutoscalingLoop | None = None
         if autoscaling is not None:
+            a = autoscaling
             self.autoscaling = AutoscalingLoop(
-                self.env, self.nodes, copy.deepcopy(autoscaling), autoscaling_interval,
-                DEFAULT_TIERS if autoscaling_tiers is None else autoscaling_tiers,
-                provisioning, min_cores, max_factor, self.recorder.states.append)
+                self.env, self.nodes, copy.deepcopy(a.autoscaler), a.interval, a.tiers,
+                dict(a.provisioning), a.min_cores, a.max_factor, self.recorder.states.append)
         evaluator = LoadAwarePolicyEvaluator.of(self.env)
         if evaluator is not None:
             # Policy switches go into the trace's state changes (P23 reads them).

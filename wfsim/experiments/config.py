@@ -39,6 +39,8 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator, validate_call
 
+from wfsim.engine.autoscaling import AutoscalingSettings
+from wfsim.engine.migration import MigrationSettings, RebalanceSettings
 from wfsim.engine.simulation import HealthChange, Simulation
 from wfsim.experiments import preflight
 from wfsim.experiments.errors import ConfigError
@@ -724,18 +726,16 @@ def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", sourc
     scheduling_cls = SCHEDULING_POLICIES[config.scheduling.strategy]
     scheduling_params = validate_params(config.scheduling.strategy, scheduling_cls.parameters,
                                         config.scheduling.params)
-    rebalance = {}
+    settings: dict[str, Any] = {}
     if config.rebalance is not None:
         r = config.rebalance
-        rebalance = dict(rebalance_interval=r.interval, rebalance_threshold=r.threshold,
-                         max_migrations=r.max_concurrent, migration_overhead=r.overhead,
-                         benefit_weight=r.benefit_weight)
-    autoscaling = {}
+        settings["migration"] = MigrationSettings(r.max_concurrent, r.overhead, r.benefit_weight)
+        settings["rebalance"] = RebalanceSettings(r.interval, r.threshold)
     if config.autoscaling is not None:
         a = config.autoscaling
-        autoscaling = dict(autoscaling=AUTOSCALERS[a.strategy](**a.params), autoscaling_interval=a.interval,
-                           autoscaling_tiers=list(a.tiers), provisioning=dict(a.provisioning),
-                           min_cores=a.min_cores, max_factor=a.max_factor)
+        settings["autoscaling"] = AutoscalingSettings(
+            AUTOSCALERS[a.strategy](**a.params), interval=a.interval, min_cores=a.min_cores,
+            max_factor=a.max_factor, tiers=tuple(a.tiers), provisioning=dict(a.provisioning))
     health = []
     for i, change in enumerate(config.health):
         try:
@@ -761,8 +761,7 @@ def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", sourc
         duration=config.duration,
         until=config.until,
         config=dumped,
-        **rebalance,
-        **autoscaling,
+        **settings,
         health=health,
     )
     preflight.check_size(sim, config, source)
