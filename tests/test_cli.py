@@ -448,3 +448,29 @@ def test_errors_are_blamed_on_what_caused_them(tmp_path: Path, capsys: pytest.Ca
     rc, _, err = cli(capsys, "validate", cfg, "--set", "topology.hierarchical.devices=2", "--set", "seed=1")
     assert_user_error(rc, err, "--set topology.hierarchical.devices=2 --set seed=1: workloads[0].origins",
                       "device-2")
+
+
+# --- wfsim params ---------------------------------------------------------------------
+def test_params_lists_every_registered_strategy_and_settings_group(capsys) -> None:
+    from wfsim.experiments.tunables import tunables
+
+    assert main(["params", "--json"]) == 0
+    listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(e["axis"], e["name"]) for e in listed] == [(t.axis, t.name) for t in tunables()]
+    by_name = {e["name"]: e for e in listed}
+    assert by_name["rebalance"]["key"] == "rebalance"
+    assert {p["name"] for p in by_name["migration"]["parameters"]} == {"max_concurrent", "overhead", "benefit_weight"}
+    assert all(p["doc"] for e in listed for p in e["parameters"])
+
+
+def test_params_of_one_strategy_in_text(capsys) -> None:
+    assert main(["params", "heft"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("placement heft (HEFT; under placement.params):")
+    assert "insertion" in out and "true or false" in out
+
+
+def test_params_refuses_an_unknown_name(capsys) -> None:
+    assert main(["params", "heft", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("wfsim: error: unknown strategy or settings group 'nope'; allowed:") and "heft" in err

@@ -17,6 +17,10 @@
     JSON line per file with ``verdict`` ``ok``, ``violation`` or ``unknown``. A file
     with a user error gets an error line on stderr, the others are still checked,
     and the exit status is 2.
+``wfsim params [NAME …] [--json]``
+    List every declared parameter of the registered strategies and settings groups
+    (or of those named) with its kind, default, range or choices and doc: the
+    values a config accepts and the tuner searches.
 ``wfsim verify DIR [--property NAME …] [--json]``
     Check the property catalog (:mod:`wfsim.verify.catalog`) on a saved run: one line
     per property with its verdict and, when false, the first counterexample; with
@@ -97,6 +101,42 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.strict:
             return 1
     return 0
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    from wfsim.experiments.tunables import tunables
+
+    entries = tunables()
+    if args.name:
+        known = {e.name for e in entries}
+        unknown = [n for n in args.name if n not in known]
+        if unknown:
+            raise UserError(f"unknown strategy or settings group {', '.join(map(repr, unknown))}; "
+                            f"allowed: {', '.join(sorted(known))}")
+        entries = [e for e in entries if e.name in args.name]
+    if args.json:
+        for e in entries:
+            print(json.dumps({"axis": e.axis, "name": e.name, "class": e.cls.__name__, "key": e.key,
+                              "parameters": [_parameter_json(p) for p in e.parameters]}))
+        return 0
+    for e in entries:
+        print(f"{e.axis} {e.name} ({e.cls.__name__}; under {e.key}): {e.summary}")
+        for p in e.parameters:
+            print(f"    {p.name:<24} {p.kind:<11} default {_plain(p.default):<14} {p.allowed():<34} {p.doc}")
+        if not e.parameters:
+            print("    (no parameters)")
+    return 0
+
+
+def _plain(value: Any) -> str:
+    return json.dumps(value) if isinstance(value, (bool, str)) or value is None else f"{value:g}" \
+        if isinstance(value, float) else str(value)
+
+
+def _parameter_json(p: Any) -> dict[str, Any]:
+    return {"name": p.name, "kind": p.kind, "default": p.default, "low": p.low, "high": p.high,
+            "choices": None if p.choices is None else list(p.choices), "step": p.step, "log": p.log,
+            "doc": p.doc}
 
 
 def _first_failure(trace) -> str:  # noqa: ANN001 - a Trace, imported lazily
@@ -392,6 +432,12 @@ def make_parser() -> argparse.ArgumentParser:
     history.add_argument("--jobs", type=_positive_int, default=1, metavar="K",
                          help="check up to K files at once in separate processes (default: 1)")
     history.set_defaults(func=cmd_check_history)
+
+    params = sub.add_parser("params", help="list the declared parameters of strategies and settings groups")
+    params.add_argument("name", nargs="*", metavar="NAME",
+                        help="strategy or settings group, e.g. heft or rebalance (default: all)")
+    params.add_argument("--json", action="store_true", help="one JSON object per strategy or group")
+    params.set_defaults(func=cmd_params)
 
     verify = sub.add_parser("verify", help="check the property catalog on a saved run")
     verify.add_argument("dir", help="run directory written by 'wfsim run'")

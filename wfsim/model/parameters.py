@@ -70,7 +70,11 @@ class Parameter:
         if self.kind == "categorical":
             return "one of " + ", ".join(map(str, self.choices or ()))
         word = "an integer" if self.kind == "int" else "a number"
-        return f"{word} in [{self.low}, {self.high}]"
+        if self.low is not None and self.high is not None:
+            return f"{word} in [{self.low}, {self.high}]"
+        if self.low is not None:
+            return f"{word} >= {self.low}"
+        return f"{word} <= {self.high}" if self.high is not None else word
 
     def validate(self, value: Any) -> Any:
         """``value`` coerced to the parameter's type.
@@ -97,7 +101,8 @@ class Parameter:
             if value != value:
                 raise ValueError(f"{self.name} must be {self.allowed()}, got {value!r}")
         if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
-            raise ValueError(f"{self.name} must be in [{self.low}, {self.high}], got {value!r}")
+            bounds = f"in [{self.low}, {self.high}]" if None not in (self.low, self.high) else self.allowed()
+            raise ValueError(f"{self.name} must be {bounds}, got {value!r}")
         return value
 
 
