@@ -46,13 +46,14 @@ ALLOWED = {"sense": {"LocalDevice"}, "filter": {"EdgeCloud"}, "model": {"Regiona
            "alert": {"EdgeCloud"}, "store": {t.value for t in Tier}}
 
 
-def continuum_run(placement: PlacementStrategy, seed: int = 3):
-    """Run MIXED and a layered DAG for 30 s on 8 devices, 3 edge clouds, 2 regions."""
+def continuum_run(placement: PlacementStrategy | None, seed: int = 3, duration: float = 30.0, **kwargs):
+    """Run MIXED and a layered DAG for ``duration`` s on 8 devices, 3 edge clouds, 2
+    regions (``kwargs``: more :class:`Simulation` arguments)."""
     topo = hierarchical(devices=8, edge=3, regional=2)
     workloads = [Workload("mixed", MIXED, Poisson(0.3)),
                  Workload("layers", layered_random(4, 4, seed=5), Poisson(0.2),
                           work=WorkDistribution("exponential"))]
-    return Simulation(topo, workloads, placement=placement, duration=30, seed=seed).run()
+    return Simulation(topo, workloads, placement=placement, duration=duration, seed=seed, **kwargs).run()
 
 
 def assert_completes_and_honours_locations(result) -> None:

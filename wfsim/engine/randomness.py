@@ -33,6 +33,11 @@ class RandomStreams:
         """The seed sequence of stream ``name``."""
         return np.random.SeedSequence(self.seed, spawn_key=_name_key(name))
 
+    @property
+    def names(self) -> frozenset[str]:
+        """Names of the streams asked for so far."""
+        return frozenset(self._cache)
+
     def stream(self, name: str) -> np.random.Generator:
         """The generator for ``name``; the same object on every call in one run."""
         try:
