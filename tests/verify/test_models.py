@@ -23,7 +23,7 @@ from wfsim.verify.models import (
     AllTasksCompleted,
     EventBasedWorkflow,
     EventHandler,
-    Execution,
+    InterpreterResult,
     TaskCompleted,
     TaskReady,
     Transition,
@@ -84,7 +84,7 @@ def workflow_and_durations(draw: st.DrawFn) -> tuple[WorkflowDSL, dict[str, floa
     return WorkflowDSL.from_workflow(wf), durations
 
 
-def all_runs(dsl: WorkflowDSL, durations: dict[str, float], value: str = "in") -> dict[str, Execution]:
+def all_runs(dsl: WorkflowDSL, durations: dict[str, float], value: str = "in") -> dict[str, InterpreterResult]:
     return {
         "dsl": run_dsl(dsl, durations, value),
         "simpy": run_dsl_simpy(dsl, durations, value),
@@ -93,7 +93,7 @@ def all_runs(dsl: WorkflowDSL, durations: dict[str, float], value: str = "in") -
     }
 
 
-def assert_causal(dsl: WorkflowDSL, execution: Execution) -> None:
+def assert_causal(dsl: WorkflowDSL, execution: InterpreterResult) -> None:
     position = {t: i for i, t in enumerate(execution.order)}
     assert sorted(execution.order) == sorted(dsl.task_ids)
     for a, b in dsl.dependencies:

@@ -4,15 +4,15 @@ from wfsim.engine.autoscaling import AutoscalingSettings
 from wfsim.engine.cluster import Cluster
 from wfsim.engine.executor import WorkflowExecutor, WorkflowRun
 from wfsim.engine.lifecycle import ALLOWED_TRANSITIONS, IllegalTransition
-from wfsim.engine.migration import Migration, MigrationManager, MigrationSettings, Rebalancer, RebalanceSettings
+from wfsim.engine.migration import MigrationManager, MigrationSettings, Rebalancer, RebalanceSettings, TaskMigration
 from wfsim.engine.network import FastNetwork, Network, SharedNetwork
-from wfsim.engine.node import Execution, NodeRuntime, allocate, task_rate
+from wfsim.engine.node import NodeRuntime, TaskExecution, allocate, task_rate
 from wfsim.engine.randomness import RandomStreams
 from wfsim.engine.simulation import HealthChange, RunResult, Simulation
 
 __all__ = [
-    "ALLOWED_TRANSITIONS", "AutoscalingSettings", "Cluster", "Execution", "FastNetwork", "HealthChange", "IllegalTransition", "Migration",
-    "MigrationManager", "MigrationSettings", "Network", "NodeRuntime", "RandomStreams",
-    "RebalanceSettings", "Rebalancer", "RunResult", "SharedNetwork", "Simulation", "WorkflowExecutor", "WorkflowRun", "allocate",
-    "task_rate",
+    "ALLOWED_TRANSITIONS", "AutoscalingSettings", "Cluster", "FastNetwork", "HealthChange",
+    "IllegalTransition", "MigrationManager", "MigrationSettings", "Network", "NodeRuntime",
+    "RandomStreams", "RebalanceSettings", "Rebalancer", "RunResult", "SharedNetwork", "Simulation",
+    "TaskExecution", "TaskMigration", "WorkflowExecutor", "WorkflowRun", "allocate", "task_rate",
 ]

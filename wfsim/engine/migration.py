@@ -112,7 +112,7 @@ _TRIGGER_CODE = {t: i for i, t in enumerate(MigrationTrigger)}
 
 
 @dataclass(eq=False)
-class Migration:
+class TaskMigration:
     """One migration of a queued task from ``source`` to ``target`` (node indices)."""
 
     id: int
@@ -190,12 +190,12 @@ class MigrationManager:
         self.max_concurrent = settings.max_concurrent
         self.overhead_factor = settings.overhead
         self.benefit_weight = settings.benefit_weight
-        self.active: dict[tuple[int, int], Migration] = {}
-        self.history: list[Migration] = []
+        self.active: dict[tuple[int, int], TaskMigration] = {}
+        self.history: list[TaskMigration] = []
         self.rejections: list[Rejection] = []
         self.peak_active = 0
         #: Called with every migration that reaches a terminal phase.
-        self.listeners: list[Callable[[Migration], None]] = []
+        self.listeners: list[Callable[[TaskMigration], None]] = []
 
     # --- estimates ---------------------------------------------------------------
     @staticmethod
@@ -248,7 +248,7 @@ class MigrationManager:
     # --- requests ----------------------------------------------------------------
     def request(self, run: WorkflowRun, task: int, target: NodeRuntime | int,
                 trigger: MigrationTrigger = MigrationTrigger.USER_REQUEST, *,
-                force: bool = False) -> Migration | None:
+                force: bool = False) -> TaskMigration | None:
         """Start migrating queued or running task ``task`` of ``run`` to ``target``;
         None (and a :class:`Rejection`) if refused. ``force`` skips the cost–benefit
         rule."""
@@ -283,7 +283,7 @@ class MigrationManager:
         elif not source.queue.remove(run, task):
             return reject("task neither queued nor running")
         now = self.env.now
-        mig = Migration(len(self.history), run, task, src, dst, trigger,
+        mig = TaskMigration(len(self.history), run, task, src, dst, trigger,
                         self.state_bytes(run, task, running), benefit, cost, now)
         self.history.append(mig)
         self.active[(run.id, task)] = mig
@@ -301,7 +301,7 @@ class MigrationManager:
             self._back_to_source(mig, MigrationState.FAILED)
         return mig
 
-    def cancel(self, mig: Migration) -> bool:
+    def cancel(self, mig: TaskMigration) -> bool:
         """Cancel a migration still transferring: the task goes back to its source
         queue at once. False if it already ended."""
         if mig.state is not MigrationState.TRANSFERRING:
@@ -310,7 +310,7 @@ class MigrationManager:
         return True
 
     # --- internals ---------------------------------------------------------------
-    def _phase(self, mig: Migration, state: MigrationState) -> None:
+    def _phase(self, mig: TaskMigration, state: MigrationState) -> None:
         if state not in ALLOWED_PHASES[mig.state]:  # pragma: no cover - internal contract
             raise RuntimeError(f"migration {mig.id}: illegal phase {mig.state} -> {state}")
         mig.state = state
@@ -324,7 +324,7 @@ class MigrationManager:
             for listener in self.listeners:
                 listener(mig)
 
-    def _back_to_source(self, mig: Migration, state: MigrationState) -> None:
+    def _back_to_source(self, mig: TaskMigration, state: MigrationState) -> None:
         self._phase(mig, state)
         run, task = mig.run, mig.task
         source = self.nodes[mig.source]
@@ -334,7 +334,7 @@ class MigrationManager:
         source.reserve(run.work_of(task))
         source.submit(run, task)
 
-    def _arrived(self, mig: Migration) -> None:
+    def _arrived(self, mig: TaskMigration) -> None:
         if mig.state is not MigrationState.TRANSFERRING:
             return  # canceled meanwhile: the task is back at its source
         self._phase(mig, MigrationState.ACTIVATING)
@@ -431,7 +431,7 @@ class Evacuator:
                 best, best_time = candidate, start
         return best
 
-    def _on_finished(self, mig: Migration) -> None:
+    def _on_finished(self, mig: TaskMigration) -> None:
         for index in list(self.draining):
             node = self.manager.nodes[index]
             if node.executions or node.queue:

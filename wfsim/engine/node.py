@@ -37,7 +37,7 @@ def task_rate(speed: float, spec: Task, cores: int) -> float:
     return speed * spec.cores * (cores / spec.cores) ** spec.scalability
 
 
-class Execution:
+class TaskExecution:
     """One task running on a node: what it holds and how far it has got.
 
     Attributes (read-only outside the node):
@@ -78,7 +78,7 @@ class Execution:
         return max(0.0, self.remaining - self.rate * (now - self.since))
 
     def __repr__(self) -> str:
-        return f"Execution({self.run.id}/{self.spec.id}, cores={self.cores}, remaining={self.remaining:g})"
+        return f"TaskExecution({self.run.id}/{self.spec.id}, cores={self.cores}, remaining={self.remaining:g})"
 
 
 class NodeRuntime:
@@ -92,7 +92,7 @@ class NodeRuntime:
     ``work / (speed * cores)`` seconds). One SimPy event per task execution: the
     completion timeout.
 
-    While it runs a task is an :class:`Execution` in :attr:`executions`. An *elastic*
+    While it runs a task is an :class:`TaskExecution` in :attr:`executions`. An *elastic*
     task started with fewer cores than recommended grows into cores nobody queued
     wants (when the queue is empty), and :meth:`adjust` resizes it on request; either
     way the work left is re-timed at the new rate. :meth:`checkpoint` stops a
@@ -108,7 +108,7 @@ class NodeRuntime:
             inputs, queued or running): the backlog estimate placement uses.
         busy_core_seconds: Core-seconds held by executions that ended or were
             checkpointed.
-        executions: The running tasks, :class:`Execution` s by ``(workflow id,
+        executions: The running tasks, :class:`TaskExecution` s by ``(workflow id,
             task index)``.
         health: The node's :class:`~wfsim.model.enums.HealthStatus`.
         capacity: Current core capacity: ``free_cores + allocated cores`` at every
@@ -160,9 +160,9 @@ class NodeRuntime:
         self._excess = 0
         # Set by the simulation (Simulation.set_health).
         self.health = HealthStatus.HEALTHY
-        self.executions: dict[tuple[int, int], Execution] = {}
+        self.executions: dict[tuple[int, int], TaskExecution] = {}
         # Elastic executions holding fewer cores than recommended, in start order.
-        self._growable: list[Execution] = []
+        self._growable: list[TaskExecution] = []
         self._record_allocation = record_allocation if record_allocation is not None else (lambda row: None)
         #: Start queued tasks, in the policy's order, while the next one fits
         #: (:meth:`_dispatch`, or :meth:`_dispatch_draining` during a scale-down).
@@ -268,7 +268,7 @@ class NodeRuntime:
         self.running += 1
         self._record((now, run.id, task, START, self.index))
         work = spec.work if run.work is None else run.work[task]
-        ex = Execution(run, task, spec, cores, memory, work, now,
+        ex = TaskExecution(run, task, spec, cores, memory, work, now,
                        self._rate * cores if cores == spec.cores else task_rate(self._rate, spec, cores))
         self.executions[(run.id, task)] = ex
         if cores < spec.cores and spec.elastic:
@@ -276,13 +276,13 @@ class NodeRuntime:
         event = ex.event = env.timeout(work / ex.rate)
         event.callbacks.append(partial(self._end, ex))
 
-    def _end(self, ex: Execution, event: simpy.Event) -> None:
+    def _end(self, ex: TaskExecution, event: simpy.Event) -> None:
         if event is not ex.event:
             return  # superseded by a resize or a checkpoint
         now = self._release(ex, END)
         self.on_end(ex.run, ex.task, self, now - ex.started)
 
-    def _release(self, ex: Execution, code: int) -> float:
+    def _release(self, ex: TaskExecution, code: int) -> float:
         """Stop ``ex`` (it ended or was checkpointed: the task event ``code``), give
         back exactly what it held, and hand the freed cores on; returns now."""
         run, task = ex.run, ex.task
@@ -337,7 +337,7 @@ class NodeRuntime:
         self.dispatch()
         return True
 
-    def _resize(self, ex: Execution, cores: int) -> None:
+    def _resize(self, ex: TaskExecution, cores: int) -> None:
         now = self.env.now
         was_growable = ex.cores < ex.spec.cores
         ex.remaining = ex.left(now)

@@ -29,7 +29,7 @@ and :func:`state_machine_to_dsl`; round trips give back the same DAG
    :func:`run_dsl_simpy` (a SimPy discrete-event run, the simulator's semantics),
    :func:`run_events` (an event queue that knows only the handler table) and
    :func:`run_state_machine` (a timed run of the FSM that knows only the transition
-   guards) all produce :func:`equivalent` :class:`Execution` s.
+   guards) all produce :func:`equivalent` :class:`InterpreterResult` s.
 
 **Seed defect #1 (overview §6).** The seed's ``DSLToEventMapping::map`` builds the
 completion condition from the tasks with *no incoming* edge — the roots — although
@@ -52,7 +52,7 @@ Execution semantics shared by all interpreters
   durations create such ties). Two executions are *equivalent modulo ties*
   (:func:`equivalent`) when they completed the same set of tasks, with the same
   finish time per task, the same output per task, and hence the same
-  :attr:`Execution.canonical_order` (sorted by ``(finish, id)``).
+  :attr:`InterpreterResult.canonical_order` (sorted by ``(finish, id)``).
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ __all__ = [
     "AllTasksCompleted",
     "EventBasedWorkflow",
     "EventHandler",
-    "Execution",
+    "InterpreterResult",
     "StateMachineWorkflow",
     "TaskCompleted",
     "TaskReady",
@@ -487,7 +487,7 @@ def check_state_machine(dsl: WorkflowDSL, sm: StateMachineWorkflow) -> list[str]
 
 
 @dataclass(frozen=True)
-class Execution:
+class InterpreterResult:
     """The observable result of one interpreter run.
 
     Attributes:
@@ -520,7 +520,7 @@ class Execution:
         return max(self.finish.values(), default=0.0)
 
 
-def differences(a: Execution, b: Execution) -> list[str]:
+def differences(a: InterpreterResult, b: InterpreterResult) -> list[str]:
     """Why ``a`` and ``b`` are not equivalent modulo ties (empty iff they are)."""
     problems: list[str] = []
     if set(a.finish) != set(b.finish):
@@ -538,7 +538,7 @@ def differences(a: Execution, b: Execution) -> list[str]:
     return problems
 
 
-def equivalent(a: Execution, b: Execution) -> bool:
+def equivalent(a: InterpreterResult, b: InterpreterResult) -> bool:
     """Equivalence modulo ties: same tasks, per-task finish times and outputs, hence
     the same order after sorting by ``(finish, id)``, and the same completion flag."""
     return not differences(a, b)
@@ -563,7 +563,7 @@ def _durations(tasks: Sequence[Task], durations: Mapping[str, float] | None) -> 
     return out
 
 
-def run_dsl(dsl: WorkflowDSL, durations: Mapping[str, float] | None = None, workflow_input: str = "") -> Execution:
+def run_dsl(dsl: WorkflowDSL, durations: Mapping[str, float] | None = None, workflow_input: str = "") -> InterpreterResult:
     """Static interpreter: one pass in topological order, ``finish = max(pred finish) + d``.
 
     The order is sorted by ``(finish, depth, id)`` where ``depth`` is the longest
@@ -585,11 +585,11 @@ def run_dsl(dsl: WorkflowDSL, durations: Mapping[str, float] | None = None, work
         depth[tid] = max((depth[p] + 1 for p in preds), default=0)
         outputs[tid] = task_output(tid, _inputs(preds, outputs, workflow_input))
     order = tuple(sorted(ids, key=lambda t: (finish[t], depth[t], t)))
-    return Execution(order, start, finish, outputs, True, max(finish.values()))
+    return InterpreterResult(order, start, finish, outputs, True, max(finish.values()))
 
 
 def run_dsl_simpy(dsl: WorkflowDSL, durations: Mapping[str, float] | None = None,
-                  workflow_input: str = "") -> Execution:
+                  workflow_input: str = "") -> InterpreterResult:
     """Discrete-event interpreter on SimPy: one process per task that waits for its
     predecessors' ``done`` events, then holds for its duration — the simulator's
     semantics with unlimited resources."""
@@ -615,11 +615,11 @@ def run_dsl_simpy(dsl: WorkflowDSL, durations: Mapping[str, float] | None = None
     for tid in dsl.task_ids:
         env.process(task(tid))
     env.run()
-    return Execution(tuple(order), start, finish, outputs, len(finish) == len(d), max(finish.values(), default=0.0))
+    return InterpreterResult(tuple(order), start, finish, outputs, len(finish) == len(d), max(finish.values(), default=0.0))
 
 
 def run_events(events: EventBasedWorkflow, durations: Mapping[str, float] | None = None,
-               workflow_input: str = "") -> Execution:
+               workflow_input: str = "") -> InterpreterResult:
     """Event-queue interpreter that knows only the event model.
 
     ``TaskReady`` tokens are delivered synchronously; ``TaskCompleted`` events wait
@@ -663,11 +663,11 @@ def run_events(events: EventBasedWorkflow, durations: Mapping[str, float] | None
             for effect in handler.effects:
                 deliver(effect.event, tid, outputs[tid], now)
         done = complete()
-    return Execution(tuple(order), start, finish, outputs, done, now)
+    return InterpreterResult(tuple(order), start, finish, outputs, done, now)
 
 
 def run_state_machine(sm: StateMachineWorkflow, durations: Mapping[str, float] | None = None,
-                      workflow_input: str = "") -> Execution:
+                      workflow_input: str = "") -> InterpreterResult:
     """Timed run of the FSM that knows only the transition guards.
 
     Every enabled transition is "in progress" since the moment it became enabled;
@@ -696,4 +696,4 @@ def run_state_machine(sm: StateMachineWorkflow, durations: Mapping[str, float] |
         order.append(tid)
         for tr in sm.enabled(state):
             enabled_at.setdefault(tr.task, now)
-    return Execution(tuple(order), start, finish, outputs, sm.is_final(state), now, tuple(states))
+    return InterpreterResult(tuple(order), start, finish, outputs, sm.is_final(state), now, tuple(states))
