@@ -1,20 +1,13 @@
 """Run-time enforcement of the workflow lifecycle (the seed's typestate, P1).
 
 Rust enforces ``Workflow<Created> → Workflow<Running> → Completed | Failed`` at compile
-time; here an allowed-transition table is checked on every move, and an illegal move is
+time; here the allowed-transition table of :mod:`wfsim.model.enums` is checked on every move, and an illegal move is
 recorded as a violation in the trace and raised.
 """
 
 from __future__ import annotations
 
-from wfsim.model.enums import WorkflowState
-
-ALLOWED_TRANSITIONS: dict[WorkflowState, frozenset[WorkflowState]] = {
-    WorkflowState.CREATED: frozenset({WorkflowState.RUNNING}),
-    WorkflowState.RUNNING: frozenset({WorkflowState.COMPLETED, WorkflowState.FAILED}),
-    WorkflowState.COMPLETED: frozenset(),
-    WorkflowState.FAILED: frozenset(),
-}
+from wfsim.model.enums import ALLOWED_TRANSITIONS, WorkflowState
 
 
 class IllegalTransition(RuntimeError):

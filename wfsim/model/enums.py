@@ -77,8 +77,17 @@ class WorkflowState(str, Enum):
     FAILED = "Failed"
 
 
+#: The workflow lifecycle: allowed next states (the seed's typestate
+#: ``Workflow<Created> → Workflow<Running> → Completed | Failed``).
+ALLOWED_TRANSITIONS: dict[WorkflowState, frozenset[WorkflowState]] = {
+    WorkflowState.CREATED: frozenset({WorkflowState.RUNNING}),
+    WorkflowState.RUNNING: frozenset({WorkflowState.COMPLETED, WorkflowState.FAILED}),
+    WorkflowState.COMPLETED: frozenset(),
+    WorkflowState.FAILED: frozenset(),
+}
+
 #: Workflow states a workflow never leaves.
-TERMINAL_STATES = frozenset({WorkflowState.COMPLETED, WorkflowState.FAILED})
+TERMINAL_STATES = frozenset(state for state, allowed in ALLOWED_TRANSITIONS.items() if not allowed)
 
 
 class HealthStatus(str, Enum):
@@ -124,9 +133,6 @@ class MigrationState(str, Enum):
     CANCELED = "Canceled"
 
 
-#: Migration phases a migration never leaves.
-MIGRATION_TERMINAL = frozenset({MigrationState.COMPLETED, MigrationState.FAILED, MigrationState.CANCELED})
-
 #: Allowed next phases (None: not started): forward one phase at a time, or to
 #: Failed / Canceled from any phase that is not terminal.
 ALLOWED_PHASES: dict[MigrationState | None, frozenset[MigrationState]] = {
@@ -137,8 +143,14 @@ ALLOWED_PHASES: dict[MigrationState | None, frozenset[MigrationState]] = {
                                             MigrationState.CANCELED}),
     MigrationState.ACTIVATING: frozenset({MigrationState.COMPLETED, MigrationState.FAILED,
                                           MigrationState.CANCELED}),
-    **{state: frozenset() for state in MIGRATION_TERMINAL},
+    MigrationState.COMPLETED: frozenset(),
+    MigrationState.FAILED: frozenset(),
+    MigrationState.CANCELED: frozenset(),
 }
+
+#: Migration phases a migration never leaves.
+MIGRATION_TERMINAL = frozenset(state for state, allowed in ALLOWED_PHASES.items()
+                               if state is not None and not allowed)
 
 
 class NetworkFidelity(str, Enum):
