@@ -6,80 +6,10 @@ stopped on the source with its progress saved
 (:meth:`~wfsim.engine.node.NodeRuntime.checkpoint`), its state crosses the network,
 and it resumes with the work it had left on the target
 (:meth:`~wfsim.engine.node.NodeRuntime.resume`). Work done before the checkpoint is
-never redone and the task never holds cores on two nodes.
-
-A migration goes through the phases of the seed's ``MigrationState``::
-
-    Preparing → Transferring → Activating → Completed      (or Failed / Canceled)
-
-* **Preparing**: a queued task is taken out of its source node's queue
-  (:meth:`~wfsim.policies.scheduling.SchedulingPolicy.remove`) and the source's
-  reservation of its work is released; a running task is checkpointed (a
-  ``checkpointed`` task event; its cores and memory are released at once).
-* **Transferring**: the task's state — its input bytes: the sum of its incoming edge
-  bytes, or the workflow's input for a root, plus, for a running task, its memory
-  (the checkpoint image) — times ``overhead_factor`` is sent over
-  the simulated network from source to target (so on an idle FastNetwork it takes
-  ``latency + bytes × overhead / bandwidth``). Meanwhile the task is owned by the
-  migration: it is in no queue and the executor never touches it (all its inputs
-  have already arrived, so nothing else submits it).
-* **Activating**: the work is reserved on the target, ``run.node_of[task]`` becomes
-  the target (its successors fetch its outputs from there) and the task is submitted
-  to the target's queue (a checkpointed task with the work it had left, recorded
-  ``ready`` there); then **Completed**.
-* **Failed**: the target is unreachable when the transfer starts (routes are fixed
-  when a transfer starts, so a link failing later does not affect data in flight).
-  **Canceled**: :meth:`MigrationManager.cancel` during the transfer. In both cases
-  the source kept its copy, so the task goes straight back to the *end* of the
-  source's queue (it loses its place under FIFO) and its work is reserved there
-  again (a checkpointed task resumes there from its checkpoint); the late
-  transfer, if any, is ignored.
-
-So at every instant a task is in exactly one place — its source queue, in flight
-(owned by the migration), or its target queue — and it starts at most once.
-
-**Requests** (:meth:`MigrationManager.request`) are rejected, with a reason appended
-to :attr:`MigrationManager.rejections`, when ``max_concurrent`` migrations are in
-progress (the seed's ``MigrationLimitExceeded``), the task is already migrating
-(``AlreadyInProgress``), the target is the source, the target cannot run it
-(capacity, location requirement or privacy: it is not among
-:meth:`Cluster.candidates <wfsim.engine.cluster.Cluster.candidates>`;
-``IncompatibleTarget``), the migration is not worth it, or the task is neither
-queued nor running on its node (or is running with no work left).
-
-**Cost–benefit** (new; the seed migrates whatever it is asked to): the benefit of
-moving a queued task is the source's backlog wait minus the target's, a backlog wait
-being ``outstanding_ops / (speed × capacity)`` seconds; for a running task it is the
-time its remaining work needs on the source minus the target's backlog wait plus the
-time that work needs on the target. The cost is the unloaded transfer-time estimate of the
-state (``latency + bytes × overhead / bottleneck bandwidth``). A migration goes
-ahead only if ``benefit_weight × benefit > cost`` (``benefit_weight`` λ in [0, 10],
-default 1; 0 refuses every migration that is not forced). ``force=True`` skips the
-rule (a user request that must happen).
-
-Every phase change is recorded in the trace's ``migrations`` table (time, migration,
-workflow, task, source, target, state, trigger), so P24 can be checked from a saved
-run.
-
-**Rebalancing** (:class:`Rebalancer`, off unless enabled, e.g.
-``Simulation(..., rebalance=RebalanceSettings(interval=30.0))``): every ``interval`` seconds, for each
-tier separately, the load of a node is ``(queued + running tasks) / capacity`` (its
-current cores, which autoscaling changes); when the imbalance ``(max − min) / min``
-(infinite when min = 0 < max) exceeds ``threshold`` (the seed's 0.3), queued tasks
-move, through the manager with trigger ``LoadImbalance``, among the nodes of a tier
-other than LocalDevice (devices are private), from nodes above ``1.2 × average``
-(until they are down to the seed's target ``1.1 × average``) to **Healthy** nodes
-below ``0.8 × average`` (a target takes a task only while its load stays ≤
-``0.9 × average``). Every node of the tier counts in the loads, whatever its health,
-so work also moves off a node being drained. Tasks in flight count on their target.
-The loads are those at the start of the round, updated as tasks move; every move is
-appended to :attr:`Rebalancer.moves` with the loads it was decided on. Every round
-records, for every tier it examines, one ``(time, node, load)`` row per node with the
-loads it decided on (the trace's ``rebalances`` table), so P25
-(``rebalance-threshold``, ``rebalance-direction`` in :mod:`wfsim.verify.catalog`)
-can be checked from a saved run. The seed's ``rebalance()`` only logged (overview §6
-defect 14); here work really moves. The periodic process never extends a run: a run
-without ``until`` ends at the last event other than a pending rebalance tick.
+never redone and the task never holds cores on two nodes. :class:`TaskMigration`
+describes the phases, :class:`MigrationManager` which requests it accepts, and
+:class:`Rebalancer` the periodic rebalancing. Every phase change is recorded in the
+trace's ``migrations`` table, so P24 and P25 can be checked from a saved run.
 """
 
 from __future__ import annotations
@@ -113,7 +43,39 @@ _TRIGGER_CODE = {t: i for i, t in enumerate(MigrationTrigger)}
 
 @dataclass(eq=False)
 class TaskMigration:
-    """One migration of a queued task from ``source`` to ``target`` (node indices)."""
+    """One migration of a queued or running task from ``source`` to ``target`` (node
+    indices).
+
+    A migration goes through the phases of the seed's ``MigrationState``::
+
+        Preparing → Transferring → Activating → Completed      (or Failed / Canceled)
+
+    * **Preparing**: a queued task is taken out of its source node's queue
+      (:meth:`~wfsim.policies.scheduling.SchedulingPolicy.remove`) and the source's
+      reservation of its work is released; a running task is checkpointed (a
+      ``checkpointed`` task event; its cores and memory are released at once).
+    * **Transferring**: the task's state — its input bytes: the sum of its incoming edge
+      bytes, or the workflow's input for a root, plus, for a running task, its memory
+      (the checkpoint image) — times ``overhead_factor`` is sent over
+      the simulated network from source to target (so on an idle FastNetwork it takes
+      ``latency + bytes × overhead / bandwidth``). Meanwhile the task is owned by the
+      migration: it is in no queue and the executor never touches it (all its inputs
+      have already arrived, so nothing else submits it).
+    * **Activating**: the work is reserved on the target, ``run.node_of[task]`` becomes
+      the target (its successors fetch its outputs from there) and the task is submitted
+      to the target's queue (a checkpointed task with the work it had left, recorded
+      ``ready`` there); then **Completed**.
+    * **Failed**: the target is unreachable when the transfer starts (routes are fixed
+      when a transfer starts, so a link failing later does not affect data in flight).
+      **Canceled**: :meth:`MigrationManager.cancel` during the transfer. In both cases
+      the source kept its copy, so the task goes straight back to the *end* of the
+      source's queue (it loses its place under FIFO) and its work is reserved there
+      again (a checkpointed task resumes there from its checkpoint); the late
+      transfer, if any, is ignored.
+
+    So at every instant a task is in exactly one place — its source queue, in flight
+    (owned by the migration), or its target queue — and it starts at most once.
+    """
 
     id: int
     run: WorkflowRun
@@ -166,7 +128,26 @@ class RebalanceSettings(Tunable):
 
 
 class MigrationManager:
-    """Moves queued and running tasks between nodes (see the module docstring).
+    """Moves queued and running tasks between nodes.
+
+    **Requests** (:meth:`MigrationManager.request`) are rejected, with a reason appended
+    to :attr:`MigrationManager.rejections`, when ``max_concurrent`` migrations are in
+    progress (the seed's ``MigrationLimitExceeded``), the task is already migrating
+    (``AlreadyInProgress``), the target is the source, the target cannot run it
+    (capacity, location requirement or privacy: it is not among
+    :meth:`Cluster.candidates <wfsim.engine.cluster.Cluster.candidates>`;
+    ``IncompatibleTarget``), the migration is not worth it, or the task is neither
+    queued nor running on its node (or is running with no work left).
+
+    **Cost–benefit** (new; the seed migrates whatever it is asked to): the benefit of
+    moving a queued task is the source's backlog wait minus the target's, a backlog wait
+    being ``outstanding_ops / (speed × capacity)`` seconds; for a running task it is the
+    time its remaining work needs on the source minus the target's backlog wait plus the
+    time that work needs on the target. The cost is the unloaded transfer-time estimate of the
+    state (``latency + bytes × overhead / bottleneck bandwidth``). A migration goes
+    ahead only if ``benefit_weight × benefit > cost`` (``benefit_weight`` λ in [0, 10],
+    default 1; 0 refuses every migration that is not forced). ``force=True`` skips the
+    rule (a user request that must happen).
 
     Args:
         env, cluster, network, recorder: The simulation's parts.
@@ -453,8 +434,27 @@ class Move(NamedTuple):
 
 
 class Rebalancer:
-    """Periodic load rebalancing through a :class:`MigrationManager` (see the module
-    docstring). Driven by plain timeout callbacks; :attr:`pending` is the next tick.
+    """Periodic load rebalancing through a :class:`MigrationManager`. Driven by plain
+    timeout callbacks; :attr:`pending` is the next tick.
+
+    Off unless enabled (``Simulation(..., rebalance=RebalanceSettings())``). Every
+    ``interval`` seconds, for each tier separately, the load of a node is ``(queued + running tasks) / capacity`` (its
+    current cores, which autoscaling changes); when the imbalance ``(max − min) / min``
+    (infinite when min = 0 < max) exceeds ``threshold`` (the seed's 0.3), queued tasks
+    move, through the manager with trigger ``LoadImbalance``, among the nodes of a tier
+    other than LocalDevice (devices are private), from nodes above ``1.2 × average``
+    (until they are down to the seed's target ``1.1 × average``) to **Healthy** nodes
+    below ``0.8 × average`` (a target takes a task only while its load stays ≤
+    ``0.9 × average``). Every node of the tier counts in the loads, whatever its health,
+    so work also moves off a node being drained. Tasks in flight count on their target.
+    The loads are those at the start of the round, updated as tasks move; every move is
+    appended to :attr:`Rebalancer.moves` with the loads it was decided on. Every round
+    records, for every tier it examines, one ``(time, node, load)`` row per node with the
+    loads it decided on (the trace's ``rebalances`` table), so P25
+    (``rebalance-threshold``, ``rebalance-direction`` in :mod:`wfsim.verify.catalog`)
+    can be checked from a saved run. The seed's ``rebalance()`` only logged (overview §6
+    defect 14); here work really moves. The periodic process never extends a run: a run
+    without ``until`` ends at the last event other than a pending rebalance tick.
 
     Args:
         env: The simulation's environment.
