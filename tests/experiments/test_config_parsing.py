@@ -16,14 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wfsim.cli import main
-from wfsim.experiments.config import (
-    ConfigError,
-    apply_overrides,
-    build_simulation,
-    load_config,
-    parse_yaml,
-    validate_config,
-)
+from wfsim.experiments import ConfigError, build_simulation, load_config, validate_config
+from wfsim.experiments.loading import apply_overrides, parse_yaml
 
 TEXT = """\
 name: floats

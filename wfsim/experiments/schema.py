@@ -1,0 +1,272 @@
+"""The schema of experiment files: pydantic models of an experiment YAML, from
+:class:`ExperimentConfig` down (reading one: :mod:`wfsim.experiments.loading`;
+turning one into a simulation: :mod:`wfsim.experiments.building`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from wfsim.experiments import preflight
+from wfsim.model.enums import TaskPriority, Tier
+from wfsim.model.workflow import LocationKind, LocationRequirement
+from wfsim.workloads.generators import GENERATORS
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+# --- topology --------------------------------------------------------------------
+class NodeOverride(_Strict):
+    """Per-tier overrides of the hierarchical builder's node defaults."""
+
+    cores: int | None = Field(None, ge=1, strict=True)
+    speed: float | None = Field(None, gt=0)
+    memory: float | None = Field(None, ge=0)
+    price: float | None = Field(None, ge=0)
+    idle_power: float | None = Field(None, ge=0)
+    busy_power: float | None = Field(None, ge=0)
+    region: str | None = None
+
+
+class LinkOverride(_Strict):
+    latency: float | None = Field(None, ge=0)
+    bandwidth: float | None = Field(None, gt=0)
+
+
+class HierarchicalConfig(_Strict):
+    devices: int = Field(10, ge=0, strict=True)
+    edge: int = Field(2, ge=1, strict=True)
+    regional: int = Field(1, ge=0, strict=True)
+    device_tier: Literal["LocalDevice", "EdgeDevice"] = "LocalDevice"
+    edge_tier: Literal["EdgeDevice", "EdgeCloud"] = "EdgeCloud"
+    nodes: dict[Literal["LocalDevice", "EdgeDevice", "EdgeCloud", "RegionalCloud", "Cloud"], NodeOverride] = {}
+    links: dict[Literal["device-edge", "edge-regional", "regional-cloud", "edge-cloud"], LinkOverride] = {}
+
+
+class NodeConfig(_Strict):
+    id: str = Field(min_length=1)
+    tier: Literal["LocalDevice", "EdgeDevice", "EdgeCloud", "RegionalCloud", "Cloud"]
+    cores: int = Field(1, ge=1, strict=True)
+    speed: float = Field(1e9, gt=0)
+    memory: float = Field(4 * 2**30, ge=0)
+    price: float = Field(0.0, ge=0)
+    idle_power: float = Field(0.0, ge=0)
+    busy_power: float = Field(0.0, ge=0)
+    region: str | None = None
+
+
+class LinkConfig(_Strict):
+    a: str
+    b: str
+    latency: float = Field(0.001, ge=0)
+    bandwidth: float = Field(125e6, gt=0)
+
+
+class TopologyConfig(_Strict):
+    """Exactly one of ``hierarchical``, ``nodes`` (+ ``links``) or ``file``."""
+
+    hierarchical: HierarchicalConfig | None = None
+    nodes: list[NodeConfig] | None = None
+    links: list[LinkConfig] = []
+    file: str | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> TopologyConfig:
+        forms = [self.hierarchical is not None, self.nodes is not None, self.file is not None]
+        if sum(forms) != 1:
+            raise ValueError("give exactly one of 'hierarchical', 'nodes' (with 'links') or 'file'")
+        return self
+
+
+# --- workloads -------------------------------------------------------------------
+class PoissonConfig(_Strict):
+    process: Literal["poisson"]
+    rate: float = Field(gt=0)
+
+
+class PeriodicConfig(_Strict):
+    process: Literal["periodic"]
+    period: float = Field(gt=0)
+    phase: float = Field(0.0, ge=0)
+    jitter: float = Field(0.0, ge=0)
+
+
+class MMPPConfig(_Strict):
+    process: Literal["mmpp"]
+    rates: tuple[Annotated[float, Field(ge=0)], Annotated[float, Field(ge=0)]]
+    mean_sojourn: tuple[Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)]]
+
+
+class TraceArrivalsConfig(_Strict):
+    process: Literal["trace"]
+    path: str
+
+
+ArrivalsConfig = Annotated[
+    Union[PoissonConfig, PeriodicConfig, MMPPConfig, TraceArrivalsConfig], Field(discriminator="process")
+]
+
+
+class TaskFields(_Strict):
+    """Task fields other than id and work: the generators' ``task`` parameter."""
+
+    cores: int = Field(1, ge=1, strict=True)
+    memory: float = Field(0.0, ge=0)
+    min_cores: int | None = Field(None, ge=1, strict=True)
+    min_memory: float | None = Field(None, ge=0)
+    elastic: bool = False
+    scalability: float = Field(1.0, ge=0, le=1)
+    location: Literal["All", "Specific", "AnyOf", "PreferredOrder"] = "All"
+    tiers: list[Literal["LocalDevice", "EdgeDevice", "EdgeCloud", "RegionalCloud", "Cloud"]] = []
+    priority: Literal["Critical", "High", "Normal", "Low", "Background"] = "Normal"
+    deadline: float | None = Field(None, gt=0)
+    state_keys: list[str] = []
+
+    def task_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for :class:`~wfsim.model.workflow.Task`."""
+        return dict(
+            cores=self.cores, memory=self.memory, min_cores=self.min_cores, min_memory=self.min_memory,
+            elastic=self.elastic, scalability=self.scalability,
+            location=LocationRequirement(LocationKind(self.location), tuple(Tier.parse(x) for x in self.tiers)),
+            priority=TaskPriority.parse(self.priority), deadline=self.deadline,
+            state_keys=frozenset(self.state_keys),
+        )
+
+
+class TaskConfig(TaskFields):
+    id: str = Field(min_length=1)
+    work: float = Field(1e9, ge=0)
+
+
+class WorkflowConfig(BaseModel):
+    """``generator: NAME`` plus its parameters, ``wfcommons: FILE``, or inline
+    ``tasks`` and ``edges``."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
+    generator: Literal[tuple(GENERATORS)] | None = None  # type: ignore[valid-type]
+    wfcommons: str | None = None
+    tasks: list[TaskConfig] | None = None
+    edges: list[tuple[str, str] | tuple[str, str, float]] = []
+
+    @model_validator(mode="after")
+    def _one_form(self) -> WorkflowConfig:
+        forms = [self.generator is not None, self.wfcommons is not None, self.tasks is not None]
+        if sum(forms) != 1:
+            raise ValueError("give exactly one of 'generator', 'wfcommons' or 'tasks' (with 'edges')")
+        return self
+
+
+class WorkDistributionConfig(_Strict):
+    kind: Literal["constant", "exponential", "lognormal", "uniform"] = "constant"
+    cv: float = Field(1.0, ge=0)
+    spread: float = Field(0.5, ge=0, le=1)
+
+
+class WorkloadConfig(_Strict):
+    name: str = Field(min_length=1)
+    workflow: WorkflowConfig
+    arrivals: ArrivalsConfig
+    origins: list[str] | None = Field(None, min_length=1)
+    work: WorkDistributionConfig = WorkDistributionConfig()
+    start: float = Field(0.0, ge=0)
+    end: float | None = Field(None, gt=0)
+
+
+# --- strategies ------------------------------------------------------------------
+class StrategyConfig(_Strict):
+    strategy: str
+    params: dict[str, Any] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, value: Any) -> Any:
+        return {"strategy": value} if isinstance(value, str) else value
+
+
+class RebalanceConfig(_Strict):
+    """Periodic load rebalancing through task migration (see :mod:`wfsim.engine.migration`)."""
+
+    interval: float = Field(30.0, gt=0)
+    threshold: float = Field(0.3, gt=0)
+    max_concurrent: int = Field(4, ge=1, le=32, strict=True)
+    overhead: float = Field(1.2, ge=1.0, le=2.0)
+    benefit_weight: float = Field(1.0, ge=0.0, le=10.0)
+
+
+_TierName = Literal["LocalDevice", "EdgeDevice", "EdgeCloud", "RegionalCloud", "Cloud"]
+
+
+class AutoscalingConfig(_Strict):
+    """Run-time autoscaling of node cores (see :mod:`wfsim.policies.autoscaling`):
+    ``strategy`` (threshold | predictive | right_sizing) with its ``params``, the
+    control ``interval``, which ``tiers`` scale, scale-up ``provisioning`` delays per
+    tier and the capacity bounds ``min_cores`` / ``max_factor`` × initial cores."""
+
+    strategy: str = "threshold"
+    params: dict[str, Any] = {}
+    interval: float = Field(10.0, gt=0)
+    tiers: list[_TierName] = ["EdgeCloud", "RegionalCloud", "Cloud"]
+    provisioning: dict[_TierName, Annotated[float, Field(ge=0)]] = {}
+    min_cores: int = Field(1, ge=1, strict=True)
+    max_factor: float = Field(4.0, ge=1.0, le=100.0)
+
+
+class HealthChangeConfig(_Strict):
+    """A scheduled change of a node's health (see
+    :meth:`Simulation.set_health <wfsim.engine.simulation.Simulation.set_health>`):
+    at ``time`` seconds, node ``node`` becomes ``status``; with ``evacuate``, a
+    drained node's running and queued tasks also migrate away."""
+
+    time: float = Field(ge=0)
+    node: str = Field(min_length=1)
+    status: Literal["Healthy", "Degraded", "Unhealthy", "Maintenance"]
+    evacuate: bool = False
+
+
+class LimitsConfig(_Strict):
+    """How large a run may be (see :mod:`wfsim.experiments.preflight`): a config
+    expecting more trace events or nodes is refused before anything large is built.
+    The defaults correspond to about 3 GB each; raise them for a bigger machine."""
+
+    max_events: int = Field(preflight.DEFAULT_MAX_EVENTS, ge=1)
+    max_nodes: int = Field(preflight.DEFAULT_MAX_NODES, ge=1)
+
+
+class ExperimentConfig(_Strict):
+    """A whole experiment file: a topology, workloads and strategies. Example::
+
+        name: quickstart
+        seed: 42
+        duration: 120            # arrival window, seconds
+        network: fast            # fast | shared
+        placement: earliest_finish_time
+        topology:
+          hierarchical: {devices: 20, edge: 4, regional: 2}
+        workloads:
+          - name: sensors
+            workflow: {generator: chain, length: 3, work: 2.0e9, data_bytes: 1.0e6}
+            arrivals: {process: poisson, rate: 0.1}
+            work: {kind: exponential}
+        health:                  # optional: node health changes at run time
+          - {time: 30, node: edge-0, status: Maintenance, evacuate: true}   # empty edge-0 ...
+          - {time: 90, node: edge-0, status: Healthy}       # ... and bring it back
+    """
+
+    name: str = "experiment"
+    description: str = ""
+    seed: int = Field(0, ge=0, strict=True)
+    duration: float = Field(60.0, ge=0)
+    until: float | None = Field(None, gt=0)
+    network: Literal["fast", "shared"] = "fast"
+    placement: StrategyConfig = StrategyConfig(strategy="earliest_finish_time")
+    scheduling: StrategyConfig = StrategyConfig(strategy="fifo")
+    topology: TopologyConfig
+    workloads: list[WorkloadConfig] = Field(min_length=1)
+    rebalance: RebalanceConfig | None = None
+    autoscaling: AutoscalingConfig | None = None
+    health: list[HealthChangeConfig] = []
+    limits: LimitsConfig = LimitsConfig()
+
