@@ -13,7 +13,7 @@ from pydantic import ValidationError, validate_call
 from wfsim.engine.simulation import HealthChange, Simulation
 from wfsim.experiments import preflight
 from wfsim.experiments.errors import ConfigError
-from wfsim.experiments.loading import _field_path, _message, read_yaml
+from wfsim.experiments.loading import read_yaml, validation_error
 from wfsim.experiments.schema import (
     ExperimentConfig,
     LimitsConfig,
@@ -58,8 +58,7 @@ def build_topology(config: TopologyConfig, base: Path, source: str, max_nodes: i
             try:
                 inner = TopologyConfig.model_validate(data)
             except ValidationError as exc:
-                err = exc.errors()[0]
-                raise ConfigError(str(path), _field_path(err["loc"]), _message(err, TopologyConfig)) from None
+                raise validation_error(exc, str(path), TopologyConfig) from None
             if inner.file is not None:
                 raise ConfigError(str(path), "file", "a topology file cannot point to another file")
             return build_topology(inner, path.parent, str(path), max_nodes)
@@ -94,9 +93,7 @@ def build_workflow(config: WorkflowConfig, base: Path, source: str, field: str,
                 try:
                     params["task"] = TaskFields.model_validate(params["task"]).task_kwargs()
                 except ValidationError as exc:
-                    err = exc.errors()[0]
-                    raise ConfigError(source, f"{field}.task.{_field_path(err['loc'])}",
-                                      _message(err, TaskFields)) from None
+                    raise validation_error(exc, source, TaskFields, f"{field}.task.") from None
             accepted = [p for p in inspect.signature(generator).parameters if p not in ("task", "workflow")]
             accepted += ["input_bytes", "result_bytes", "deadline", "task"]
             unknown = sorted(set(params) - set(accepted))
@@ -107,8 +104,7 @@ def build_workflow(config: WorkflowConfig, base: Path, source: str, field: str,
             try:
                 return validate_call(generator)(**params)
             except ValidationError as exc:
-                err = exc.errors()[0]
-                raise ConfigError(source, f"{field}.{_field_path(err['loc'])}", _message(err)) from None
+                raise validation_error(exc, source, prefix=f"{field}.") from None
         if config.model_extra:
             raise ConfigError(source, field, f"unknown field(s) {', '.join(sorted(config.model_extra))}")
         if config.wfcommons is not None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
@@ -21,6 +21,8 @@ from wfsim.policies.autoscaling import AUTOSCALERS
 from wfsim.policies.parameters import validate_params
 from wfsim.policies.registry import PLACEMENT_STRATEGIES, SCHEDULING_POLICIES
 
+
+# --- YAML ------------------------------------------------------------------------
 #: Deepest nesting of YAML collections accepted. A real config nests about six
 #: levels (``workloads[0].workflow.task.tiers``); PyYAML composes nested collections
 #: recursively, so without a bound a deeply nested file ends in a RecursionError.
@@ -111,19 +113,6 @@ def parse_yaml(text: str) -> Any:
     return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
 
 
-def _field_path(loc: tuple[Any, ...]) -> str:
-    parts: list[str] = []
-    for item in loc:
-        if isinstance(item, int):
-            parts.append(f"[{item}]")
-        elif item == "[key]" or (item in ("poisson", "periodic", "mmpp", "trace")
-                                 and parts and parts[-1].endswith("arrivals")):
-            continue  # pydantic's markers (dict key, union tag), not fields the user wrote
-        else:
-            parts.append(("." if parts else "") + str(item))
-    return "".join(parts) or "(top level)"
-
-
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping, raising :class:`ConfigError` for a missing file or bad YAML."""
     path = Path(path)
@@ -145,6 +134,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
+# --- overrides -------------------------------------------------------------------
 def apply_overrides(data: dict[str, Any], overrides: list[str], flag: str = "--set") -> dict[str, Any]:
     """Apply ``key.sub=value`` overrides (``workloads.0.arrivals.rate=2``); values are
     parsed as YAML scalars. Errors name the override (``--set KEY=VALUE``, or ``flag``).
@@ -182,6 +172,124 @@ def apply_overrides(data: dict[str, Any], overrides: list[str], flag: str = "--s
         else:
             raise ConfigError(source, ".".join(parts[:-1]), "is not a mapping or list")
     return data
+
+
+@contextlib.contextmanager
+def blame_override(overrides: Sequence[str], flag: str = "--set",
+                   without: Callable[[], object] | None = None) -> Iterator[None]:
+    """Re-raise a :class:`ConfigError` that the overrides caused as an error of the
+    override, e.g. ``--set workloads.0.arrivals.rate=0: workloads[0].arrivals.rate: …``.
+
+    Args:
+        overrides: The ``key=value`` overrides in force.
+        flag: How the user gave them (``--set``, ``--vary``).
+        without: The same step without the overrides. When given, an error it raises
+            too is the file's and is left alone; one it does not raise is blamed on
+            the override that set the failing field (or lies within or above it), or
+            on all of them. Without it, the field alone decides.
+    """
+    try:
+        yield
+    except ConfigError as exc:
+        if not overrides:
+            raise
+        caused = False  # known only when the step can be tried without the overrides
+        if without is not None:
+            try:
+                without()
+                caused = True
+            except ConfigError as plain:
+                caused = str(plain) != str(exc)
+            if not caused:
+                raise
+        field = re.sub(r"\[(\d+)\]", r".\1", exc.field or "")
+        for item in reversed(overrides):  # the last override of a field is the one in force
+            key = item.partition("=")[0]
+            if field and (field == key or field.startswith(key + ".") or key.startswith(field + ".")):
+                raise ConfigError(f"{flag} {item}", exc.field, exc.message) from None
+        if caused:
+            raise ConfigError(" ".join(f"{flag} {item}" for item in overrides), exc.field, exc.message) from None
+        raise
+
+
+# --- validation ------------------------------------------------------------------
+def validate_config(data: dict[str, Any], source: str = "<config>") -> ExperimentConfig:
+    """Validate a config mapping; the first problem becomes a :class:`ConfigError`."""
+    try:
+        config = ExperimentConfig.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc, source, ExperimentConfig) from None
+    for field, registry in (("placement", PLACEMENT_STRATEGIES), ("scheduling", SCHEDULING_POLICIES)):
+        chosen: StrategyConfig = getattr(config, field)
+        if chosen.strategy not in registry:
+            raise ConfigError(source, f"{field}.strategy",
+                              f"unknown strategy {chosen.strategy!r}; allowed: {', '.join(registry)}")
+        try:
+            validate_params(chosen.strategy, registry[chosen.strategy].parameters, chosen.params)
+        except ValueError as exc:
+            raise ConfigError(source, f"{field}.params", str(exc)) from None
+    if config.autoscaling is not None:
+        chosen_scaler = config.autoscaling
+        if chosen_scaler.strategy not in AUTOSCALERS:
+            raise ConfigError(source, "autoscaling.strategy",
+                              f"unknown strategy {chosen_scaler.strategy!r}; allowed: {', '.join(AUTOSCALERS)}")
+        try:
+            AUTOSCALERS[chosen_scaler.strategy](**chosen_scaler.params)
+        except ValueError as exc:
+            raise ConfigError(source, "autoscaling.params", str(exc)) from None
+    return config
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
+    """Read, override and validate a config file; an error the overrides caused names
+    the override (see :func:`blame_override`)."""
+    overrides = overrides or []
+    data = read_yaml(path)
+    with blame_override(overrides, without=lambda: validate_config(data, str(path))):
+        return validate_config(apply_overrides(data, overrides), str(path))
+
+
+# --- error messages --------------------------------------------------------------
+def validation_error(exc: ValidationError, source: str, model: type[BaseModel] | None = None,
+                     prefix: str = "") -> ConfigError:
+    """The :class:`ConfigError` for the first problem pydantic found: one line naming
+    the field as the user wrote it and what is allowed.
+
+    Args:
+        exc: What pydantic raised.
+        source: The file (or override) to name.
+        model: The model validated, which lists the allowed names of an unknown
+            field; None for a validated function call.
+        prefix: Where the validated part sits in the file, e.g.
+            ``workloads[0].workflow.``.
+    """
+    err = exc.errors()[0]
+    return ConfigError(source, prefix + _field_path(err["loc"]), _message(err, model))
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif item == "[key]" or (item in ("poisson", "periodic", "mmpp", "trace")
+                                 and parts and parts[-1].endswith("arrivals")):
+            continue  # pydantic's markers (dict key, union tag), not fields the user wrote
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts) or "(top level)"
+
+
+def _message(err: Mapping[str, Any], model: type[BaseModel] | None = None) -> str:
+    message = err["msg"]
+    if err["type"] == "extra_forbidden":
+        allowed = _allowed_fields(model, err["loc"]) if model is not None else []
+        return "unknown field" + (f"; allowed: {', '.join(allowed)}" if allowed else "")
+    if err["type"] == "missing":
+        return "required field is missing"
+    if "input" in err and err["type"] not in ("model_attributes_type", "model_type"):
+        message += f" (got {_shorten(repr(err['input']))})"
+    return message
 
 
 def _allowed_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
@@ -225,93 +333,6 @@ def _tag(model: Any) -> Any:
     return get_args(field.annotation)[0] if field is not None and get_args(field.annotation) else None
 
 
-def _message(err: dict[str, Any], model: type[BaseModel] | None = None) -> str:
-    message = err["msg"]
-    if err["type"] == "extra_forbidden":
-        allowed = _allowed_fields(model, err["loc"]) if model is not None else []
-        return "unknown field" + (f"; allowed: {', '.join(allowed)}" if allowed else "")
-    if err["type"] == "missing":
-        return "required field is missing"
-    if "input" in err and err["type"] not in ("model_attributes_type", "model_type"):
-        message += f" (got {_shorten(repr(err['input']))})"
-    return message
-
-
 def _shorten(text: str, limit: int = 200) -> str:
     """``text``, cut to ``limit`` characters: an error line stays one readable line."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def validate_config(data: dict[str, Any], source: str = "<config>") -> ExperimentConfig:
-    """Validate a config mapping; the first problem becomes a :class:`ConfigError`."""
-    try:
-        config = ExperimentConfig.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise ConfigError(source, _field_path(err["loc"]), _message(err, ExperimentConfig)) from None
-    for field, registry in (("placement", PLACEMENT_STRATEGIES), ("scheduling", SCHEDULING_POLICIES)):
-        chosen: StrategyConfig = getattr(config, field)
-        if chosen.strategy not in registry:
-            raise ConfigError(source, f"{field}.strategy",
-                              f"unknown strategy {chosen.strategy!r}; allowed: {', '.join(registry)}")
-        try:
-            validate_params(chosen.strategy, registry[chosen.strategy].parameters, chosen.params)
-        except ValueError as exc:
-            raise ConfigError(source, f"{field}.params", str(exc)) from None
-    if config.autoscaling is not None:
-        chosen_scaler = config.autoscaling
-        if chosen_scaler.strategy not in AUTOSCALERS:
-            raise ConfigError(source, "autoscaling.strategy",
-                              f"unknown strategy {chosen_scaler.strategy!r}; allowed: {', '.join(AUTOSCALERS)}")
-        try:
-            AUTOSCALERS[chosen_scaler.strategy](**chosen_scaler.params)
-        except ValueError as exc:
-            raise ConfigError(source, "autoscaling.params", str(exc)) from None
-    return config
-
-
-def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
-    """Read, override and validate a config file; an error the overrides caused names
-    the override (see :func:`blame_override`)."""
-    overrides = overrides or []
-    data = read_yaml(path)
-    with blame_override(overrides, without=lambda: validate_config(data, str(path))):
-        return validate_config(apply_overrides(data, overrides), str(path))
-
-
-@contextlib.contextmanager
-def blame_override(overrides: Sequence[str], flag: str = "--set",
-                   without: Callable[[], object] | None = None) -> Iterator[None]:
-    """Re-raise a :class:`ConfigError` that the overrides caused as an error of the
-    override, e.g. ``--set workloads.0.arrivals.rate=0: workloads[0].arrivals.rate: …``.
-
-    Args:
-        overrides: The ``key=value`` overrides in force.
-        flag: How the user gave them (``--set``, ``--vary``).
-        without: The same step without the overrides. When given, an error it raises
-            too is the file's and is left alone; one it does not raise is blamed on
-            the override that set the failing field (or lies within or above it), or
-            on all of them. Without it, the field alone decides.
-    """
-    try:
-        yield
-    except ConfigError as exc:
-        if not overrides:
-            raise
-        caused = False  # known only when the step can be tried without the overrides
-        if without is not None:
-            try:
-                without()
-                caused = True
-            except ConfigError as plain:
-                caused = str(plain) != str(exc)
-            if not caused:
-                raise
-        field = re.sub(r"\[(\d+)\]", r".\1", exc.field or "")
-        for item in reversed(overrides):  # the last override of a field is the one in force
-            key = item.partition("=")[0]
-            if field and (field == key or field.startswith(key + ".") or key.startswith(field + ".")):
-                raise ConfigError(f"{flag} {item}", exc.field, exc.message) from None
-        if caused:
-            raise ConfigError(" ".join(f"{flag} {item}" for item in overrides), exc.field, exc.message) from None
-        raise
