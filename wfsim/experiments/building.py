@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import inspect
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError, validate_call
 
@@ -15,11 +14,9 @@ from wfsim.experiments import preflight
 from wfsim.experiments.errors import ConfigError
 from wfsim.experiments.loading import read_yaml, validation_error
 from wfsim.experiments.schema import (
+    ArrivalProcessConfig,
     ExperimentConfig,
     LimitsConfig,
-    MMPPConfig,
-    PeriodicConfig,
-    PoissonConfig,
     TaskFields,
     TopologyConfig,
     WorkflowConfig,
@@ -30,7 +27,7 @@ from wfsim.model.workflow import Edge, Task, Workflow, WorkflowValidationError
 from wfsim.policies.autoscaling import AUTOSCALERS
 from wfsim.policies.parameters import validate_params
 from wfsim.policies.registry import PLACEMENT_STRATEGIES, SCHEDULING_POLICIES
-from wfsim.workloads.arrivals import MMPP, ArrivalProcess, Periodic, Poisson, TraceArrivals
+from wfsim.workloads.arrivals import ARRIVAL_PROCESSES, ArrivalProcess, TraceArrivals
 from wfsim.workloads.generators import GENERATORS
 from wfsim.workloads.workload import WorkDistribution, Workload
 
@@ -71,14 +68,15 @@ def build_topology(config: TopologyConfig, base: Path, source: str, max_nodes: i
         raise ConfigError(source, "topology", str(exc)) from None
 
 
-def _arrivals(config: Any, base: Path) -> ArrivalProcess:
-    if isinstance(config, PoissonConfig):
-        return Poisson(config.rate)
-    if isinstance(config, PeriodicConfig):
-        return Periodic(config.period, config.phase, config.jitter)
-    if isinstance(config, MMPPConfig):
-        return MMPP(tuple(config.rates), tuple(config.mean_sojourn))
-    return TraceArrivals(str(base / config.path))
+def build_arrivals(config: ArrivalProcessConfig, base: Path) -> ArrivalProcess:
+    """The arrival process a workload's ``arrivals`` entry describes: the class
+    registered under its ``process``, given the entry's other fields (relative paths
+    resolved against ``base``).
+
+    Raises:
+        ValueError: From the class, for arguments it refuses.
+    """
+    return ARRIVAL_PROCESSES[config.process](**config.arguments(base))
 
 
 def build_workflow(config: WorkflowConfig, base: Path, source: str, field: str,
@@ -142,7 +140,7 @@ def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", sourc
             if missing:
                 raise ConfigError(source, f"{field}.origins", f"unknown node(s) {missing}")
         try:
-            arrivals = _arrivals(w.arrivals, base)
+            arrivals = build_arrivals(w.arrivals, base)
             work = WorkDistribution(w.work.kind, w.work.cv, w.work.spread)
         except ValueError as exc:
             raise ConfigError(source, f"{field}.arrivals", str(exc)) from None

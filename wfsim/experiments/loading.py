@@ -20,6 +20,7 @@ from wfsim.experiments.schema import ExperimentConfig, StrategyConfig
 from wfsim.policies.autoscaling import AUTOSCALERS
 from wfsim.policies.parameters import validate_params
 from wfsim.policies.registry import PLACEMENT_STRATEGIES, SCHEDULING_POLICIES
+from wfsim.workloads.arrivals import ARRIVAL_PROCESSES
 
 
 # --- YAML ------------------------------------------------------------------------
@@ -272,8 +273,7 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     for item in loc:
         if isinstance(item, int):
             parts.append(f"[{item}]")
-        elif item == "[key]" or (item in ("poisson", "periodic", "mmpp", "trace")
-                                 and parts and parts[-1].endswith("arrivals")):
+        elif item == "[key]" or (item in ARRIVAL_PROCESSES and parts and parts[-1].endswith("arrivals")):
             continue  # pydantic's markers (dict key, union tag), not fields the user wrote
         else:
             parts.append(("." if parts else "") + str(item))

@@ -4,13 +4,15 @@ turning one into a simulation: :mod:`wfsim.experiments.building`)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from wfsim.experiments import preflight
 from wfsim.model.enums import TaskPriority, Tier
 from wfsim.model.workflow import LocationKind, LocationRequirement
+from wfsim.workloads.arrivals import ARRIVAL_PROCESSES, MMPP, Periodic, Poisson, TraceArrivals
 from wfsim.workloads.generators import GENERATORS
 
 
@@ -82,32 +84,65 @@ class TopologyConfig(_Strict):
 
 
 # --- workloads -------------------------------------------------------------------
-class PoissonConfig(_Strict):
-    process: Literal["poisson"]
+class ArrivalProcessConfig(_Strict):
+    """Base of the ``arrivals:`` models. ``process`` is the name under which the
+    process class is registered in :data:`~wfsim.workloads.arrivals.ARRIVAL_PROCESSES`
+    (each model restricts it to its class's ``name``); the other fields are that
+    class's arguments, by name."""
+
+    process: str
+
+    def arguments(self, base: Path) -> dict[str, Any]:
+        """Keyword arguments for the process class: every field but ``process``.
+
+        Args:
+            base: The directory that relative paths in the entry are relative to.
+        """
+        return {name: getattr(self, name) for name in type(self).model_fields if name != "process"}
+
+
+class PoissonConfig(ArrivalProcessConfig):
+    process: Literal[Poisson.name]  # type: ignore[valid-type]
     rate: float = Field(gt=0)
 
 
-class PeriodicConfig(_Strict):
-    process: Literal["periodic"]
+class PeriodicConfig(ArrivalProcessConfig):
+    process: Literal[Periodic.name]  # type: ignore[valid-type]
     period: float = Field(gt=0)
     phase: float = Field(0.0, ge=0)
     jitter: float = Field(0.0, ge=0)
 
 
-class MMPPConfig(_Strict):
-    process: Literal["mmpp"]
+class MMPPConfig(ArrivalProcessConfig):
+    process: Literal[MMPP.name]  # type: ignore[valid-type]
     rates: tuple[Annotated[float, Field(ge=0)], Annotated[float, Field(ge=0)]]
     mean_sojourn: tuple[Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)]]
 
 
-class TraceArrivalsConfig(_Strict):
-    process: Literal["trace"]
+class TraceArrivalsConfig(ArrivalProcessConfig):
+    process: Literal[TraceArrivals.name]  # type: ignore[valid-type]
     path: str
+
+    def arguments(self, base: Path) -> dict[str, Any]:
+        # The file is named relative to the experiment file, not the working directory.
+        return {"path": str(base / self.path)}
 
 
 ArrivalsConfig = Annotated[
     Union[PoissonConfig, PeriodicConfig, MMPPConfig, TraceArrivalsConfig], Field(discriminator="process")
 ]
+
+
+def _check_arrivals() -> None:
+    # One model per registered process: a process registered without a model could
+    # never be chosen, and a model without a process could never be built.
+    models = {get_args(m.model_fields["process"].annotation)[0] for m in get_args(get_args(ArrivalsConfig)[0])}
+    if models != set(ARRIVAL_PROCESSES):
+        raise TypeError(f"ArrivalsConfig has models for {sorted(models)}, but the arrival processes registered in "
+                        f"wfsim.workloads.arrivals.ARRIVAL_PROCESSES are {sorted(ARRIVAL_PROCESSES)}")
+
+
+_check_arrivals()
 
 
 class TaskFields(_Strict):
