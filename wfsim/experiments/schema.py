@@ -4,16 +4,55 @@ turning one into a simulation: :mod:`wfsim.experiments.building`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from wfsim.experiments import preflight
-from wfsim.model.enums import TaskPriority, Tier
+from wfsim.model.enums import HealthStatus, NetworkFidelity, TaskPriority, Tier
+from wfsim.model.topology import LINK_DEFAULTS
 from wfsim.model.workflow import LocationKind, LocationRequirement
 from wfsim.workloads.arrivals import ARRIVAL_PROCESSES, MMPP, Periodic, Poisson, TraceArrivals
 from wfsim.workloads.generators import GENERATORS
+from wfsim.workloads.workload import WorkDistribution
+
+
+def _values(members: Iterable[Enum]) -> Any:
+    """The ``Literal`` of the members' values, in the order given."""
+    return Literal[tuple(member.value for member in members)]
+
+
+# Enum-valued fields take their allowed values from the enums but hold plain strings,
+# as YAML gives them and as run manifests record them; a bad value is told the allowed
+# ones. Fields of the enum types would hold members instead, which f-strings print as
+# 'Tier.CLOUD' (Python 3.11) in messages such as `wfsim validate`'s, and a Literal of
+# members is listed as "<Tier.CLOUD: 'Cloud'>". A type checker cannot read a Literal
+# built at run time: to it these are strings.
+if TYPE_CHECKING:
+    TierName: TypeAlias = str
+    DeviceTierName: TypeAlias = str
+    EdgeTierName: TypeAlias = str
+    LinkLevel: TypeAlias = str
+    LocationName: TypeAlias = str
+    PriorityName: TypeAlias = str
+    WorkKind: TypeAlias = str
+    HealthName: TypeAlias = str
+    NetworkName: TypeAlias = str
+else:
+    TierName = _values(Tier)
+    DeviceTierName = _values([Tier.LOCAL_DEVICE, Tier.EDGE_DEVICE])
+    EdgeTierName = _values([Tier.EDGE_DEVICE, Tier.EDGE_CLOUD])
+    LinkLevel = Literal[tuple(LINK_DEFAULTS)]
+    # Listed in this order (not the enum's) since error messages have always listed them so.
+    LocationName = _values([LocationKind.ALL, LocationKind.SPECIFIC, LocationKind.ANY_OF,
+                            LocationKind.PREFERRED_ORDER])
+    PriorityName = Literal[tuple(p.name.title() for p in TaskPriority)]  # Critical … Background
+    WorkKind = Literal[WorkDistribution.KINDS]
+    HealthName = _values(HealthStatus)
+    NetworkName = _values(NetworkFidelity)
 
 
 class _Strict(BaseModel):
@@ -42,15 +81,15 @@ class HierarchicalConfig(_Strict):
     devices: int = Field(10, ge=0, strict=True)
     edge: int = Field(2, ge=1, strict=True)
     regional: int = Field(1, ge=0, strict=True)
-    device_tier: Literal["LocalDevice", "EdgeDevice"] = "LocalDevice"
-    edge_tier: Literal["EdgeDevice", "EdgeCloud"] = "EdgeCloud"
-    nodes: dict[Literal["LocalDevice", "EdgeDevice", "EdgeCloud", "RegionalCloud", "Cloud"], NodeOverride] = {}
-    links: dict[Literal["device-edge", "edge-regional", "regional-cloud", "edge-cloud"], LinkOverride] = {}
+    device_tier: DeviceTierName = Tier.LOCAL_DEVICE.value
+    edge_tier: EdgeTierName = Tier.EDGE_CLOUD.value
+    nodes: dict[TierName, NodeOverride] = {}
+    links: dict[LinkLevel, LinkOverride] = {}
 
 
 class NodeConfig(_Strict):
     id: str = Field(min_length=1)
-    tier: Literal["LocalDevice", "EdgeDevice", "EdgeCloud", "RegionalCloud", "Cloud"]
+    tier: TierName
     cores: int = Field(1, ge=1, strict=True)
     speed: float = Field(1e9, gt=0)
     memory: float = Field(4 * 2**30, ge=0)
@@ -154,9 +193,9 @@ class TaskFields(_Strict):
     min_memory: float | None = Field(None, ge=0)
     elastic: bool = False
     scalability: float = Field(1.0, ge=0, le=1)
-    location: Literal["All", "Specific", "AnyOf", "PreferredOrder"] = "All"
-    tiers: list[Literal["LocalDevice", "EdgeDevice", "EdgeCloud", "RegionalCloud", "Cloud"]] = []
-    priority: Literal["Critical", "High", "Normal", "Low", "Background"] = "Normal"
+    location: LocationName = LocationKind.ALL.value
+    tiers: list[TierName] = []
+    priority: PriorityName = TaskPriority.NORMAL.name.title()
     deadline: float | None = Field(None, gt=0)
     state_keys: list[str] = []
 
@@ -195,7 +234,7 @@ class WorkflowConfig(BaseModel):
 
 
 class WorkDistributionConfig(_Strict):
-    kind: Literal["constant", "exponential", "lognormal", "uniform"] = "constant"
+    kind: WorkKind = "constant"
     cv: float = Field(1.0, ge=0)
     spread: float = Field(0.5, ge=0, le=1)
 
@@ -231,9 +270,6 @@ class RebalanceConfig(_Strict):
     benefit_weight: float = Field(1.0, ge=0.0, le=10.0)
 
 
-_TierName = Literal["LocalDevice", "EdgeDevice", "EdgeCloud", "RegionalCloud", "Cloud"]
-
-
 class AutoscalingConfig(_Strict):
     """Run-time autoscaling of node cores (see :mod:`wfsim.policies.autoscaling`):
     ``strategy`` (threshold | predictive | right_sizing) with its ``params``, the
@@ -243,8 +279,8 @@ class AutoscalingConfig(_Strict):
     strategy: str = "threshold"
     params: dict[str, Any] = {}
     interval: float = Field(10.0, gt=0)
-    tiers: list[_TierName] = ["EdgeCloud", "RegionalCloud", "Cloud"]
-    provisioning: dict[_TierName, Annotated[float, Field(ge=0)]] = {}
+    tiers: list[TierName] = [Tier.EDGE_CLOUD.value, Tier.REGIONAL_CLOUD.value, Tier.CLOUD.value]
+    provisioning: dict[TierName, Annotated[float, Field(ge=0)]] = {}
     min_cores: int = Field(1, ge=1, strict=True)
     max_factor: float = Field(4.0, ge=1.0, le=100.0)
 
@@ -257,7 +293,7 @@ class HealthChangeConfig(_Strict):
 
     time: float = Field(ge=0)
     node: str = Field(min_length=1)
-    status: Literal["Healthy", "Degraded", "Unhealthy", "Maintenance"]
+    status: HealthName
     evacuate: bool = False
 
 
@@ -295,7 +331,7 @@ class ExperimentConfig(_Strict):
     seed: int = Field(0, ge=0, strict=True)
     duration: float = Field(60.0, ge=0)
     until: float | None = Field(None, gt=0)
-    network: Literal["fast", "shared"] = "fast"
+    network: NetworkName = NetworkFidelity.FAST.value
     placement: StrategyConfig = StrategyConfig(strategy="earliest_finish_time")
     scheduling: StrategyConfig = StrategyConfig(strategy="fifo")
     topology: TopologyConfig
