@@ -51,7 +51,8 @@ class UserError(Exception):
 
 
 def _build(args: argparse.Namespace, seed: int | None = None):
-    from wfsim.experiments.config import blame_override, build_simulation, load_config
+    from wfsim.experiments.building import build_simulation
+    from wfsim.experiments.loading import blame_override, load_config
 
     config = load_config(args.config, args.set)
     base = Path(args.config).resolve().parent
@@ -177,7 +178,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     out = _writable_file(Path(args.out)) if args.out else None
     vary = parse_vary(args.vary, str(args.config))
     if args.seeds is None:
-        from wfsim.experiments.config import load_config
+        from wfsim.experiments.loading import load_config
 
         args.seeds = [load_config(args.config, args.set).seed]
     runs = len(args.seeds)

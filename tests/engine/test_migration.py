@@ -342,7 +342,7 @@ def test_force_skips_cost_benefit():
 
 
 def test_yaml_rebalance_field():
-    from wfsim.experiments.config import ExperimentConfig, build_simulation
+    from wfsim.experiments import ExperimentConfig, build_simulation
 
     raw = {
         "topology": {"hierarchical": {"devices": 2, "edge": 2, "regional": 1}},

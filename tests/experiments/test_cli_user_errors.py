@@ -359,7 +359,7 @@ def test_infinite_values_are_rejected(tmp_path: Path, capsys: pytest.CaptureFixt
     assert_user_error(rc, err, f"--set {field}=.inf: " + field.replace(".0.", "[0]."))
 
 
-TASK_PARAM_BUG = ("wfsim/experiments/config.py build_workflow(): a generator's 'task' parameter is passed to "
+TASK_PARAM_BUG = ("wfsim/experiments/building.py build_workflow(): a generator's 'task' parameter is passed to "
                   "Task() as raw YAML (strings), so task: {priority: ...} is never converted or checked: validate "
                   "says ok and `run` dies with AttributeError ('str' object has no attribute 'name') in the recorder")
 

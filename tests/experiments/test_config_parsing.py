@@ -8,7 +8,7 @@ import hashlib
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 import yaml
@@ -16,14 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wfsim.cli import main
-from wfsim.experiments.config import (
-    ConfigError,
-    apply_overrides,
-    build_simulation,
-    load_config,
-    parse_yaml,
-    validate_config,
-)
+from wfsim.experiments import ConfigError, build_simulation, load_config, validate_config
+from wfsim.experiments.loading import apply_overrides, parse_yaml
 
 TEXT = """\
 name: floats
@@ -184,3 +178,26 @@ def test_bad_overrides_raise_config_error_naming_the_source(override: str) -> No
 def test_set_duration_round_trips_through_validation(duration: float) -> None:
     config = validate_config(apply_overrides(parse_yaml(TEXT), [f"duration={duration!r}"]))
     assert config.duration == float(duration)
+
+
+def test_enum_fields_take_the_enums_values_and_hold_plain_strings() -> None:
+    from wfsim.experiments import schema
+    from wfsim.model.enums import HealthStatus, NetworkFidelity, Tier
+
+    assert get_args(schema.TierName) == tuple(t.value for t in Tier)
+    assert get_args(schema.HealthName) == tuple(h.value for h in HealthStatus)
+    assert get_args(schema.NetworkName) == tuple(n.value for n in NetworkFidelity)
+    data = parse_yaml(TEXT)
+    data.update(network="shared", health=[{"time": 1, "node": "edge-0", "status": "Degraded"}],
+                autoscaling={"tiers": ["Cloud"], "provisioning": {"EdgeCloud": 2}})
+    data["topology"]["hierarchical"]["nodes"] = {"RegionalCloud": {"cores": 8}}
+    config = validate_config(data)
+    # Strings, not enum members: run manifests and messages show them as written.
+    assert type(config.network) is str and type(config.health[0].status) is str
+    assert type(config.autoscaling.tiers[0]) is str and type(config.topology.hierarchical.device_tier) is str
+    dumped = config.model_dump(mode="json")
+    assert dumped["network"] == "shared" and dumped["health"][0]["status"] == "Degraded"
+    assert dumped["autoscaling"]["tiers"] == ["Cloud"] and dumped["autoscaling"]["provisioning"] == {"EdgeCloud": 2}
+    assert dumped["topology"]["hierarchical"]["nodes"]["RegionalCloud"]["cores"] == 8
+    with pytest.raises(ConfigError, match="network: Input should be 'fast' or 'shared'"):
+        validate_config({**data, "network": "slow"})

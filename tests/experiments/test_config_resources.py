@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from wfsim.experiments.config import ConfigError, build_simulation, validate_config
+from wfsim.experiments import ConfigError, build_simulation, validate_config
 
 BASE = {
     "name": "elastic", "seed": 1, "duration": 20,

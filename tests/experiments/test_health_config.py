@@ -11,7 +11,7 @@ import pytest
 import yaml
 from cli_support import assert_user_error, cli
 
-from wfsim.experiments.config import ConfigError, build_simulation, load_config, validate_config
+from wfsim.experiments import ConfigError, build_simulation, load_config, validate_config
 from wfsim.model.enums import HealthStatus
 from wfsim.verify.catalog import check_catalog
 

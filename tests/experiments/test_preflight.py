@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 
 from cli_support import assert_user_error, cli
 from wfsim.engine.simulation import Simulation
-from wfsim.experiments import config as config_module
-from wfsim.experiments import preflight
-from wfsim.experiments.config import ConfigError, build_simulation, load_config, validate_config
+from wfsim.experiments import ConfigError, build_simulation, load_config, preflight, validate_config
+from wfsim.experiments import building as building_module
+from wfsim.experiments.loading import MAX_YAML_DEPTH
 from wfsim.experiments.preflight import EVENTS_PER_TASK, expected_arrivals
 from wfsim.model.enums import Tier
 from wfsim.model.topology import Link, Node, Topology
@@ -172,7 +172,7 @@ def make_case(directory: Path, case: str) -> Path:
 @pytest.fixture
 def nothing_large_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail the test if a large hierarchical topology or workflow is built, or a run starts."""
-    build = config_module.hierarchical
+    build = building_module.hierarchical
 
     def small_only(devices: int = 10, *args: Any, **kwargs: Any) -> Any:
         assert devices < 1000, "the topology was built before the size check"
@@ -181,15 +181,15 @@ def nothing_large_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
     def no_run(self: Simulation, *args: Any, **kwargs: Any) -> Any:
         raise AssertionError("the run started")
 
-    monkeypatch.setattr(config_module, "hierarchical", small_only)
-    for name, generator in list(config_module.GENERATORS.items()):
+    monkeypatch.setattr(building_module, "hierarchical", small_only)
+    for name, generator in list(building_module.GENERATORS.items()):
         @functools.wraps(generator)  # the config reads the generator's parameters from its signature
         def small_workflow(*args: Any, _generator: Any = generator, **kwargs: Any) -> Any:
             assert all(kwargs.get(size, 0) < 1000 for size in ("length", "width", "layers")), \
                 "the workflow was built before the size check"
             return _generator(*args, **kwargs)
 
-        monkeypatch.setitem(config_module.GENERATORS, name, small_workflow)
+        monkeypatch.setitem(building_module.GENERATORS, name, small_workflow)
     monkeypatch.setattr(Simulation, "run", no_run)
 
 
@@ -307,7 +307,7 @@ def test_readme_states_the_calibration_and_defaults() -> None:
     assert f"nodes at about {preflight.BYTES_PER_NODE // 1000} KB each" in readme
     assert (f"limits: {{max_events: {preflight.DEFAULT_MAX_EVENTS}, max_nodes: {preflight.DEFAULT_MAX_NODES}}}"
             in readme)
-    assert f"nested deeper than {config_module.MAX_YAML_DEPTH} levels" in readme
+    assert f"nested deeper than {MAX_YAML_DEPTH} levels" in readme
 
 
 @settings(max_examples=150, deadline=None)

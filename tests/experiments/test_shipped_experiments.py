@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from wfsim.experiments.config import build_simulation, load_config
+from wfsim.experiments import build_simulation, load_config
 
 EXPERIMENTS = sorted((Path(__file__).resolve().parents[2] / "experiments").glob("*.yaml"))
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from cli_support import assert_user_error, cli
-from wfsim.experiments.config import MAX_YAML_DEPTH, read_yaml
+from wfsim.experiments.loading import MAX_YAML_DEPTH, read_yaml
 
 BASE = """name: tiny
 duration: 4
@@ -71,7 +71,7 @@ def test_yaml_merge_keys_are_not_duplicates(tmp_path: Path) -> None:
 
 
 def test_valid_yaml_reads_as_pyyaml_reads_it() -> None:
-    from wfsim.experiments.config import parse_yaml
+    from wfsim.experiments.loading import parse_yaml
 
     assert parse_yaml(BASE) == yaml.safe_load(BASE)
 

@@ -398,7 +398,7 @@ def raw_config(**autoscaling):
 def test_yaml_autoscaling_round_trip(tmp_path):
     import yaml
 
-    from wfsim.experiments.config import build_simulation, load_config
+    from wfsim.experiments import build_simulation, load_config
 
     raw = raw_config(strategy="predictive", params={"target_utilisation": 0.5, "cooldown": 120},
                      interval=5, tiers=["EdgeCloud"], provisioning={"EdgeCloud": 12})
@@ -436,7 +436,7 @@ def test_yaml_autoscaling_round_trip(tmp_path):
 def test_yaml_autoscaling_user_errors(tmp_path, autoscaling, field):
     import yaml
 
-    from wfsim.experiments.config import ConfigError, load_config
+    from wfsim.experiments import ConfigError, load_config
 
     path = tmp_path / "exp.yaml"
     path.write_text(yaml.safe_dump(raw_config(**autoscaling)))

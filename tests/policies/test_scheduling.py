@@ -16,7 +16,7 @@ import simpy
 
 from wfsim import Node, Simulation, Task, Tier, Topology, Workflow, Workload
 from wfsim.engine.executor import WorkflowRun
-from wfsim.experiments.config import ConfigError, build_simulation, validate_config
+from wfsim.experiments import ConfigError, build_simulation, validate_config
 from wfsim.model.enums import TaskPriority
 from wfsim.policies.load_aware import LoadAware, LoadAwarePolicyEvaluator, PolicySwitch, band_of
 from wfsim.policies.parameters import validate_params

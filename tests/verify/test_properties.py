@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from wfsim import (CloudOnly, EarliestFinishTime, LocationRequirement, NearestEdge, Poisson, Simulation,
                    Task, Workflow, Workload, chain, diamond, fork_join, hierarchical)
-from wfsim.experiments.config import build_simulation, load_config
+from wfsim.experiments import build_simulation, load_config
 from wfsim.trace.trace import Trace
 from wfsim.verify.catalog import CATALOG, check_catalog, resolve
 from wfsim.verify.properties import NOT_APPLICABLE, PropertyVerdict, TraceView

@@ -16,15 +16,9 @@ from typing import Any, Callable, Sequence
 
 import pandas as pd
 
-from wfsim.experiments.config import (
-    ConfigError,
-    apply_overrides,
-    blame_override,
-    build_simulation,
-    parse_yaml,
-    read_yaml,
-    validate_config,
-)
+from wfsim.experiments.building import build_simulation
+from wfsim.experiments.errors import ConfigError
+from wfsim.experiments.loading import apply_overrides, blame_override, parse_yaml, read_yaml, validate_config
 
 #: Table columns: label → (metrics path, scale).
 COLUMNS: dict[str, tuple[tuple[str, ...], float]] = {

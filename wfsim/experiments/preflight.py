@@ -4,7 +4,7 @@ An input that can only fail is refused up front rather than run: a workload whos
 arrival window is empty or in which nothing arrives, a task that no node may host
 from one of its workload's origins, and a run too large for memory. Each check
 raises one :class:`~wfsim.experiments.errors.ConfigError` naming the file, the field
-and what is allowed. :func:`~wfsim.experiments.config.build_simulation` calls them,
+and what is allowed. :func:`~wfsim.experiments.building.build_simulation` calls them,
 so ``wfsim validate`` and ``wfsim run`` refuse the same inputs:
 
 * :func:`check_windows` on the config, before anything is built;
@@ -35,7 +35,7 @@ from wfsim.workloads.generators import GENERATOR_TASKS
 
 if TYPE_CHECKING:
     from wfsim.engine.simulation import Simulation
-    from wfsim.experiments.config import ExperimentConfig, WorkloadConfig
+    from wfsim.experiments.schema import ExperimentConfig, WorkloadConfig
 
 #: Trace rows recorded per task execution: its four task events (placed, ready,
 #: start, end), its share of transfers, link hops and workflow events. Measured

@@ -181,6 +181,10 @@ def _read_trace(path: str, mtime_ns: int, size: int) -> tuple[tuple[float, str |
     return tuple(rows)
 
 
+#: The arrival processes by name: an experiment's ``arrivals: {process: NAME, ...}``
+#: builds the class registered here, passing the entry's other fields. A new process
+#: also needs its ``arrivals:`` model in :mod:`wfsim.experiments.schema` (checked on
+#: import) and a size estimate in :func:`wfsim.experiments.preflight.expected_arrivals`.
 ARRIVAL_PROCESSES: dict[str, type[ArrivalProcess]] = {
     cls.name: cls for cls in (Poisson, Periodic, MMPP, TraceArrivals)
 }

@@ -1,0 +1,201 @@
+"""Building what an experiment config describes: its topology, workflows and
+arrivals, and the ready-to-run :class:`~wfsim.engine.simulation.Simulation`."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError, validate_call
+
+from wfsim.engine.autoscaling import AutoscalingSettings
+from wfsim.engine.migration import MigrationSettings, RebalanceSettings
+from wfsim.engine.simulation import HealthChange, Simulation
+from wfsim.experiments import preflight
+from wfsim.experiments.errors import ConfigError
+from wfsim.experiments.loading import read_yaml, validation_error
+from wfsim.experiments.schema import (
+    ArrivalProcessConfig,
+    ExperimentConfig,
+    LimitsConfig,
+    TaskFields,
+    TopologyConfig,
+    WorkflowConfig,
+)
+from wfsim.model.enums import NetworkFidelity, Tier
+from wfsim.model.topology import Link, Node, Topology, TopologyError, hierarchical
+from wfsim.model.workflow import Edge, Task, Workflow, WorkflowValidationError
+from wfsim.policies.autoscaling import AUTOSCALERS
+from wfsim.policies.parameters import validate_params
+from wfsim.policies.registry import PLACEMENT_STRATEGIES, SCHEDULING_POLICIES
+from wfsim.workloads.arrivals import ARRIVAL_PROCESSES, ArrivalProcess, TraceArrivals
+from wfsim.workloads.generators import GENERATORS
+from wfsim.workloads.workload import WorkDistribution, Workload
+
+
+def build_topology(config: TopologyConfig, base: Path, source: str, max_nodes: int | None = None) -> Topology:
+    """The topology a config describes; with ``max_nodes``, one of more nodes is
+    refused (a :class:`ConfigError`) before it is built."""
+    try:
+        if config.hierarchical is not None:
+            h = config.hierarchical
+            if max_nodes is not None:
+                nodes = 1 + h.regional + h.edge + h.devices  # the cloud, then each level
+                preflight.check_node_count(nodes, max_nodes, source, "topology.hierarchical")
+            return hierarchical(
+                h.devices, h.edge, h.regional, device_tier=h.device_tier, edge_tier=h.edge_tier,
+                nodes={t: o.model_dump(exclude_none=True) for t, o in h.nodes.items()},
+                links={k: o.model_dump(exclude_none=True) for k, o in h.links.items()},
+            )
+        if config.file is not None:
+            path = base / config.file
+            try:
+                data = read_yaml(path)
+            except ConfigError as exc:
+                raise ConfigError(source, "topology.file", f"{path}: {exc.message}") from None
+            try:
+                inner = TopologyConfig.model_validate(data)
+            except ValidationError as exc:
+                raise validation_error(exc, str(path), TopologyConfig) from None
+            if inner.file is not None:
+                raise ConfigError(str(path), "file", "a topology file cannot point to another file")
+            return build_topology(inner, path.parent, str(path), max_nodes)
+        if max_nodes is not None:
+            preflight.check_node_count(len(config.nodes or ()), max_nodes, source, "topology.nodes")
+        nodes = [Node(**{**n.model_dump(), "tier": Tier.parse(n.tier)}) for n in config.nodes or []]
+        links = [Link(**l.model_dump()) for l in config.links]
+        return Topology(nodes, links)
+    except TopologyError as exc:
+        raise ConfigError(source, "topology", str(exc)) from None
+
+
+def build_arrivals(config: ArrivalProcessConfig, base: Path) -> ArrivalProcess:
+    """The arrival process a workload's ``arrivals`` entry describes: the class
+    registered under its ``process``, given the entry's other fields (relative paths
+    resolved against ``base``).
+
+    Raises:
+        ValueError: From the class, for arguments it refuses.
+    """
+    return ARRIVAL_PROCESSES[config.process](**config.arguments(base))
+
+
+def build_workflow(config: WorkflowConfig, base: Path, source: str, field: str,
+                   max_events: int = preflight.DEFAULT_MAX_EVENTS) -> Workflow:
+    """The workflow a workload's ``workflow`` entry describes (a generated one is
+    refused before it is built if one instance alone would exceed ``max_events``)."""
+    try:
+        if config.generator is not None:
+            generator = GENERATORS[config.generator]
+            params = dict(config.model_extra or {})
+            if "task" in params:
+                try:
+                    params["task"] = TaskFields.model_validate(params["task"]).task_kwargs()
+                except ValidationError as exc:
+                    raise validation_error(exc, source, TaskFields, f"{field}.task.") from None
+            accepted = [p for p in inspect.signature(generator).parameters if p not in ("task", "workflow")]
+            accepted += ["input_bytes", "result_bytes", "deadline", "task"]
+            unknown = sorted(set(params) - set(accepted))
+            if unknown:
+                raise ConfigError(source, field, f"generator {config.generator!r} has no parameter(s) "
+                                  f"{', '.join(unknown)}; allowed: {', '.join(accepted)}")
+            preflight.check_generator_size(config.generator, params, max_events, source, field)
+            try:
+                return validate_call(generator)(**params)
+            except ValidationError as exc:
+                raise validation_error(exc, source, prefix=f"{field}.") from None
+        if config.model_extra:
+            raise ConfigError(source, field, f"unknown field(s) {', '.join(sorted(config.model_extra))}")
+        if config.wfcommons is not None:
+            from wfsim.workloads.wfcommons import load_wfformat
+
+            return load_wfformat(base / config.wfcommons)
+        tasks = [Task(t.id, work=t.work, **t.task_kwargs()) for t in config.tasks or []]
+        return Workflow(field, tasks, [Edge(*e) for e in config.edges])
+    except ConfigError:
+        raise
+    except (WorkflowValidationError, ValueError, TypeError) as exc:
+        raise ConfigError(source, field, str(exc)) from None
+    except OSError as exc:
+        raise ConfigError(source, field, str(exc)) from None
+
+
+def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", source: str = "<config>",
+                     seed: int | None = None) -> Simulation:
+    """A ready-to-run simulation for ``config``; relative paths resolve against ``base_dir``.
+
+    An input that can only fail, or a run too large for ``config.limits``, is refused
+    here, before anything large is built (:mod:`wfsim.experiments.preflight`).
+    """
+    base = Path(base_dir)
+    if seed is not None:
+        config = config.model_copy(update={"seed": seed})
+    preflight.check_windows(config, source)
+    topology = build_topology(config.topology, base, source, config.limits.max_nodes)
+    workloads = []
+    for i, w in enumerate(config.workloads):
+        field = f"workloads[{i}]"
+        workflow = build_workflow(w.workflow, base, source, f"{field}.workflow", config.limits.max_events)
+        if w.origins is not None:
+            missing = [o for o in w.origins if o not in topology.index]
+            if missing:
+                raise ConfigError(source, f"{field}.origins", f"unknown node(s) {missing}")
+        try:
+            arrivals = build_arrivals(w.arrivals, base)
+            work = WorkDistribution(w.work.kind, w.work.cv, w.work.spread)
+        except ValueError as exc:
+            raise ConfigError(source, f"{field}.arrivals", str(exc)) from None
+        if isinstance(arrivals, TraceArrivals):
+            try:
+                next(iter(arrivals.times(None, 0.0, float("inf"))), None)  # type: ignore[arg-type]
+            except ValueError as exc:
+                raise ConfigError(source, f"{field}.arrivals.path", str(exc)) from None
+        workloads.append(Workload(w.name, workflow, arrivals, w.origins, work, w.start, w.end))
+    placement_cls = PLACEMENT_STRATEGIES[config.placement.strategy]
+    params = validate_params(config.placement.strategy, placement_cls.parameters, config.placement.params)
+    scheduling_cls = SCHEDULING_POLICIES[config.scheduling.strategy]
+    scheduling_params = validate_params(config.scheduling.strategy, scheduling_cls.parameters,
+                                        config.scheduling.params)
+    settings: dict[str, Any] = {}
+    if config.rebalance is not None:
+        r = config.rebalance
+        settings["migration"] = MigrationSettings(r.max_concurrent, r.overhead, r.benefit_weight)
+        settings["rebalance"] = RebalanceSettings(r.interval, r.threshold)
+    if config.autoscaling is not None:
+        a = config.autoscaling
+        settings["autoscaling"] = AutoscalingSettings(
+            AUTOSCALERS[a.strategy](**a.params), interval=a.interval, min_cores=a.min_cores,
+            max_factor=a.max_factor, tiers=tuple(a.tiers), provisioning=dict(a.provisioning))
+    health = []
+    for i, change in enumerate(config.health):
+        try:
+            topology.index_of(change.node)
+        except ValueError as exc:
+            raise ConfigError(source, f"health[{i}].node", str(exc)) from None
+        health.append(HealthChange(change.time, change.node, change.status, change.evacuate))
+    dumped = config.model_dump(mode="json")
+    if config.rebalance is None:
+        dumped.pop("rebalance", None)  # manifests of runs without it stay as they were
+    if config.autoscaling is None:
+        dumped.pop("autoscaling", None)
+    if not config.health:
+        dumped.pop("health", None)
+    if config.limits == LimitsConfig():
+        dumped.pop("limits", None)  # limits change no result: manifests stay as they were
+    sim = Simulation(
+        topology, workloads,
+        placement=placement_cls(**params),
+        scheduling=functools.partial(scheduling_cls, **scheduling_params),
+        network=NetworkFidelity(config.network),
+        seed=config.seed,
+        duration=config.duration,
+        until=config.until,
+        config=dumped,
+        **settings,
+        health=health,
+    )
+    preflight.check_size(sim, config, source)
+    preflight.check_placement(sim, config, source)
+    return sim

@@ -1,0 +1,343 @@
+"""The schema of experiment files: pydantic models of an experiment YAML, from
+:class:`ExperimentConfig` down (reading one: :mod:`wfsim.experiments.loading`;
+turning one into a simulation: :mod:`wfsim.experiments.building`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, Union, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from wfsim.experiments import preflight
+from wfsim.model.enums import HealthStatus, NetworkFidelity, TaskPriority, Tier
+from wfsim.model.topology import LINK_DEFAULTS
+from wfsim.model.workflow import LocationKind, LocationRequirement
+from wfsim.workloads.arrivals import ARRIVAL_PROCESSES, MMPP, Periodic, Poisson, TraceArrivals
+from wfsim.workloads.generators import GENERATORS
+from wfsim.workloads.workload import WorkDistribution
+
+
+def _values(members: Iterable[Enum]) -> Any:
+    """The ``Literal`` of the members' values, in the order given."""
+    return Literal[tuple(member.value for member in members)]
+
+
+# Enum-valued fields take their allowed values from the enums but hold plain strings,
+# as YAML gives them and as run manifests record them; a bad value is told the allowed
+# ones. Fields of the enum types would hold members instead, which f-strings print as
+# 'Tier.CLOUD' (Python 3.11) in messages such as `wfsim validate`'s, and a Literal of
+# members is listed as "<Tier.CLOUD: 'Cloud'>". A type checker cannot read a Literal
+# built at run time: to it these are strings.
+if TYPE_CHECKING:
+    TierName: TypeAlias = str
+    DeviceTierName: TypeAlias = str
+    EdgeTierName: TypeAlias = str
+    LinkLevel: TypeAlias = str
+    LocationName: TypeAlias = str
+    PriorityName: TypeAlias = str
+    WorkKind: TypeAlias = str
+    HealthName: TypeAlias = str
+    NetworkName: TypeAlias = str
+else:
+    TierName = _values(Tier)
+    DeviceTierName = _values([Tier.LOCAL_DEVICE, Tier.EDGE_DEVICE])
+    EdgeTierName = _values([Tier.EDGE_DEVICE, Tier.EDGE_CLOUD])
+    LinkLevel = Literal[tuple(LINK_DEFAULTS)]
+    # Listed in this order (not the enum's) since error messages have always listed them so.
+    LocationName = _values([LocationKind.ALL, LocationKind.SPECIFIC, LocationKind.ANY_OF,
+                            LocationKind.PREFERRED_ORDER])
+    PriorityName = Literal[tuple(p.name.title() for p in TaskPriority)]  # Critical … Background
+    WorkKind = Literal[WorkDistribution.KINDS]
+    HealthName = _values(HealthStatus)
+    NetworkName = _values(NetworkFidelity)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+# --- topology --------------------------------------------------------------------
+class NodeOverride(_Strict):
+    """Per-tier overrides of the hierarchical builder's node defaults."""
+
+    cores: int | None = Field(None, ge=1, strict=True)
+    speed: float | None = Field(None, gt=0)
+    memory: float | None = Field(None, ge=0)
+    price: float | None = Field(None, ge=0)
+    idle_power: float | None = Field(None, ge=0)
+    busy_power: float | None = Field(None, ge=0)
+    region: str | None = None
+
+
+class LinkOverride(_Strict):
+    latency: float | None = Field(None, ge=0)
+    bandwidth: float | None = Field(None, gt=0)
+
+
+class HierarchicalConfig(_Strict):
+    devices: int = Field(10, ge=0, strict=True)
+    edge: int = Field(2, ge=1, strict=True)
+    regional: int = Field(1, ge=0, strict=True)
+    device_tier: DeviceTierName = Tier.LOCAL_DEVICE.value
+    edge_tier: EdgeTierName = Tier.EDGE_CLOUD.value
+    nodes: dict[TierName, NodeOverride] = {}
+    links: dict[LinkLevel, LinkOverride] = {}
+
+
+class NodeConfig(_Strict):
+    id: str = Field(min_length=1)
+    tier: TierName
+    cores: int = Field(1, ge=1, strict=True)
+    speed: float = Field(1e9, gt=0)
+    memory: float = Field(4 * 2**30, ge=0)
+    price: float = Field(0.0, ge=0)
+    idle_power: float = Field(0.0, ge=0)
+    busy_power: float = Field(0.0, ge=0)
+    region: str | None = None
+
+
+class LinkConfig(_Strict):
+    a: str
+    b: str
+    latency: float = Field(0.001, ge=0)
+    bandwidth: float = Field(125e6, gt=0)
+
+
+class TopologyConfig(_Strict):
+    """Exactly one of ``hierarchical``, ``nodes`` (+ ``links``) or ``file``."""
+
+    hierarchical: HierarchicalConfig | None = None
+    nodes: list[NodeConfig] | None = None
+    links: list[LinkConfig] = []
+    file: str | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> TopologyConfig:
+        forms = [self.hierarchical is not None, self.nodes is not None, self.file is not None]
+        if sum(forms) != 1:
+            raise ValueError("give exactly one of 'hierarchical', 'nodes' (with 'links') or 'file'")
+        return self
+
+
+# --- workloads -------------------------------------------------------------------
+class ArrivalProcessConfig(_Strict):
+    """Base of the ``arrivals:`` models. ``process`` is the name under which the
+    process class is registered in :data:`~wfsim.workloads.arrivals.ARRIVAL_PROCESSES`
+    (each model restricts it to its class's ``name``); the other fields are that
+    class's arguments, by name."""
+
+    process: str
+
+    def arguments(self, base: Path) -> dict[str, Any]:
+        """Keyword arguments for the process class: every field but ``process``.
+
+        Args:
+            base: The directory that relative paths in the entry are relative to.
+        """
+        return {name: getattr(self, name) for name in type(self).model_fields if name != "process"}
+
+
+class PoissonConfig(ArrivalProcessConfig):
+    process: Literal[Poisson.name]  # type: ignore[valid-type]
+    rate: float = Field(gt=0)
+
+
+class PeriodicConfig(ArrivalProcessConfig):
+    process: Literal[Periodic.name]  # type: ignore[valid-type]
+    period: float = Field(gt=0)
+    phase: float = Field(0.0, ge=0)
+    jitter: float = Field(0.0, ge=0)
+
+
+class MMPPConfig(ArrivalProcessConfig):
+    process: Literal[MMPP.name]  # type: ignore[valid-type]
+    rates: tuple[Annotated[float, Field(ge=0)], Annotated[float, Field(ge=0)]]
+    mean_sojourn: tuple[Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)]]
+
+
+class TraceArrivalsConfig(ArrivalProcessConfig):
+    process: Literal[TraceArrivals.name]  # type: ignore[valid-type]
+    path: str
+
+    def arguments(self, base: Path) -> dict[str, Any]:
+        # The file is named relative to the experiment file, not the working directory.
+        return {"path": str(base / self.path)}
+
+
+ArrivalsConfig = Annotated[
+    Union[PoissonConfig, PeriodicConfig, MMPPConfig, TraceArrivalsConfig], Field(discriminator="process")
+]
+
+
+def _check_arrivals() -> None:
+    # One model per registered process: a process registered without a model could
+    # never be chosen, and a model without a process could never be built.
+    models = {get_args(m.model_fields["process"].annotation)[0] for m in get_args(get_args(ArrivalsConfig)[0])}
+    if models != set(ARRIVAL_PROCESSES):
+        raise TypeError(f"ArrivalsConfig has models for {sorted(models)}, but the arrival processes registered in "
+                        f"wfsim.workloads.arrivals.ARRIVAL_PROCESSES are {sorted(ARRIVAL_PROCESSES)}")
+
+
+_check_arrivals()
+
+
+class TaskFields(_Strict):
+    """Task fields other than id and work: the generators' ``task`` parameter."""
+
+    cores: int = Field(1, ge=1, strict=True)
+    memory: float = Field(0.0, ge=0)
+    min_cores: int | None = Field(None, ge=1, strict=True)
+    min_memory: float | None = Field(None, ge=0)
+    elastic: bool = False
+    scalability: float = Field(1.0, ge=0, le=1)
+    location: LocationName = LocationKind.ALL.value
+    tiers: list[TierName] = []
+    priority: PriorityName = TaskPriority.NORMAL.name.title()
+    deadline: float | None = Field(None, gt=0)
+    state_keys: list[str] = []
+
+    def task_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for :class:`~wfsim.model.workflow.Task`."""
+        return dict(
+            cores=self.cores, memory=self.memory, min_cores=self.min_cores, min_memory=self.min_memory,
+            elastic=self.elastic, scalability=self.scalability,
+            location=LocationRequirement(LocationKind(self.location), tuple(Tier.parse(x) for x in self.tiers)),
+            priority=TaskPriority.parse(self.priority), deadline=self.deadline,
+            state_keys=frozenset(self.state_keys),
+        )
+
+
+class TaskConfig(TaskFields):
+    id: str = Field(min_length=1)
+    work: float = Field(1e9, ge=0)
+
+
+class WorkflowConfig(BaseModel):
+    """``generator: NAME`` plus its parameters, ``wfcommons: FILE``, or inline
+    ``tasks`` and ``edges``."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
+    generator: Literal[tuple(GENERATORS)] | None = None  # type: ignore[valid-type]
+    wfcommons: str | None = None
+    tasks: list[TaskConfig] | None = None
+    edges: list[tuple[str, str] | tuple[str, str, float]] = []
+
+    @model_validator(mode="after")
+    def _one_form(self) -> WorkflowConfig:
+        forms = [self.generator is not None, self.wfcommons is not None, self.tasks is not None]
+        if sum(forms) != 1:
+            raise ValueError("give exactly one of 'generator', 'wfcommons' or 'tasks' (with 'edges')")
+        return self
+
+
+class WorkDistributionConfig(_Strict):
+    kind: WorkKind = "constant"
+    cv: float = Field(1.0, ge=0)
+    spread: float = Field(0.5, ge=0, le=1)
+
+
+class WorkloadConfig(_Strict):
+    name: str = Field(min_length=1)
+    workflow: WorkflowConfig
+    arrivals: ArrivalsConfig
+    origins: list[str] | None = Field(None, min_length=1)
+    work: WorkDistributionConfig = WorkDistributionConfig()
+    start: float = Field(0.0, ge=0)
+    end: float | None = Field(None, gt=0)
+
+
+# --- strategies ------------------------------------------------------------------
+class StrategyConfig(_Strict):
+    strategy: str
+    params: dict[str, Any] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, value: Any) -> Any:
+        return {"strategy": value} if isinstance(value, str) else value
+
+
+class RebalanceConfig(_Strict):
+    """Periodic load rebalancing through task migration (see :mod:`wfsim.engine.migration`)."""
+
+    interval: float = Field(30.0, gt=0)
+    threshold: float = Field(0.3, gt=0)
+    max_concurrent: int = Field(4, ge=1, le=32, strict=True)
+    overhead: float = Field(1.2, ge=1.0, le=2.0)
+    benefit_weight: float = Field(1.0, ge=0.0, le=10.0)
+
+
+class AutoscalingConfig(_Strict):
+    """Run-time autoscaling of node cores (see :mod:`wfsim.policies.autoscaling`):
+    ``strategy`` (threshold | predictive | right_sizing) with its ``params``, the
+    control ``interval``, which ``tiers`` scale, scale-up ``provisioning`` delays per
+    tier and the capacity bounds ``min_cores`` / ``max_factor`` × initial cores."""
+
+    strategy: str = "threshold"
+    params: dict[str, Any] = {}
+    interval: float = Field(10.0, gt=0)
+    tiers: list[TierName] = [Tier.EDGE_CLOUD.value, Tier.REGIONAL_CLOUD.value, Tier.CLOUD.value]
+    provisioning: dict[TierName, Annotated[float, Field(ge=0)]] = {}
+    min_cores: int = Field(1, ge=1, strict=True)
+    max_factor: float = Field(4.0, ge=1.0, le=100.0)
+
+
+class HealthChangeConfig(_Strict):
+    """A scheduled change of a node's health (see
+    :meth:`Simulation.set_health <wfsim.engine.simulation.Simulation.set_health>`):
+    at ``time`` seconds, node ``node`` becomes ``status``; with ``evacuate``, a
+    drained node's running and queued tasks also migrate away."""
+
+    time: float = Field(ge=0)
+    node: str = Field(min_length=1)
+    status: HealthName
+    evacuate: bool = False
+
+
+class LimitsConfig(_Strict):
+    """How large a run may be (see :mod:`wfsim.experiments.preflight`): a config
+    expecting more trace events or nodes is refused before anything large is built.
+    The defaults correspond to about 3 GB each; raise them for a bigger machine."""
+
+    max_events: int = Field(preflight.DEFAULT_MAX_EVENTS, ge=1)
+    max_nodes: int = Field(preflight.DEFAULT_MAX_NODES, ge=1)
+
+
+class ExperimentConfig(_Strict):
+    """A whole experiment file: a topology, workloads and strategies. Example::
+
+        name: quickstart
+        seed: 42
+        duration: 120            # arrival window, seconds
+        network: fast            # fast | shared
+        placement: earliest_finish_time
+        topology:
+          hierarchical: {devices: 20, edge: 4, regional: 2}
+        workloads:
+          - name: sensors
+            workflow: {generator: chain, length: 3, work: 2.0e9, data_bytes: 1.0e6}
+            arrivals: {process: poisson, rate: 0.1}
+            work: {kind: exponential}
+        health:                  # optional: node health changes at run time
+          - {time: 30, node: edge-0, status: Maintenance, evacuate: true}   # empty edge-0 ...
+          - {time: 90, node: edge-0, status: Healthy}       # ... and bring it back
+    """
+
+    name: str = "experiment"
+    description: str = ""
+    seed: int = Field(0, ge=0, strict=True)
+    duration: float = Field(60.0, ge=0)
+    until: float | None = Field(None, gt=0)
+    network: NetworkName = NetworkFidelity.FAST.value
+    placement: StrategyConfig = StrategyConfig(strategy="earliest_finish_time")
+    scheduling: StrategyConfig = StrategyConfig(strategy="fifo")
+    topology: TopologyConfig
+    workloads: list[WorkloadConfig] = Field(min_length=1)
+    rebalance: RebalanceConfig | None = None
+    autoscaling: AutoscalingConfig | None = None
+    health: list[HealthChangeConfig] = []
+    limits: LimitsConfig = LimitsConfig()
+
