@@ -25,6 +25,7 @@ from wfsim.experiments.schema import (
     WorkflowConfig,
 )
 from wfsim.model.enums import NetworkFidelity, Tier
+from wfsim.model.parameters import Tunable
 from wfsim.model.topology import Link, Node, Topology, TopologyError, hierarchical
 from wfsim.model.workflow import Edge, Task, Workflow, WorkflowValidationError
 from wfsim.policies.autoscaling import AUTOSCALERS
@@ -122,6 +123,11 @@ def build_workflow(config: WorkflowConfig, base: Path, source: str, field: str,
         raise ConfigError(source, field, str(exc)) from None
 
 
+def _declared(group: Any, settings: type[Tunable]) -> dict[str, Any]:
+    """The values of ``settings``' declared parameters in a config group."""
+    return {p.name: getattr(group, p.name) for p in settings.parameters}
+
+
 def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", source: str = "<config>",
                      seed: int | None = None) -> Simulation:
     """A ready-to-run simulation for ``config``; relative paths resolve against ``base_dir``.
@@ -161,13 +167,13 @@ def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", sourc
     settings: dict[str, Any] = {}
     if config.rebalance is not None:
         r = config.rebalance
-        settings["migration"] = MigrationSettings(r.max_concurrent, r.overhead, r.benefit_weight)
-        settings["rebalance"] = RebalanceSettings(r.interval, r.threshold)
+        settings["migration"] = MigrationSettings(**_declared(r, MigrationSettings))
+        settings["rebalance"] = RebalanceSettings(**_declared(r, RebalanceSettings))
     if config.autoscaling is not None:
         a = config.autoscaling
         settings["autoscaling"] = AutoscalingSettings(
-            AUTOSCALERS[a.strategy](**a.params), interval=a.interval, min_cores=a.min_cores,
-            max_factor=a.max_factor, tiers=tuple(a.tiers), provisioning=dict(a.provisioning))
+            AUTOSCALERS[a.strategy](**a.params), tiers=tuple(a.tiers), provisioning=dict(a.provisioning),
+            **_declared(a, AutoscalingSettings))
     health = []
     for i, change in enumerate(config.health):
         try:

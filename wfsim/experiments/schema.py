@@ -9,13 +9,17 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, Union, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
+from wfsim.engine.autoscaling import AutoscalingSettings
+from wfsim.engine.migration import MigrationSettings, RebalanceSettings
 from wfsim.experiments import preflight
 from wfsim.model.enums import HealthStatus, NetworkFidelity, TaskPriority, Tier
+from wfsim.model.parameters import Tunable
 from wfsim.model.topology import LINK_DEFAULTS
 from wfsim.model.workflow import LocationKind, LocationRequirement
 from wfsim.workloads.arrivals import ARRIVAL_PROCESSES, MMPP, Periodic, Poisson, TraceArrivals
+from wfsim.policies.autoscaling import DEFAULT_TIERS
 from wfsim.workloads.generators import GENERATORS
 from wfsim.workloads.workload import WorkDistribution
 
@@ -260,29 +264,40 @@ class StrategyConfig(_Strict):
         return {"strategy": value} if isinstance(value, str) else value
 
 
-class RebalanceConfig(_Strict):
-    """Periodic load rebalancing through task migration (see :mod:`wfsim.engine.migration`)."""
+def _declared(name: str, doc: str, *groups: type[Tunable], base: type[BaseModel] = _Strict) -> Any:
+    """A schema model whose fields are the declared parameters of ``groups``: their
+    types, defaults and ranges come from the declarations (no int for a float is
+    refused, no string for a number accepted, as in Python)."""
+    fields: dict[str, Any] = {}
+    for group in groups:
+        for p in group.parameters:
+            if p.kind == "categorical":
+                fields[p.name] = (Literal[tuple(p.choices or ())], p.default)
+            else:
+                kind = {"int": int, "float": float, "bool": bool}[p.kind]
+                fields[p.name] = (kind, Field(p.default, ge=p.low, le=p.high, strict=True))
+    return create_model(name, __base__=base, __doc__=doc, __module__=__name__, **fields)
 
-    interval: float = Field(30.0, gt=0)
-    threshold: float = Field(0.3, gt=0)
-    max_concurrent: int = Field(4, ge=1, le=32, strict=True)
-    overhead: float = Field(1.2, ge=1.0, le=2.0)
-    benefit_weight: float = Field(1.0, ge=0.0, le=10.0)
 
-
-class AutoscalingConfig(_Strict):
-    """Run-time autoscaling of node cores (see :mod:`wfsim.policies.autoscaling`):
-    ``strategy`` (threshold | predictive | right_sizing) with its ``params``, the
-    control ``interval``, which ``tiers`` scale, scale-up ``provisioning`` delays per
-    tier and the capacity bounds ``min_cores`` / ``max_factor`` × initial cores."""
-
+class _AutoscalingGroup(_Strict):
     strategy: str = "threshold"
     params: dict[str, Any] = {}
-    interval: float = Field(10.0, gt=0)
-    tiers: list[TierName] = [Tier.EDGE_CLOUD.value, Tier.REGIONAL_CLOUD.value, Tier.CLOUD.value]
+    tiers: list[TierName] = [tier.value for tier in DEFAULT_TIERS]
     provisioning: dict[TierName, Annotated[float, Field(ge=0)]] = {}
-    min_cores: int = Field(1, ge=1, strict=True)
-    max_factor: float = Field(4.0, ge=1.0, le=100.0)
+
+
+if TYPE_CHECKING:
+    RebalanceConfig: TypeAlias = Any
+    AutoscalingConfig: TypeAlias = Any
+else:
+    RebalanceConfig = _declared(
+        "RebalanceConfig", "Periodic load rebalancing through task migration: the parameters of "
+        ":class:`~wfsim.engine.migration.RebalanceSettings` and :class:`~wfsim.engine.migration.MigrationSettings`.",
+        RebalanceSettings, MigrationSettings)
+    AutoscalingConfig = _declared(
+        "AutoscalingConfig", "Run-time autoscaling of node cores: ``strategy`` with its ``params``, which "
+        "``tiers`` scale, scale-up ``provisioning`` delays per tier, and the parameters of "
+        ":class:`~wfsim.engine.autoscaling.AutoscalingSettings`.", AutoscalingSettings, base=_AutoscalingGroup)
 
 
 class HealthChangeConfig(_Strict):

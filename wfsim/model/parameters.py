@@ -26,6 +26,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
@@ -93,12 +94,11 @@ class Parameter:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"{self.name} must be {self.allowed()}, got {value!r}")
         if self.kind == "int":
-            if int(value) != value:
+            if not isinstance(value, int):  # not even 2.0: YAML and Python accept the same
                 raise ValueError(f"{self.name} must be {self.allowed()}, got {value!r}")
-            value = int(value)
         else:
             value = float(value)
-            if value != value:
+            if not math.isfinite(value):
                 raise ValueError(f"{self.name} must be {self.allowed()}, got {value!r}")
         if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
             bounds = f"in [{self.low}, {self.high}]" if None not in (self.low, self.high) else self.allowed()
