@@ -13,18 +13,19 @@ import pandas as pd
 
 from wfsim.model.enums import DRAINED
 from wfsim.verify.catalog.common import as_str, fmt, migrations
+from wfsim.verify.ltl import INCONCLUSIVE, Truth
 from wfsim.verify.properties import Findings, Invariant, TraceView, records
 
 #: Node health states in which a node takes no new work (a drain).
 _DRAINED = frozenset(status.value for status in DRAINED)
 
 
-def _lb_placements() -> frozenset[str]:
-    """Class names of the placement strategies that are load balancers (they choose
-    only Healthy nodes), as the manifest's ``placement`` names them."""
-    from wfsim.policies.load_balancing import STRATEGIES, LoadBalancer
-
-    return frozenset({cls.__name__ for cls in STRATEGIES.values()} | {LoadBalancer.__name__})
+def _placement_only_healthy(view: TraceView) -> bool | None:
+    """Whether the run's placement strategy chooses only Healthy nodes, as the
+    manifest records it (``placement_only_healthy``); None for a trace saved before
+    it was recorded."""
+    flag = view.trace.manifest.get("placement_only_healthy")
+    return None if flag is None else bool(flag)
 
 
 def _health_changes(view: TraceView) -> pd.DataFrame:
@@ -52,14 +53,17 @@ def _status_at(changes: pd.DataFrame, rows: pd.DataFrame, exact: bool) -> pd.Dat
 
 def _assignments(view: TraceView) -> pd.DataFrame:
     """Every decision that put a task on a node: ``placed`` events and migration
-    targets (Preparing rows), with ``time, workflow, task, node, what, strict``;
-    ``strict`` means only a Healthy node is allowed (load-balancer placements and
-    rebalancing moves)."""
+    targets (Preparing rows), with ``time, workflow, task, node, what, strict,
+    unknown``; ``strict`` means only a Healthy node is allowed (load-balancer
+    placements and rebalancing moves), ``unknown`` that the trace does not say
+    whether it is (placements of a run whose manifest predates
+    ``placement_only_healthy``)."""
     te = view.task_events
     placed = te[(te["event"] == "placed") & te["node"].notna()]
-    lb = str(view.trace.manifest.get("placement")) in _lb_placements()
+    only_healthy = _placement_only_healthy(view)
     out = [pd.DataFrame({"time": placed["time"], "workflow": placed["workflow"], "task": placed["task"],
-                         "node": placed["node"], "what": "placed", "strict": lb})]
+                         "node": placed["node"], "what": "placed", "strict": bool(only_healthy),
+                         "unknown": only_healthy is None})]
     m = migrations(view)
     if len(m):
         prep = m[m["state"] == "Preparing"]
@@ -67,7 +71,7 @@ def _assignments(view: TraceView) -> pd.DataFrame:
             "time": prep["time"].to_numpy(dtype=float), "workflow": prep["workflow"].to_numpy(dtype=np.int64),
             "task": prep["task"].to_numpy(dtype=object), "node": as_str(prep["target"]),
             "what": "migration " + prep["migration"].astype(str).to_numpy(dtype=object) + " to",
-            "strict": (prep["trigger"].astype(str) == "LoadImbalance").to_numpy()}))
+            "strict": (prep["trigger"].astype(str) == "LoadImbalance").to_numpy(), "unknown": False}))
     return pd.concat(out, ignore_index=True)
 
 
@@ -89,24 +93,31 @@ def _lb_healthy(view: TraceView) -> Findings:
     lone = s[s["assigned"].isna()]
     rows = pd.concat([decisions, pd.DataFrame({
         "time": lone["time"], "workflow": lone["workflow"], "task": lone["task"], "node": lone["node"],
-        "what": "start", "strict": False})], ignore_index=True)
+        "what": "start", "strict": False, "unknown": False})], ignore_index=True)
     before, at = _status_at(changes, rows, exact=False), _status_at(changes, rows, exact=True)
     strict = rows["strict"].to_numpy(dtype=bool)
+    unknown = rows["unknown"].to_numpy(dtype=bool)
 
-    def refused(status: pd.Series) -> np.ndarray:
+    def refused(status: pd.Series, strict: np.ndarray) -> np.ndarray:
         drained = status.isin(_DRAINED).to_numpy()
         return drained | (strict & (status != "Healthy").to_numpy())
 
     # At the instant of a change the decision may have come just before it.
-    bad = refused(before["status"]) & refused(at["status"])
-    rows, at = rows[bad], at[bad]
+    bad = refused(before["status"], strict) & refused(at["status"], strict)
+    # Refused only if the placement was a load balancer's, which the trace does not say.
+    undecided = ~bad & refused(before["status"], strict | unknown) & refused(at["status"], strict | unknown)
+    keep = bad | undecided
+    rows, at, undecided = rows[keep], at[keep], undecided[keep]
     found = pd.DataFrame({
         "entity_kind": "task", "entity": rows["workflow"].astype(str) + "/" + rows["task"].astype(str),
         "time": rows["time"], "step": None,
         "explanation": rows["what"] + " " + rows["node"].astype(str) + " at t=" + fmt(rows["time"]) + " while "
         + rows["node"].astype(str) + " was " + at["status"] + " (since t=" + fmt(at["since"]) + ")"
-        + np.where(rows["strict"].to_numpy(dtype=bool), "; only Healthy nodes may be chosen", ""),
+        + np.where(rows["strict"].to_numpy(dtype=bool), "; only Healthy nodes may be chosen", "")
+        + np.where(undecided, "; the manifest does not record whether the placement strategy chooses only"
+                   " Healthy nodes (placement_only_healthy)", ""),
         "workflow": rows["workflow"], "task": rows["task"].astype(str),
+        "verdict": np.where(undecided, INCONCLUSIVE.value, Truth.FALSE.value),
     })
     return Findings(checked, found)
 
@@ -118,8 +129,12 @@ LB_HEALTHY = Invariant(
     Node health changes are the ``states`` rows of kind ``health`` (every node is
     Healthy until its first).  Every ``placed`` event and every migration target is on
     a node that is neither Unhealthy nor Maintenance at that time; load-balancer
-    placements (the manifest's placement is one of :mod:`wfsim.policies.load_balancing`'s
-    classes) and rebalancing moves (trigger ``LoadImbalance``) only on a Healthy one.
+    placements (the manifest's ``placement_only_healthy`` is true: the placement
+    strategy declares it chooses only Healthy nodes) and rebalancing moves (trigger
+    ``LoadImbalance``) only on a Healthy one.  A trace saved before the manifest
+    recorded ``placement_only_healthy`` does not say which rule its placements
+    follow: a placement there on a node that is neither Healthy nor drained (Degraded)
+    is ``inconclusive``, not a violation; everything else is judged as above.
     A ``start`` is judged at the assignment that put the task on its node (a drained
     node still runs the tasks it already had), or at its own time if none is recorded.
     At the instant of a health change a decision counts as made just before or just
