@@ -599,8 +599,8 @@ class Property(ABC):
         pid: Seed property id (``P1``) or a dotted name for engine checks.
         name: Registry name (``lifecycle``).
         seed_ref: Where in the seed it comes from (``P1, overview §3; seed l.77–163``).
-        doc: Documentation; its first line is the :attr:`description`, and it
-            becomes the object's ``__doc__``.
+        doc: Documentation; its first paragraph, on one line, is the
+            :attr:`description`, and it becomes the object's ``__doc__``.
         unit: What the ``checked`` count counts (plural noun).
     """
 
@@ -611,7 +611,7 @@ class Property(ABC):
         self.name = name
         self.seed_ref = seed_ref
         self.__doc__ = doc
-        self.description = doc.strip().splitlines()[0] if doc.strip() else name
+        self.description = " ".join(doc.strip().split("\n\n")[0].split()) if doc.strip() else name
         self.unit = unit
 
     @abstractmethod
