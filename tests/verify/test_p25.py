@@ -168,11 +168,40 @@ def test_degraded_nodes_are_refused_to_load_balancers_only(eft_trace: Trace) -> 
     placed = te[(te["event"] == "placed") & (te["node"].astype(str) == "edge-1")
                 & (te["time"] > 8.0) & (te["time"] < 25.0)].iloc[0]
     assert verdicts(eft_trace)["lb-healthy"].verdict == "true"
-    as_lb = with_(eft_trace, manifest={**eft_trace.manifest, "placement": "LBLeastConnections"})
+    as_lb = with_(eft_trace, manifest={**eft_trace.manifest, "placement_only_healthy": True})
     v = verdicts(as_lb)["lb-healthy"]
     assert v.verdict == "false"
     assert v.first.entity == f"{placed['workflow']}/{placed['task']}" and v.first.time == placed["time"]
     assert "only Healthy nodes may be chosen" in v.first.explanation
+
+
+def test_the_manifest_records_whether_placement_chooses_only_healthy_nodes(lb_trace: Trace,
+                                                                           eft_trace: Trace) -> None:
+    assert lb_trace.manifest["placement_only_healthy"] is True
+    assert eft_trace.manifest["placement_only_healthy"] is False
+
+
+def test_placements_on_degraded_nodes_are_inconclusive_without_the_manifest_key(lb_trace: Trace,
+                                                                                eft_trace: Trace) -> None:
+    """A trace saved before ``placement_only_healthy`` was recorded: whether a placement
+    on a Degraded node is allowed depends on a strategy the trace does not describe."""
+    def saved_before(trace: Trace) -> Trace:
+        return with_(trace, manifest={k: v for k, v in trace.manifest.items() if k != "placement_only_healthy"})
+
+    assert verdicts(saved_before(lb_trace))["lb-healthy"].verdict == "true"   # never on a Degraded node
+    te = eft_trace.task_events
+    on_degraded = te[(te["event"] == "placed") & (te["node"].astype(str) == "edge-1")
+                     & (te["time"] > 8.0) & (te["time"] < 25.0)]
+    v = verdicts(saved_before(eft_trace))["lb-healthy"]
+    assert v.verdict == "inconclusive" and v.violated == 0
+    assert v.inconclusive == len(on_degraded.drop_duplicates(["workflow", "task"]))
+    assert v.first.verdict == "inconclusive" and "placement_only_healthy" in v.first.explanation
+    # A placement on a drained node is refused to every strategy: still a violation.
+    placed = first_placed(eft_trace, 5.0, 8.0, "edge-0")          # edge-0 in Maintenance, none Degraded yet
+    bad = te.copy()
+    bad.loc[placed.name, "node"] = "edge-0"
+    v = verdicts(saved_before(with_(eft_trace, task_events=bad)))["lb-healthy"]
+    assert v.verdict == "false" and v.first.entity == f"{placed['workflow']}/{placed['task']}"
 
 
 def test_a_decision_at_the_instant_of_a_change_may_precede_it(eft_trace: Trace) -> None:

@@ -340,6 +340,7 @@ class Simulation:
             manifest = run_manifest(
                 self.seed, self.config, duration=self.duration, until=self.until,
                 network=self.fidelity.value, placement=type(self.placement).__name__,
+                placement_only_healthy=self.placement.only_healthy,
             scheduling=self.scheduling,
                 truncated=self.executor.active > 0,
                 rebalance=None if self.rebalancer is None else {

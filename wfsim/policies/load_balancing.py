@@ -330,6 +330,7 @@ class _Balancer(_Stateful):
     """Pool selection (health, preferred tier), session affinity and the bookkeeping
     shared by the rules: tasks in flight per node and observed response times."""
 
+    only_healthy: ClassVar[bool] = True  # the pool holds only Healthy nodes (see healthy())
     session_affinity: bool = False
     sticky_session_timeout: float = 300.0
     session_key: str = "origin"

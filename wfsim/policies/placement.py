@@ -28,6 +28,7 @@ class PlacementStrategy(ABC):
 
     name: ClassVar[str]
     parameters: ClassVar[tuple[Parameter, ...]] = ()
+    only_healthy: ClassVar[bool] = False  # chooses only Healthy nodes (the run manifest records it for P25)
 
     @abstractmethod
     def place(self, run: WorkflowRun, task: int, cluster: Cluster) -> NodeRuntime | None:

@@ -576,8 +576,10 @@ class Findings:
         violations: One row per violation with columns ``entity_kind, entity, time,
             step, explanation`` and optionally ``workflow`` (to slice the trace) or
             ``task``/``related`` (task names whose records to keep in the slice)
-            or ``events`` (an explicit slice, list of records).  The verdict counts
-            distinct ``entity`` values as violated.
+            or ``events`` (an explicit slice, list of records), and ``verdict``:
+            ``inconclusive`` for a row the trace cannot decide (otherwise, and by
+            default, ``false``).  The verdict counts distinct ``entity`` values as
+            violated (or open).
     """
 
     checked: int
@@ -597,8 +599,8 @@ class Property(ABC):
         pid: Seed property id (``P1``) or a dotted name for engine checks.
         name: Registry name (``lifecycle``).
         seed_ref: Where in the seed it comes from (``P1, overview §3; seed l.77–163``).
-        doc: Documentation; its first line is the :attr:`description`, and it
-            becomes the object's ``__doc__``.
+        doc: Documentation; its first paragraph, on one line, is the
+            :attr:`description`, and it becomes the object's ``__doc__``.
         unit: What the ``checked`` count counts (plural noun).
     """
 
@@ -609,7 +611,7 @@ class Property(ABC):
         self.name = name
         self.seed_ref = seed_ref
         self.__doc__ = doc
-        self.description = doc.strip().splitlines()[0] if doc.strip() else name
+        self.description = " ".join(doc.strip().split("\n\n")[0].split()) if doc.strip() else name
         self.unit = unit
 
     @abstractmethod
@@ -733,10 +735,15 @@ class Invariant(Property):
 
     def _from_findings(self, view: TraceView, findings: Findings, start: float) -> PropertyVerdict:
         v = findings.violations
-        violated = int(v["entity"].nunique()) if len(v) else 0
-        verdict = combine([Truth.FALSE.value] if violated else [], max(findings.checked, violated))
-        return self._verdict(verdict, findings.checked, violated=violated,
-                             counterexamples=_counterexamples_from(view, v),
+        undecided = (v["verdict"] == INCONCLUSIVE.value).to_numpy(dtype=bool) if "verdict" in v else (
+            np.zeros(len(v), dtype=bool))
+        violated = int(v.loc[~undecided, "entity"].nunique()) if len(v) else 0
+        open_ = int(v.loc[undecided, "entity"].nunique()) if len(v) else 0
+        values = [Truth.FALSE.value] * bool(violated) + [INCONCLUSIVE.value] * bool(open_)
+        # Like a temporal property's: the violations, or if there are none the open items.
+        shown = v[~undecided] if violated else v[undecided]
+        return self._verdict(combine(values, max(findings.checked, violated + open_)), findings.checked,
+                             violated=violated, inconclusive=open_, counterexamples=_counterexamples_from(view, shown),
                              seconds=_time.perf_counter() - start)
 
 
@@ -790,11 +797,12 @@ def _counterexamples_from(view: TraceView, v: pd.DataFrame) -> list[TraceCounter
                 events = [r for r in events if r.get("table") == "workflow_events" or r.get("task") in related]
         time_ = row.get("time")
         step = row.get("step")
+        verdict = row.get("verdict")
         out.append(TraceCounterexample(
             str(row["entity_kind"]), str(row["entity"]),
             None if time_ is None or _isnan(time_) else float(time_),
             None if step is None or _isnan(step) else int(step),
-            str(row["explanation"]), Truth.FALSE.value, events=events,
+            str(row["explanation"]), verdict if isinstance(verdict, str) else Truth.FALSE.value, events=events,
         ))
     return out
 

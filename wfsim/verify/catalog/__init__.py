@@ -1,0 +1,160 @@
+"""The property catalog: the seed's checkable properties (overview §3) whose subsystem
+exists in wfsim, one module per subject.
+
+* :mod:`~wfsim.verify.catalog.lifecycle` — P1–P3, workflow states;
+* :mod:`~wfsim.verify.catalog.dependencies` — P4–P6, task dependencies;
+* :mod:`~wfsim.verify.catalog.resources` — P17, P18, placement and node capacity;
+* :mod:`~wfsim.verify.catalog.scheduling` — P23 (in part), run once on one node;
+* :mod:`~wfsim.verify.catalog.migration` — P24, task migration;
+* :mod:`~wfsim.verify.catalog.balancing` — P25 (in part), health and rebalancing.
+
+A property is one module-level :class:`~wfsim.verify.properties.Property` in one of
+them: :data:`CATALOG` collects them all, ordered by seed id (then by definition
+order), and each is importable from here under its module-level name.  Run them with
+:func:`check_catalog` (or ``wfsim verify DIR``)::
+
+    from wfsim.verify.catalog import check_catalog
+    for verdict in check_catalog(trace):
+        print(verdict.summary())
+
+Checked elsewhere, being about models rather than runs: P7–P9
+(:mod:`wfsim.verify.models`, :mod:`wfsim.verify.composition`) and P11's
+linearizability (:mod:`wfsim.verify.history`).  Pending, their subsystems not yet
+built: P10, P12–P16, P19–P22 and P26–P30.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from collections.abc import Iterable
+
+from wfsim.verify.catalog.common import task_projection, workflow_projection
+from wfsim.verify.ltl import Formula
+from wfsim.verify.properties import (
+    Property,
+    PropertyVerdict,
+    TemporalProperty,
+    TraceView,
+)
+
+
+def _seed_order(pid: str) -> tuple[float, str]:
+    """``P4`` before ``P17``: by the id's number; ids without one go last."""
+    number = re.fullmatch(r"P(\d+)", pid)
+    return (int(number.group(1)) if number else float("inf"), pid)
+
+
+def _collect() -> dict[str, Property]:
+    """Every :class:`Property` bound at module level in this package's modules, under
+    that name, in catalog order (seed id, then module, then definition order).
+
+    Raises:
+        RuntimeError: One property is bound in two modules or under two names, or two
+            properties share a registry name: the catalog would be ambiguous.
+    """
+    found: list[tuple[tuple[float, str], str, int, str, Property]] = []
+    for info in pkgutil.iter_modules(__path__, f"{__name__}."):
+        module = importlib.import_module(info.name)
+        for position, (attr, value) in enumerate(vars(module).items()):
+            if isinstance(value, Property):
+                found.append((_seed_order(value.pid), info.name, position, attr, value))
+    found.sort(key=lambda entry: entry[:3])
+    by_attr: dict[str, Property] = {}
+    for _, module_name, _, attr, prop in found:
+        if attr in by_attr or any(prop is other for other in by_attr.values()):
+            raise RuntimeError(f"{module_name}.{attr}: each property is defined in one place, under one name")
+        by_attr[attr] = prop
+    names = [p.name for p in by_attr.values()]
+    if len(set(names)) != len(names):
+        raise RuntimeError(f"property names must be unique: {names}")
+    return by_attr
+
+
+#: Module-level name → property (``LIFECYCLE`` → the ``lifecycle`` property).
+_PROPERTIES = _collect()
+
+#: Registry name → property, in catalog order.
+CATALOG: dict[str, Property] = {p.name: p for p in _PROPERTIES.values()}
+
+
+def __getattr__(name: str) -> Property:
+    """The collected properties, by the name their module binds them to (PEP 562)."""
+    try:
+        return _PROPERTIES[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PROPERTIES))
+
+
+def resolve(names: Iterable[str] | None = None) -> list[Property]:
+    """The catalog entries named by registry name or seed id (``P23`` selects both
+    of its parts), case-insensitive, in catalog order; all of them for ``None``.
+
+    Raises:
+        KeyError: For an unknown name; the message lists the allowed ones.
+    """
+    if names is None:
+        return list(CATALOG.values())
+    wanted = [n.strip().lower() for n in names]
+    chosen = []
+    for n in wanted:
+        hits = [p for p in CATALOG.values() if n in (p.name.lower(), p.pid.lower())]
+        if not hits:
+            allowed = ", ".join(f"{p.name} ({p.pid})" for p in CATALOG.values())
+            raise KeyError(f"unknown property {n!r}; allowed: {allowed}")
+        chosen.extend(hits)
+    return [p for p in CATALOG.values() if p in chosen]
+
+
+def check_formula(trace: object, formula: str | Formula, per: str = "workflow",
+                  liveness: bool = True) -> PropertyVerdict:
+    """Check your own LTLf formula on every workflow or task instance of a trace.
+
+    Atoms are the entity's event kinds: ``created, running, completed, failed`` per
+    workflow; ``placed, ready, start, end, failed`` per task instance.
+
+    Args:
+        trace: A :class:`~wfsim.trace.trace.Trace`.
+        formula: Text (``"G(start -> F end)"``) or a formula object.
+        per: ``"workflow"`` or ``"task"``.
+        liveness: Judge entities still open at the horizon of a truncated run with
+            the three-valued semantics (``inconclusive`` while an obligation is
+            pending); otherwise judge every entity's recorded events as final.
+
+    Returns:
+        A :class:`PropertyVerdict` with counterexamples, like a catalog property's.
+
+    Example:
+        >>> check_formula(trace, "G(ready -> F start)", per="task").verdict  # doctest: +SKIP
+        'true'
+    """
+    projections = {"workflow": (workflow_projection, "workflows"), "task": (task_projection, "task instances")}
+    if per not in projections:
+        raise ValueError(f"per must be one of {list(projections)}, got {per!r}")
+    projection, unit = projections[per]
+    prop = TemporalProperty("-", "formula", "user formula", "A formula checked with check_formula().",
+                            formula, projection, unit=unit, liveness=liveness)
+    return prop.check(trace)
+
+
+def check_catalog(trace: object, names: Iterable[str] | None = None) -> list[PropertyVerdict]:
+    """Check catalog properties on a trace, sharing one :class:`TraceView`.
+
+    Args:
+        trace: A :class:`~wfsim.trace.trace.Trace` (or a view of one).
+        names: Registry names or seed ids; ``None`` for the whole catalog.
+
+    Returns:
+        One :class:`PropertyVerdict` per property, in catalog order.
+    """
+    view = TraceView.of(trace)
+    return [prop.check(view) for prop in resolve(names)]
+
+
+__all__ = ["CATALOG", "check_catalog", "check_formula", "resolve", "task_projection", "workflow_projection"]
+__all__ += list(_PROPERTIES)  # the properties, collected above
