@@ -30,7 +30,7 @@ from wfsim.experiments.errors import ConfigError
 from wfsim.model.enums import Tier
 from wfsim.model.topology import Topology
 from wfsim.model.workflow import Task, Workflow
-from wfsim.workloads.arrivals import MMPP, ArrivalProcess, Periodic, Poisson, TraceArrivals
+from wfsim.workloads.arrivals import ArrivalProcess
 from wfsim.workloads.generators import GENERATOR_TASKS
 
 if TYPE_CHECKING:
@@ -161,19 +161,8 @@ def check_generator_size(generator: str, params: dict[str, Any], max_events: int
 
 def expected_arrivals(process: ArrivalProcess, start: float, end: float, origins: Sequence[str]) -> float:
     """Expected instances from ``origins`` (node ids), each running ``process`` over
-    ``[start, end)``: rate × window for Poisson and (the long-run rate) MMPP, the
-    periods that begin in the window for periodic arrivals, and the rows that fall in
-    it for a trace."""
-    window = max(0.0, end - start)
-    if isinstance(process, (Poisson, MMPP)):
-        rate = process.rate if isinstance(process, Poisson) else process.mean_rate
-        return rate * window * len(origins)
-    if isinstance(process, Periodic):
-        # Jitter only delays an arrival, so this counts every one that may fall inside.
-        return max(0, math.ceil((window - process.phase) / process.period)) * len(origins)
-    if isinstance(process, TraceArrivals):
-        return float(sum(sum(1 for _ in process.times(None, start, end, o)) for o in origins))  # type: ignore[arg-type]
-    raise TypeError(f"no size estimate for {type(process).__name__}")
+    ``[start, end)`` (:meth:`ArrivalProcess.expected <wfsim.workloads.arrivals.ArrivalProcess.expected>`)."""
+    return float(sum(process.expected(start, end, origin) for origin in origins))
 
 
 def estimate(sim: Simulation, config: ExperimentConfig) -> list[SizeEstimate]:
@@ -224,9 +213,7 @@ def check_size(sim: Simulation, config: ExperimentConfig, source: str) -> None:
         if size.arrivals == 0:
             start, end = arrival_window(config, config.workloads[i])
             process = sim.workloads[i].arrivals
-            # Only a periodic or trace process can expect none in a non-empty window.
-            hint = (f"the first periodic arrival comes at start + phase = {start + process.phase:g}"
-                    if isinstance(process, Periodic) else f"{process.path} has no time in it for these origins")
+            hint = process.none_expected(start)
             raise ConfigError(source, f"workloads[{i}].arrivals", f"no arrival falls in the arrival window "
                               f"[{start:g}, {end:g}) ({hint}): nothing of workload {config.workloads[i].name!r} "
                               f"would run; allowed: arrivals inside the window")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import math
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -34,6 +35,15 @@ class ArrivalProcess(ABC):
             origin: The submitting node (used by trace-driven arrivals).
         """
 
+    @abstractmethod
+    def expected(self, start: float, end: float, origin: str = "") -> float:
+        """Expected number of arrivals from ``origin`` in ``[start, end)`` (run sizes
+        are judged from it before anything is built)."""
+
+    def none_expected(self, start: float) -> str:
+        """Why a non-empty window may expect no arrival (for the error that refuses it)."""
+        return "the process expects none"
+
 
 @dataclass(frozen=True)
 class Poisson(ArrivalProcess):
@@ -45,6 +55,9 @@ class Poisson(ArrivalProcess):
     def __post_init__(self) -> None:
         if not self.rate > 0:
             raise ValueError(f"poisson rate must be > 0, got {self.rate}")
+
+    def expected(self, start: float, end: float, origin: str = "") -> float:
+        return self.rate * max(0.0, end - start)
 
     def times(self, rng: np.random.Generator, start: float, end: float, origin: str = "") -> Iterator[float]:
         t = start
@@ -74,6 +87,13 @@ class Periodic(ArrivalProcess):
             raise ValueError(f"periodic jitter must be in [0, period], got {self.jitter}")
         if self.phase < 0:
             raise ValueError(f"periodic phase must be >= 0, got {self.phase}")
+
+    def expected(self, start: float, end: float, origin: str = "") -> float:
+        # Jitter only delays an arrival, so this counts every one that may fall inside.
+        return max(0, math.ceil((max(0.0, end - start) - self.phase) / self.period))
+
+    def none_expected(self, start: float) -> str:
+        return f"the first periodic arrival comes at start + phase = {start + self.phase:g}"
 
     def times(self, rng: np.random.Generator, start: float, end: float, origin: str = "") -> Iterator[float]:
         k = 0
@@ -113,6 +133,9 @@ class MMPP(ArrivalProcess):
         """Long-run arrival rate."""
         (r0, r1), (s0, s1) = self.rates, self.mean_sojourn
         return (r0 * s0 + r1 * s1) / (s0 + s1)
+
+    def expected(self, start: float, end: float, origin: str = "") -> float:
+        return self.mean_rate * max(0.0, end - start)
 
     def times(self, rng: np.random.Generator, start: float, end: float, origin: str = "") -> Iterator[float]:
         t, state = start, 0
@@ -154,6 +177,12 @@ class TraceArrivals(ArrivalProcess):
             if start <= t < end:
                 yield t
 
+    def expected(self, start: float, end: float, origin: str = "") -> float:
+        return float(sum(1 for _ in self.times(None, start, end, origin)))  # type: ignore[arg-type]
+
+    def none_expected(self, start: float) -> str:
+        return f"{self.path} has no time in it for these origins"
+
 
 @functools.lru_cache(maxsize=16)
 def _read_trace(path: str, mtime_ns: int, size: int) -> tuple[tuple[float, str | None], ...]:
@@ -184,7 +213,7 @@ def _read_trace(path: str, mtime_ns: int, size: int) -> tuple[tuple[float, str |
 #: The arrival processes by name: an experiment's ``arrivals: {process: NAME, ...}``
 #: builds the class registered here, passing the entry's other fields. A new process
 #: also needs its ``arrivals:`` model in :mod:`wfsim.experiments.schema` (checked on
-#: import) and a size estimate in :func:`wfsim.experiments.preflight.expected_arrivals`.
+#: import).
 ARRIVAL_PROCESSES: dict[str, type[ArrivalProcess]] = {
     cls.name: cls for cls in (Poisson, Periodic, MMPP, TraceArrivals)
 }
