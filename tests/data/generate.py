@@ -51,7 +51,8 @@ _spec.loader.exec_module(history_gen)  # type: ignore[union-attr]
 LATE = 2.0
 #: Register values, as in the etcd logs (0..4); perturbations use values above them.
 VALUES = 5
-#: Tries per fixture: seeds ``seed, seed + 1, ...`` until one has the required shapes.
+#: Tries per fixture: seeds ``1000 * seed, 1000 * seed + 1, ...`` until one has the required
+#: shapes and, for a ``-bad`` one, a provable perturbation (the seed used is in verdicts.json).
 TRIES = 200
 
 REGISTER_MODEL = "single register with read/write/cas; initial value nil"
