@@ -28,6 +28,7 @@ import heapq
 import math
 import random
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -35,6 +36,32 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from wfsim.verify.history import Operation, dump_jsonl  # noqa: E402
 
 KINDS = ("linearizable", "thin-air", "stale")
+
+
+def timeline(clients: int, n_ops: int, rng: random.Random) -> Iterator[tuple[float, float, int]]:
+    """Intervals of ``clients`` clients running operations back to back.
+
+    Each client waits a gap (exponential, mean 0.5), calls, and returns after a
+    duration (exponential, mean 1), then waits again.
+
+    Args:
+        clients: Number of clients.
+        n_ops: Number of intervals to yield.
+        rng: Random source, shared with the caller.
+
+    Yields:
+        ``(call, ret, client)`` in call order. The caller may draw from ``rng``
+        between two yields: the next gap is drawn only when the caller asks for
+        the next interval, so a caller's draws interleave with these in a fixed
+        order and the same seed gives the same history.
+    """
+    free = [(rng.expovariate(2.0), c) for c in range(clients)]
+    heapq.heapify(free)
+    for _ in range(n_ops):
+        t, c = heapq.heappop(free)
+        ret = t + rng.expovariate(1.0)
+        yield t, ret, c
+        heapq.heappush(free, (ret + rng.expovariate(2.0), c))
 
 
 def register_history(clients: int, n_ops: int, kind: str = "linearizable", seed: int = 0) -> list[Operation]:
@@ -52,15 +79,9 @@ def register_history(clients: int, n_ops: int, kind: str = "linearizable", seed:
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; expected one of {KINDS}")
     rng = random.Random(seed)
-    # Intervals: a gap of mean 0.5, then a duration of mean 1 (exponential).
-    free = [(rng.expovariate(2.0), c) for c in range(clients)]
-    heapq.heapify(free)
     shapes = []  # (call, ret, point, client, is_write)
-    for _ in range(n_ops):
-        t, c = heapq.heappop(free)
-        ret = t + rng.expovariate(1.0)
+    for t, ret, c in timeline(clients, n_ops, rng):
         shapes.append((t, ret, rng.uniform(t, ret), c, rng.random() < 0.5))
-        heapq.heappush(free, (ret + rng.expovariate(2.0), c))
     ops: list[Operation | None] = [None] * n_ops
     value = None
     next_value = 1

@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from reference_data import HISTORY_SETS, HistorySet, params
 
 from wfsim.cli import main
-
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "histories"
 
 LINEARIZABLE = """\
 {"process": 0, "type": "invoke", "f": "write", "value": 1}
@@ -57,16 +56,12 @@ def test_unreadable_history_is_a_user_error(tmp_path: Path, capsys) -> None:
     assert rc == 2 and "no such file" in err
 
 
-@pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data is not present (fresh clone)")
-@pytest.mark.parametrize(("folder", "name", "model"), [
-    ("porcupine-etcd", "etcd_000.log", "register"),
-    ("porcupine-etcd", "etcd_016.log", "register"),
-    ("porcupine-kv", "c10-ok.txt", "kv"),
-    ("porcupine-kv", "c10-bad.txt", "kv"),
-])
-def test_reference_histories_from_the_command_line(capsys, folder: str, name: str, model: str) -> None:
-    expected = json.loads((DATA / folder / "verdicts.json").read_text())["verdicts"][name]
-    rc, out, _ = run(capsys, str(DATA / folder / name), "--model", model)
+@pytest.mark.parametrize(("data", "folder", "name", "model"),
+                         params((d, case) for d in HISTORY_SETS for case in d.cli_cases))
+def test_reference_histories_from_the_command_line(capsys, data: HistorySet, folder: str, name: str,
+                                                   model: str) -> None:
+    expected = data.verdicts(folder)[name]
+    rc, out, _ = run(capsys, str(data.root / folder / name), "--model", model)
     assert rc == 0
     verdict = json.loads(out)["verdict"]
     assert verdict == {"linearizable": "ok", "not-linearizable": "violation"}[expected]

@@ -12,25 +12,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
+from reference_data import SHARED_WORKFLOWS, WORKFLOW_SETS, WorkflowSet, params
 
 from wfsim import Link, Node, Periodic, PlacementStrategy, Simulation, Tier, Topology, Workflow, Workload
 from wfsim.model.workflow import WorkflowValidationError
 from wfsim.workloads.wfcommons import DEFAULT_SPEED, load_wfformat, recorded_makespan, wfformat_schema
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-INSTANCES = DATA / "workflows" / "wfinstances"
-EXPECTED_TASKS = {
-    "helloworld-chain-5-chameleon.json": 5,
-    "helloworld-forkjoin-10-chameleon.json": 10,
-    "srasearch-chameleon-10a-001.json": 22,
-    "montage-chameleon-dss-05d-001.json": 58,
-}
+# Real instances (../shared/data, absent on a fresh clone) and the project's own
+# (tests/data/workflows, with answers worked out independently): see reference_data.
+INSTANCES = params((data, (name,)) for data in WORKFLOW_SETS for name in sorted(data.tasks))
 
 
-def instance(name: str) -> Path:
-    path = INSTANCES / name
+def instance(data: WorkflowSet, name: str) -> Path:
+    path = data.root / name
     if not path.is_file():
-        pytest.skip(f"WfCommons instance {name} not available under {INSTANCES.resolve()}")
+        pytest.skip(f"WfCommons instance {name} not available under {data.root.resolve()}")
     return path
 
 
@@ -85,23 +81,30 @@ def test_bundled_schema_is_the_official_wfformat_1_5_schema():
     Draft202012Validator.check_schema(schema)
     assert schema["properties"]["schemaVersion"]["enum"] == ["1.5"]
     assert "http" not in json.dumps(schema).replace("http://json-schema.org/schema#", "")  # no remote $ref
-    official = INSTANCES / "wfcommons-schema.json"
+    official = SHARED_WORKFLOWS.root / "wfcommons-schema.json"
     if official.is_file():
         assert schema == json.loads(official.read_text())
 
 
 # --- real instances ------------------------------------------------------------------
-@pytest.mark.parametrize("name", sorted(EXPECTED_TASKS))
-def test_instance_validates_and_imports(name):
-    path = instance(name)
+@pytest.mark.parametrize(("data", "name"), INSTANCES)
+def test_instance_validates_and_imports(data, name):
+    path = instance(data, name)
     wf = load_wfformat(path)  # validates against the bundled schema
     doc = json.loads(path.read_text())
-    assert len(wf) == EXPECTED_TASKS[name] == len(doc["workflow"]["specification"]["tasks"])
+    assert len(wf) == data.tasks[name] == len(doc["workflow"]["specification"]["tasks"])
     assert wf.name == path.stem
     assert recorded_makespan(path) == doc["workflow"]["execution"]["makespanInSeconds"]
     expected_edges = {(p, t["id"]) for t in doc["workflow"]["specification"]["tasks"] for p in t["parents"]}
     assert {(e.source, e.target) for e in wf.edges} == expected_edges
     assert all(t.work > 0 for t in wf.tasks)
+    answer = data.answers.get(name)
+    if answer is not None:
+        assert len(wf.edges) == answer["edges"]
+        assert recorded_makespan(path) == answer["recorded_makespan_s"]
+        # at the recorded machine speed the work reproduces the recorded runtimes
+        speed = answer["speed_mhz"] * 1e6
+        assert wf.critical_path_length(speed=speed) == pytest.approx(answer["critical_path_s"], rel=1e-12)
 
 
 def critical_path_from_json(doc: dict[str, Any]) -> float:
@@ -149,9 +152,9 @@ def free_network(speed: float, wf: Workflow) -> tuple[Topology, PlacementStrateg
 
 @pytest.mark.parametrize("topology", [single_node, free_network])
 @pytest.mark.parametrize("reference_speed", [None, 1e9])
-@pytest.mark.parametrize("name", sorted(EXPECTED_TASKS))
-def test_simulated_makespan_is_the_recorded_critical_path(name, reference_speed, topology):
-    path = instance(name)
+@pytest.mark.parametrize(("data", "name"), INSTANCES)
+def test_simulated_makespan_is_the_recorded_critical_path(data, name, reference_speed, topology):
+    path = instance(data, name)
     doc = json.loads(path.read_text())
     wf = load_wfformat(path, reference_speed=reference_speed)
     speed = reference_speed or machine_speed(doc)
@@ -165,6 +168,8 @@ def test_simulated_makespan_is_the_recorded_critical_path(name, reference_speed,
         assert result.metrics["bytes_transferred"] > 0  # data really crossed the network
 
     expected = critical_path_from_json(doc)
+    if name in data.answers:  # worked out by hand for the own instance
+        assert expected == data.answers[name]["critical_path_s"]
     assert result.metrics["makespan"] == pytest.approx(expected, rel=1e-6)
     assert expected <= recorded_makespan(path)
 
