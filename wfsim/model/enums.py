@@ -67,6 +67,21 @@ class TaskPriority(IntEnum):
         allowed = ", ".join(f"{p.name.title()} ({p.value})" for p in cls)
         raise ValueError(f"unknown priority {value!r}; allowed: {allowed}")
 
+    @property
+    def score(self) -> float:
+        """How urgent the priority is, in (0, 1]: :data:`PRIORITY_SCORE`."""
+        return PRIORITY_SCORE[self]
+
+
+#: Urgency of each priority, Critical 1.0, High 0.8, Normal 0.6, Low 0.4, Background
+#: 0.2: the seed's Hybrid scheduling score, which data-aware placement also takes as a
+#: task's base latency sensitivity. A table rather than a formula so each value is the
+#: float of its decimal (``1 - 0.2 * 3`` is 0.3999…).
+PRIORITY_SCORE: dict[TaskPriority, float] = {
+    TaskPriority.CRITICAL: 1.0, TaskPriority.HIGH: 0.8, TaskPriority.NORMAL: 0.6,
+    TaskPriority.LOW: 0.4, TaskPriority.BACKGROUND: 0.2,
+}
+
 
 class WorkflowState(str, Enum):
     """Workflow lifecycle (the seed's typestate ``Workflow<S>``)."""

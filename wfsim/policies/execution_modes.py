@@ -85,7 +85,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Sequence
 
-from wfsim.model.enums import TaskPriority, Tier
+from wfsim.model.enums import PRIORITY_SCORE, Tier
 from wfsim.model.workflow import LocationKind
 from wfsim.policies.parameters import Parameter, validate_params
 from wfsim.policies.placement import PlacementStrategy
@@ -137,12 +137,6 @@ LATENCY_SCORE: dict[Tier, float] = {
 #: Energy suitability per tier (``E``, higher = less energy for the constrained party).
 ENERGY_SCORE: dict[Tier, float] = {
     Tier.CLOUD: 0.3, Tier.REGIONAL_CLOUD: 0.4, Tier.EDGE_CLOUD: 0.6, Tier.EDGE_DEVICE: 0.7, Tier.LOCAL_DEVICE: 1.0,
-}
-#: Urgency of a priority, the seed's Hybrid scheduling scores (Critical 1 … Background .2);
-#: used to derive latency sensitivity.
-PRIORITY_URGENCY: dict[TaskPriority, float] = {
-    TaskPriority.CRITICAL: 1.0, TaskPriority.HIGH: 0.8, TaskPriority.NORMAL: 0.6,
-    TaskPriority.LOW: 0.4, TaskPriority.BACKGROUND: 0.2,
 }
 #: Allowed tiers of EdgeOnly per ``edge_tiers`` choice.
 EDGE_TIER_SETS: dict[str, frozenset[Tier]] = {
@@ -372,7 +366,7 @@ class DataAwarePlacementStrategy(PlacementStrategy):
         t = spec.tasks[task]
         preds = spec.predecessors[task]
         data = sum(spec.edge_bytes[(p, task)] for p in preds) if preds else spec.input_bytes
-        urgency = PRIORITY_URGENCY[t.priority]
+        urgency = PRIORITY_SCORE[t.priority]
         deadline = t.deadline if t.deadline is not None else spec.deadline
         if deadline is not None:
             urgency = max(urgency, min(1.0, self.deadline_reference / deadline))

@@ -61,7 +61,7 @@ from abc import ABC, abstractmethod
 from collections import deque
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from wfsim.model.enums import TaskPriority
+from wfsim.model.enums import PRIORITY_SCORE, TaskPriority
 from wfsim.policies.parameters import Parameter
 
 if TYPE_CHECKING:
@@ -339,8 +339,6 @@ class _ScanPolicy(SchedulingPolicy):
 
 #: WeightedFair's class weight w: Critical 4, High 3, Normal 2, Low 1, Background 0.
 FAIR_WEIGHT = {p: 4 - int(p) for p in TaskPriority}
-#: Hybrid's priority score: Critical 1.0, High 0.8, Normal 0.6, Low 0.4, Background 0.2.
-HYBRID_PRIORITY_SCORE = {p: 1.0 - 0.2 * int(p) for p in TaskPriority}
 
 
 def resource_fit(spec: Task, free_cores: float, free_memory: float) -> float:
@@ -404,8 +402,8 @@ class Hybrid(_ScanPolicy):
         w_fit·fit + w_priority·prio + w_wait·min(wait/horizon, 1) + w_urgency·urgency
 
     with ``fit`` the seed's resource fit against the node's free cores/memory (1 when
-    the task fits), ``prio`` Critical 1.0, High 0.8, Normal 0.6, Low 0.4, Background
-    0.2, ``wait`` since the workflow's arrival, and ``urgency = 1 − min(left/horizon,
+    the task fits), ``prio`` the priority's :data:`~wfsim.model.enums.PRIORITY_SCORE`
+    (Critical 1.0, High 0.8, Normal 0.6, Low 0.4, Background 0.2), ``wait`` since the workflow's arrival, and ``urgency = 1 − min(left/horizon,
     1)`` for ``left`` the time to the absolute deadline (a passed deadline gives 1),
     or ``no_deadline_urgency`` without a deadline. Defaults are the seed's (0.3, 0.3,
     0.2, 0.2; 3600 s; 0.5). The weights need not sum to 1.
@@ -447,7 +445,7 @@ class Hybrid(_ScanPolicy):
             left = max(run.arrival + spec.deadline - now, 0.0)
             urgency = 1.0 - min(left / horizon, 1.0)
         return (self.w_fit * resource_fit(spec, free_cores, free_memory)
-                + self.w_priority * HYBRID_PRIORITY_SCORE[spec.priority]
+                + self.w_priority * PRIORITY_SCORE[spec.priority]
                 + self.w_wait * wait + self.w_urgency * urgency)
 
     _score = score
