@@ -123,7 +123,8 @@ class WorkflowExecutor:
             self.active -= 1
 
     def _place(self, run: WorkflowRun, task: int) -> None:
-        node = self.placement.place(run, task, self.cluster)
+        # A strategy returns one of ``cluster.nodes`` (typed as the view it reads).
+        node: NodeRuntime | None = self.placement.place(run, task, self.cluster)  # type: ignore[assignment]
         spec = run.spec
         if node is None:
             self._fail(run, task, -1, f"no feasible node for task {spec.tasks[task].id!r}")

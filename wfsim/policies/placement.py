@@ -1,9 +1,10 @@
 """Placement: which node runs a task.
 
 A strategy is asked once per task, when all the task's predecessors have succeeded
-(roots: on arrival). It sees the :class:`~wfsim.engine.cluster.Cluster` and the
-workflow instance, and returns a node from ``cluster.candidates(...)`` or None when
-no node can run the task (the task then fails with that reason).
+(roots: on arrival). It sees the cluster and the workflow instance (through the
+Protocols of :mod:`wfsim.policies.views`), and returns a node from
+``cluster.candidates(...)`` or None when no node can run the task (the task then
+fails with that reason).
 
 Every strategy honours the task's ``LocationRequirement``; ``PreferredOrder`` tiers
 are tried in order before the strategy's own criterion decides within a tier.
@@ -12,55 +13,53 @@ are tried in order before the strategy's own criterion decides within a tier.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, ClassVar
+from dataclasses import dataclass
+from typing import ClassVar
 
 from wfsim.model.enums import Tier
-from wfsim.policies.parameters import Parameter
-
-if TYPE_CHECKING:
-    from wfsim.engine.cluster import Cluster
-    from wfsim.engine.executor import WorkflowRun
-    from wfsim.engine.node import NodeRuntime
+from wfsim.model.parameters import Tunable
+from wfsim.policies.views import ClusterView, NodeView, RunView
 
 
-class PlacementStrategy(ABC):
-    """Chooses the node for a task."""
+class PlacementStrategy(Tunable, ABC):
+    """Chooses the node for a task.
 
-    name: ClassVar[str]
-    parameters: ClassVar[tuple[Parameter, ...]] = ()
+    Concrete strategies are dataclasses declaring their tunable parameters with
+    :func:`~wfsim.model.parameters.param` (see :mod:`wfsim.model.parameters`).
+    """
+
     only_healthy: ClassVar[bool] = False  # chooses only Healthy nodes (the run manifest records it for P25)
 
     @abstractmethod
-    def place(self, run: WorkflowRun, task: int, cluster: Cluster) -> NodeRuntime | None:
+    def place(self, run: RunView, task: int, cluster: ClusterView) -> NodeView | None:
         """The node to run task ``task`` of ``run`` on, or None if none can."""
 
     # Feedback hooks: no-ops here; strategies that plan ahead or learn override them.
-    def on_submit(self, run: WorkflowRun, cluster: Cluster) -> None:
+    def on_submit(self, run: RunView, cluster: ClusterView) -> None:
         """A workflow instance arrived (before its roots are placed): plan here."""
 
-    def on_task_end(self, run: WorkflowRun, task: int, node: NodeRuntime, duration: float) -> None:
+    def on_task_end(self, run: RunView, task: int, node: NodeView, duration: float) -> None:
         """A task finished on ``node`` after running ``duration`` seconds."""
 
-    def on_task_failed(self, run: WorkflowRun, task: int, node: NodeRuntime | None, reason: str) -> None:
+    def on_task_failed(self, run: RunView, task: int, node: NodeView | None, reason: str) -> None:
         """A task failed (``node`` None when it was never placed)."""
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
 
-
+@dataclass(eq=False)
 class CloudOnly(PlacementStrategy):
     """Every task in the cloud (``ExecutionMode::CloudOnly``): the nearest Cloud-tier
     node. A task whose location requirement excludes the cloud cannot be placed."""
 
     name = "cloud_only"
 
-    def place(self, run: WorkflowRun, task: int, cluster: Cluster) -> NodeRuntime | None:
+    def place(self, run: RunView, task: int, cluster: ClusterView) -> NodeView | None:
         for node in cluster.candidates(run.spec.tasks[task], run.origin):
             if node.spec.tier is Tier.CLOUD:
                 return node
         return None
 
 
+@dataclass(eq=False)
 class NearestEdge(PlacementStrategy):
     """Local first, then the nearest edge-side node, then the nearest node at all.
 
@@ -72,7 +71,7 @@ class NearestEdge(PlacementStrategy):
 
     name = "nearest_edge"
 
-    def place(self, run: WorkflowRun, task: int, cluster: Cluster) -> NodeRuntime | None:
+    def place(self, run: RunView, task: int, cluster: ClusterView) -> NodeView | None:
         spec = run.spec.tasks[task]
         candidates = cluster.candidates(spec, run.origin)
         if not candidates:
@@ -86,6 +85,7 @@ class NearestEdge(PlacementStrategy):
         return candidates[0]
 
 
+@dataclass(eq=False)
 class EarliestFinishTime(PlacementStrategy):
     """The candidate where the task is estimated to finish first.
 
@@ -98,7 +98,7 @@ class EarliestFinishTime(PlacementStrategy):
 
     name = "earliest_finish_time"
 
-    def place(self, run: WorkflowRun, task: int, cluster: Cluster) -> NodeRuntime | None:
+    def place(self, run: RunView, task: int, cluster: ClusterView) -> NodeView | None:
         spec = run.spec
         t = spec.tasks[task]
         work = run.work_of(task)
@@ -109,7 +109,7 @@ class EarliestFinishTime(PlacementStrategy):
             inputs = [(run.node_of[p], spec.edge_bytes[(p, task)]) for p in preds]
         else:
             inputs = [(run.origin, spec.input_bytes)]
-        best: NodeRuntime | None = None
+        best: NodeView | None = None
         best_key: tuple[int, float] | None = None
         for node in cluster.candidates(t, run.origin):
             speed = node.spec.speed
