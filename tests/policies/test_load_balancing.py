@@ -46,7 +46,7 @@ from wfsim.policies.load_balancing import (
     resource_score,
     smooth_weighted_pick,
 )
-from wfsim.policies.parameters import validate_params
+from wfsim.model.parameters import validate_params
 from wfsim.policies.placement import PlacementStrategy
 
 GiB = 2**30

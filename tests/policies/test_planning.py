@@ -26,7 +26,7 @@ from wfsim import (
     hierarchical,
     layered_random,
 )
-from wfsim.policies.parameters import validate_params
+from wfsim.model.parameters import validate_params
 from wfsim.policies.placement import PlacementStrategy
 from wfsim.policies.planning import (
     HEFT,

@@ -14,10 +14,10 @@ name (YAML)                class                rule (within the pool, ties to t
 ``executor_score``         ExecutorScore        max .4 fit + .2 success + .2 (1−load) + .2 locality
 ========================== ==================== ================================================
 
-:class:`LoadBalancer` is the one class behind the seven ``lb_*`` names: its
-``strategy`` parameter (categorical over :data:`LB_STRATEGIES`) picks the rule, so a
-tuner can treat the rule as one categorical dimension; each ``lb_*`` class fixes it and
-declares only the parameters its rule uses.
+:class:`LoadBalancer` takes the rule as its ``strategy`` parameter (categorical over
+:data:`LB_STRATEGIES`), so a tuner can treat the rule as one categorical dimension,
+and accepts every rule's parameters; each ``lb_*`` class is a small subclass of the
+same logic that fixes the rule and declares only the parameters its rule uses.
 
 **The pool.** A task's eligible nodes are ``cluster.candidates(task, origin)`` (they
 satisfy its location requirement, fit its cores and memory in total and are reachable)
@@ -124,17 +124,14 @@ round robin still weighs ``spec.cores × speed``.
 from __future__ import annotations
 
 import bisect
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar, Iterable, Sequence
 
 from wfsim.model.enums import HealthStatus
-from wfsim.policies.parameters import Parameter
+from wfsim.model.parameters import Tunable, param
 from wfsim.policies.placement import PlacementStrategy
-from wfsim.policies.planning import _preferred, _Stateful
-
-if TYPE_CHECKING:
-    from wfsim.engine.cluster import Cluster
-    from wfsim.engine.executor import WorkflowRun
-    from wfsim.engine.node import NodeRuntime
+from wfsim.policies.planning import Nodes, _preferred, _Stateful
+from wfsim.policies.views import ClusterView, NodeView, RunView
 
 # --- FNV-1a and the ring ------------------------------------------------------------
 FNV64_OFFSET = 14695981039346656037
@@ -247,31 +244,31 @@ def smooth_weighted_pick(current: dict[Any, float], weights: Sequence[tuple[Any,
     return best
 
 
-# --- per-node load figures (duck-typed on NodeRuntime) -------------------------------
-def cpu_load(node: NodeRuntime) -> float:
+# --- per-node load figures ---------------------------------------------
+def cpu_load(node: NodeView) -> float:
     """Share of the node's current capacity held by running tasks."""
     cores = node.capacity
     return (cores - node.free_cores) / cores
 
 
-def memory_load(node: NodeRuntime) -> float:
+def memory_load(node: NodeView) -> float:
     """Share of the node's memory held by running tasks (0 for a node without memory)."""
     memory = node.spec.memory
     return (memory - node.free_memory) / memory if memory > 0 else 0.0
 
 
-def io_load(node: NodeRuntime) -> float:
+def io_load(node: NodeView) -> float:
     """Ready-queue pressure ``len(queue) / (len(queue) + capacity)``."""
     q = len(node.queue)
     return q / (q + node.capacity)
 
 
-def resource_score(node: NodeRuntime) -> float:
+def resource_score(node: NodeView) -> float:
     """ResourceBased score ``1 − (cpu + mem)/2`` (higher is better)."""
     return 1.0 - (cpu_load(node) + memory_load(node)) / 2.0
 
 
-def adaptive_score(node: NodeRuntime, weights: Sequence[float] = (0.4, 0.3, 0.15, 0.15),
+def adaptive_score(node: NodeView, weights: Sequence[float] = (0.4, 0.3, 0.15, 0.15),
                    network: float = 0.0) -> float:
     """AdaptiveLoadAware score ``w0(1−cpu) + w1(1−mem) + w2(1−io) + w3(1−net)``."""
     w_cpu, w_mem, w_io, w_net = weights
@@ -279,7 +276,7 @@ def adaptive_score(node: NodeRuntime, weights: Sequence[float] = (0.4, 0.3, 0.15
             + w_io * (1.0 - io_load(node)) + w_net * (1.0 - network))
 
 
-def fit_score(node: NodeRuntime, cores: float, memory: float) -> float:
+def fit_score(node: NodeView, cores: float, memory: float) -> float:
     """The seed's fit ``mean_r 1/(1 + (avail_r − use_r)/use_r)`` over the resources the
     task uses (cores, memory); 1 when it uses neither. Assumes enough is free."""
     terms = []
@@ -289,7 +286,7 @@ def fit_score(node: NodeRuntime, cores: float, memory: float) -> float:
     return sum(terms) / len(terms) if terms else 1.0
 
 
-def node_load(node: NodeRuntime) -> float:
+def node_load(node: NodeView) -> float:
     """Mean of cpu and memory load."""
     return (cpu_load(node) + memory_load(node)) / 2.0
 
@@ -298,29 +295,64 @@ def node_load(node: NodeRuntime) -> float:
 LB_STRATEGIES = ("round_robin", "least_connections", "weighted_round_robin", "consistent_hashing",
                  "resource_based", "response_time", "adaptive")
 
-_AFFINITY = (
-    Parameter("session_affinity", "bool", False,
-              doc="send a session key's tasks to its bound node while that stays eligible"),
-    Parameter("sticky_session_timeout", "float", 300.0, low=10.0, high=3600.0,
-              doc="seconds a session binding survives without use"),
-    Parameter("session_key", "categorical", "origin", choices=("origin", "origin_task"),
-              doc="session (and hash) key: the workflow's origin id, or origin id:task id"),
-)
-_VNODES = Parameter("virtual_nodes", "int", 10, low=1, high=200, doc="ring points per node")
-_FINALIZE = Parameter("hash_finalizer", "bool", True,
-                      doc="apply fmix64 after FNV-1a 64 (false: the seed's plain FNV-1a, which bunches similar keys)")
-_ALPHA = Parameter("alpha", "float", 0.1, low=0.01, high=0.5, doc="EWMA weight of a new observation")
-_ADAPTIVE = (
-    Parameter("w_cpu", "float", 0.4, low=0.0, high=1.0, doc="weight of 1 − cpu load"),
-    Parameter("w_memory", "float", 0.3, low=0.0, high=1.0, doc="weight of 1 − memory load"),
-    Parameter("w_io", "float", 0.15, low=0.0, high=1.0, doc="weight of 1 − queue pressure"),
-    Parameter("w_network", "float", 0.15, low=0.0, high=1.0, doc="weight of 1 − network load"),
-)
+# Parameter groups, each declared once; a strategy lists the groups it accepts among its
+# bases. Dataclasses collect fields from the last base first, so bases are listed in
+# the reverse of the order the parameters are declared in.
+
+
+@dataclass(eq=False, kw_only=True)
+class _Affinity(Tunable):
+    """Session affinity: every load-balancing rule accepts it."""
+
+    session_affinity: bool = param(False, doc="send a session key's tasks to its bound node while that stays eligible")
+    sticky_session_timeout: float = param(300.0, low=10.0, high=3600.0,
+                                          doc="seconds a session binding survives without use")
+    session_key: str = param("origin", choices=("origin", "origin_task"),
+                             doc="session (and hash) key: the workflow's origin id, or origin id:task id")
+
+
+@dataclass(eq=False, kw_only=True)
+class _Hashing(Tunable):
+    """The consistent hash ring."""
+
+    virtual_nodes: int = param(10, low=1, high=200, doc="ring points per node")
+    hash_finalizer: bool = param(
+        True, doc="apply fmix64 after FNV-1a 64 (false: the seed's plain FNV-1a, which bunches similar keys)")
+
+
+@dataclass(eq=False, kw_only=True)
+class _Smoothing(Tunable):
+    """The weight of the EWMAs of observations."""
+
+    alpha: float = param(0.1, low=0.01, high=0.5, doc="EWMA weight of a new observation")
+
+
+@dataclass(eq=False, kw_only=True)
+class _LoadWeights(Tunable):
+    """AdaptiveLoadAware's weights; :attr:`weights` is the tuple of the four."""
+
+    w_cpu: float = param(0.4, low=0.0, high=1.0, doc="weight of 1 − cpu load")
+    w_memory: float = param(0.3, low=0.0, high=1.0, doc="weight of 1 − memory load")
+    w_io: float = param(0.15, low=0.0, high=1.0, doc="weight of 1 − queue pressure")
+    w_network: float = param(0.15, low=0.0, high=1.0, doc="weight of 1 − network load")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.weights = _check_weights(self.name, (self.w_cpu, self.w_memory, self.w_io, self.w_network))
+
+
+@dataclass(eq=False)
+class _Rule(Tunable):
+    """The rule, for :class:`LoadBalancer` (one categorical for a tuner)."""
+
+    strategy: str = param("round_robin", choices=LB_STRATEGIES, doc="the seed's LoadBalancingStrategy")
 
 
 def _check_weights(owner: str, weights: Sequence[float]) -> tuple[float, ...]:
+    """The weights, of which at least one must be positive (the ranges are checked by
+    their declarations)."""
     weights = tuple(float(w) for w in weights)
-    if any(not 0.0 <= w <= 1.0 for w in weights) or not sum(weights) > 0:
+    if not sum(weights) > 0:
         raise ValueError(f"{owner}: weights must be in [0, 1] and not all 0, got {weights}")
     return weights
 
@@ -328,7 +360,9 @@ def _check_weights(owner: str, weights: Sequence[float]) -> tuple[float, ...]:
 # --- the strategies --------------------------------------------------------------------
 class _Balancer(_Stateful):
     """Pool selection (health, preferred tier), session affinity and the bookkeeping
-    shared by the rules: tasks in flight per node and observed response times."""
+    shared by the rules: tasks in flight per node and observed response times.
+
+    The class attributes are the values for strategies that do not declare them."""
 
     only_healthy: ClassVar[bool] = True  # the pool holds only Healthy nodes (see healthy())
     session_affinity: bool = False
@@ -338,24 +372,24 @@ class _Balancer(_Stateful):
 
     def _reset(self) -> None:
         super()._reset()
-        self._cluster: Cluster | None = None
+        self._cluster: ClusterView | None = None
         self._placed: dict[tuple[int, int], tuple[int, float]] = {}   # (run, task) -> (node, time)
         self._inflight: dict[int, int] = {}
         self._response: dict[int, float] = {}                         # node -> EWMA (s)
         self._sessions: dict[tuple, tuple[int, float]] = {}           # key -> (node, last use)
 
     # -- hooks for subclasses
-    def healthy(self, node: NodeRuntime) -> bool:
+    def healthy(self, node: NodeView) -> bool:
         """Whether ``node`` may be chosen: only ``Healthy`` nodes (the seed's rule);
         override to exclude more."""
         return node.health is HealthStatus.HEALTHY
 
-    def choose(self, run: WorkflowRun, task: int, pool: tuple[NodeRuntime, ...],
-               full: tuple[NodeRuntime, ...], cluster: Cluster, key: str) -> NodeRuntime:
+    def choose(self, run: RunView, task: int, pool: Nodes, full: Nodes, cluster: ClusterView,
+               key: str) -> NodeView:
         raise NotImplementedError
 
     # -- machinery
-    def pool(self, run: WorkflowRun, task: int, cluster: Cluster) -> tuple[tuple[NodeRuntime, ...], tuple[NodeRuntime, ...]]:
+    def pool(self, run: RunView, task: int, cluster: ClusterView) -> tuple[Nodes, Nodes]:
         """(all candidates, the healthy ones of the most preferred tier among them)."""
         full, preferred = self.allowed(run, task, cluster)
         healthy = self.healthy
@@ -363,23 +397,23 @@ class _Balancer(_Stateful):
             return full, preferred
         return full, _preferred(run.spec.tasks[task], tuple(n for n in full if healthy(n)))
 
-    def key_of(self, run: WorkflowRun, task: int, cluster: Cluster) -> str:
+    def key_of(self, run: RunView, task: int, cluster: ClusterView) -> str:
         """The session key of task ``task`` of ``run``."""
         origin = cluster.nodes[run.origin].spec.id
         if self.session_key == "origin_task":
             return f"{origin}:{run.spec.tasks[task].id}"
         return origin
 
-    def connections(self, node: NodeRuntime) -> int:
+    def connections(self, node: NodeView) -> int:
         """Tasks on ``node``: max(running + queued, placed here by this balancer and not
         yet ended)."""
         return max(node.running + len(node.queue), self._inflight.get(node.index, 0))
 
-    def response_time(self, node: NodeRuntime) -> float | None:
+    def response_time(self, node: NodeView) -> float | None:
         """EWMA of observed response times on ``node`` (None before the first)."""
         return self._response.get(node.index)
 
-    def place(self, run: WorkflowRun, task: int, cluster: Cluster) -> NodeRuntime | None:
+    def place(self, run: RunView, task: int, cluster: ClusterView) -> NodeView | None:
         self._cluster = cluster
         full, pool = self.pool(run, task, cluster)
         if not pool:
@@ -401,7 +435,7 @@ class _Balancer(_Stateful):
         self._inflight[node.index] = self._inflight.get(node.index, 0) + 1
         return node
 
-    def _settle(self, run: WorkflowRun, task: int) -> tuple[int, float] | None:
+    def _settle(self, run: RunView, task: int) -> tuple[int, float] | None:
         placed = self._placed.pop((run.id, task), None)
         if placed is not None:
             self._inflight[placed[0]] -= 1
@@ -411,62 +445,41 @@ class _Balancer(_Stateful):
         old = table.get(index, initial)
         table[index] = value if old is None else (1.0 - self.alpha) * old + self.alpha * value
 
-    def on_task_end(self, run: WorkflowRun, task: int, node: NodeRuntime, duration: float) -> None:
+    def on_task_end(self, run: RunView, task: int, node: NodeView, duration: float) -> None:
         placed = self._settle(run, task)
         if placed is not None and self._cluster is not None:
             self._ewma(self._response, node.index, self._cluster.now - placed[1])
 
-    def on_task_failed(self, run: WorkflowRun, task: int, node: NodeRuntime | None, reason: str) -> None:
+    def on_task_failed(self, run: RunView, task: int, node: NodeView | None, reason: str) -> None:
         self._settle(run, task)
 
 
-class LoadBalancer(_Balancer):
-    """The seed's ``LoadBalancer`` as a placement strategy; ``strategy`` picks one of
-    the seven rules of :data:`LB_STRATEGIES` (see the module docstring)."""
+class _LoadBalancing(_Balancer):
+    """The seed's ``LoadBalancer`` rules (see the module docstring): ``strategy``
+    names the rule in use. Not a dataclass: each concrete class below declares the
+    parameters it accepts (its rule's) and nothing else.
 
-    name: ClassVar[str] = "load_balancer"
-    parameters: ClassVar[tuple[Parameter, ...]] = (
-        Parameter("strategy", "categorical", "round_robin", choices=LB_STRATEGIES,
-                  doc="the seed's LoadBalancingStrategy"),
-        *_AFFINITY, _VNODES, _FINALIZE, _ALPHA, *_ADAPTIVE,
-    )
+    The annotations are those of the parameters a rule reads; only classes with that
+    rule have them.
+    """
 
-    def __init__(self, strategy: str = "round_robin", *, session_affinity: bool = False,
-                 sticky_session_timeout: float = 300.0, session_key: str = "origin",
-                 virtual_nodes: int = 10, hash_finalizer: bool = True, alpha: float = 0.1, w_cpu: float = 0.4,
-                 w_memory: float = 0.3, w_io: float = 0.15, w_network: float = 0.15) -> None:
-        if strategy not in LB_STRATEGIES:
-            raise ValueError(f"unknown load balancing strategy {strategy!r}; allowed: {', '.join(LB_STRATEGIES)}")
-        if session_key not in ("origin", "origin_task"):
-            raise ValueError(f"session_key must be 'origin' or 'origin_task', got {session_key!r}")
-        if virtual_nodes < 1:
-            raise ValueError(f"virtual_nodes must be >= 1, got {virtual_nodes}")
-        if not 0 < alpha <= 1:
-            raise ValueError(f"alpha must be in (0, 1], got {alpha}")
-        if not sticky_session_timeout >= 0:
-            raise ValueError(f"sticky_session_timeout must be >= 0, got {sticky_session_timeout}")
-        self.strategy = strategy
-        self.session_affinity = bool(session_affinity)
-        self.sticky_session_timeout = float(sticky_session_timeout)
-        self.session_key = session_key
-        self.virtual_nodes = int(virtual_nodes)
-        self.hash_finalizer = bool(hash_finalizer)
-        self.alpha = float(alpha)
-        self.weights = _check_weights(strategy, (w_cpu, w_memory, w_io, w_network))
-        super().__init__()
+    strategy: str
+    virtual_nodes: int
+    hash_finalizer: bool
+    weights: tuple[float, ...]
 
     def _reset(self) -> None:
         super()._reset()
         self._cursor: dict[tuple, int] = {}
         self._current: dict[tuple, dict[int, float]] = {}
-        self._rings: dict[int, tuple[tuple, ConsistentHashRing, dict[str, NodeRuntime]]] = {}
+        self._rings: dict[int, tuple[Nodes, ConsistentHashRing, dict[str, NodeView]]] = {}
 
-    def network_load(self, node: NodeRuntime, cluster: Cluster) -> float:
+    def network_load(self, node: NodeView, cluster: ClusterView) -> float:
         """Network load of ``node`` in [0, 1] for AdaptiveLoadAware: 0 (not measured;
         override to supply one, e.g. outbound link utilisation)."""
         return 0.0
 
-    def ring(self, full: tuple[NodeRuntime, ...]) -> tuple[ConsistentHashRing, dict[str, NodeRuntime]]:
+    def ring(self, full: Nodes) -> tuple[ConsistentHashRing, dict[str, NodeView]]:
         """The ring over candidate list ``full`` (cached by its identity)."""
         entry = self._rings.get(id(full))
         if entry is None or entry[0] is not full:
@@ -474,8 +487,8 @@ class LoadBalancer(_Balancer):
             entry = self._rings[id(full)] = (full, ConsistentHashRing(by_id, self.virtual_nodes, self.hash_finalizer), by_id)
         return entry[1], entry[2]
 
-    def choose(self, run: WorkflowRun, task: int, pool: tuple[NodeRuntime, ...],
-               full: tuple[NodeRuntime, ...], cluster: Cluster, key: str) -> NodeRuntime:
+    def choose(self, run: RunView, task: int, pool: Nodes, full: Nodes, cluster: ClusterView,
+               key: str) -> NodeView:
         rule = self.strategy
         if len(pool) == 1 and rule not in ("round_robin", "weighted_round_robin"):
             return pool[0]   # (the cyclic rules still advance their state)
@@ -495,78 +508,102 @@ class LoadBalancer(_Balancer):
             ring, by_id = self.ring(full)
             allowed = {n.spec.id for n in pool}
             member = ring.get(key, allowed.__contains__)
-            return by_id[member]  # pool is non-empty and a subset of the ring
+            return by_id[member]  # type: ignore[index]  # pool is non-empty and a subset of the ring
         if rule == "resource_based":
             return max(pool, key=resource_score)  # max keeps the first of equals
         if rule == "response_time":
-            def rank(n: NodeRuntime) -> tuple[int, float]:
+            def rank(n: NodeView) -> tuple[int, float]:
                 r = self._response.get(n.index)
                 return (0, float(self._inflight.get(n.index, 0))) if r is None else (1, r)
             return min(pool, key=rank)
         weights = self.weights
         return max(pool, key=lambda n: adaptive_score(n, weights, self.network_load(n, cluster)))
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(strategy={self.strategy!r}, session_affinity={self.session_affinity})"
+
+@dataclass(eq=False)
+class LoadBalancer(_LoadBalancing, _LoadWeights, _Smoothing, _Hashing, _Affinity, _Rule):
+    """The seed's ``LoadBalancer`` as a placement strategy; ``strategy`` picks one of
+    the seven rules of :data:`LB_STRATEGIES` (see the module docstring), and every
+    rule's parameters are accepted. The ``lb_*`` classes below fix the rule."""
+
+    name = "load_balancer"
 
 
-def _variant(cls_name: str, rule: str, extra: tuple[Parameter, ...], doc: str) -> type[LoadBalancer]:
-    declared = (*_AFFINITY, *extra)
-    names = {p.name for p in declared}
+@dataclass(eq=False)
+class LBRoundRobin(_LoadBalancing, _Affinity):
+    """Load balancing: round robin over the pool (one cursor per class)."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        unknown = sorted(set(kwargs) - names)
-        if unknown:
-            raise TypeError(f"{cls_name}: unexpected parameter(s) {', '.join(unknown)}")
-        LoadBalancer.__init__(self, rule, **kwargs)
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{p.name}={getattr(self, p.name, None)!r}" for p in declared
-                          if hasattr(self, p.name))
-        return f"{cls_name}({shown})"
-
-    return type(cls_name, (LoadBalancer,), {
-        "__doc__": doc, "__init__": __init__, "__repr__": __repr__, "name": f"lb_{rule}",
-        "parameters": declared, "__module__": __name__, "__qualname__": cls_name,
-    })
+    name = "lb_round_robin"
+    strategy = "round_robin"
 
 
-LBRoundRobin = _variant("LBRoundRobin", "round_robin", (),
-                        "Load balancing: round robin over the pool (one cursor per class).")
-LBLeastConnections = _variant("LBLeastConnections", "least_connections", (),
-                              "Load balancing: the node with the fewest tasks in flight.")
-LBWeightedRoundRobin = _variant("LBWeightedRoundRobin", "weighted_round_robin", (),
-                                "Load balancing: smooth weighted round robin, weights cores × speed.")
-LBConsistentHashing = _variant("LBConsistentHashing", "consistent_hashing", (_VNODES, _FINALIZE),
-                               "Load balancing: FNV-1a 64 consistent hashing of the session key.")
-LBResourceBased = _variant("LBResourceBased", "resource_based", (),
-                           "Load balancing: max 1 − (cpu + mem)/2.")
-LBResponseTime = _variant("LBResponseTime", "response_time", (_ALPHA,),
-                          "Load balancing: lowest EWMA of observed response times.")
-LBAdaptive = _variant("LBAdaptive", "adaptive", _ADAPTIVE,
-                      "Load balancing: AdaptiveLoadAware, max .4(1−cpu)+.3(1−mem)+.15(1−io)+.15(1−net).")
+@dataclass(eq=False)
+class LBLeastConnections(_LoadBalancing, _Affinity):
+    """Load balancing: the node with the fewest tasks in flight."""
+
+    name = "lb_least_connections"
+    strategy = "least_connections"
 
 
-class ExecutorScore(_Balancer):
+@dataclass(eq=False)
+class LBWeightedRoundRobin(_LoadBalancing, _Affinity):
+    """Load balancing: smooth weighted round robin, weights cores × speed."""
+
+    name = "lb_weighted_round_robin"
+    strategy = "weighted_round_robin"
+
+
+@dataclass(eq=False)
+class LBConsistentHashing(_LoadBalancing, _Hashing, _Affinity):
+    """Load balancing: FNV-1a 64 consistent hashing of the session key."""
+
+    name = "lb_consistent_hashing"
+    strategy = "consistent_hashing"
+
+
+@dataclass(eq=False)
+class LBResourceBased(_LoadBalancing, _Affinity):
+    """Load balancing: max 1 − (cpu + mem)/2."""
+
+    name = "lb_resource_based"
+    strategy = "resource_based"
+
+
+@dataclass(eq=False)
+class LBResponseTime(_LoadBalancing, _Smoothing, _Affinity):
+    """Load balancing: lowest EWMA of observed response times."""
+
+    name = "lb_response_time"
+    strategy = "response_time"
+
+
+@dataclass(eq=False)
+class LBAdaptive(_LoadBalancing, _LoadWeights, _Affinity):
+    """Load balancing: AdaptiveLoadAware, max .4(1−cpu)+.3(1−mem)+.15(1−io)+.15(1−net)."""
+
+    name = "lb_adaptive"
+    strategy = "adaptive"
+
+
+@dataclass(eq=False)
+class ExecutorScore(_Balancer, _Smoothing):
     """The scheduler's executor score (seed ``select_executor``): see the module
-    docstring. Statistics per node: success-rate and mean-run-time EWMAs."""
+    docstring. Statistics per node: success-rate and mean-run-time EWMAs.
 
-    name: ClassVar[str] = "executor_score"
-    parameters: ClassVar[tuple[Parameter, ...]] = (
-        Parameter("w_fit", "float", 0.4, low=0.0, high=1.0, doc="weight of resource fit"),
-        Parameter("w_success", "float", 0.2, low=0.0, high=1.0, doc="weight of the success-rate EWMA"),
-        Parameter("w_load", "float", 0.2, low=0.0, high=1.0, doc="weight of 1 − load"),
-        Parameter("w_locality", "float", 0.2, low=0.0, high=1.0, doc="weight of holding an input"),
-        _ALPHA,
-    )
+    Attributes:
+        weights: ``(w_fit, w_success, w_load, w_locality)``.
+    """
 
-    def __init__(self, w_fit: float = 0.4, w_success: float = 0.2, w_load: float = 0.2,
-                 w_locality: float = 0.2, alpha: float = 0.1) -> None:
-        if not 0 < alpha <= 1:
-            raise ValueError(f"alpha must be in (0, 1], got {alpha}")
-        self.weights = _check_weights(self.name, (w_fit, w_success, w_load, w_locality))
-        self.alpha = float(alpha)
-        super().__init__()
+    name = "executor_score"
+
+    w_fit: float = param(0.4, low=0.0, high=1.0, doc="weight of resource fit")
+    w_success: float = param(0.2, low=0.0, high=1.0, doc="weight of the success-rate EWMA")
+    w_load: float = param(0.2, low=0.0, high=1.0, doc="weight of 1 − load")
+    w_locality: float = param(0.2, low=0.0, high=1.0, doc="weight of holding an input")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.weights = _check_weights(self.name, (self.w_fit, self.w_success, self.w_load, self.w_locality))
 
     def _reset(self) -> None:
         super()._reset()
@@ -574,7 +611,7 @@ class ExecutorScore(_Balancer):
         self._time: dict[int, float] = {}
         self._count: dict[int, int] = {}
 
-    def stats(self, node: NodeRuntime) -> dict[str, float]:
+    def stats(self, node: NodeView) -> dict[str, float]:
         """Per-node statistics: tasks ended or failed there, success-rate EWMA
         (initially 1) and mean run time EWMA (0 before the first)."""
         i = node.index
@@ -582,14 +619,14 @@ class ExecutorScore(_Balancer):
                 "avg_time": self._time.get(i, 0.0)}
 
     @staticmethod
-    def local(run: WorkflowRun, task: int, node: NodeRuntime) -> bool:
+    def local(run: RunView, task: int, node: NodeView) -> bool:
         """Whether ``node`` already holds an input of the task."""
         preds = run.spec.predecessors[task]
         if not preds:
             return node.index == run.origin
         return any(run.node_of[p] == node.index for p in preds)
 
-    def score(self, run: WorkflowRun, task: int, node: NodeRuntime) -> float:
+    def score(self, run: RunView, task: int, node: NodeView) -> float:
         """The executor score of ``node`` for the task (assumes enough is free)."""
         t = run.spec.tasks[task]
         w_fit, w_success, w_load, w_locality = self.weights
@@ -598,32 +635,29 @@ class ExecutorScore(_Balancer):
                 + w_load * (1.0 - node_load(node))
                 + (w_locality if self.local(run, task, node) else 0.0))
 
-    def choose(self, run: WorkflowRun, task: int, pool: tuple[NodeRuntime, ...],
-               full: tuple[NodeRuntime, ...], cluster: Cluster, key: str) -> NodeRuntime:
+    def choose(self, run: RunView, task: int, pool: Nodes, full: Nodes, cluster: ClusterView,
+               key: str) -> NodeView:
         t = run.spec.tasks[task]
         ready = [n for n in pool if n.free_cores >= t.cores and n.free_memory >= t.memory]
         if not ready:
             return min(pool, key=lambda n: (node_load(n), self._inflight.get(n.index, 0)))
         return max(ready, key=lambda n: self.score(run, task, n))
 
-    def _outcome(self, node: NodeRuntime, success: bool, duration: float | None) -> None:
+    def _outcome(self, node: NodeView, success: bool, duration: float | None) -> None:
         i = node.index
         self._count[i] = self._count.get(i, 0) + 1
         self._ewma(self._success, i, 1.0 if success else 0.0, initial=1.0)
         if duration is not None:
             self._ewma(self._time, i, duration, initial=0.0)
 
-    def on_task_end(self, run: WorkflowRun, task: int, node: NodeRuntime, duration: float) -> None:
+    def on_task_end(self, run: RunView, task: int, node: NodeView, duration: float) -> None:
         super().on_task_end(run, task, node, duration)
         self._outcome(node, True, duration)
 
-    def on_task_failed(self, run: WorkflowRun, task: int, node: NodeRuntime | None, reason: str) -> None:
+    def on_task_failed(self, run: RunView, task: int, node: NodeView | None, reason: str) -> None:
         super().on_task_failed(run, task, node, reason)
         if node is not None:
             self._outcome(node, False, None)
-
-    def __repr__(self) -> str:
-        return f"ExecutorScore(weights={self.weights}, alpha={self.alpha})"
 
 
 #: Names usable in YAML (to be merged into ``PLACEMENT_STRATEGIES`` by the registry).

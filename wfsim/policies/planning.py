@@ -60,18 +60,14 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, ClassVar, Mapping, Sequence
+from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 import numpy as np
 
-from wfsim.policies.parameters import Parameter
+from wfsim.model.parameters import param
+from wfsim.model.workflow import Task
 from wfsim.policies.placement import EarliestFinishTime, PlacementStrategy
-
-if TYPE_CHECKING:
-    from wfsim.engine.cluster import Cluster
-    from wfsim.engine.executor import WorkflowRun
-    from wfsim.engine.node import NodeRuntime
-    from wfsim.model.workflow import Task
+from wfsim.policies.views import ClusterView, NodeView, RunView
 
 INF = math.inf
 
@@ -374,7 +370,10 @@ def min_min_schedule(
 
 
 # --- strategies -----------------------------------------------------------------------
-def _preferred(task: Task, candidates: tuple[NodeRuntime, ...]) -> tuple[NodeRuntime, ...]:
+Nodes = tuple[NodeView, ...]
+
+
+def _preferred(task: Task, candidates: Nodes) -> Nodes:
     """The candidates of the most preferred tier present (all of them unless the
     requirement is ``PreferredOrder``; candidates come sorted by rank)."""
     if not candidates:
@@ -387,16 +386,16 @@ def _preferred(task: Task, candidates: tuple[NodeRuntime, ...]) -> tuple[NodeRun
 
 
 class _Stateful(PlacementStrategy):
-    """Keeps per-run state, created fresh by ``_reset``."""
+    """Keeps per-run state, created fresh by ``_reset`` (after validation)."""
 
-    def _reset(self) -> None:
-        self._preferred: dict[int, tuple[tuple[NodeRuntime, ...], tuple[NodeRuntime, ...]]] = {}
-
-    def __init__(self) -> None:
+    def __post_init__(self) -> None:
+        super().__post_init__()
         self._reset()
 
-    def allowed(self, run: WorkflowRun, task: int,
-                cluster: Cluster) -> tuple[tuple[NodeRuntime, ...], tuple[NodeRuntime, ...]]:
+    def _reset(self) -> None:
+        self._preferred: dict[int, tuple[Nodes, Nodes]] = {}
+
+    def allowed(self, run: RunView, task: int, cluster: ClusterView) -> tuple[Nodes, Nodes]:
         """(all candidates, those of the most preferred tier), cached by the identity
         of the cluster's cached candidate tuple (new after a topology change)."""
         spec = run.spec.tasks[task]
@@ -416,10 +415,11 @@ class _Planned(_Stateful):
         self._pairs: dict[tuple[int, int], tuple] = {}
         self._fallback = EarliestFinishTime()
 
-    def _plan(self, costs, comm, dag, **kwargs) -> Schedule:
+    def _plan(self, costs: Sequence[Sequence[float]], comm: Mapping[tuple[int, int], float],
+              dag: Sequence[Sequence[int]], **kwargs: Any) -> Schedule:
         raise NotImplementedError
 
-    def _pair_means(self, cu: tuple[NodeRuntime, ...], cv: tuple[NodeRuntime, ...],
+    def _pair_means(self, cu: Nodes, cv: Nodes,
                     estimate: Callable[[int, int, float], float]) -> tuple[float, float]:
         """Mean latency and mean 1/bandwidth over reachable node pairs (0 for p = q)."""
         key = (id(cu), id(cv))
@@ -443,12 +443,12 @@ class _Planned(_Stateful):
         self._pairs[key] = (cu, cv, means)
         return means
 
-    def on_submit(self, run: WorkflowRun, cluster: Cluster) -> None:
+    def on_submit(self, run: RunView, cluster: ClusterView) -> None:
         super().on_submit(run, cluster)
         spec = run.spec
         n = len(spec.tasks)
         allowed = []
-        nodes: list[NodeRuntime] = []
+        nodes: list[NodeView] = []
         proc_of: dict[int, int] = {}
         for i in range(n):
             cands = self.allowed(run, i, cluster)[1]
@@ -485,7 +485,7 @@ class _Planned(_Stateful):
                               demand=[t.cores for t in spec.tasks], available=available, release=release)
         self._plans[run.id] = [[nodes[p] for p in schedule.processor], n]
 
-    def place(self, run: WorkflowRun, task: int, cluster: Cluster) -> NodeRuntime | None:
+    def place(self, run: RunView, task: int, cluster: ClusterView) -> NodeView | None:
         plan = self._plans.get(run.id)
         if plan is not None:
             node = plan[0][task]
@@ -493,38 +493,33 @@ class _Planned(_Stateful):
                 return node
         return self._fallback.place(run, task, cluster)
 
-    def on_task_end(self, run: WorkflowRun, task: int, node: NodeRuntime, duration: float) -> None:
+    def on_task_end(self, run: RunView, task: int, node: NodeView, duration: float) -> None:
         plan = self._plans.get(run.id)
         if plan is not None:
             plan[1] -= 1
             if not plan[1]:
                 del self._plans[run.id]
 
-    def on_task_failed(self, run: WorkflowRun, task: int, node: NodeRuntime | None, reason: str) -> None:
+    def on_task_failed(self, run: RunView, task: int, node: NodeView | None, reason: str) -> None:
         self._plans.pop(run.id, None)
 
 
+
+@dataclass(eq=False)
 class HEFT(_Planned):
     """Heterogeneous Earliest Finish Time (Topcuoglu, Hariri, Wu 2002), planned per
     instance on arrival; see the module docstring for the cost model."""
 
     name = "heft"
-    parameters = (
-        Parameter("insertion", "bool", True,
-                  doc="insertion-based EFT (the paper's); false appends after each slot's last task"),
-    )
 
-    def __init__(self, insertion: bool = True) -> None:
-        self.insertion = insertion
-        super().__init__()
+    insertion: bool = param(True, doc="insertion-based EFT (the paper's); false appends after each slot's last task")
 
-    def _plan(self, costs, comm, dag, **kwargs) -> Schedule:
+    def _plan(self, costs: Sequence[Sequence[float]], comm: Mapping[tuple[int, int], float],
+              dag: Sequence[Sequence[int]], **kwargs: Any) -> Schedule:
         return heft_schedule(costs, comm, dag, insertion=self.insertion, **kwargs)
 
-    def __repr__(self) -> str:
-        return f"HEFT(insertion={self.insertion})"
 
-
+@dataclass(eq=False)
 class MinMin(_Planned):
     """Min-Min (Braun et al. 2001) as a list-scheduling plan over the instance's DAG:
     the ready task with the smallest minimum completion time goes first."""
@@ -532,10 +527,12 @@ class MinMin(_Planned):
     name = "min_min"
     max_min: ClassVar[bool] = False
 
-    def _plan(self, costs, comm, dag, **kwargs) -> Schedule:
+    def _plan(self, costs: Sequence[Sequence[float]], comm: Mapping[tuple[int, int], float],
+              dag: Sequence[Sequence[int]], **kwargs: Any) -> Schedule:
         return min_min_schedule(costs, comm, dag, max_min=self.max_min, **kwargs)
 
 
+@dataclass(eq=False)
 class MaxMin(MinMin):
     """Max-Min (Braun et al. 2001): the ready task with the largest minimum completion
     time goes first."""
@@ -544,31 +541,27 @@ class MaxMin(MinMin):
     max_min = True
 
 
+@dataclass(eq=False)
 class RandomPlacement(_Stateful):
     """A candidate chosen uniformly at random (within the most preferred tier), from a
     numpy generator seeded with ``seed``: the same seed gives the same placements."""
 
     name = "random"
-    parameters = (Parameter("seed", "int", 0, low=0, high=2**63 - 1, doc="seed of the placement's generator"),)
 
-    def __init__(self, seed: int = 0) -> None:
-        self.seed = seed
-        super().__init__()
+    seed: int = param(0, low=0, high=2**63 - 1, doc="seed of the placement's generator")
 
     def _reset(self) -> None:
         super()._reset()
         self._rng = np.random.default_rng(self.seed)
 
-    def place(self, run: WorkflowRun, task: int, cluster: Cluster) -> NodeRuntime | None:
+    def place(self, run: RunView, task: int, cluster: ClusterView) -> NodeView | None:
         cands = self.allowed(run, task, cluster)[1]
         if not cands:
             return None
         return cands[int(self._rng.integers(len(cands)))]
 
-    def __repr__(self) -> str:
-        return f"RandomPlacement(seed={self.seed})"
 
-
+@dataclass(eq=False)
 class RoundRobin(_Stateful):
     """Cycles through the candidates (of the most preferred tier, nearest first), with
     one cursor per requirement key: origin, location requirement, cores and memory —
@@ -580,7 +573,7 @@ class RoundRobin(_Stateful):
         super()._reset()
         self._cursor: dict[tuple, int] = {}
 
-    def place(self, run: WorkflowRun, task: int, cluster: Cluster) -> NodeRuntime | None:
+    def place(self, run: RunView, task: int, cluster: ClusterView) -> NodeView | None:
         cands = self.allowed(run, task, cluster)[1]
         if not cands:
             return None
