@@ -25,25 +25,25 @@ from wfsim import (
 )
 from wfsim.model.enums import TaskPriority
 from wfsim.model.workflow import LocationKind
+from wfsim.model.parameters import validate_params
+from wfsim.policies import data_aware
+from wfsim.policies.data_aware import DataAwarePlacementStrategy, PlacementFeatures, TierStats
 from wfsim.policies.execution_modes import (
-    ADAPTIVE_PARAMETERS,
-    DATA_AWARE_PARAMETERS,
     EDGE_TIER_SETS,
     MODE_STRATEGIES,
-    STRATEGIES,
     AdaptiveFlow,
-    DataAwarePlacementStrategy,
     EdgeOnly,
     ExecutionMode,
     HybridDynamic,
     HybridExecution,
     HybridStatic,
-    PlacementFeatures,
-    TierStats,
 )
-from wfsim.policies.parameters import validate_params
-from wfsim.verify.catalog import check_catalog
+from wfsim.policies.execution_modes import STRATEGIES as MODES
 from wfsim.policies.placement import PlacementStrategy
+from wfsim.verify.catalog import check_catalog
+
+#: The execution modes and the data-aware strategy they use, by name.
+STRATEGIES = {**MODES, **data_aware.STRATEGIES}
 
 SPEC = LocationRequirement.specific
 PREF = LocationRequirement.preferred_order
@@ -284,7 +284,7 @@ def test_specific_locality_counts_the_input_megabytes():
                   edges=[("a", "b", 3 * 2**20)], input_bytes=2**20)
     cluster = SimpleNamespace(nodes=[SimpleNamespace(spec=SimpleNamespace(tier=Tier.LOCAL_DEVICE))])
     run = SimpleNamespace(spec=wf, origin=0, node_of=[0, -1])
-    fa, fb = strat.features(run, 0, cluster), strat.features(run, 1, cluster)
+    fa, fb = strat.features_of(run, 0, cluster), strat.features_of(run, 1, cluster)
     assert fa.data_size_bytes == 2**20 and fb.data_size_bytes == 3 * 2**20
     edge_node = SimpleNamespace(index=5, spec=SimpleNamespace(tier=Tier.EDGE_CLOUD))
     cloud_node = SimpleNamespace(index=1, spec=SimpleNamespace(tier=Tier.CLOUD))
@@ -307,18 +307,18 @@ def test_derived_features():
     device = SimpleNamespace(spec=SimpleNamespace(tier=Tier.LOCAL_DEVICE))
     cloud = SimpleNamespace(spec=SimpleNamespace(tier=Tier.CLOUD))
     run = SimpleNamespace(spec=wf, origin=0)
-    feats = [strat.features(run, i, SimpleNamespace(nodes=[device])) for i in range(4)]
+    feats = [strat.features_of(run, i, SimpleNamespace(nodes=[device])) for i in range(4)]
     assert [f.computation_complexity for f in feats] == [3.0, 0.5, 1.0, 1.0]
     assert [f.latency_sensitivity_ms for f in feats] == pytest.approx([60.0, 100.0, 50.0, 100.0])
     assert all(f.energy_constraints for f in feats)
-    assert not strat.features(run, 0, SimpleNamespace(nodes=[cloud])).energy_constraints
-    assert DataAwarePlacementStrategy(energy_constrained="always").features(
+    assert not strat.features_of(run, 0, SimpleNamespace(nodes=[cloud])).energy_constraints
+    assert DataAwarePlacementStrategy(energy_constrained="always").features_of(
         run, 0, SimpleNamespace(nodes=[cloud])).energy_constraints
-    assert not DataAwarePlacementStrategy(energy_constrained="never").features(
+    assert not DataAwarePlacementStrategy(energy_constrained="never").features_of(
         run, 0, SimpleNamespace(nodes=[device])).energy_constraints
     # the workflow's deadline applies when the task has none
     wf2 = Workflow("g", [Task("n", priority=TaskPriority.BACKGROUND)], deadline=0.5)
-    f2 = strat.features(SimpleNamespace(spec=wf2, origin=0), 0, SimpleNamespace(nodes=[device]))
+    f2 = strat.features_of(SimpleNamespace(spec=wf2, origin=0), 0, SimpleNamespace(nodes=[device]))
     assert f2.latency_sensitivity_ms == pytest.approx(100.0)
 
 
@@ -463,8 +463,8 @@ def test_adaptive_flow_moves_load_off_overloaded_devices():
 
 # --- declared parameters -------------------------------------------------------------------------
 def test_registry_and_modes():
-    assert set(STRATEGIES) == {"hybrid_execution", "edge_only", "hybrid_static", "hybrid_dynamic",
-                               "adaptive_flow", "data_aware"}
+    assert set(MODES) == {"hybrid_execution", "edge_only", "hybrid_static", "hybrid_dynamic", "adaptive_flow"}
+    assert set(data_aware.STRATEGIES) == {"data_aware"}
     for name, cls in STRATEGIES.items():
         assert issubclass(cls, PlacementStrategy) and cls.name == name
     assert [m.value for m in ExecutionMode] == ["CloudOnly", "EdgeOnly", "HybridStatic", "HybridDynamic",
@@ -496,7 +496,7 @@ def test_parameters_declared_with_defaults_that_construct(name):
 
 
 def test_seed_defaults_and_overview_ranges():
-    by_name = {p.name: p for p in (*DATA_AWARE_PARAMETERS, *ADAPTIVE_PARAMETERS)}
+    by_name = {p.name: p for p in AdaptiveFlow.parameters}
     expect = {
         "data_locality_weight": (0.5, 0, 1), "compute_power_weight": (0.5, 0, 1),
         "latency_weight": (0.5, 0, 1), "energy_weight": (0.5, 0, 1),

@@ -6,7 +6,7 @@ configuration file or an Optuna study can name a strategy and its parameters.
 
 from __future__ import annotations
 
-from wfsim.policies import execution_modes, load_balancing, placement, planning, scheduling
+from wfsim.policies import data_aware, execution_modes, load_balancing, placement, planning, scheduling
 from wfsim.policies.autoscaling import AUTOSCALERS
 from wfsim.policies.load_aware import LoadAware
 from wfsim.policies.placement import PlacementStrategy
@@ -15,6 +15,7 @@ from wfsim.policies.scheduling import SchedulingPolicy
 PLACEMENT_STRATEGIES: dict[str, type[PlacementStrategy]] = {
     **placement.STRATEGIES,
     **execution_modes.STRATEGIES,
+    **data_aware.STRATEGIES,
     **planning.STRATEGIES,
     **load_balancing.STRATEGIES,
 }
