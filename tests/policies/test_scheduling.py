@@ -19,7 +19,7 @@ from wfsim.engine.executor import WorkflowRun
 from wfsim.experiments import ConfigError, build_simulation, validate_config
 from wfsim.model.enums import TaskPriority
 from wfsim.policies.load_aware import LoadAware, LoadAwarePolicyEvaluator, PolicySwitch, band_of
-from wfsim.policies.parameters import validate_params
+from wfsim.model.parameters import validate_params
 from wfsim.policies.placement import CloudOnly
 from wfsim.policies.registry import SCHEDULING_POLICIES
 from wfsim.policies.scheduling import (

@@ -15,7 +15,7 @@ trace's ``migrations`` table, so P24 and P25 can be checked from a saved run.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple
+from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple, cast
 
 import simpy
 
@@ -378,7 +378,8 @@ class Evacuator:
         # Queued work first: checkpointing a running task frees cores, and the node
         # would start its queue's head on them only to checkpoint it in turn.
         running = sorted(node.executions.values(), key=lambda ex: -ex.left(now))
-        work = list(node.queue.items()) + [(ex.run, ex.task) for ex in running]
+        queued = cast("list[tuple[WorkflowRun, int]]", node.queue.items())  # this run's instances
+        work = queued + [(ex.run, ex.task) for ex in running]
         started = 0
         self._moving = True
         try:
@@ -537,7 +538,8 @@ class Rebalancer:
             initial = dict(loads)
             for src in over:
                 # Newest first: the tasks that would wait longest where they are.
-                for run, task in reversed(src.queue.items()):
+                queued = cast("list[tuple[WorkflowRun, int]]", src.queue.items())  # this run's instances
+                for run, task in reversed(queued):
                     if loads[src.index] <= self.TARGET * avg or len(manager.active) >= manager.max_concurrent:
                         break
                     candidates = manager.cluster.candidates(run.spec.tasks[task], run.origin)

@@ -245,8 +245,9 @@ class NodeRuntime:
     def _dispatch(self) -> None:
         """Start queued tasks, in the policy's order, while the next one's minimum fits."""
         queue = self.queue
+        head_run: WorkflowRun  # the queue holds this run's instances (typed as the view policies read)
         while queue:
-            head_run, head_task = queue.peek()
+            head_run, head_task = queue.peek()  # type: ignore[assignment]
             head = head_run.spec.tasks[head_task]
             if head.min_cores > self.free_cores or head.min_memory > self.free_memory:
                 break

@@ -59,36 +59,35 @@ import heapq
 import math
 from abc import ABC, abstractmethod
 from collections import deque
-from typing import TYPE_CHECKING, Any, ClassVar
+from dataclasses import dataclass
+from typing import Any
 
 from wfsim.model.enums import PRIORITY_SCORE, TaskPriority
-from wfsim.policies.parameters import Parameter
+from wfsim.model.parameters import Tunable, param
+from wfsim.model.workflow import Task
+from wfsim.policies.views import NodeView, RunView
 
-if TYPE_CHECKING:
-    from wfsim.engine.executor import WorkflowRun
-    from wfsim.engine.node import NodeRuntime
-    from wfsim.model.workflow import Task
-
-QueuedTask = tuple["WorkflowRun", int]
+QueuedTask = tuple[RunView, int]
 
 
-class SchedulingPolicy(ABC):
+class SchedulingPolicy(Tunable, ABC):
     """A node's ready queue.
 
-    Subclasses define the order; the node only pushes, peeks and pops.
+    Subclasses define the order; the node only pushes, peeks and pops. Concrete
+    policies are dataclasses declaring their tunable parameters with
+    :func:`~wfsim.model.parameters.param`; queue contents are set up in
+    ``__post_init__``.
     """
 
-    name: ClassVar[str]
-    parameters: ClassVar[tuple[Parameter, ...]] = ()
-    node: NodeRuntime | None = None
+    node: NodeView | None = None
 
-    def bind(self, node: NodeRuntime) -> None:
+    def bind(self, node: NodeView) -> None:
         """Called once by the node that owns this queue; ``node.env.now`` is the
         clock and ``node.free_cores`` / ``node.free_memory`` what is free."""
         self.node = node
 
     @abstractmethod
-    def push(self, run: WorkflowRun, task: int) -> None:
+    def push(self, run: RunView, task: int) -> None:
         """Add a ready task."""
 
     @abstractmethod
@@ -124,7 +123,7 @@ class SchedulingPolicy(ABC):
             self.push(run, task)
         return out
 
-    def remove(self, run: WorkflowRun, task: int) -> bool:
+    def remove(self, run: RunView, task: int) -> bool:
         """Take ``(run, task)`` out of the queue (used by task migration); False if
         it is not queued here. The others keep their relative order.
 
@@ -141,15 +140,17 @@ class SchedulingPolicy(ABC):
         return found
 
 
+@dataclass(eq=False)
 class FIFO(SchedulingPolicy):
     """First come, first served (the seed's ``SchedulingPolicy::FIFO``)."""
 
     name = "fifo"
 
-    def __init__(self) -> None:
+    def __post_init__(self) -> None:
+        super().__post_init__()
         self._queue: deque[QueuedTask] = deque()
 
-    def push(self, run: WorkflowRun, task: int) -> None:
+    def push(self, run: RunView, task: int) -> None:
         self._queue.append((run, task))
 
     def peek(self) -> QueuedTask:
@@ -169,7 +170,7 @@ class FIFO(SchedulingPolicy):
     def items(self) -> list[QueuedTask]:
         return list(self._queue)
 
-    def remove(self, run: WorkflowRun, task: int) -> bool:
+    def remove(self, run: RunView, task: int) -> bool:
         for i, (r, t) in enumerate(self._queue):
             if r is run and t == task:
                 del self._queue[i]
@@ -181,14 +182,15 @@ class FIFO(SchedulingPolicy):
 class _HeapPolicy(SchedulingPolicy):
     """A min-heap on ``(key(run, task), ready order)``."""
 
-    def __init__(self) -> None:
-        self._heap: list[tuple[Any, int, WorkflowRun, int]] = []
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._heap: list[tuple[Any, int, RunView, int]] = []
         self._seq = 0
 
-    def _key(self, run: WorkflowRun, spec: Task) -> Any:
+    def _key(self, run: RunView, spec: Task) -> Any:
         raise NotImplementedError
 
-    def push(self, run: WorkflowRun, task: int) -> None:
+    def push(self, run: RunView, task: int) -> None:
         heapq.heappush(self._heap, (self._key(run, run.spec.tasks[task]), self._seq, run, task))
         self._seq += 1
 
@@ -211,7 +213,7 @@ class _HeapPolicy(SchedulingPolicy):
     def items(self) -> list[QueuedTask]:
         return [(run, task) for _, _, run, task in sorted(self._heap, key=lambda e: e[1])]
 
-    def remove(self, run: WorkflowRun, task: int) -> bool:
+    def remove(self, run: RunView, task: int) -> bool:
         heap = self._heap
         for i, entry in enumerate(heap):
             if entry[2] is run and entry[3] == task:
@@ -223,6 +225,7 @@ class _HeapPolicy(SchedulingPolicy):
         return False
 
 
+@dataclass(eq=False)
 class Priority(_HeapPolicy):
     """Most urgent :class:`~wfsim.model.enums.TaskPriority` first (Critical, High,
     Normal, Low, Background), then ready order. Strict: Background can starve under
@@ -230,10 +233,11 @@ class Priority(_HeapPolicy):
 
     name = "priority"
 
-    def _key(self, run: WorkflowRun, spec: Task) -> Any:
+    def _key(self, run: RunView, spec: Task) -> Any:
         return int(spec.priority)
 
 
+@dataclass(eq=False)
 class FairShare(_HeapPolicy):
     """Longest wait first, the wait counted from the workflow's arrival, so the task
     of the oldest workflow goes first; ties in ready order.
@@ -245,10 +249,11 @@ class FairShare(_HeapPolicy):
 
     name = "fair_share"
 
-    def _key(self, run: WorkflowRun, spec: Task) -> Any:
+    def _key(self, run: RunView, spec: Task) -> Any:
         return run.arrival
 
 
+@dataclass(eq=False)
 class Deadline(_HeapPolicy):
     """Earliest deadline first (EDF) on the absolute deadline ``run.arrival +
     task.deadline``; tasks without a deadline come after every task with one, in
@@ -256,7 +261,7 @@ class Deadline(_HeapPolicy):
 
     name = "deadline"
 
-    def _key(self, run: WorkflowRun, spec: Task) -> Any:
+    def _key(self, run: RunView, spec: Task) -> Any:
         return math.inf if spec.deadline is None else run.arrival + spec.deadline
 
 
@@ -268,7 +273,8 @@ class _ScanPolicy(SchedulingPolicy):
     so :meth:`pop` returns what :meth:`peek` returned; ties go to the earliest ready.
     """
 
-    def __init__(self) -> None:
+    def __post_init__(self) -> None:
+        super().__post_init__()
         self._items: list[QueuedTask] = []
         self._version = 0
         self._cache: tuple[Any, int] | None = None
@@ -279,7 +285,7 @@ class _ScanPolicy(SchedulingPolicy):
             raise RuntimeError(f"{type(self).__name__} needs bind(node) before peek/pop")
         return node.env.now, node.free_cores, node.free_memory
 
-    def _score(self, run: WorkflowRun, spec: Task, now: float, free_cores: float,
+    def _score(self, run: RunView, spec: Task, now: float, free_cores: float,
                free_memory: float) -> Any:
         raise NotImplementedError
 
@@ -300,7 +306,7 @@ class _ScanPolicy(SchedulingPolicy):
         self._cache = (key, best)
         return best
 
-    def push(self, run: WorkflowRun, task: int) -> None:
+    def push(self, run: RunView, task: int) -> None:
         self._items.append((run, task))
         self._version += 1
 
@@ -328,7 +334,7 @@ class _ScanPolicy(SchedulingPolicy):
     def items(self) -> list[QueuedTask]:
         return list(self._items)
 
-    def remove(self, run: WorkflowRun, task: int) -> bool:
+    def remove(self, run: RunView, task: int) -> bool:
         for i, (r, t) in enumerate(self._items):
             if r is run and t == task:
                 del self._items[i]
@@ -361,6 +367,7 @@ def packing(spec: Task, free_cores: float, free_memory: float) -> float:
     return share
 
 
+@dataclass(eq=False)
 class WeightedFair(_ScanPolicy):
     """Largest weighted wait first: ``wait · (1 + step · w)`` with the wait since the
     workflow's arrival and w = Critical 4, High 3, Normal 2, Low 1, Background 0
@@ -368,21 +375,20 @@ class WeightedFair(_ScanPolicy):
     (shortest weighted wait first); wfsim serves the longest."""
 
     name = "weighted_fair"
-    parameters = (
-        Parameter("step", "float", 0.25, 0.0, 1.0,
-                  doc="weight step: a class of weight w waits (1 + step*w) times as fast"),
-    )
 
-    def __init__(self, step: float = 0.25) -> None:
-        super().__init__()
-        self.step = step
-        self._factor = {p: 1.0 + step * w for p, w in FAIR_WEIGHT.items()}
+    step: float = param(0.25, low=0.0, high=1.0,
+                        doc="weight step: a class of weight w waits (1 + step*w) times as fast")
 
-    def _score(self, run: WorkflowRun, spec: Task, now: float, free_cores: float,
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._factor = {p: 1.0 + self.step * w for p, w in FAIR_WEIGHT.items()}
+
+    def _score(self, run: RunView, spec: Task, now: float, free_cores: float,
                free_memory: float) -> Any:
         return (now - run.arrival) * self._factor[spec.priority]
 
 
+@dataclass(eq=False)
 class ResourceAware(_ScanPolicy):
     """The task that fits the node's free cores and memory best: tasks that fit
     first, the one taking the largest share of what is free first (best fit); then
@@ -390,12 +396,13 @@ class ResourceAware(_ScanPolicy):
 
     name = "resource_aware"
 
-    def _score(self, run: WorkflowRun, spec: Task, now: float, free_cores: float,
+    def _score(self, run: RunView, spec: Task, now: float, free_cores: float,
                free_memory: float) -> Any:
         fit = resource_fit(spec, free_cores, free_memory)
         return (fit, packing(spec, free_cores, free_memory) if fit >= 1.0 else 0.0)
 
 
+@dataclass(eq=False)
 class Hybrid(_ScanPolicy):
     """The seed's weighted score, largest first::
 
@@ -410,31 +417,16 @@ class Hybrid(_ScanPolicy):
     """
 
     name = "hybrid"
-    parameters = (
-        Parameter("w_fit", "float", 0.3, 0.0, 1.0, doc="weight of the resource fit"),
-        Parameter("w_priority", "float", 0.3, 0.0, 1.0, doc="weight of the priority score"),
-        Parameter("w_wait", "float", 0.2, 0.0, 1.0, doc="weight of the normalised wait"),
-        Parameter("w_urgency", "float", 0.2, 0.0, 1.0, doc="weight of the deadline urgency"),
-        Parameter("horizon", "float", 3600.0, 60.0, 7200.0,
-                  doc="seconds that normalise the wait and the time left to the deadline"),
-        Parameter("no_deadline_urgency", "float", 0.5, 0.0, 1.0,
-                  doc="urgency of a task without a deadline"),
-    )
 
-    def __init__(self, w_fit: float = 0.3, w_priority: float = 0.3, w_wait: float = 0.2,
-                 w_urgency: float = 0.2, horizon: float = 3600.0,
-                 no_deadline_urgency: float = 0.5) -> None:
-        super().__init__()
-        if not horizon > 0:
-            raise ValueError(f"hybrid: horizon must be > 0, got {horizon}")
-        self.w_fit = w_fit
-        self.w_priority = w_priority
-        self.w_wait = w_wait
-        self.w_urgency = w_urgency
-        self.horizon = horizon
-        self.no_deadline_urgency = no_deadline_urgency
+    w_fit: float = param(0.3, low=0.0, high=1.0, doc="weight of the resource fit")
+    w_priority: float = param(0.3, low=0.0, high=1.0, doc="weight of the priority score")
+    w_wait: float = param(0.2, low=0.0, high=1.0, doc="weight of the normalised wait")
+    w_urgency: float = param(0.2, low=0.0, high=1.0, doc="weight of the deadline urgency")
+    horizon: float = param(3600.0, low=60.0, high=7200.0,
+                           doc="seconds that normalise the wait and the time left to the deadline")
+    no_deadline_urgency: float = param(0.5, low=0.0, high=1.0, doc="urgency of a task without a deadline")
 
-    def score(self, run: WorkflowRun, spec: Task, now: float, free_cores: float,
+    def score(self, run: RunView, spec: Task, now: float, free_cores: float,
               free_memory: float) -> float:
         """The hybrid score of one queued task at time ``now``."""
         horizon = self.horizon
