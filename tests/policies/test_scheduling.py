@@ -112,8 +112,8 @@ def test_out_of_range_and_unknown_parameters_are_errors() -> None:
         validate_params("weighted_fair", WeightedFair.parameters, {"bogus": 1})
     with pytest.raises(ValueError, match="must be one of"):
         validate_params("load_aware", LoadAware.parameters, {"high": "load_aware"})
-    with pytest.raises(ValueError, match="low_threshold"):
-        LoadAware(low_threshold=0.5, high_threshold=0.4)
+    with pytest.raises(ValueError, match=r"high_threshold must be in \[0.5, 0.95\]"):
+        LoadAware(low_threshold=0.5, high_threshold=0.4)   # the ranges keep low <= high
     with pytest.raises(ValueError, match="medium must be one of"):
         LoadAware(medium="nope")
 
@@ -266,7 +266,7 @@ def test_load_aware_switches_and_moves_queued_tasks() -> None:
         q = LoadAware(low="fifo", medium="deadline", high="priority")
         q.bind(node)  # type: ignore[arg-type]
         queues.append(q)
-    evaluator = LoadAwarePolicyEvaluator.of(env)
+    evaluator = LoadAwarePolicyEvaluator.attach(env, queues)  # type: ignore[arg-type]
     assert evaluator is not None and queues[0].evaluator is evaluator and queues[1].evaluator is evaluator
     q0 = queues[0]
     for run, t in (job("none", 0.0), job("late", 0.0, deadline=9.0, priority=P.CRITICAL),
@@ -308,9 +308,12 @@ def test_load_aware_nodes_of_one_simulation_share_one_configuration() -> None:
     env = simpy.Environment()
     a, b = FakeNode(cores=2), FakeNode(cores=2)
     a.env = b.env = env
-    LoadAware().bind(a)  # type: ignore[arg-type]
+    queues = [LoadAware(), LoadAware(hysteresis=0.1)]
+    queues[0].bind(a)  # type: ignore[arg-type]
+    queues[1].bind(b)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="same parameters"):
-        LoadAware(hysteresis=0.1).bind(b)  # type: ignore[arg-type]
+        LoadAwarePolicyEvaluator.attach(env, queues)  # type: ignore[arg-type]
+    assert LoadAwarePolicyEvaluator.attach(env, [FIFO()]) is None
 
 
 # --- end to end on a one-core node -------------------------------------------------
@@ -393,7 +396,7 @@ def test_yaml_load_aware_runs() -> None:
     assert all(isinstance(n.queue, LoadAware) and n.queue.active == "deadline" for n in sim.nodes)
     result = sim.run()
     assert result.metrics["workflows"]["completed"] > 0
-    assert LoadAwarePolicyEvaluator.of(sim.env) is sim.nodes[0].queue.evaluator
+    assert sim.load_aware is not None and sim.load_aware is sim.nodes[0].queue.evaluator
 
 
 @pytest.mark.parametrize(("scheduling", "field", "message"), [

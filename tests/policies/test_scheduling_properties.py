@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from wfsim import Node, Simulation, Task, Tier, Topology, Workflow, Workload
 from wfsim.model.enums import TaskPriority
 from wfsim.model.topology import Link
-from wfsim.policies.load_aware import LoadAware, LoadAwarePolicyEvaluator, PolicySwitch, band_of
+from wfsim.policies.load_aware import LoadAware, PolicySwitch, band_of
 from wfsim.policies.placement import EarliestFinishTime
 from wfsim.policies.scheduling import SCHEDULING_POLICIES
 from wfsim.trace.trace import Trace
@@ -282,7 +282,7 @@ def test_load_aware_switches_exactly_when_the_load_crosses_a_threshold(
         return LoadAware(low=low, medium=medium, high=high, **params)
 
     sim, trace = simulate(spec, factory)
-    evaluator = LoadAwarePolicyEvaluator.of(sim.env)
+    evaluator = sim.load_aware
     assert evaluator is not None
     expected = expected_switches(load_steps(trace), policies, params["low_threshold"],
                                  params["high_threshold"], params["hysteresis"], params["interval"])

@@ -199,10 +199,11 @@ class Simulation:
             self.autoscaling = AutoscalingLoop(
                 self.env, self.nodes, copy.deepcopy(a.autoscaler), a.interval, a.tiers,
                 dict(a.provisioning), a.min_cores, a.max_factor, self.recorder.states.append)
-        evaluator = LoadAwarePolicyEvaluator.of(self.env)
-        if evaluator is not None:
+        #: The evaluator shared by the nodes' ``load_aware`` queues (None without them).
+        self.load_aware = LoadAwarePolicyEvaluator.attach(self.env, [node.queue for node in self.nodes])
+        if self.load_aware is not None:
             # Policy switches go into the trace's state changes (P23 reads them).
-            evaluator.listeners.append(lambda s: self.recorder.states.append(
+            self.load_aware.listeners.append(lambda s: self.recorder.states.append(
                 (s.time, "scheduling_policy", "cluster", s.new)))
         self._started = False
         self._health_pending: set[simpy.Event] = set()  # scheduled, not yet applied

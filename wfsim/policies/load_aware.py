@@ -11,10 +11,11 @@ one simulation share one :class:`LoadAwarePolicyEvaluator`.
 Design:
 
 * **One evaluator per simulation.** Queues are built by a factory, one per node,
-  before the run; each joins the evaluator of its node's SimPy environment when the
-  node binds it (a registry keyed by the environment; entries disappear with the
-  simulation). The evaluator thus knows the clock and every node using ``load_aware``
-  (every node, with a YAML config).
+  before the run; once its nodes exist the simulation hands every queue to
+  :meth:`LoadAwarePolicyEvaluator.attach`, which makes one evaluator for the
+  ``LoadAware`` ones (``sim.load_aware``). The evaluator thus knows the clock and every
+  node using ``load_aware`` (every node, with a YAML config). A queue no evaluator
+  was attached to keeps its low-load policy.
 * **Load** = the mean over those nodes of running cores / cores (normalised per
   node; the seed averaged absolute loads, a defect).
 * **When it is measured.** The load changes only when a task starts or ends, and the
@@ -55,19 +56,17 @@ queues, order hardly matters), ``hybrid`` at medium load, ``priority`` at high l
 from __future__ import annotations
 
 import math
-import weakref
-from typing import TYPE_CHECKING, Callable, NamedTuple
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple
 
 import wfsim.policies.scheduling as _scheduling
-from wfsim.policies.parameters import Parameter
+from wfsim.model.parameters import param
 from wfsim.policies.scheduling import BASE_POLICIES as _BASE
 from wfsim.policies.scheduling import QueuedTask, SchedulingPolicy
+from wfsim.policies.views import NodeView, RunView
 
 if TYPE_CHECKING:
     import simpy
-
-    from wfsim.engine.executor import WorkflowRun
-    from wfsim.engine.node import NodeRuntime
 
 BANDS = ("low", "medium", "high")
 
@@ -111,8 +110,6 @@ class LoadAwarePolicyEvaluator:
         members: The :class:`LoadAware` queues (one per node).
     """
 
-    _registry: weakref.WeakValueDictionary[int, LoadAwarePolicyEvaluator] = weakref.WeakValueDictionary()
-
     def __init__(self, env: simpy.Environment, low: str, medium: str, high: str,
                  low_threshold: float, high_threshold: float, hysteresis: float,
                  interval: float) -> None:
@@ -138,32 +135,40 @@ class LoadAwarePolicyEvaluator:
         return (self.policies, self.low_threshold, self.high_threshold, self.hysteresis, self.interval)
 
     @classmethod
-    def of(cls, env: simpy.Environment) -> LoadAwarePolicyEvaluator | None:
-        """The evaluator of the simulation running on ``env`` (None if no node uses
-        ``load_aware``), e.g. ``LoadAwarePolicyEvaluator.of(sim.env).switches``."""
-        evaluator = cls._registry.get(id(env))
-        return evaluator if evaluator is not None and evaluator.env is env else None
+    def attach(cls, env: simpy.Environment,
+               queues: Iterable[SchedulingPolicy]) -> LoadAwarePolicyEvaluator | None:
+        """One evaluator on ``env`` for the :class:`LoadAware` queues among ``queues``
+        (already bound to their nodes), which join it in order; None if there are none.
 
-    @classmethod
-    def join(cls, member: LoadAware) -> LoadAwarePolicyEvaluator:
-        """Add a bound queue to its simulation's evaluator (created on first use)."""
-        node = member.node
-        assert node is not None
-        env = node.env
-        evaluator = cls.of(env)
-        if evaluator is None:
-            evaluator = cls(env, member.low, member.medium, member.high, member.low_threshold,
-                            member.high_threshold, member.hysteresis, member.interval)
-            cls._registry[id(env)] = evaluator
-        elif evaluator.config != member.config:
-            raise ValueError("load_aware: every node of one simulation must use the same parameters")
-        member._index = len(evaluator.members)
-        evaluator.members.append(member)
-        evaluator._loads.append(_node_load(node))
-        evaluator.load = math.fsum(evaluator._loads) / len(evaluator._loads)
-        if member.active != evaluator.policy:
-            member._switch(evaluator.policy)
+        The simulation calls it once its nodes exist (``sim.load_aware``).
+
+        Raises:
+            ValueError: If the queues' parameters differ.
+        """
+        members = [q for q in queues if isinstance(q, LoadAware)]
+        if not members:
+            return None
+        first = members[0]
+        evaluator = cls(env, first.low, first.medium, first.high, first.low_threshold,
+                        first.high_threshold, first.hysteresis, first.interval)
+        for member in members:
+            evaluator.join(member)
         return evaluator
+
+    def join(self, member: LoadAware) -> None:
+        """Add a bound queue (a node's) to this evaluator."""
+        node = member.node
+        if node is None:
+            raise ValueError("load_aware: a queue joins an evaluator once its node has bound it")
+        if self.config != member.config:
+            raise ValueError("load_aware: every node of one simulation must use the same parameters")
+        member._index = len(self.members)
+        member.evaluator = self
+        self.members.append(member)
+        self._loads.append(_node_load(node))
+        self.load = math.fsum(self._loads) / len(self._loads)
+        if member.active != self.policy:
+            member._switch(self.policy)
 
     # --- the loop ------------------------------------------------------------------
     def touch(self, index: int) -> None:
@@ -181,7 +186,7 @@ class LoadAwarePolicyEvaluator:
         loads = self._loads
         members = self.members
         for i in self._dirty:
-            loads[i] = _node_load(members[i].node)
+            loads[i] = _node_load(members[i].node)  # type: ignore[arg-type]  # members are bound
         self._dirty.clear()
         return math.fsum(loads) / len(loads)
 
@@ -225,11 +230,12 @@ class LoadAwarePolicyEvaluator:
             listener(switch)
 
 
-def _node_load(node: NodeRuntime) -> float:
+def _node_load(node: NodeView) -> float:
     cores = node.capacity  # current: autoscaling may have changed it
     return (cores - node.free_cores) / cores
 
 
+@dataclass(eq=False)
 class LoadAware(SchedulingPolicy):
     """Delegates to the low-, medium- or high-load policy that the simulation's
     shared :class:`LoadAwarePolicyEvaluator` picks from the mean CPU load (see the
@@ -239,36 +245,23 @@ class LoadAware(SchedulingPolicy):
     """
 
     name = "load_aware"
-    parameters = (
-        Parameter("low", "categorical", "fifo", choices=_BASE, doc="policy while the load is low"),
-        Parameter("medium", "categorical", "hybrid", choices=_BASE, doc="policy at medium load"),
-        Parameter("high", "categorical", "priority", choices=_BASE, doc="policy at high load"),
-        Parameter("low_threshold", "float", 0.3, 0.1, 0.5, doc="mean CPU load from which the load is medium"),
-        Parameter("high_threshold", "float", 0.7, 0.5, 0.95, doc="mean CPU load from which the load is high"),
-        Parameter("hysteresis", "float", 0.0, 0.0, 0.2,
-                  doc="margin around each threshold the load must pass to switch (0: none, as in the seed)"),
-        Parameter("interval", "float", 0.0, 0.0, 60.0,
-                  doc="seconds between load samples; 0 re-evaluates whenever the load changes"),
-    )
 
-    def __init__(self, low: str = "fifo", medium: str = "hybrid", high: str = "priority",
-                 low_threshold: float = 0.3, high_threshold: float = 0.7, hysteresis: float = 0.0,
-                 interval: float = 0.0) -> None:
-        for band, name in zip(BANDS, (low, medium, high)):
-            if name not in _BASE:
-                raise ValueError(f"load_aware: {band} must be one of {list(_BASE)}, got {name!r}")
-        if not low_threshold <= high_threshold:
-            raise ValueError(f"load_aware: low_threshold ({low_threshold}) must not exceed "
-                             f"high_threshold ({high_threshold})")
-        if hysteresis < 0 or interval < 0:
-            raise ValueError("load_aware: hysteresis and interval must be >= 0")
-        self.low, self.medium, self.high = low, medium, high
-        self.low_threshold = low_threshold
-        self.high_threshold = high_threshold
-        self.hysteresis = hysteresis
-        self.interval = interval
-        self.active = low
-        self._inner: SchedulingPolicy = _scheduling.SCHEDULING_POLICIES[low]()
+    low: str = param("fifo", choices=_BASE, doc="policy while the load is low")
+    medium: str = param("hybrid", choices=_BASE, doc="policy at medium load")
+    high: str = param("priority", choices=_BASE, doc="policy at high load")
+    low_threshold: float = param(0.3, low=0.1, high=0.5, doc="mean CPU load from which the load is medium")
+    high_threshold: float = param(0.7, low=0.5, high=0.95, doc="mean CPU load from which the load is high")
+    hysteresis: float = param(
+        0.0, low=0.0, high=0.2, doc="margin around each threshold the load must pass to switch (0: none, as in the seed)")
+    interval: float = param(0.0, low=0.0, high=60.0,
+                            doc="seconds between load samples; 0 re-evaluates whenever the load changes")
+
+    # The ranges meet at 0.5, so low_threshold <= high_threshold always holds.
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.active = self.low
+        self._inner: SchedulingPolicy = _scheduling.SCHEDULING_POLICIES[self.low]()
         self.evaluator: LoadAwarePolicyEvaluator | None = None
         self._index = -1
 
@@ -282,10 +275,9 @@ class LoadAware(SchedulingPolicy):
         """The policy currently ordering this node's queue."""
         return self._inner
 
-    def bind(self, node: NodeRuntime) -> None:
+    def bind(self, node: NodeView) -> None:
         super().bind(node)
         self._inner.bind(node)
-        self.evaluator = LoadAwarePolicyEvaluator.join(self)
 
     def _switch(self, name: str) -> None:
         inner = _scheduling.SCHEDULING_POLICIES[name]()
@@ -301,7 +293,7 @@ class LoadAware(SchedulingPolicy):
         if evaluator is not None:
             evaluator.touch(self._index)
 
-    def push(self, run: WorkflowRun, task: int) -> None:
+    def push(self, run: RunView, task: int) -> None:
         self._touch()
         self._inner.push(run, task)
 
@@ -320,6 +312,6 @@ class LoadAware(SchedulingPolicy):
     def drain(self) -> list[QueuedTask]:
         return self._inner.drain()
 
-    def remove(self, run: WorkflowRun, task: int) -> bool:
+    def remove(self, run: RunView, task: int) -> bool:
         self._touch()
         return self._inner.remove(run, task)
