@@ -51,25 +51,20 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections import deque
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, NamedTuple, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Iterable, NamedTuple, Self, Sequence
 
 from wfsim.model.enums import Tier
-from wfsim.policies.parameters import Parameter, validate_params
+from wfsim.model.parameters import Tunable, param, validate_params
+from wfsim.policies.views import NodeView, ScalableNodeView
 
 if TYPE_CHECKING:
     import simpy
-
-    from wfsim.engine.node import NodeRuntime
 
 #: Averaging windows of the history, seconds (the seed's 60/300/900 s report).
 WINDOWS = (60.0, 300.0, 900.0)
 DEFAULT_TIERS = (Tier.EDGE_CLOUD, Tier.REGIONAL_CLOUD, Tier.CLOUD)
 DEFAULT_PROVISIONING = {Tier.EDGE_CLOUD: 30.0, Tier.REGIONAL_CLOUD: 60.0, Tier.CLOUD: 90.0}
-
-_COOLDOWN = Parameter("cooldown", "float", 300.0, 30.0, 1800.0,
-                      doc="Seconds after a change takes effect before the node may change again")
-_UP = Parameter("up_threshold", "float", 0.8, 0.6, 0.95, doc="Scale up above this utilisation")
-_DOWN = Parameter("down_threshold", "float", 0.3, 0.05, 0.5, doc="Scale down below this utilisation")
 
 
 class History:
@@ -116,22 +111,28 @@ def _down(capacity: int, factor: float) -> int:
     return max(1, min(capacity - 1, math.floor(capacity * factor + 1e-9)))
 
 
-class Autoscaler(ABC):
+class Autoscaler(Tunable, ABC):
     """A rule from a node's utilisation history to a target core count.
 
-    Subclasses declare :attr:`parameters` (keyword arguments, defaults and ranges) and
-    have a ``cooldown`` attribute the control loop enforces.
+    Concrete autoscalers are dataclasses whose parameters (keyword-only) are declared
+    with :func:`~wfsim.model.parameters.param`; each has a ``cooldown`` the control
+    loop enforces.
     """
 
-    name: ClassVar[str] = "autoscaler"
-    parameters: ClassVar[tuple[Parameter, ...]] = ()
+    name = "autoscaler"
     cooldown: float
 
-    def _set(self, given: dict[str, Any]) -> None:
-        values = {p.name: p.default for p in self.parameters}
-        values.update(validate_params(self.name, self.parameters, given))
-        for key, value in values.items():
-            setattr(self, key, value)
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        # A config hands its ``params`` straight to the constructor
+        # (``AUTOSCALERS[name](**params)``), so an unknown name is a ValueError naming
+        # what is allowed, like a bad value, rather than the dataclass's TypeError.
+        if not set(kwargs) <= {p.name for p in cls.parameters}:
+            validate_params(cls.name, cls.parameters, kwargs)
+        return super().__new__(cls)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._reason = self.name
 
     @abstractmethod
     def decide(self, now: float, history: History) -> int | None:
@@ -139,29 +140,37 @@ class Autoscaler(ABC):
 
     def reason(self) -> str:
         """Why the last non-None decision was taken (for the decision log)."""
-        return getattr(self, "_reason", self.name)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{p.name}={getattr(self, p.name)!r}" for p in self.parameters)
-        return f"{type(self).__name__}({args})"
+        return self._reason
 
 
-class ThresholdScaling(Autoscaler):
+# Parameter groups shared by autoscalers, each declared once (fields come from the
+# last base first).
+@dataclass(eq=False, kw_only=True)
+class _Thresholds(Tunable):
+    up_threshold: float = param(0.8, low=0.6, high=0.95, doc="Scale up above this utilisation")
+    down_threshold: float = param(0.3, low=0.05, high=0.5, doc="Scale down below this utilisation")
+
+
+@dataclass(eq=False, kw_only=True)
+class _Cooldown(Tunable):
+    cooldown: float = param(300.0, low=30.0, high=1800.0,
+                            doc="Seconds after a change takes effect before the node may change again")
+
+
+@dataclass(eq=False, kw_only=True)
+class ThresholdScaling(Autoscaler, _Cooldown, _Thresholds):
     """Threshold scaling with 5-/15-minute confirmations (see the module docstring)."""
 
     name = "threshold"
-    parameters = (
-        _UP, _DOWN,
-        Parameter("up_factor", "float", 1.5, 1.1, 2.0, doc="Capacity multiplier on scale-up"),
-        Parameter("down_factor", "float", 0.7, 0.1, 0.9, doc="Capacity multiplier on scale-down"),
-        Parameter("up_confirm", "float", 0.9, 0.8, 1.0, doc="5-min average must exceed up_confirm × up"),
-        Parameter("down_confirm", "float", 1.1, 1.0, 1.3, doc="15-min average must be below down_confirm × down"),
-        _COOLDOWN,
-    )
     UP_WINDOW, DOWN_WINDOW = 300.0, 900.0
 
-    def __init__(self, **params: Any) -> None:
-        self._set(params)
+    up_factor: float = param(1.5, low=1.1, high=2.0, doc="Capacity multiplier on scale-up")
+    down_factor: float = param(0.7, low=0.1, high=0.9, doc="Capacity multiplier on scale-down")
+    up_confirm: float = param(0.9, low=0.8, high=1.0, doc="5-min average must exceed up_confirm × up")
+    down_confirm: float = param(1.1, low=1.0, high=1.3, doc="15-min average must be below down_confirm × down")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
         if not self.down_threshold < self.up_threshold:
             raise ValueError(f"{self.name}: down_threshold must be < up_threshold")
 
@@ -198,22 +207,20 @@ def ols_predict(samples: Sequence[tuple[float, float]], now: float, ahead: float
     return min(1.0, max(0.0, value))
 
 
-class PredictiveScaling(Autoscaler):
+@dataclass(eq=False, kw_only=True)
+class PredictiveScaling(Autoscaler, _Cooldown, _Thresholds):
     """Least-squares trend prediction (see the module docstring)."""
 
     name = "predictive"
-    parameters = (
-        Parameter("history_window", "float", 300.0, 60.0, 1800.0, doc="Seconds of history fitted"),
-        Parameter("prediction_window", "float", 60.0, 10.0, 600.0, doc="Seconds ahead predicted"),
-        _UP, _DOWN,
-        Parameter("target_utilisation", "float", 0.6, 0.3, 0.9,
-                  doc="Utilisation the new capacity aims at for the predicted load"),
-        Parameter("min_samples", "int", 3, 3, 30, doc="Fewest samples to predict from"),
-        _COOLDOWN,
-    )
 
-    def __init__(self, **params: Any) -> None:
-        self._set(params)
+    history_window: float = param(300.0, low=60.0, high=1800.0, doc="Seconds of history fitted")
+    prediction_window: float = param(60.0, low=10.0, high=600.0, doc="Seconds ahead predicted")
+    target_utilisation: float = param(0.6, low=0.3, high=0.9,
+                                      doc="Utilisation the new capacity aims at for the predicted load")
+    min_samples: int = param(3, low=3, high=30, doc="Fewest samples to predict from")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
         if not self.down_threshold < self.target_utilisation < self.up_threshold:
             raise ValueError(f"{self.name}: need down_threshold < target_utilisation < up_threshold")
 
@@ -239,22 +246,19 @@ class PredictiveScaling(Autoscaler):
         return None
 
 
+@dataclass(eq=False, kw_only=True)
 class RightSizing(Autoscaler):
     """The seed's right-sizing rule over a 60 s average: < 0.3 → −20 %, > 0.8 → +30 %."""
 
     name = "right_sizing"
-    parameters = (
-        Parameter("low", "float", 0.3, 0.1, 0.5, doc="Shrink below this 60 s average"),
-        Parameter("high", "float", 0.8, 0.6, 0.95, doc="Grow above this 60 s average"),
-        Parameter("down_step", "float", 0.2, 0.05, 0.5, doc="Fraction removed"),
-        Parameter("up_step", "float", 0.3, 0.05, 0.5, doc="Fraction added"),
-        Parameter("window", "float", 60.0, 10.0, 900.0, doc="Averaging window, seconds"),
-        Parameter("cooldown", "float", 60.0, 30.0, 1800.0,
-                  doc="Seconds after a change takes effect before the node may change again"),
-    )
 
-    def __init__(self, **params: Any) -> None:
-        self._set(params)
+    low: float = param(0.3, low=0.1, high=0.5, doc="Shrink below this 60 s average")
+    high: float = param(0.8, low=0.6, high=0.95, doc="Grow above this 60 s average")
+    down_step: float = param(0.2, low=0.05, high=0.5, doc="Fraction removed")
+    up_step: float = param(0.3, low=0.05, high=0.5, doc="Fraction added")
+    window: float = param(60.0, low=10.0, high=900.0, doc="Averaging window, seconds")
+    cooldown: float = param(60.0, low=30.0, high=1800.0,
+                            doc="Seconds after a change takes effect before the node may change again")
 
     def decide(self, now: float, history: History) -> int | None:
         avg = history.average(now, self.window)
@@ -298,7 +302,7 @@ class AutoscalingLoop:
         changes: ``(time, node id, old target, new target)`` of every change applied.
     """
 
-    def __init__(self, env: simpy.Environment, nodes: Sequence[NodeRuntime], autoscaler: Autoscaler,
+    def __init__(self, env: simpy.Environment, nodes: Sequence[ScalableNodeView], autoscaler: Autoscaler,
                  interval: float = 10.0, tiers: Iterable[Tier | str] = DEFAULT_TIERS,
                  provisioning: dict[Tier | str, float] | None = None, min_cores: int = 1,
                  max_factor: float = 4.0,
@@ -334,7 +338,7 @@ class AutoscalingLoop:
         for n in self.nodes:
             n.on_capacity = self._on_capacity
 
-    def _on_capacity(self, node: NodeRuntime) -> None:
+    def _on_capacity(self, node: NodeView) -> None:
         if self._record is not None:
             self._record((self.env.now, "capacity", node.spec.id, str(node.capacity)))
 
@@ -355,7 +359,7 @@ class AutoscalingLoop:
         self.start()
 
     @staticmethod
-    def utilisation(node: NodeRuntime) -> float:
+    def utilisation(node: NodeView) -> float:
         """Allocated cores / capacity."""
         return (node.capacity - node.free_cores) / node.capacity
 
@@ -387,14 +391,14 @@ class AutoscalingLoop:
             self.request(node, target, reason)
 
     @staticmethod
-    def _head_cores(node: NodeRuntime) -> int:
+    def _head_cores(node: NodeView) -> int:
         queue = node.queue
         if not queue:
             return 0
         run, task = queue.peek()
         return run.spec.tasks[task].cores
 
-    def request(self, node: NodeRuntime, target: int, reason: str = "manual") -> Decision:
+    def request(self, node: ScalableNodeView, target: int, reason: str = "manual") -> Decision:
         """Scale ``node`` to ``target`` cores: at once if down, after the tier's
         provisioning delay if up."""
         now = self.env.now
@@ -413,7 +417,7 @@ class AutoscalingLoop:
             self._apply(node, target)
         return decision
 
-    def _apply(self, node: NodeRuntime, target: int) -> None:
+    def _apply(self, node: ScalableNodeView, target: int) -> None:
         self.provisioning.pop(node.index, None)
         self.changes.append((self.env.now, node.spec.id, node.target, target))
         self.last_change[node.index] = self.env.now
