@@ -4,6 +4,7 @@ round-robin, and all of them end to end on the simulator."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -26,6 +27,7 @@ from wfsim import (
     hierarchical,
     layered_random,
 )
+from wfsim.engine.executor import WorkflowRun
 from wfsim.model.parameters import validate_params
 from wfsim.policies.placement import PlacementStrategy
 from wfsim.policies.planning import (
@@ -172,9 +174,10 @@ def test_min_min_respects_precedence_and_data_arrival() -> None:
 
 
 # --- on the simulator ------------------------------------------------------------------
-def single_run(topology: Topology, workflow: Workflow, placement: PlacementStrategy, origin: str):
+def single_run(topology: Topology, workflow: Workflow, placement: PlacementStrategy, origin: str,
+               seed: int = 0):
     workload = Workload("one", workflow, Periodic(period=1e9), origins=[origin])
-    return Simulation(topology, [workload], placement=placement, duration=1.0).run()
+    return Simulation(topology, [workload], placement=placement, duration=1.0, seed=seed).run()
 
 
 def makespan(result) -> float:
@@ -246,17 +249,39 @@ def test_strategies_are_deterministic_and_reusable(name: str) -> None:
     pd.testing.assert_frame_equal(first, fresh)
 
 
-def test_random_depends_on_its_seed_only() -> None:
-    def nodes(seed: int) -> list[str]:
-        return continuum_run(RandomPlacement(seed=seed)).trace.executions()["node"].astype(str).tolist()
+def four_clouds() -> Topology:
+    nodes = [Node(f"n{i}", Tier.CLOUD, cores=64, speed=1e9) for i in range(4)]
+    return Topology(nodes, [Link("n0", f"n{i}", 0.001 * i, 1e9) for i in range(1, 4)])
 
-    assert nodes(0) == nodes(0) != nodes(1)
+
+def test_random_follows_the_run_seed() -> None:
+    """One instance, constant work: placement is the only random thing in the run, and
+    it draws from the run's stream, so the run seed decides it."""
+    strategy = RandomPlacement()
+
+    def nodes(seed: int) -> list[str]:
+        ex = single_run(four_clouds(), chain(30, work=1e6, data_bytes=0), strategy, "n0", seed=seed)
+        return ex.trace.executions().sort_values("placed")["node"].astype(str).tolist()
+
+    assert nodes(1) == nodes(1) != nodes(2)
+    assert nodes(2) == nodes(2) != nodes(3)
+
+
+def test_random_needs_a_bound_stream() -> None:
+    strategy = RandomPlacement()
+    sim = Simulation(four_clouds(), [], duration=0)
+    run = WorkflowRun(0, chain(1), "w", 0, 0.0, None)
+    with pytest.raises(RuntimeError, match="'placement' stream"):
+        strategy.place(run, 0, sim.cluster)
+    strategy.bind_random(np.random.default_rng(1))
+    first = strategy.place(run, 0, sim.cluster)
+    strategy.bind_random(np.random.default_rng(1))
+    assert strategy.place(run, 0, sim.cluster) is first
 
 
 def test_random_is_roughly_uniform_over_candidates() -> None:
-    nodes = [Node(f"n{i}", Tier.CLOUD, cores=64, speed=1e9) for i in range(4)]
-    topo = Topology(nodes, [Link("n0", f"n{i}", 0.001 * i, 1e9) for i in range(1, 4)])
-    ex = single_run(topo, chain(400, work=1e6, data_bytes=0), RandomPlacement(seed=5), "n0").trace.executions()
+    ex = single_run(four_clouds(), chain(400, work=1e6, data_bytes=0), RandomPlacement(), "n0",
+                    seed=5).trace.executions()
     counts = ex["node"].astype(str).value_counts()
     assert set(counts.index) == {"n0", "n1", "n2", "n3"}
     assert counts.min() > 70  # expected 100 each
@@ -299,9 +324,9 @@ def test_registry_names_and_parameters() -> None:
         defaults = {p.name: p.default for p in cls.parameters}
         assert cls.name == name
         assert isinstance(cls(**validate_params(name, cls.parameters, defaults)), PlacementStrategy)
-    assert validate_params("random", RandomPlacement.parameters, {"seed": 7}) == {"seed": 7}
-    with pytest.raises(ValueError, match="seed"):
-        validate_params("random", RandomPlacement.parameters, {"seed": -1})
+    assert RandomPlacement.parameters == ()   # its randomness follows the run seed
+    with pytest.raises(ValueError, match="unknown parameter"):
+        validate_params("random", RandomPlacement.parameters, {"seed": 7})
     with pytest.raises(ValueError, match="insertion"):
         validate_params("heft", HEFT.parameters, {"insertion": "yes"})
 

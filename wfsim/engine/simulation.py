@@ -118,7 +118,9 @@ class Simulation:
         topology: Nodes and links.
         workloads: What arrives, from where and when.
         placement: Chooses a node per task (default: earliest finish time); the
-            simulation runs a copy of it, available afterwards as ``sim.placement``.
+            simulation runs a copy of it, available afterwards as ``sim.placement``,
+            and hands that copy the run's random stream ``"placement"``
+            (:meth:`~wfsim.policies.placement.PlacementStrategy.bind_random`).
         scheduling: Factory of each node's ready queue (default: FIFO).
         network: ``"fast"`` or ``"shared"`` (see :class:`~wfsim.model.enums.NetworkFidelity`).
         seed: Seed of every random stream; same inputs and seed give the same trace.
@@ -177,6 +179,8 @@ class Simulation:
         self.config = config
         self.env = simpy.Environment()
         self.random = RandomStreams(seed)
+        # Random choices follow the run seed: ``compare --seeds`` varies them too.
+        self.placement.bind_random(self.random.stream("placement"))
         self.recorder = TraceRecorder()
         self.network: Network = NETWORKS[self.fidelity](self.env, topology, self.recorder.record_hop)
         self.nodes = [

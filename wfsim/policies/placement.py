@@ -16,6 +16,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar
 
+import numpy as np
+
 from wfsim.model.enums import Tier
 from wfsim.model.parameters import Tunable
 from wfsim.policies.views import ClusterView, NodeView, RunView
@@ -33,6 +35,11 @@ class PlacementStrategy(Tunable, ABC):
     @abstractmethod
     def place(self, run: RunView, task: int, cluster: ClusterView) -> NodeView | None:
         """The node to run task ``task`` of ``run`` on, or None if none can."""
+
+    def bind_random(self, rng: np.random.Generator) -> None:
+        """Called once by the simulation before the run with the run's random stream
+        named ``"placement"`` (so it follows the run seed). Strategies that draw
+        random numbers keep it; the default ignores it."""
 
     # Feedback hooks: no-ops here; strategies that plan ahead or learn override them.
     def on_submit(self, run: RunView, cluster: ClusterView) -> None:

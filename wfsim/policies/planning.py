@@ -50,9 +50,10 @@ node is no longer a candidate when the task is released (the topology changed), 
 task falls back to :class:`~wfsim.policies.placement.EarliestFinishTime`. A plan is
 forgotten when its instance's last task ends or any of its tasks fails.
 
-Strategies keep per-run state (plans, random generator, round-robin cursors); each
+Strategies keep per-run state (plans, round-robin cursors); each
 :class:`~wfsim.engine.simulation.Simulation` runs its own copy of the strategy object,
-so one object configures many runs and each starts fresh.
+so one object configures many runs and each starts fresh. Random placement draws from
+the run's own random stream, which the simulation hands to that copy.
 """
 
 from __future__ import annotations
@@ -541,18 +542,28 @@ class MaxMin(MinMin):
     max_min = True
 
 
+class _Unbound:
+    """The generator of a :class:`RandomPlacement` no simulation has bound yet."""
+
+    def integers(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("RandomPlacement draws from the run's 'placement' stream: the Simulation "
+                           "binds it (outside one, call bind_random(rng) first)")
+
+
 @dataclass(eq=False)
 class RandomPlacement(_Stateful):
-    """A candidate chosen uniformly at random (within the most preferred tier), from a
-    numpy generator seeded with ``seed``: the same seed gives the same placements."""
+    """A candidate chosen uniformly at random (within the most preferred tier), drawn
+    from the run's random stream named ``"placement"`` (:meth:`bind_random`): the same
+    run seed gives the same placements, another seed others."""
 
     name = "random"
 
-    seed: int = param(0, low=0, high=2**63 - 1, doc="seed of the placement's generator")
-
     def _reset(self) -> None:
         super()._reset()
-        self._rng = np.random.default_rng(self.seed)
+        self._rng: np.random.Generator | _Unbound = _Unbound()
+
+    def bind_random(self, rng: np.random.Generator) -> None:
+        self._rng = rng
 
     def place(self, run: RunView, task: int, cluster: ClusterView) -> NodeView | None:
         cands = self.allowed(run, task, cluster)[1]
