@@ -41,11 +41,7 @@ LAYERS: dict[str, frozenset[str]] = {
 SHARED = frozenset({"_lazy"})
 
 #: Extra rooms a room may import under ``if TYPE_CHECKING:`` only (for annotations).
-TYPE_CHECKING_ONLY: dict[str, frozenset[str]] = {
-    # Temporary: policies annotate with the engine's Cluster, WorkflowRun and
-    # NodeRuntime until those become Protocols in wfsim.model; then delete this line.
-    "policies": frozenset({"engine"}),
-}
+TYPE_CHECKING_ONLY: dict[str, frozenset[str]] = {}
 
 
 @dataclass(frozen=True)
@@ -156,7 +152,7 @@ def test_type_checking_imports_follow_the_layering() -> None:
 
 
 def test_the_type_checking_allowances_are_still_used() -> None:
-    """Once policies no longer need the engine's classes, tighten the table."""
+    """An allowance no import uses any more is deleted, so the table stays tight."""
     used = {(i.source, i.target) for i in imports() if i.type_checking}
     stale = {(source, target) for source, targets in TYPE_CHECKING_ONLY.items() for target in targets
              if (source, target) not in used}

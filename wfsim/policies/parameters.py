@@ -1,5 +1,6 @@
-"""Declared tunable parameters: see :mod:`wfsim.model.parameters` (kept here while
-strategies move to the dataclass convention)."""
+"""Kept only for :mod:`wfsim.experiments` (``loading`` and ``building``), which still
+import ``validate_params`` from here; everything else imports
+:mod:`wfsim.model.parameters`. Delete once those imports have moved."""
 
 from wfsim.model.parameters import Parameter, validate_params
 
