@@ -44,6 +44,9 @@ class At(ArrivalProcess):
     at: tuple[float, ...]
     name: ClassVar[str] = "at"
 
+    def expected(self, start: float, end: float, origin: str = "") -> float:
+        return sum(start <= t < end for t in self.at)
+
     def times(self, rng: object, start: float, end: float, origin: str = "") -> Iterator[float]:
         yield from (t for t in sorted(self.at) if start <= t < end)
 
