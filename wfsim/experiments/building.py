@@ -29,7 +29,6 @@ from wfsim.model.parameters import Tunable
 from wfsim.model.topology import Link, Node, Topology, TopologyError, hierarchical
 from wfsim.model.workflow import Edge, Task, Workflow, WorkflowValidationError
 from wfsim.policies.autoscaling import AUTOSCALERS
-from wfsim.policies.parameters import validate_params
 from wfsim.policies.registry import PLACEMENT_STRATEGIES, SCHEDULING_POLICIES
 from wfsim.workloads.arrivals import ARRIVAL_PROCESSES, ArrivalProcess, TraceArrivals
 from wfsim.workloads.generators import GENERATORS
@@ -159,11 +158,15 @@ def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", sourc
             except ValueError as exc:
                 raise ConfigError(source, f"{field}.arrivals.path", str(exc)) from None
         workloads.append(Workload(w.name, workflow, arrivals, w.origins, work, w.start, w.end))
-    placement_cls = PLACEMENT_STRATEGIES[config.placement.strategy]
-    params = validate_params(config.placement.strategy, placement_cls.parameters, config.placement.params)
+    try:
+        placement = PLACEMENT_STRATEGIES[config.placement.strategy].from_params(config.placement.params)
+    except ValueError as exc:
+        raise ConfigError(source, "placement.params", str(exc)) from None
     scheduling_cls = SCHEDULING_POLICIES[config.scheduling.strategy]
-    scheduling_params = validate_params(config.scheduling.strategy, scheduling_cls.parameters,
-                                        config.scheduling.params)
+    try:
+        scheduling_cls.from_params(config.scheduling.params)
+    except ValueError as exc:
+        raise ConfigError(source, "scheduling.params", str(exc)) from None
     settings: dict[str, Any] = {}
     if config.rebalance is not None:
         r = config.rebalance
@@ -172,7 +175,7 @@ def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", sourc
     if config.autoscaling is not None:
         a = config.autoscaling
         settings["autoscaling"] = AutoscalingSettings(
-            AUTOSCALERS[a.strategy](**a.params), tiers=tuple(a.tiers), provisioning=dict(a.provisioning),
+            AUTOSCALERS[a.strategy].from_params(a.params), tiers=tuple(a.tiers), provisioning=dict(a.provisioning),
             **_declared(a, AutoscalingSettings))
     health = []
     for i, change in enumerate(config.health):
@@ -192,8 +195,8 @@ def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", sourc
         dumped.pop("limits", None)  # limits change no result: manifests stay as they were
     sim = Simulation(
         topology, workloads,
-        placement=placement_cls(**params),
-        scheduling=functools.partial(scheduling_cls, **scheduling_params),
+        placement=placement,
+        scheduling=functools.partial(scheduling_cls, **config.scheduling.params),
         network=NetworkFidelity(config.network),
         seed=config.seed,
         duration=config.duration,

@@ -18,7 +18,6 @@ from pydantic import BaseModel, ValidationError
 from wfsim.experiments.errors import ConfigError
 from wfsim.experiments.schema import ExperimentConfig, StrategyConfig
 from wfsim.policies.autoscaling import AUTOSCALERS
-from wfsim.policies.parameters import validate_params
 from wfsim.policies.registry import PLACEMENT_STRATEGIES, SCHEDULING_POLICIES
 from wfsim.workloads.arrivals import ARRIVAL_PROCESSES
 
@@ -225,8 +224,8 @@ def validate_config(data: dict[str, Any], source: str = "<config>") -> Experimen
         if chosen.strategy not in registry:
             raise ConfigError(source, f"{field}.strategy",
                               f"unknown strategy {chosen.strategy!r}; allowed: {', '.join(registry)}")
-        try:
-            validate_params(chosen.strategy, registry[chosen.strategy].parameters, chosen.params)
+        try:  # constructed, so checks of one parameter against another run here too
+            registry[chosen.strategy].from_params(chosen.params)
         except ValueError as exc:
             raise ConfigError(source, f"{field}.params", str(exc)) from None
     if config.autoscaling is not None:
@@ -235,7 +234,7 @@ def validate_config(data: dict[str, Any], source: str = "<config>") -> Experimen
             raise ConfigError(source, "autoscaling.strategy",
                               f"unknown strategy {chosen_scaler.strategy!r}; allowed: {', '.join(AUTOSCALERS)}")
         try:
-            AUTOSCALERS[chosen_scaler.strategy](**chosen_scaler.params)
+            AUTOSCALERS[chosen_scaler.strategy].from_params(chosen_scaler.params)
         except ValueError as exc:
             raise ConfigError(source, "autoscaling.params", str(exc)) from None
     return config
