@@ -20,6 +20,7 @@ from wfsim.model.events import (
 )
 
 if TYPE_CHECKING:
+    from wfsim.model.enums import WorkflowState
     from wfsim.model.topology import Topology
     from wfsim.model.workflow import Workflow
     from wfsim.trace.trace import Trace
@@ -102,7 +103,7 @@ class TraceRecorder:
         from wfsim.trace.trace import Trace
 
         node_ids = pd.Index([n.id for n in topology.nodes])
-        link_ids = pd.Index([f"{l.a}~{l.b}" for l in topology.links])
+        link_ids = pd.Index([f"{link.a}~{link.b}" for link in topology.links])
 
         def nodes_cat(codes: np.ndarray) -> pd.Categorical:
             return pd.Categorical.from_codes(codes, categories=node_ids)
