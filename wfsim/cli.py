@@ -39,8 +39,9 @@ import os
 import signal
 import sys
 import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, NoReturn, Sequence
+from typing import Any, NoReturn
 
 # The experiments stack (and through it the simulator) is imported inside the
 # commands that use it: `check-history` must start fast and needs none of it.
@@ -81,7 +82,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from wfsim.trace.rundir import RUN_FILES, prepare_output, write_run
 
-    config, sim = _build(args, seed=args.seed)
+    _config, sim = _build(args, seed=args.seed)
     out = prepare_output(args.out)  # before the work: a run that cannot be saved is not started
     with tqdm(total=1, desc="simulating", leave=False, disable=args.quiet,
               bar_format="{l_bar}{bar}| [{elapsed}{postfix}]") as bar:
@@ -140,7 +141,7 @@ def _parameter_json(p: Any) -> dict[str, Any]:
             "doc": p.doc}
 
 
-def _first_failure(trace) -> str:  # noqa: ANN001 - a Trace, imported lazily
+def _first_failure(trace) -> str:
     events = trace.workflow_events
     failed = events[events["state"].astype(str) == "Failed"]
     if not len(failed):

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
@@ -298,8 +299,8 @@ def _drained_throughout(config: ExperimentConfig, topology: Topology, start: flo
     """Nodes that ``health:`` keeps Unhealthy or Maintenance over all of ``[start,
     end)``, with that status: drained by a change at or before ``start`` and not
     brought back before ``end``."""
-    from wfsim.model.enums import DRAINED
     from wfsim.engine.simulation import parse_health
+    from wfsim.model.enums import DRAINED
 
     status: dict[str, str] = {}
     for change in sorted(config.health, key=lambda c: c.time):

@@ -5,8 +5,9 @@ Units: seconds, bytes, bytes/s, operations/s per core, currency per core-second,
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import networkx as nx
 
@@ -245,7 +246,7 @@ class Topology:
             return d
         return {
             "nodes": [node_dict(n) for n in self.nodes],
-            "links": [{k: getattr(l, k) for k in l.__dataclass_fields__} for l in self.links],
+            "links": [{k: getattr(link, k) for k in link.__dataclass_fields__} for link in self.links],
         }
 
     def __repr__(self) -> str:
@@ -300,7 +301,8 @@ TIER_DEFAULTS: dict[Tier, dict[str, Any]] = {
     Tier.LOCAL_DEVICE: dict(cores=1, speed=1e9, memory=2 * 2**30, price=0.0, idle_power=1.0, busy_power=4.0),
     Tier.EDGE_DEVICE: dict(cores=4, speed=1.5e9, memory=4 * 2**30, price=0.0, idle_power=4.0, busy_power=12.0),
     Tier.EDGE_CLOUD: dict(cores=16, speed=2e9, memory=64 * 2**30, price=2e-5, idle_power=100.0, busy_power=300.0),
-    Tier.REGIONAL_CLOUD: dict(cores=64, speed=2.5e9, memory=256 * 2**30, price=1.5e-5, idle_power=300.0, busy_power=900.0),
+    Tier.REGIONAL_CLOUD: dict(cores=64, speed=2.5e9, memory=256 * 2**30, price=1.5e-5, idle_power=300.0,
+                              busy_power=900.0),
     Tier.CLOUD: dict(cores=512, speed=3e9, memory=2048 * 2**30, price=1.1e-5, idle_power=2000.0, busy_power=7000.0),
 }
 

@@ -7,9 +7,9 @@ bytes per edge, roots and sinks) is computed once here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Iterable, Mapping, Sequence
 
 import networkx as nx
 

@@ -144,18 +144,15 @@ def summarize(trace: Trace) -> dict[str, Any]:
     wf = trace.workflow_summary()
     completed = wf[wf["state"] == "Completed"]
     latencies = completed["latency"].to_numpy(dtype=float)
-    if len(completed):
-        makespan = float(completed["end"].max() - wf["arrival"].min())
-    else:
-        makespan = None
+    makespan = float(completed["end"].max() - wf["arrival"].min()) if len(completed) else None
     per_node, per_tier = utilisation(trace)
     cost, energy = cost_and_energy(trace)
     ex = trace.executions()
     return {
         "horizon": trace.horizon,
         "workflows": {
-            "submitted": int(len(wf)),
-            "completed": int(len(completed)),
+            "submitted": len(wf),
+            "completed": len(completed),
             "failed": int((wf["state"] == "Failed").sum()),
             "running": int((wf["state"] == "Running").sum()),
         },

@@ -510,7 +510,8 @@ def _evaluate_groups(formula: Formula, proj: Projection, truncated: np.ndarray) 
     return which, verdicts
 
 
-def locate(formula: Formula, atoms: dict[str, np.ndarray], n: int, truncated: bool) -> tuple[Formula, int | None, int | None]:
+def locate(formula: Formula, atoms: dict[str, np.ndarray], n: int,
+           truncated: bool) -> tuple[Formula, int | None, int | None]:
     """Where a false (or open) formula visibly fails on one entity's trace.
 
     Picks the first failing conjunct of a top-level conjunction.  For a false
@@ -544,7 +545,8 @@ def _refine(f: Formula, atoms: dict[str, np.ndarray], n: int, truncated: bool) -
     inner: Formula | None = None
     if isinstance(f, Always):
         body = f.operand
-        inner = body.right if isinstance(body, Implies) else body if isinstance(body, (Always, Next, WeakNext)) else None
+        inner = (body.right if isinstance(body, Implies)
+                 else body if isinstance(body, (Always, Next, WeakNext)) else None)
     elif isinstance(f, (Next, WeakNext)):
         inner = f.operand
     if inner is None or step >= n:

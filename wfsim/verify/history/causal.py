@@ -379,7 +379,7 @@ class _CausalGraph:
             row[self.chain[v]] = self.pos[v] + 1
         return vc
 
-    def overwritten(self, vc: np.ndarray, reads: list[int], keep: str):  # noqa: ANN201
+    def overwritten(self, vc: np.ndarray, reads: list[int], keep: str):
         """Yield ``(read, source, w)``, sorted, for every read and every chain holding a
         write ``w != source`` of its key before it: the last such write of the chain
         (the earlier ones precede it in program order). ``source`` is -1 for the

@@ -439,7 +439,8 @@ def dump_jsonl(history: History | Iterable[Operation]) -> str:
     for op in history:
         value = plain(op.value)
         base = {"process": op.process, "f": op.f, "key": plain(op.key)}
-        rows.append((op.call, 0, op.id, {**base, "type": "invoke", "value": None if op.f in _READS else value, "time": op.call}))
+        invoked = None if op.f in _READS else value
+        rows.append((op.call, 0, op.id, {**base, "type": "invoke", "value": invoked, "time": op.call}))
         if op.status != "info":
             out = plain(op.output) if op.f in _READS else value
             rows.append((op.ret, 1, op.id, {**base, "type": op.status, "value": out, "time": op.ret}))
