@@ -11,8 +11,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wfsim import (
-    EarliestFinishTime, HealthStatus, Link, LocationRequirement, Node, Periodic, Poisson, Simulation, Task, Tier,
-    Topology, Workflow, Workload, chain,
+    EarliestFinishTime,
+    HealthStatus,
+    Link,
+    LocationRequirement,
+    Node,
+    Periodic,
+    Poisson,
+    Simulation,
+    Task,
+    Tier,
+    Topology,
+    Workflow,
+    Workload,
+    chain,
 )
 from wfsim.engine.executor import WorkflowRun
 from wfsim.engine.migration import Rebalancer

@@ -10,8 +10,20 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from wfsim import (EarliestFinishTime, Link, LocationRequirement, Node, Poisson, Simulation, Task, Tier, Topology,
-                   Workflow, Workload, hierarchical)
+from wfsim import (
+    EarliestFinishTime,
+    Link,
+    LocationRequirement,
+    Node,
+    Poisson,
+    Simulation,
+    Task,
+    Tier,
+    Topology,
+    Workflow,
+    Workload,
+    hierarchical,
+)
 from wfsim.engine.simulation import HealthChange
 from wfsim.engine.migration import RebalanceSettings
 from wfsim.policies.load_balancing import LBLeastConnections, LBRoundRobin

@@ -6,11 +6,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from wfsim import (  # noqa: E402
+from wfsim import (
     EarliestFinishTime,
     NearestEdge,
     Periodic,
@@ -22,9 +22,9 @@ from wfsim import (  # noqa: E402
     chain,
     hierarchical,
     order_processing,
+    viz,
 )
-from wfsim import viz  # noqa: E402
-from wfsim.trace.metrics import utilisation  # noqa: E402
+from wfsim.trace.metrics import utilisation
 
 
 def _workloads() -> list[Workload]:
@@ -152,7 +152,7 @@ def test_gantt_rejects_unknown_workflows(trace):
 
 
 def test_gantt_draws_on_the_given_axes(trace):
-    fig, (left, right) = plt.subplots(1, 2)
+    _fig, (left, right) = plt.subplots(1, 2)
     assert viz.gantt(trace, ax=right) is right
     assert not left.has_data()
 
