@@ -222,6 +222,17 @@ def test_utilisation_by_tier_grouped(trace, eft_trace):
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
 
 
+@pytest.mark.parametrize("draw", [viz.latency_by_tier, viz.utilisation_by_tier])
+def test_tier_figures_draw_in_a_subfigure(trace, draw):
+    # Tier names slant when the axes is narrow, measured in the subfigure it is drawn in
+    # (a SubFigure has no get_figwidth).
+    fig = plt.figure(figsize=(12, 3))
+    wide, narrow = fig.subfigures(1, 2, width_ratios=[5, 1])
+    rotations = [{label.get_rotation() for label in draw(trace, ax=sub.subplots()).get_xticklabels()}
+                 for sub in (wide, narrow)]
+    assert rotations == [{0.0}, {25.0}]
+
+
 # --- from disk, empty traces, overview -----------------------------------------------------
 def test_figures_work_on_a_loaded_trace(trace, tmp_path):
     trace.save(tmp_path / "run")
