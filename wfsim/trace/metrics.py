@@ -63,10 +63,12 @@ def capacity_core_seconds(trace: Trace, horizon: float | None = None) -> pd.Seri
     horizon = trace.horizon if horizon is None else horizon
     nodes = trace.nodes.set_index("id")
     out = (nodes["cores"] * horizon).astype(float)
+    initial = nodes["cores"].astype(float)
     changes = capacity_changes(trace)
-    for node, rows in changes.groupby("node", sort=False):
+    for key, rows in changes.groupby("node", sort=False):
+        node = str(key)
         times = np.concatenate([[0.0], np.minimum(rows["time"].to_numpy(), horizon), [horizon]])
-        cores = np.concatenate([[float(nodes.at[node, "cores"])], rows["cores"].to_numpy(dtype=float)])
+        cores = np.concatenate([[initial.at[node]], rows["cores"].to_numpy(dtype=float)])
         out[node] = float((np.diff(times) * cores).sum())
     return out
 

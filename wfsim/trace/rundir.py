@@ -118,7 +118,7 @@ def prepare_output(out: str | Path) -> Path:
 
 
 def write_run(out: str | Path, trace: Trace, metrics: dict[str, Any] | None = None,
-              on_file: Callable[[str], None] | None = None) -> Path:
+              on_file: Callable[[str], object] | None = None) -> Path:
     """Write ``trace`` (and its metrics) as a run directory, atomically.
 
     Args:
@@ -369,4 +369,5 @@ def _sha256(path: Path) -> str:
 
 def read_metrics(directory: str | Path) -> dict[str, Any]:
     """The ``metrics.json`` of a run directory (check it first with :func:`check_run`)."""
-    return json.loads((Path(directory) / "metrics.json").read_text())
+    metrics: dict[str, Any] = json.loads((Path(directory) / "metrics.json").read_text())
+    return metrics
