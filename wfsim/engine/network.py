@@ -209,8 +209,10 @@ class SharedNetwork(Network):
             arrive = now + flow.latency
             for c in flow.route:
                 self._record_hop((flow.start, arrive, c, flow.size))
-            callback, args = flow.callback, flow.args
-            self.env.timeout(flow.latency).callbacks.append(lambda _e, cb=callback, a=args: cb(*a))
+            def deliver(_e: simpy.Event, cb: Callback = flow.callback, a: tuple = flow.args) -> None:
+                cb(*a)
+
+            self.env.timeout(flow.latency).callbacks.append(deliver)
         self._reallocate()
 
 

@@ -102,7 +102,7 @@ class Topology:
             if node.id in self.index:
                 raise TopologyError(f"duplicate node id {node.id!r}")
             self.index[node.id] = i
-        self._graph = nx.Graph()
+        self._graph: nx.Graph[int] = nx.Graph()
         self._graph.add_nodes_from(range(len(self.nodes)))
         for k, link in enumerate(self.links):
             for end in (link.a, link.b):
@@ -222,17 +222,18 @@ class Topology:
     def link_index(self, a: str, b: str) -> int:
         """Index of the link between nodes ``a`` and ``b`` (either order)."""
         try:
-            return self._graph.edges[self.index[a], self.index[b]]["link"]
+            link: int = self._graph.edges[self.index[a], self.index[b]]["link"]
         except KeyError:
             raise TopologyError(f"no link between {a!r} and {b!r}") from None
+        return link
 
     def _channel(self, u: int, v: int) -> int:
-        k = self._graph.edges[u, v]["link"]
+        k: int = self._graph.edges[u, v]["link"]
         return 2 * k if self.index[self.links[k].a] == u else 2 * k + 1
 
     def _reach(self) -> _Reach:
         if self._reach_cache is None:
-            up = nx.Graph()
+            up: nx.Graph[int] = nx.Graph()
             up.add_nodes_from(self._graph.nodes)
             up.add_edges_from((u, v, d) for u, v, d in self._graph.edges(data=True) if self.link_up[d["link"]])
             self._reach_cache = _Reach(up, self.nodes)
