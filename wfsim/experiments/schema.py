@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, Union, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
@@ -172,7 +172,7 @@ class TraceArrivalsConfig(ArrivalProcessConfig):
 
 
 ArrivalsConfig = Annotated[
-    Union[PoissonConfig, PeriodicConfig, MMPPConfig, TraceArrivalsConfig], Field(discriminator="process")
+    PoissonConfig | PeriodicConfig | MMPPConfig | TraceArrivalsConfig, Field(discriminator="process")
 ]
 
 
