@@ -27,8 +27,7 @@ from wfsim import (
     chain,
 )
 from wfsim.engine.executor import WorkflowRun
-from wfsim.engine.migration import Rebalancer
-from wfsim.engine.migration import RebalanceSettings
+from wfsim.engine.migration import Rebalancer, RebalanceSettings
 from wfsim.engine.simulation import HealthChange, parse_health
 from wfsim.policies.load_balancing import LBLeastConnections, LBRoundRobin, cpu_load, io_load
 from wfsim.policies.placement import PlacementStrategy

@@ -24,7 +24,6 @@ from wfsim import (
     fork_join,
     hierarchical,
 )
-from wfsim.engine.migration import MigrationManager, Rebalancer
 from wfsim.engine.migration import MigrationSettings, RebalanceSettings
 from wfsim.model.enums import ALLOWED_PHASES, MigrationState, MigrationTrigger
 from wfsim.policies.load_aware import LoadAware
@@ -315,7 +314,7 @@ def test_unchanged_without_rebalancing():
 
 
 def test_parameters_validated():
-    sim, _ = scenario(1)
+    _sim, _ = scenario(1)
     with pytest.raises(ValueError):
         MigrationSettings(max_concurrent=0)
     with pytest.raises(ValueError):

@@ -27,6 +27,7 @@ from wfsim import (
     fork_join,
     hierarchical,
 )
+from wfsim.engine.autoscaling import AutoscalingSettings
 from wfsim.policies.autoscaling import (
     AUTOSCALERS,
     History,
@@ -36,7 +37,6 @@ from wfsim.policies.autoscaling import (
     ols_predict,
 )
 from wfsim.trace.metrics import capacity_core_seconds, summarize
-from wfsim.engine.autoscaling import AutoscalingSettings
 from wfsim.trace.trace import Trace
 
 from sim_support import Fixed
@@ -320,7 +320,7 @@ def test_p18_resource_conservation_with_autoscaling(scaler, seed, rate, cores, i
     wf = fork_join(3, work=4e9, task={"cores": cores})
     sim = Simulation(small_continuum(cores),
                      [Workload("w", wf, Poisson(rate)), Workload("c", chain(2, work=6e9), Poisson(rate / 2))],
-                     placement=Spread(["e0", "e1", "r"], seed), duration=400, seed=seed, 
+                     placement=Spread(["e0", "e1", "r"], seed), duration=400, seed=seed,
                      autoscaling=AutoscalingSettings(scaler, interval=interval, provisioning={"EdgeCloud": 15.0}))
     result = sim.run()
     check_p18(result.trace)

@@ -24,8 +24,8 @@ from wfsim import (
     Workload,
     hierarchical,
 )
-from wfsim.engine.simulation import HealthChange
 from wfsim.engine.migration import RebalanceSettings
+from wfsim.engine.simulation import HealthChange
 from wfsim.policies.load_balancing import LBLeastConnections, LBRoundRobin
 from wfsim.policies.placement import PlacementStrategy
 from wfsim.trace.trace import Trace
