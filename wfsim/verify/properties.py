@@ -37,7 +37,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -82,6 +82,8 @@ MAX_COUNTEREXAMPLES = 5
 MAX_SLICE = 40
 
 TERMINAL_STATES = tuple(state.value for state in _TERMINAL)
+
+_T = TypeVar("_T")
 
 
 # ---------------------------------------------------------------------------
@@ -235,11 +237,12 @@ class TraceView:
         self.trace = trace
         self._memo: dict[str, Any] = {}
 
-    def cached(self, key: str, build: Callable[[], Any]) -> Any:
+    def cached(self, key: str, build: Callable[[], _T]) -> _T:
         """``build()``, computed once per view under ``key`` (shared by properties)."""
         if key not in self._memo:
             self._memo[key] = build()
-        return self._memo[key]
+        value: _T = self._memo[key]
+        return value
 
     @staticmethod
     def of(trace: Any) -> TraceView:
