@@ -184,7 +184,7 @@ def background_events(config: ExperimentConfig, nodes: int) -> float:
     up to every node. Without ``until`` they stop with the last work, so none count."""
     if config.until is None:
         return 0.0
-    rounds = sum(config.until / c.interval for c in (config.rebalance, config.autoscaling) if c is not None)
+    rounds: float = sum(config.until / c.interval for c in (config.rebalance, config.autoscaling) if c is not None)
     return rounds * nodes
 
 

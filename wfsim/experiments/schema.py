@@ -18,8 +18,8 @@ from wfsim.model.enums import HealthStatus, NetworkFidelity, TaskPriority, Tier
 from wfsim.model.parameters import Tunable
 from wfsim.model.topology import LINK_DEFAULTS
 from wfsim.model.workflow import LocationKind, LocationRequirement
-from wfsim.workloads.arrivals import ARRIVAL_PROCESSES, MMPP, Periodic, Poisson, TraceArrivals
 from wfsim.policies.autoscaling import DEFAULT_TIERS
+from wfsim.workloads.arrivals import ARRIVAL_PROCESSES, MMPP, Periodic, Poisson, TraceArrivals
 from wfsim.workloads.generators import GENERATORS
 from wfsim.workloads.workload import WorkDistribution
 
