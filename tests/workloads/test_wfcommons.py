@@ -12,11 +12,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
-from reference_data import SHARED_WORKFLOWS, WORKFLOW_SETS, WorkflowSet, params
 
 from wfsim import Link, Node, Periodic, PlacementStrategy, Simulation, Tier, Topology, Workflow, Workload
 from wfsim.model.workflow import WorkflowValidationError
 from wfsim.workloads.wfcommons import DEFAULT_SPEED, load_wfformat, recorded_makespan, wfformat_schema
+
+from reference_data import SHARED_WORKFLOWS, WORKFLOW_SETS, WorkflowSet, params
 
 # Real instances (../shared/data, absent on a fresh clone) and the project's own
 # (tests/data/workflows, with answers worked out independently): see reference_data.
