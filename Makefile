@@ -1,10 +1,11 @@
-# The two commands of the README, plus the benchmark. Needs only python3 (3.11+), pip and make.
+# The commands of the README (demo; lint, typecheck and test, as CI runs them), plus the
+# benchmark. Needs only python3 (3.11+), pip and make.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test lint typecheck bench clean
 
 # flloat (the LTLf oracle in the tests) depends on lark-parser, which installs into
 # the same lark/ folder as the lark that jupyter needs: the last step puts lark back.
@@ -18,11 +19,17 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## run experiments/quickstart.yaml, results in results/quickstart
 	$(BIN)/wfsim run experiments/quickstart.yaml --out results/quickstart
 
-test: $(STAMP)  ## the whole test suite, notebooks included
+test: $(STAMP)  ## the whole test suite, notebooks and docstring examples included
 	$(BIN)/python -m pytest
+
+lint: $(STAMP)  ## ruff over the package, the tests and the benchmarks (rules in pyproject.toml)
+	$(BIN)/ruff check wfsim tests benchmarks
+
+typecheck: $(STAMP)  ## mypy over the package (settings in pyproject.toml)
+	$(BIN)/mypy wfsim
 
 bench: $(STAMP)  ## throughput benchmark against plain SimPy (run by hand)
 	$(BIN)/python benchmarks/bench_continuum.py --devices 1000 --json
 
 clean:
-	rm -rf $(VENV) results .pytest_cache .hypothesis
+	rm -rf $(VENV) results .pytest_cache .hypothesis .mypy_cache .ruff_cache

@@ -82,7 +82,8 @@ import resource
 import subprocess
 import sys
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import simpy
@@ -131,8 +132,7 @@ def run_wfsim(devices: int, duration: float, rate: float, seed: int,
               placement: str = "nearest_edge", scheduling: str = "fifo") -> dict[str, Any]:
     """Run the scenario through wfsim; return raw figures."""
     t_total = time.perf_counter()
-    from wfsim import (Edge, LocationRequirement, Poisson, Simulation, Task, Tier,
-                       Workflow, Workload, hierarchical)
+    from wfsim import Edge, LocationRequirement, Poisson, Simulation, Task, Tier, Workflow, Workload, hierarchical
     from wfsim.policies.registry import PLACEMENT_STRATEGIES, SCHEDULING_POLICIES
 
     edge, regional = scale(devices)
@@ -170,9 +170,9 @@ def run_wfsim(devices: int, duration: float, rate: float, seed: int,
     done = we[we["state"] == "Completed"].set_index("workflow")["time"]
     arrival = trace.workflows.set_index("workflow")["arrival"]
     return {
-        "task_execs": int(len(ends)),
-        "requests": int(len(trace.workflows)),
-        "completed": int(len(done)),
+        "task_execs": len(ends),
+        "requests": len(trace.workflows),
+        "completed": len(done),
         "wall_s": result.wall_seconds,
         "trace_build_s": run_s - result.wall_seconds,
         "cpu_s": cpu[0],
@@ -208,7 +208,7 @@ def check_defaults(topology: Any) -> None:
     def first(prefix: str) -> Any:
         return next(n for n in topology.nodes if n.id.startswith(prefix))
 
-    link = {(l.a.split("-")[0], l.b.split("-")[0]): (l.latency, l.bandwidth) for l in topology.links}
+    link = {(lk.a.split("-")[0], lk.b.split("-")[0]): (lk.latency, lk.bandwidth) for lk in topology.links}
     actual = {
         "edge": (first("edge-").tier, first("edge-").cores, first("edge-").speed),
         "cloud": (first("cloud").cores, first("cloud").speed),

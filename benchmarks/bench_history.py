@@ -35,10 +35,10 @@ EXPECTED = {"linearizable": "ok", "thin-air": "violation", "stale": "violation"}
 
 def run_row(clients: int, ops: int, kind: str, level: str, budget: float, search: bool) -> dict:
     """Generate one history and check it (in this process)."""
-    from history_gen import register_history
-
     from wfsim.verify.history import Budget, check_history
     from wfsim.verify.history.linearizability import check_linearizability
+
+    from history_gen import register_history
 
     t0 = time.perf_counter()
     history = register_history(clients, ops, kind, seed=0)

@@ -20,7 +20,6 @@ import argparse
 import json
 import platform
 import time
-
 from pathlib import Path
 
 from wfsim import Poisson, Simulation, Trace, Workload, chain, hierarchical

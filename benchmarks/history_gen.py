@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from wfsim.verify.history import Operation, dump_jsonl  # noqa: E402
+from wfsim.verify.history import Operation, dump_jsonl
 
 KINDS = ("linearizable", "thin-air", "stale")
 

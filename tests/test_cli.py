@@ -21,10 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wfsim.cli import main
-
-from cli_support import assert_user_error, cli, tree
 from wfsim.trace import rundir
 from wfsim.trace.trace import TABLES, Trace
+
+from cli_support import assert_user_error, cli, tree
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -84,7 +84,8 @@ def test_run_writes_manifest_metrics_and_parquet_trace_only(saved_run: Path) -> 
     top = sorted(p.name for p in saved_run.iterdir())
     assert top == ["manifest.json", "metrics.json", "trace"]
     assert (saved_run / "trace").is_dir()
-    assert sorted(p.name for p in (saved_run / "trace").iterdir()) == sorted([f"{t}.parquet" for t in TABLES] + ["schema.json"])
+    expected = sorted([f"{t}.parquet" for t in TABLES] + ["schema.json"])
+    assert sorted(p.name for p in (saved_run / "trace").iterdir()) == expected
     # nothing left next to the run (staging / retired directories are hidden siblings)
     assert sorted(p.name for p in saved_run.parent.iterdir()) == ["exp.yaml", "run"]
 
@@ -325,7 +326,8 @@ def test_rerun_replaces_existing_run_directory(tmp_path: Path, capsys: pytest.Ca
     assert cli(capsys, "run", cfg, "--out", out, "-q", "--seed", "1")[0] == 0
     assert cli(capsys, "run", cfg, "--out", out, "-q", "--seed", "2")[0] == 0
     assert json.loads((out / "manifest.json").read_text())["seed"] == 2
-    assert sorted(p.name for p in (out / "trace").iterdir()) == sorted([f"{t}.parquet" for t in TABLES] + ["schema.json"])
+    expected = sorted([f"{t}.parquet" for t in TABLES] + ["schema.json"])
+    assert sorted(p.name for p in (out / "trace").iterdir()) == expected
     assert sorted(p.name for p in tmp_path.iterdir()) == ["exp.yaml", "r"]  # no staging leftovers
     # a fresh run of seed 2 gives the same trace
     assert cli(capsys, "run", cfg, "--out", tmp_path / "fresh", "-q", "--seed", "2")[0] == 0
@@ -427,7 +429,7 @@ FAILING = {"health": [{"time": 0.0, "node": "cloud", "status": "Maintenance"}],
 
 def test_failed_workflows_are_reported_and_strict_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cfg = write_config(tmp_path, config(**FAILING))
-    rc, out, err = cli(capsys, "run", cfg, "--out", tmp_path / "r", "-q")
+    rc, _out, err = cli(capsys, "run", cfg, "--out", tmp_path / "r", "-q")
     assert rc == 0
     line = [x for x in err.splitlines() if x.startswith("wfsim: ")]
     assert len(line) == 1 and "workflows failed; the first: workflow" in line[0], err

@@ -27,9 +27,10 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from wfsim.trace.rundir import RunDirectoryError, check_run
+
 from cli_support import cli, tree
 from test_cli import BASE
-from wfsim.trace.rundir import RunDirectoryError, check_run
 
 EXAMPLES = int(os.environ.get("WFSIM_FUZZ_EXAMPLES", "30"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
@@ -83,7 +84,7 @@ def _set(data: dict[str, Any], path: str, value: Any) -> None:
 
 
 def _yaml(value: Any) -> str:
-    return json.dumps(value) if not isinstance(value, float) or value == value and abs(value) != float("inf") \
+    return json.dumps(value) if not isinstance(value, float) or (value == value and abs(value) != float("inf")) \
         else {float("inf"): ".inf", float("-inf"): "-.inf"}.get(value, ".nan")
 
 
@@ -143,8 +144,9 @@ def test_generated_configs_keep_the_rules(changes: list[tuple[str, Any]], overri
 
 @pytest.fixture(scope="module")
 def saved_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from test_cli import write_config
     from wfsim.cli import main
+
+    from test_cli import write_config
 
     directory = tmp_path_factory.mktemp("fuzz-run")
     assert main(["run", str(write_config(directory)), "--out", str(directory / "run"), "-q"]) == 0
@@ -174,7 +176,7 @@ def _damage(run: Path, how: tuple[Any, ...]) -> None:
             manifest[how[1]] = how[2]
             (run / "manifest.json").write_text(json.dumps(manifest))
     elif kind == "user-file":
-        if not (run / how[1]).parent.is_dir() and (run / how[1]).parent.exists() or (run / how[1]).is_dir():
+        if (not (run / how[1]).parent.is_dir() and (run / how[1]).parent.exists()) or (run / how[1]).is_dir():
             return  # a directory (or file) of an earlier damage stands in the way
         (run / how[1]).parent.mkdir(parents=True, exist_ok=True)
         (run / how[1]).write_text("mine")

@@ -80,7 +80,8 @@ __getattr__, __dir__ = lazy_exports(globals(), _LAZY)
 __version__ = "0.1.0"
 
 __all__ = [
-    "AutoscalingSettings", "FIFO", "MMPP", "MigrationSettings", "RebalanceSettings", "CloudOnly", "EarliestFinishTime", "Edge", "HealthChange", "HealthStatus", "Link",
+    "AutoscalingSettings", "FIFO", "MMPP", "MigrationSettings", "RebalanceSettings", "CloudOnly", "EarliestFinishTime",
+    "Edge", "HealthChange", "HealthStatus", "Link",
     "LocationRequirement", "NearestEdge", "NetworkFidelity", "Node", "Periodic", "PlacementStrategy", "Poisson",
     "RunResult", "Simulation", "Task", "TaskPriority", "Tier", "Topology", "Trace", "TraceArrivals",
     "WorkDistribution", "Workflow", "WorkflowState", "Workload", "chain", "diamond", "fork_join", "hierarchical",

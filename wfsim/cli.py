@@ -39,8 +39,14 @@ import os
 import signal
 import sys
 import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, NoReturn, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:
+    from wfsim.engine.simulation import Simulation
+    from wfsim.experiments.schema import ExperimentConfig
+    from wfsim.trace.trace import Trace
 
 # The experiments stack (and through it the simulator) is imported inside the
 # commands that use it: `check-history` must start fast and needs none of it.
@@ -50,7 +56,7 @@ class UserError(Exception):
     """An error in what the user asked for; shown without a traceback."""
 
 
-def _build(args: argparse.Namespace, seed: int | None = None):
+def _build(args: argparse.Namespace, seed: int | None = None) -> tuple[ExperimentConfig, Simulation]:
     from wfsim.experiments.building import build_simulation
     from wfsim.experiments.loading import blame_override, load_config
 
@@ -81,7 +87,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from wfsim.trace.rundir import RUN_FILES, prepare_output, write_run
 
-    config, sim = _build(args, seed=args.seed)
+    _config, sim = _build(args, seed=args.seed)
     out = prepare_output(args.out)  # before the work: a run that cannot be saved is not started
     with tqdm(total=1, desc="simulating", leave=False, disable=args.quiet,
               bar_format="{l_bar}{bar}| [{elapsed}{postfix}]") as bar:
@@ -140,7 +146,7 @@ def _parameter_json(p: Any) -> dict[str, Any]:
             "doc": p.doc}
 
 
-def _first_failure(trace) -> str:  # noqa: ANN001 - a Trace, imported lazily
+def _first_failure(trace: Trace) -> str:
     events = trace.workflow_events
     failed = events[events["state"].astype(str) == "Failed"]
     if not len(failed):
@@ -473,8 +479,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        return args.func(args)
-    except (UserError, *_loaded_user_errors()) as exc:
+        status: int = args.func(args)
+        return status
+    except _user_errors() as exc:
         print(f"wfsim: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -491,10 +498,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _loaded_user_errors() -> tuple[type[Exception], ...]:
+def _user_errors() -> tuple[type[Exception], ...]:
     # Evaluated only when an exception reaches main(): a module never imported cannot
     # have raised its error, and startup stays light for quick commands.
-    found = []
+    found: list[type[Exception]] = [UserError]
     for module, name in (("wfsim.experiments.errors", "ConfigError"), ("wfsim.trace.rundir", "RunDirectoryError")):
         if module in sys.modules:
             found.append(getattr(sys.modules[module], name))

@@ -7,10 +7,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wfsim import Link, Node, Simulation, Task, Tier, Topology, Workflow
-from wfsim.model.enums import MigrationState, MigrationTrigger
-from wfsim.engine.node import task_rate
 from wfsim.engine.migration import MigrationSettings
+from wfsim.engine.node import task_rate
+from wfsim.model.enums import MigrationState, MigrationTrigger
 from wfsim.verify.catalog import check_catalog
+
 from sim_support import Fixed
 
 LATENCY = 0.01

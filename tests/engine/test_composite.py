@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wfsim import HealthChange, HealthStatus, Poisson, Simulation, Tier, Workload, chain, fork_join, hierarchical
-from wfsim.engine.node import task_rate
 from wfsim.engine.autoscaling import AutoscalingSettings
 from wfsim.engine.migration import MigrationSettings, RebalanceSettings
+from wfsim.engine.node import task_rate
 from wfsim.policies.autoscaling import PredictiveScaling, RightSizing
 from wfsim.policies.load_balancing import STRATEGIES
 from wfsim.verify.catalog import check_catalog

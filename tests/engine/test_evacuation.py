@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sim_support import Fixed
 
 from wfsim import HealthChange, Link, Node, Simulation, Task, Tier, Topology, Workflow
 from wfsim.engine.migration import MigrationSettings
 from wfsim.verify.catalog import check_catalog
+
+from sim_support import Fixed
 
 
 def three_edges() -> Topology:
@@ -45,7 +46,8 @@ def assert_catalog_holds(trace) -> None:
 
 
 def test_maintenance_with_evacuation_moves_running_and_queued_work_off():
-    sim, runs = loaded(6, [HealthChange(3.0, "e0", "Maintenance", evacuate=True)], migration=MigrationSettings(max_concurrent=8))
+    sim, _runs = loaded(6, [HealthChange(3.0, "e0", "Maintenance", evacuate=True)],
+                        migration=MigrationSettings(max_concurrent=8))
     trace = sim.run().trace
     assert set(final_nodes(trace).values()) <= {"e1", "e2"} and len(final_nodes(trace)) == 6
     m = trace.migrations
@@ -59,13 +61,14 @@ def test_maintenance_with_evacuation_moves_running_and_queued_work_off():
 
 
 def test_without_evacuation_a_drained_node_finishes_its_work():
-    sim, runs = loaded(6, [HealthChange(3.0, "e0", "Maintenance")])
+    sim, _runs = loaded(6, [HealthChange(3.0, "e0", "Maintenance")])
     trace = sim.run().trace
     assert set(final_nodes(trace).values()) == {"e0"} and trace.migrations.empty
 
 
 def test_evacuation_under_the_cap_retries_as_migrations_end():
-    sim, runs = loaded(6, [HealthChange(3.0, "e0", "Maintenance", evacuate=True)], migration=MigrationSettings(max_concurrent=1))
+    sim, _runs = loaded(6, [HealthChange(3.0, "e0", "Maintenance", evacuate=True)],
+                        migration=MigrationSettings(max_concurrent=1))
     trace = sim.run().trace
     m = trace.migrations
     prep = m[m["state"].astype(str) == "Preparing"].sort_values("time")
@@ -78,7 +81,7 @@ def test_evacuation_under_the_cap_retries_as_migrations_end():
 
 def test_back_in_service_stops_the_evacuation():
     health = [HealthChange(3.0, "e0", "Maintenance", evacuate=True), HealthChange(3.05, "e0", "Healthy")]
-    sim, runs = loaded(8, health, migration=MigrationSettings(max_concurrent=1))
+    sim, _runs = loaded(8, health, migration=MigrationSettings(max_concurrent=1))
     trace = sim.run().trace
     m = trace.migrations
     prep = m[m["state"].astype(str) == "Preparing"]
@@ -103,7 +106,7 @@ def test_evacuation_never_loses_or_repeats_work(n, at, cap, back):
     health = [HealthChange(at, "e0", "Maintenance", evacuate=True)]
     if back is not None:
         health.append(HealthChange(at + back, "e0", "Healthy"))
-    sim, runs = loaded(n, health, migration=MigrationSettings(max_concurrent=cap))
+    sim, _runs = loaded(n, health, migration=MigrationSettings(max_concurrent=cap))
     trace = sim.run().trace
     assert sorted(final_nodes(trace)) == list(range(n))
     h = trace.holdings()
@@ -115,7 +118,7 @@ def test_evacuation_never_loses_or_repeats_work(n, at, cap, back):
 
 def test_degraded_with_evacuation_moves_work_to_healthy_nodes_only():
     health = [HealthChange(1.0, "e2", "Degraded"), HealthChange(3.0, "e0", "Degraded", evacuate=True)]
-    sim, runs = loaded(6, health, migration=MigrationSettings(max_concurrent=8))
+    sim, _runs = loaded(6, health, migration=MigrationSettings(max_concurrent=8))
     trace = sim.run().trace
     m = trace.migrations
     prep = m[m["state"].astype(str) == "Preparing"]

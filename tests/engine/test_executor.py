@@ -8,8 +8,6 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 
-from sim_support import DAGS
-
 from wfsim import (
     CloudOnly,
     EarliestFinishTime,
@@ -32,6 +30,8 @@ from wfsim import (
 )
 from wfsim.engine.lifecycle import IllegalTransition, check_transition
 from wfsim.workloads.workload import WorkDistribution
+
+from sim_support import DAGS
 
 INF = float("inf")
 
@@ -214,8 +214,8 @@ def test_strategies_see_the_same_arrivals_common_random_numbers() -> None:
 def test_a_newcomer_that_heads_the_queue_starts_as_soon_as_it_fits() -> None:
     # Two cores, one busy until t=10; a 2-core Low task waits for both. A 1-core
     # Critical task ready at t=2 goes ahead of it under Priority and fits at once.
-    from wfsim.policies.scheduling import Priority
     from wfsim.model import TaskPriority
+    from wfsim.policies.scheduling import Priority
 
     node = Node("n", Tier.CLOUD, cores=2, speed=1.0)
     busy = Workflow("busy", [Task("b", work=10.0)])

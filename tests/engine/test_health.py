@@ -11,12 +11,23 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wfsim import (
-    EarliestFinishTime, HealthStatus, Link, LocationRequirement, Node, Periodic, Poisson, Simulation, Task, Tier,
-    Topology, Workflow, Workload, chain,
+    EarliestFinishTime,
+    HealthStatus,
+    Link,
+    LocationRequirement,
+    Node,
+    Periodic,
+    Poisson,
+    Simulation,
+    Task,
+    Tier,
+    Topology,
+    Workflow,
+    Workload,
+    chain,
 )
 from wfsim.engine.executor import WorkflowRun
-from wfsim.engine.migration import Rebalancer
-from wfsim.engine.migration import RebalanceSettings
+from wfsim.engine.migration import Rebalancer, RebalanceSettings
 from wfsim.engine.simulation import HealthChange, parse_health
 from wfsim.policies.load_balancing import LBLeastConnections, LBRoundRobin, cpu_load, io_load
 from wfsim.policies.placement import PlacementStrategy

@@ -10,16 +10,27 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wfsim import (
-    Link, Node, PlacementStrategy, Poisson, Simulation, Task, Tier, Topology, Workflow, Workload, chain,
-    fork_join, hierarchical,
+    Link,
+    Node,
+    PlacementStrategy,
+    Poisson,
+    Simulation,
+    Task,
+    Tier,
+    Topology,
+    Workflow,
+    Workload,
+    chain,
+    fork_join,
+    hierarchical,
 )
-from wfsim.engine.migration import MigrationManager, Rebalancer
 from wfsim.engine.migration import MigrationSettings, RebalanceSettings
 from wfsim.model.enums import ALLOWED_PHASES, MigrationState, MigrationTrigger
 from wfsim.policies.load_aware import LoadAware
 from wfsim.policies.scheduling import SCHEDULING_POLICIES
 from wfsim.trace.rundir import RunDirectoryError
 from wfsim.trace.trace import Trace
+
 from sim_support import Fixed
 
 LATENCY = 0.01
@@ -280,7 +291,7 @@ def test_trace_roundtrip_keeps_migrations(tmp_path):
     assert back.migrations.equals(trace.migrations)
     # A run missing the table is damaged, not silently given an empty one.
     (tmp_path / "trace" / "migrations.parquet").unlink()
-    with pytest.raises(RunDirectoryError, match="migrations.parquet: missing"):
+    with pytest.raises(RunDirectoryError, match=r"migrations\.parquet: missing"):
         Trace.load(tmp_path)
 
 
@@ -303,7 +314,7 @@ def test_unchanged_without_rebalancing():
 
 
 def test_parameters_validated():
-    sim, _ = scenario(1)
+    _sim, _ = scenario(1)
     with pytest.raises(ValueError):
         MigrationSettings(max_concurrent=0)
     with pytest.raises(ValueError):

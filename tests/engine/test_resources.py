@@ -10,6 +10,7 @@ from wfsim import Link, Node, Simulation, Task, Tier, Topology, Workflow
 from wfsim.engine.node import allocate, task_rate
 from wfsim.model.workflow import WorkflowValidationError
 from wfsim.trace.metrics import busy_core_seconds
+
 from sim_support import Fixed
 
 SPEED = 1.0
@@ -219,7 +220,7 @@ def test_allocations_are_conserved_and_every_op_is_done_once(tasks, arrivals, re
         live = h[(h["start"] <= p) & (h["end"] > p)]
         assert live["cores"].sum() <= 4 and live["memory"].sum() <= 100.0 + 1e-6
     # Every op done exactly once: the rate integrated over the holdings is the work.
-    done = {k: 0.0 for k in spec}
+    done = dict.fromkeys(spec, 0.0)
     for row in h.itertuples():
         done[row.workflow] += task_rate(SPEED, spec[row.workflow], int(row.cores)) * (row.end - row.start)
     for k, t in spec.items():

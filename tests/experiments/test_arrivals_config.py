@@ -3,8 +3,9 @@ registered in ``ARRIVAL_PROCESSES``, built through that registry."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from pydantic import TypeAdapter

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import yaml
 
-
-from cli_support import assert_user_error, cli, tree
 from wfsim.policies.registry import PLACEMENT_STRATEGIES, SCHEDULING_POLICIES
 from wfsim.workloads.generators import GENERATORS
+
+from cli_support import assert_user_error, cli, tree
 
 BASE: dict[str, Any] = {
     "name": "tiny",

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from cli_support import assert_user_error, cli
 
 from wfsim.experiments.compare import COLUMNS, compare
+
+from cli_support import assert_user_error, cli
 
 CONFIG = {
     "name": "cmp", "seed": 0, "duration": 20,

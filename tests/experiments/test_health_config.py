@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 import yaml
-from cli_support import assert_user_error, cli
 
 from wfsim.experiments import ConfigError, build_simulation, load_config, validate_config
 from wfsim.model.enums import HealthStatus
 from wfsim.verify.catalog import check_catalog
+
+from cli_support import assert_user_error, cli
 
 BASE: dict[str, Any] = {
     "name": "health",

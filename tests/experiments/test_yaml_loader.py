@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cli_support import assert_user_error, cli
 from wfsim.experiments.loading import MAX_YAML_DEPTH, read_yaml
+
+from cli_support import assert_user_error, cli
 
 BASE = """name: tiny
 duration: 4

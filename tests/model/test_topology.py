@@ -36,7 +36,7 @@ def test_hierarchical_structure(devices: int, edge: int, regional: int) -> None:
     assert len(topo.nodes_of(Tier.REGIONAL_CLOUD)) == regional
     assert [n.id for n in topo.nodes_of(Tier.CLOUD)] == ["cloud"]
     assert len(topo.links) == devices + edge + regional  # a tree over 1 + … nodes
-    g = nx.Graph([(l.a, l.b) for l in topo.links])
+    g = nx.Graph([(link.a, link.b) for link in topo.links])
     g.add_nodes_from(n.id for n in topo.nodes)
     assert nx.is_tree(g)
     for i in range(devices):
@@ -49,7 +49,8 @@ def test_hierarchical_structure(devices: int, edge: int, regional: int) -> None:
         assert link_of(topo, f"edge-{j}", up) == Link(f"edge-{j}", up, **LINK_DEFAULTS[level])
         assert neighbours(topo, f"edge-{j}") - {f"device-{i}" for i in range(devices)} == {up}
     for k in range(regional):
-        assert link_of(topo, f"regional-{k}", "cloud") == Link(f"regional-{k}", "cloud", **LINK_DEFAULTS["regional-cloud"])
+        expected = Link(f"regional-{k}", "cloud", **LINK_DEFAULTS["regional-cloud"])
+        assert link_of(topo, f"regional-{k}", "cloud") == expected
     for node in topo.nodes:
         defaults = TIER_DEFAULTS[node.tier]
         assert {k: getattr(node, k) for k in defaults} == defaults
@@ -179,7 +180,7 @@ def connected_topologies(draw):
     # Integer-valued latencies keep sums exact, so equal-length paths tie exactly.
     lat = draw(st.lists(st.integers(0, 20), min_size=len(pairs), max_size=len(pairs)))
     nodes = [Node(f"n{i}", draw(st.sampled_from(list(Tier)))) for i in range(n)]
-    links = [Link(f"n{u}", f"n{v}", latency=float(l)) for (u, v), l in zip(pairs, lat)]
+    links = [Link(f"n{u}", f"n{v}", latency=float(ms)) for (u, v), ms in zip(pairs, lat)]
     return Topology(nodes, links)
 
 
@@ -293,5 +294,5 @@ def test_to_dict_round_trips() -> None:
     topo = hierarchical(3, 2, 1)
     d = topo.to_dict()
     again = Topology([Node(**{**n, "tier": Tier.parse(n["tier"])}) for n in d["nodes"]],
-                     [Link(**l) for l in d["links"]])
+                     [Link(**link) for link in d["links"]])
     assert again.nodes == topo.nodes and again.links == topo.links

@@ -13,15 +13,32 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wfsim import (
-    Link, Node, PlacementStrategy, Poisson, Simulation, Task, Tier, Topology, Workflow, Workload, chain,
-    fork_join, hierarchical,
+    Link,
+    Node,
+    PlacementStrategy,
+    Poisson,
+    Simulation,
+    Task,
+    Tier,
+    Topology,
+    Workflow,
+    Workload,
+    chain,
+    fork_join,
+    hierarchical,
 )
+from wfsim.engine.autoscaling import AutoscalingSettings
 from wfsim.policies.autoscaling import (
-    AUTOSCALERS, History, PredictiveScaling, RightSizing, ThresholdScaling, ols_predict,
+    AUTOSCALERS,
+    History,
+    PredictiveScaling,
+    RightSizing,
+    ThresholdScaling,
+    ols_predict,
 )
 from wfsim.trace.metrics import capacity_core_seconds, summarize
-from wfsim.engine.autoscaling import AutoscalingSettings
 from wfsim.trace.trace import Trace
+
 from sim_support import Fixed
 
 
@@ -259,7 +276,7 @@ def check_p18(trace: Trace) -> None:
                     assert not draining and allocated <= capacity, (node, _t)
                 elif allocated <= capacity:
                     draining = False
-            assert 0 <= allocated
+            assert allocated >= 0
             # With drain-as-released, capacity never drops below what is allocated.
             assert allocated <= capacity, (node, _t, allocated, capacity)
 
@@ -303,7 +320,7 @@ def test_p18_resource_conservation_with_autoscaling(scaler, seed, rate, cores, i
     wf = fork_join(3, work=4e9, task={"cores": cores})
     sim = Simulation(small_continuum(cores),
                      [Workload("w", wf, Poisson(rate)), Workload("c", chain(2, work=6e9), Poisson(rate / 2))],
-                     placement=Spread(["e0", "e1", "r"], seed), duration=400, seed=seed, 
+                     placement=Spread(["e0", "e1", "r"], seed), duration=400, seed=seed,
                      autoscaling=AutoscalingSettings(scaler, interval=interval, provisioning={"EdgeCloud": 15.0}))
     result = sim.run()
     check_p18(result.trace)

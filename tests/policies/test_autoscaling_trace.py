@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from test_autoscaling import capacity_rows, loaded
-
 from wfsim.policies.autoscaling import ThresholdScaling
 from wfsim.verify.catalog import check_catalog
+
+from test_autoscaling import capacity_rows, loaded
 
 
 def test_decisions_and_capacity_changes_are_in_the_trace():

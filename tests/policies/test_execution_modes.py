@@ -507,7 +507,7 @@ def test_seed_defaults_and_overview_ranges():
     for name, (default, low, high) in expect.items():
         p = by_name[name]
         assert (p.default, p.low, p.high) == (default, low, high), name
-    assert [p.name for p in STRATEGIES["hybrid_execution"].parameters][0] == "mode"
+    assert STRATEGIES["hybrid_execution"].parameters[0].name == "mode"
 
 
 @pytest.mark.parametrize("name, params, message", [

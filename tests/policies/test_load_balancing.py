@@ -9,8 +9,6 @@ from types import SimpleNamespace
 
 import pytest
 
-from sim_support import assert_completes_and_honours_locations, continuum_run
-
 from wfsim import (
     Link,
     LocationRequirement,
@@ -48,6 +46,8 @@ from wfsim.policies.load_balancing import (
 )
 from wfsim.model.parameters import validate_params
 from wfsim.policies.placement import PlacementStrategy
+
+from sim_support import assert_completes_and_honours_locations, continuum_run
 
 GiB = 2**30
 
@@ -95,7 +95,7 @@ def test_share_per_node_approaches_one_over_n_as_virtual_nodes_grow() -> None:
 
     def max_deviation(vnodes: int) -> float:
         ring = ConsistentHashRing(members, virtual_nodes=vnodes)
-        counts = {m: 0 for m in members}
+        counts = dict.fromkeys(members, 0)
         for k in keys:
             counts[ring.get(k)] += 1
         return max(abs(c / len(keys) - 1 / len(members)) for c in counts.values())

@@ -10,8 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim_support import DAGS, assert_completes_and_honours_locations, continuum_run
-
 from wfsim import (
     Link,
     LocationRequirement,
@@ -41,6 +39,8 @@ from wfsim.policies.planning import (
     min_min_schedule,
     upward_ranks,
 )
+
+from sim_support import DAGS, assert_completes_and_honours_locations, continuum_run
 
 INF = float("inf")
 

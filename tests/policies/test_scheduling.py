@@ -7,9 +7,10 @@ YAML path (``scheduling: {strategy, params}``) is checked for validation errors.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import ClassVar, Iterator
+from typing import ClassVar
 
 import pytest
 import simpy
@@ -108,7 +109,7 @@ def test_registry_names_and_parameters() -> None:
 def test_out_of_range_and_unknown_parameters_are_errors() -> None:
     with pytest.raises(ValueError, match=r"hybrid: w_fit must be in \[0.0, 1.0\], got 1.5"):
         validate_params("hybrid", Hybrid.parameters, {"w_fit": 1.5})
-    with pytest.raises(ValueError, match="unknown parameter.*bogus; allowed: step"):
+    with pytest.raises(ValueError, match=r"unknown parameter.*bogus; allowed: step"):
         validate_params("weighted_fair", WeightedFair.parameters, {"bogus": 1})
     with pytest.raises(ValueError, match="must be one of"):
         validate_params("load_aware", LoadAware.parameters, {"high": "load_aware"})

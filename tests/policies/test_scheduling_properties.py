@@ -16,8 +16,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Iterator
+from typing import Any, ClassVar
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -136,7 +137,8 @@ def replay(trace: Trace, policy_at: Callable[[float], set[str]]) -> None:
     waiting: dict[str, dict[tuple[int, str], Queued]] = {n: {} for n in free}
     seen: dict[str, set[tuple[int, str]]] = {"ready": set(), "start": set(), "end": set()}
     counter = 0
-    for time, workflow, task, event, node in trace.task_events[["time", "workflow", "task", "event", "node"]].itertuples(index=False):
+    rows = trace.task_events[["time", "workflow", "task", "event", "node"]].itertuples(index=False)
+    for time, workflow, task, event, node in rows:
         event, node, task, key = str(event), str(node), str(task), (int(workflow), str(task))
         if event in seen:
             assert key not in seen[event], f"{key} {event} twice"
@@ -191,7 +193,8 @@ def waits_behind(trace: Trace, more_urgent: Callable[[dict, dict], bool]) -> lis
     wf = trace.workflows.set_index("workflow")
     waiting: dict[str, dict] = {}
     bad = []
-    for time, workflow, task, event, node in trace.task_events[["time", "workflow", "task", "event", "node"]].itertuples(index=False):
+    rows = trace.task_events[["time", "workflow", "task", "event", "node"]].itertuples(index=False)
+    for time, workflow, task, event, node in rows:
         key = (int(workflow), str(task))
         if str(event) == "ready":
             row = specs.loc[(int(wf.at[workflow, "definition"]), str(task))]

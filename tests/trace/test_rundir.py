@@ -16,11 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from cli_support import assert_user_error, cli, tree
-from test_cli import write_config
 from wfsim.trace import rundir
 from wfsim.trace.rundir import RUN_FORMAT, STAGING_MARKER, RunDirectoryError, check_run, write_run
 from wfsim.trace.trace import TABLES, Trace
+
+from cli_support import assert_user_error, cli, tree
+from test_cli import write_config
 
 
 @pytest.fixture(scope="module")
@@ -242,7 +243,7 @@ def test_trace_load_refuses_damage_unless_told(tmp_path: Path, trace: Trace) -> 
         Trace.load(run)
     run = trace.save(tmp_path / "again")
     shutil.copy(run / "trace" / "nodes.parquet", run / "trace" / "links.parquet")
-    with pytest.raises(RunDirectoryError, match="links.parquet holds columns"):
+    with pytest.raises(RunDirectoryError, match=r"links\.parquet holds columns"):
         Trace.load(run, check=False)
 
 

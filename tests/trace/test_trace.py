@@ -15,8 +15,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from wfsim import CloudOnly, Link, LocationRequirement, Node, Periodic, Simulation, Task, Tier, Topology, Trace
-from wfsim import Workflow, Workload, summarize
+from wfsim import (
+    CloudOnly,
+    Link,
+    LocationRequirement,
+    Node,
+    Periodic,
+    Simulation,
+    Task,
+    Tier,
+    Topology,
+    Trace,
+    Workflow,
+    Workload,
+    summarize,
+)
 from wfsim.trace.trace import TABLES
 
 PRICE, IDLE, BUSY = 0.5, 10.0, 30.0

@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from reference_data import HISTORY_SETS, HistorySet, params
 
 from wfsim.cli import main
+
+from reference_data import HISTORY_SETS, HistorySet, params
 
 LINEARIZABLE = """\
 {"process": 0, "type": "invoke", "f": "write", "value": 1}

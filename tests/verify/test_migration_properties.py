@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
-from test_migration import rebalanced_sim  # noqa: E402
+from wfsim.verify import check_catalog
 
-from wfsim.verify import check_catalog  # noqa: E402
+from test_migration import rebalanced_sim
 
 
 def verdicts(trace) -> dict[str, str]:
@@ -46,7 +46,8 @@ def test_p24_catches_corrupted_migrations() -> None:
     # A task started on its migration's source instead of the target.
     done = m[m["state"].astype(str) == "Completed"].iloc[0]
     ev = trace.task_events.copy()
-    hit = (ev["workflow"] == done["workflow"]) & (ev["task"].astype(str) == str(done["task"])) & (ev["event"] == "start")
+    hit = ((ev["workflow"] == done["workflow"]) & (ev["task"].astype(str) == str(done["task"]))
+           & (ev["event"] == "start"))
     ev.loc[hit, "node"] = done["source"]
     moved = trace.__class__(**{**trace.__dict__, "task_events": ev})
     single = {v.name: v for v in check_catalog(moved, ["P24"])}["migration-single-active"]

@@ -140,7 +140,7 @@ def test_outputs_are_pure_functions_of_the_input(case: tuple[WorkflowDSL, dict[s
         c = run_dsl(dsl, durations, y)
         assert all(a.outputs[s] != c.outputs[s] for s in dsl.sinks())
     # outputs do not depend on durations (only on the DAG and the input)
-    assert run_dsl(dsl, {t: 1.0 for t in durations}, x).outputs == a.outputs
+    assert run_dsl(dsl, dict.fromkeys(durations, 1.0), x).outputs == a.outputs
 
 
 def test_diamond_by_hand() -> None:
@@ -331,7 +331,7 @@ def test_explicit_fsm_states_are_the_down_sets(wf: Workflow) -> None:
 
 def test_fsm_run_visits_a_chain_of_states() -> None:
     dsl = WorkflowDSL.from_workflow(fork_join(2))
-    execution = run_state_machine(dsl_to_state_machine(dsl), {t: 1.0 for t in dsl.task_ids})
+    execution = run_state_machine(dsl_to_state_machine(dsl), dict.fromkeys(dsl.task_ids, 1.0))
     assert execution.states[0] == frozenset() and execution.states[-1] == frozenset(dsl.task_ids)
     assert all(len(b - a) == 1 for a, b in zip(execution.states, execution.states[1:]))
     with pytest.raises(ValueError, match="not enabled"):

@@ -10,10 +10,22 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from wfsim import (EarliestFinishTime, Link, LocationRequirement, Node, Poisson, Simulation, Task, Tier, Topology,
-                   Workflow, Workload, hierarchical)
-from wfsim.engine.simulation import HealthChange
+from wfsim import (
+    EarliestFinishTime,
+    Link,
+    LocationRequirement,
+    Node,
+    Poisson,
+    Simulation,
+    Task,
+    Tier,
+    Topology,
+    Workflow,
+    Workload,
+    hierarchical,
+)
 from wfsim.engine.migration import RebalanceSettings
+from wfsim.engine.simulation import HealthChange
 from wfsim.policies.load_balancing import LBLeastConnections, LBRoundRobin
 from wfsim.policies.placement import PlacementStrategy
 from wfsim.trace.trace import Trace

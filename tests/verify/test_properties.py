@@ -17,8 +17,21 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wfsim import (CloudOnly, EarliestFinishTime, LocationRequirement, NearestEdge, Poisson, Simulation,
-                   Task, Workflow, Workload, chain, diamond, fork_join, hierarchical)
+from wfsim import (
+    CloudOnly,
+    EarliestFinishTime,
+    LocationRequirement,
+    NearestEdge,
+    Poisson,
+    Simulation,
+    Task,
+    Workflow,
+    Workload,
+    chain,
+    diamond,
+    fork_join,
+    hierarchical,
+)
 from wfsim.experiments import build_simulation, load_config
 from wfsim.trace.trace import Trace
 from wfsim.verify.catalog import CATALOG, check_catalog, resolve

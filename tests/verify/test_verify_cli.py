@@ -8,11 +8,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from cli_support import cli
 
 from wfsim.cli import main
 from wfsim.trace.trace import Trace
 from wfsim.verify.catalog import CATALOG
+
+from cli_support import cli
 
 TINY = {
     "name": "tiny", "seed": 3, "duration": 10, "network": "fast", "placement": "earliest_finish_time",

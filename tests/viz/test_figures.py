@@ -6,11 +6,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from wfsim import (  # noqa: E402
+from wfsim import (
     EarliestFinishTime,
     NearestEdge,
     Periodic,
@@ -22,9 +22,9 @@ from wfsim import (  # noqa: E402
     chain,
     hierarchical,
     order_processing,
+    viz,
 )
-from wfsim import viz  # noqa: E402
-from wfsim.trace.metrics import utilisation  # noqa: E402
+from wfsim.trace.metrics import utilisation
 
 
 def _workloads() -> list[Workload]:
@@ -152,7 +152,7 @@ def test_gantt_rejects_unknown_workflows(trace):
 
 
 def test_gantt_draws_on_the_given_axes(trace):
-    fig, (left, right) = plt.subplots(1, 2)
+    _fig, (left, right) = plt.subplots(1, 2)
     assert viz.gantt(trace, ax=right) is right
     assert not left.has_data()
 
@@ -220,6 +220,17 @@ def test_utilisation_by_tier_grouped(trace, eft_trace):
     ax = viz.utilisation_by_tier({"a": trace, "b": eft_trace})
     assert len(ax.containers) == 2
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
+
+
+@pytest.mark.parametrize("draw", [viz.latency_by_tier, viz.utilisation_by_tier])
+def test_tier_figures_draw_in_a_subfigure(trace, draw):
+    # Tier names slant when the axes is narrow, measured in the subfigure it is drawn in
+    # (a SubFigure has no get_figwidth).
+    fig = plt.figure(figsize=(12, 3))
+    wide, narrow = fig.subfigures(1, 2, width_ratios=[5, 1])
+    rotations = [{label.get_rotation() for label in draw(trace, ax=sub.subplots()).get_xticklabels()}
+                 for sub in (wide, narrow)]
+    assert rotations == [{0.0}, {25.0}]
 
 
 # --- from disk, empty traces, overview -----------------------------------------------------

@@ -164,7 +164,8 @@ def test_trace_errors(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"nope\.csv: cannot read arrival trace"):
         draw(TraceArrivals(missing), 0, 10)
     no_time = write(tmp_path, "when,origin\n1,a\n", "no_time.csv")
-    with pytest.raises(ValueError, match=r"no_time\.csv: arrival trace needs a 'time' column; found \['when', 'origin'\]"):
+    with pytest.raises(ValueError,
+                       match=r"no_time\.csv: arrival trace needs a 'time' column; found \['when', 'origin'\]"):
         draw(TraceArrivals(no_time), 0, 10)
     empty = write(tmp_path, "", "empty.csv")
     with pytest.raises(ValueError, match="needs a 'time' column"):
@@ -208,7 +209,7 @@ def test_invalid_parameters_raise_value_error(build) -> None:
 
 
 def test_registry_names() -> None:
-    assert ARRIVAL_PROCESSES == {"poisson": Poisson, "periodic": Periodic, "mmpp": MMPP, "trace": TraceArrivals}
+    assert {"poisson": Poisson, "periodic": Periodic, "mmpp": MMPP, "trace": TraceArrivals} == ARRIVAL_PROCESSES
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wfsim.model import LocationKind, LocationRequirement, TaskPriority, Tier, Workflow
-from wfsim.workloads.generators import GENERATOR_TASKS, GENERATORS, chain, diamond, fork_join, layered_random, order_processing
+from wfsim.workloads.generators import (
+    GENERATOR_TASKS,
+    GENERATORS,
+    chain,
+    diamond,
+    fork_join,
+    layered_random,
+    order_processing,
+)
 from wfsim.workloads.workload import WorkDistribution
 
 
@@ -95,8 +103,8 @@ def test_order_processing() -> None:
 
 
 def test_registry() -> None:
-    assert GENERATORS == {"chain": chain, "fork_join": fork_join, "diamond": diamond,
-                          "layered_random": layered_random, "order_processing": order_processing}
+    assert {"chain": chain, "fork_join": fork_join, "diamond": diamond,
+                          "layered_random": layered_random, "order_processing": order_processing} == GENERATORS
 
 
 # --- layered_random ---------------------------------------------------------------

@@ -12,11 +12,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
-from reference_data import SHARED_WORKFLOWS, WORKFLOW_SETS, WorkflowSet, params
 
 from wfsim import Link, Node, Periodic, PlacementStrategy, Simulation, Tier, Topology, Workflow, Workload
 from wfsim.model.workflow import WorkflowValidationError
 from wfsim.workloads.wfcommons import DEFAULT_SPEED, load_wfformat, recorded_makespan, wfformat_schema
+
+from reference_data import SHARED_WORKFLOWS, WORKFLOW_SETS, WorkflowSet, params
 
 # Real instances (../shared/data, absent on a fresh clone) and the project's own
 # (tests/data/workflows, with answers worked out independently): see reference_data.
@@ -54,14 +55,16 @@ def wfformat(
         if "machine" in t:
             rec["machines"] = [t["machine"]]
         exec_tasks.append(rec)
-    execution: dict[str, Any] = {"makespanInSeconds": makespan, "executedAt": "2024-01-01T00:00:00", "tasks": exec_tasks}
+    execution: dict[str, Any] = {"makespanInSeconds": makespan, "executedAt": "2024-01-01T00:00:00",
+                                 "tasks": exec_tasks}
     if machines:
         execution["machines"] = machines
     return {
         "name": "tiny",
         "schemaVersion": "1.5",
         "workflow": {
-            "specification": {"tasks": spec_tasks, "files": [{"id": k, "sizeInBytes": v} for k, v in (files or {}).items()]},
+            "specification": {"tasks": spec_tasks,
+                              "files": [{"id": k, "sizeInBytes": v} for k, v in (files or {}).items()]},
             "execution": execution,
         },
     }
@@ -275,7 +278,7 @@ def test_validate_false_skips_the_schema(tmp_path):
     doc["schemaVersion"] = "1.5"
     doc["workflow"]["specification"]["tasks"][0]["name"] = ""  # minLength 1 in the schema
     path = write(tmp_path / "lax.json", doc)
-    with pytest.raises(WorkflowValidationError, match="minLength|non-empty|should be non-empty"):
+    with pytest.raises(WorkflowValidationError, match=r"minLength|non-empty|should be non-empty"):
         load_wfformat(path)
     assert len(load_wfformat(path, validate=False)) == 1
 
@@ -297,7 +300,8 @@ def test_unknown_file(tmp_path):
 def test_missing_execution_record(tmp_path):
     doc = wfformat([{"id": "a"}, {"id": "b"}])
     del doc["workflow"]["execution"]["tasks"][1]
-    with pytest.raises(WorkflowValidationError, match=r"norecord\.json: .*tasks\[1\]: task 'b' has no execution record"):
+    with pytest.raises(WorkflowValidationError,
+                       match=r"norecord\.json: .*tasks\[1\]: task 'b' has no execution record"):
         load_wfformat(write(tmp_path / "norecord.json", doc))
 
 
@@ -322,9 +326,9 @@ def test_not_an_object(tmp_path):
 
 def test_missing_file(tmp_path):
     path = tmp_path / "nowhere.json"
-    with pytest.raises(FileNotFoundError, match="nowhere.json"):
+    with pytest.raises(FileNotFoundError, match=r"nowhere\.json"):
         load_wfformat(path)
-    with pytest.raises(FileNotFoundError, match="nowhere.json"):
+    with pytest.raises(FileNotFoundError, match=r"nowhere\.json"):
         recorded_makespan(path)
 
 

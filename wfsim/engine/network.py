@@ -9,7 +9,8 @@ not affect data already in flight, only later routes.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import simpy
 
@@ -30,8 +31,8 @@ class Network(ABC):
         self.env = env
         self.topology = topology
         self._record_hop = record_hop
-        self._latency = [l.latency for l in topology.links for _ in (0, 1)]
-        self._bandwidth = [l.bandwidth for l in topology.links for _ in (0, 1)]
+        self._latency = [link.latency for link in topology.links for _ in (0, 1)]
+        self._bandwidth = [link.bandwidth for link in topology.links for _ in (0, 1)]
         self._estimates: dict[tuple[int, int], tuple[float, float]] = {}
         self._version = topology.version
 
@@ -95,7 +96,8 @@ class _Hop:
 
     __slots__ = ("net", "route", "i", "nbytes", "callback", "args")
 
-    def __init__(self, net: FastNetwork, route: tuple[int, ...], nbytes: float, callback: Callback, args: tuple) -> None:
+    def __init__(self, net: FastNetwork, route: tuple[int, ...], nbytes: float, callback: Callback,
+                 args: tuple) -> None:
         self.net = net
         self.route = route
         self.i = 0
@@ -207,8 +209,10 @@ class SharedNetwork(Network):
             arrive = now + flow.latency
             for c in flow.route:
                 self._record_hop((flow.start, arrive, c, flow.size))
-            callback, args = flow.callback, flow.args
-            self.env.timeout(flow.latency).callbacks.append(lambda _e, cb=callback, a=args: cb(*a))
+            def deliver(_e: simpy.Event, cb: Callback = flow.callback, a: tuple = flow.args) -> None:
+                cb(*a)
+
+            self.env.timeout(flow.latency).callbacks.append(deliver)
         self._reallocate()
 
 

@@ -42,8 +42,8 @@ def build_topology(config: TopologyConfig, base: Path, source: str, max_nodes: i
         if config.hierarchical is not None:
             h = config.hierarchical
             if max_nodes is not None:
-                nodes = 1 + h.regional + h.edge + h.devices  # the cloud, then each level
-                preflight.check_node_count(nodes, max_nodes, source, "topology.hierarchical")
+                count = 1 + h.regional + h.edge + h.devices  # the cloud, then each level
+                preflight.check_node_count(count, max_nodes, source, "topology.hierarchical")
             return hierarchical(
                 h.devices, h.edge, h.regional, device_tier=h.device_tier, edge_tier=h.edge_tier,
                 nodes={t: o.model_dump(exclude_none=True) for t, o in h.nodes.items()},
@@ -65,7 +65,7 @@ def build_topology(config: TopologyConfig, base: Path, source: str, max_nodes: i
         if max_nodes is not None:
             preflight.check_node_count(len(config.nodes or ()), max_nodes, source, "topology.nodes")
         nodes = [Node(**{**n.model_dump(), "tier": Tier.parse(n.tier)}) for n in config.nodes or []]
-        links = [Link(**l.model_dump()) for l in config.links]
+        links = [Link(**link.model_dump()) for link in config.links]
         return Topology(nodes, links)
     except TopologyError as exc:
         raise ConfigError(source, "topology", str(exc)) from None

@@ -21,7 +21,6 @@ from wfsim.policies.autoscaling import AUTOSCALERS
 from wfsim.policies.registry import PLACEMENT_STRATEGIES, SCHEDULING_POLICIES
 from wfsim.workloads.arrivals import ARRIVAL_PROCESSES
 
-
 # --- YAML ------------------------------------------------------------------------
 #: Deepest nesting of YAML collections accepted. A real config nests about six
 #: levels (``workloads[0].workflow.task.tiers``); PyYAML composes nested collections
@@ -48,7 +47,7 @@ class _Loader(yaml.SafeLoader):
             if self._depth > MAX_YAML_DEPTH:
                 raise yaml.composer.ComposerError(
                     None, None, f"nested deeper than {MAX_YAML_DEPTH} levels; allowed: at most {MAX_YAML_DEPTH}",
-                    self.peek_event().start_mark)
+                    self.peek_event().start_mark)  # type: ignore[no-untyped-call]  # unannotated in types-PyYAML
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
@@ -110,7 +109,7 @@ _Loader.add_implicit_resolver(
 
 def parse_yaml(text: str) -> Any:
     """Parse YAML text with the project's loader."""
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    return yaml.load(text, Loader=_Loader)  # safe: _Loader is a SafeLoader subclass
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
@@ -280,7 +279,7 @@ def _field_path(loc: tuple[Any, ...]) -> str:
 
 
 def _message(err: Mapping[str, Any], model: type[BaseModel] | None = None) -> str:
-    message = err["msg"]
+    message: str = err["msg"]
     if err["type"] == "extra_forbidden":
         allowed = _allowed_fields(model, err["loc"]) if model is not None else []
         return "unknown field" + (f"; allowed: {', '.join(allowed)}" if allowed else "")
@@ -307,9 +306,7 @@ def _resolve(annotation: Any, item: Any) -> Any:
     while True:
         args = [a for a in get_args(annotation) if a is not type(None)]
         origin = get_origin(annotation)
-        if origin is Annotated:
-            annotation = args[0]
-        elif origin in (Union, UnionType) and len(args) == 1:
+        if origin is Annotated or (origin in (Union, UnionType) and len(args) == 1):
             annotation = args[0]
         elif origin in (Union, UnionType):
             tagged = [a for a in args if _tag(a) == item]

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
@@ -183,7 +184,7 @@ def background_events(config: ExperimentConfig, nodes: int) -> float:
     up to every node. Without ``until`` they stop with the last work, so none count."""
     if config.until is None:
         return 0.0
-    rounds = sum(config.until / c.interval for c in (config.rebalance, config.autoscaling) if c is not None)
+    rounds: float = sum(config.until / c.interval for c in (config.rebalance, config.autoscaling) if c is not None)
     return rounds * nodes
 
 
@@ -298,8 +299,8 @@ def _drained_throughout(config: ExperimentConfig, topology: Topology, start: flo
     """Nodes that ``health:`` keeps Unhealthy or Maintenance over all of ``[start,
     end)``, with that status: drained by a change at or before ``start`` and not
     brought back before ``end``."""
-    from wfsim.model.enums import DRAINED
     from wfsim.engine.simulation import parse_health
+    from wfsim.model.enums import DRAINED
 
     status: dict[str, str] = {}
     for change in sorted(config.health, key=lambda c: c.time):
@@ -316,7 +317,7 @@ def _drained_throughout(config: ExperimentConfig, topology: Topology, start: flo
 
 def _components(topology: Topology) -> list[int]:
     """Per node, the number of its connected component over the links up now."""
-    graph = nx.Graph()
+    graph: nx.Graph[int] = nx.Graph()
     graph.add_nodes_from(range(len(topology.nodes)))
     graph.add_edges_from((topology.index[link.a], topology.index[link.b])
                          for link, up in zip(topology.links, topology.link_up) if up)
@@ -334,18 +335,21 @@ def _unplaceable(sim: Simulation, task: Task, origin: int) -> tuple[str | None, 
     # routes allow, whatever its size.
     hosts = sim.cluster.candidates(dataclasses.replace(task, cores=1, memory=0.0, min_cores=1, min_memory=0.0),
                                    origin)
-    size = "min_cores" if task.min_cores < task.cores else "cores"
-    mem = "min_memory" if task.min_memory < task.memory else "memory"
+    # Task sets both minimums (to cores and memory when not given): None only as input.
+    min_cores = task.cores if task.min_cores is None else task.min_cores
+    min_memory = task.memory if task.min_memory is None else task.min_memory
+    size = "min_cores" if min_cores < task.cores else "cores"
+    mem = "min_memory" if min_memory < task.memory else "memory"
     if hosts:
         cores = max(n.spec.cores for n in hosts)
         most = max(n.spec.memory for n in hosts)
-        if task.min_cores > cores:
-            return size, (f"it needs {task.min_cores} cores to start and the largest node it may run on has "
+        if min_cores > cores:
+            return size, (f"it needs {min_cores} cores to start and the largest node it may run on has "
                           f"{cores}; allowed: {size} <= {cores}")
-        if task.min_memory > most:
-            return mem, (f"it needs {_memory(task.min_memory)} of memory to start and the largest node it may "
+        if min_memory > most:
+            return mem, (f"it needs {_memory(min_memory)} of memory to start and the largest node it may "
                          f"run on has {_memory(most)}; allowed: {mem} <= {most:g}")
-        return size, (f"no node it may run on has both {task.min_cores} cores and {_memory(task.min_memory)} of "
+        return size, (f"no node it may run on has both {min_cores} cores and {_memory(min_memory)} of "
                       f"memory; allowed: a smaller {size} or {mem}")
     location = task.location
     wanted = ", ".join(t.value for t in location.tiers) or "any"

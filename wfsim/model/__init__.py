@@ -30,7 +30,8 @@ from wfsim.model.workflow import (
 )
 
 __all__ = [
-    "DRAINED", "Edge", "HealthStatus", "MigrationState", "MigrationTrigger", "LINK_DEFAULTS", "Link", "LocationKind", "LocationRequirement", "NetworkFidelity",
+    "DRAINED", "Edge", "HealthStatus", "MigrationState", "MigrationTrigger", "LINK_DEFAULTS", "Link", "LocationKind",
+    "LocationRequirement", "NetworkFidelity",
     "Node", "TIER_DEFAULTS", "Task", "TaskPriority", "Tier", "Topology", "TopologyError",
     "Workflow", "WorkflowState", "WorkflowValidationError", "hierarchical",
 ]

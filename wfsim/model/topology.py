@@ -5,8 +5,9 @@ Units: seconds, bytes, bytes/s, operations/s per core, currency per core-second,
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import networkx as nx
 
@@ -101,7 +102,7 @@ class Topology:
             if node.id in self.index:
                 raise TopologyError(f"duplicate node id {node.id!r}")
             self.index[node.id] = i
-        self._graph = nx.Graph()
+        self._graph: nx.Graph[int] = nx.Graph()
         self._graph.add_nodes_from(range(len(self.nodes)))
         for k, link in enumerate(self.links):
             for end in (link.a, link.b):
@@ -221,17 +222,18 @@ class Topology:
     def link_index(self, a: str, b: str) -> int:
         """Index of the link between nodes ``a`` and ``b`` (either order)."""
         try:
-            return self._graph.edges[self.index[a], self.index[b]]["link"]
+            link: int = self._graph.edges[self.index[a], self.index[b]]["link"]
         except KeyError:
             raise TopologyError(f"no link between {a!r} and {b!r}") from None
+        return link
 
     def _channel(self, u: int, v: int) -> int:
-        k = self._graph.edges[u, v]["link"]
+        k: int = self._graph.edges[u, v]["link"]
         return 2 * k if self.index[self.links[k].a] == u else 2 * k + 1
 
     def _reach(self) -> _Reach:
         if self._reach_cache is None:
-            up = nx.Graph()
+            up: nx.Graph[int] = nx.Graph()
             up.add_nodes_from(self._graph.nodes)
             up.add_edges_from((u, v, d) for u, v, d in self._graph.edges(data=True) if self.link_up[d["link"]])
             self._reach_cache = _Reach(up, self.nodes)
@@ -245,7 +247,7 @@ class Topology:
             return d
         return {
             "nodes": [node_dict(n) for n in self.nodes],
-            "links": [{k: getattr(l, k) for k in l.__dataclass_fields__} for l in self.links],
+            "links": [{k: getattr(link, k) for k in link.__dataclass_fields__} for link in self.links],
         }
 
     def __repr__(self) -> str:
@@ -300,7 +302,8 @@ TIER_DEFAULTS: dict[Tier, dict[str, Any]] = {
     Tier.LOCAL_DEVICE: dict(cores=1, speed=1e9, memory=2 * 2**30, price=0.0, idle_power=1.0, busy_power=4.0),
     Tier.EDGE_DEVICE: dict(cores=4, speed=1.5e9, memory=4 * 2**30, price=0.0, idle_power=4.0, busy_power=12.0),
     Tier.EDGE_CLOUD: dict(cores=16, speed=2e9, memory=64 * 2**30, price=2e-5, idle_power=100.0, busy_power=300.0),
-    Tier.REGIONAL_CLOUD: dict(cores=64, speed=2.5e9, memory=256 * 2**30, price=1.5e-5, idle_power=300.0, busy_power=900.0),
+    Tier.REGIONAL_CLOUD: dict(cores=64, speed=2.5e9, memory=256 * 2**30, price=1.5e-5, idle_power=300.0,
+                              busy_power=900.0),
     Tier.CLOUD: dict(cores=512, speed=3e9, memory=2048 * 2**30, price=1.1e-5, idle_power=2000.0, busy_power=7000.0),
 }
 

@@ -7,9 +7,9 @@ bytes per edge, roots and sinks) is computed once here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Iterable, Mapping, Sequence
 
 import networkx as nx
 
@@ -143,16 +143,16 @@ class Task:
         if self.deadline is not None and not self.deadline > 0:
             raise WorkflowValidationError(f"task {self.id!r}: deadline must be > 0, got {self.deadline}")
         # Normalised once so the engine's hot path compares plain numbers.
-        if self.min_cores is None:
-            object.__setattr__(self, "min_cores", self.cores)
-        if self.min_memory is None:
-            object.__setattr__(self, "min_memory", self.memory)
-        if not 1 <= self.min_cores <= self.cores:
+        min_cores = self.cores if self.min_cores is None else self.min_cores
+        min_memory = self.memory if self.min_memory is None else self.min_memory
+        object.__setattr__(self, "min_cores", min_cores)
+        object.__setattr__(self, "min_memory", min_memory)
+        if not 1 <= min_cores <= self.cores:
             raise WorkflowValidationError(
-                f"task {self.id!r}: min_cores must be in [1, cores={self.cores}], got {self.min_cores}")
-        if not 0 <= self.min_memory <= self.memory:
+                f"task {self.id!r}: min_cores must be in [1, cores={self.cores}], got {min_cores}")
+        if not 0 <= min_memory <= self.memory:
             raise WorkflowValidationError(
-                f"task {self.id!r}: min_memory must be in [0, memory={self.memory}], got {self.min_memory}")
+                f"task {self.id!r}: min_memory must be in [0, memory={self.memory}], got {min_memory}")
         if not 0.0 <= self.scalability <= 1.0:
             raise WorkflowValidationError(
                 f"task {self.id!r}: scalability must be in [0, 1], got {self.scalability}")
@@ -265,7 +265,7 @@ class Workflow:
     def graph(self) -> nx.DiGraph:
         """The DAG as a networkx graph: nodes are task ids with a ``task`` attribute,
         edges carry ``nbytes``."""
-        g = nx.DiGraph()
+        g: nx.DiGraph[str] = nx.DiGraph()
         for task in self.tasks:
             g.add_node(task.id, task=task)
         for e in self.edges:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,6 @@ def run_manifest(seed: int, config: dict[str, Any] | None = None, **extra: Any) 
         "versions": package_versions(),
         "git_revision": git_revision(),
         "command": sys.argv[0] if sys.argv else None,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         **extra,
     }

@@ -63,10 +63,12 @@ def capacity_core_seconds(trace: Trace, horizon: float | None = None) -> pd.Seri
     horizon = trace.horizon if horizon is None else horizon
     nodes = trace.nodes.set_index("id")
     out = (nodes["cores"] * horizon).astype(float)
+    initial = nodes["cores"].astype(float)
     changes = capacity_changes(trace)
-    for node, rows in changes.groupby("node", sort=False):
+    for key, rows in changes.groupby("node", sort=False):
+        node = str(key)
         times = np.concatenate([[0.0], np.minimum(rows["time"].to_numpy(), horizon), [horizon]])
-        cores = np.concatenate([[float(nodes.at[node, "cores"])], rows["cores"].to_numpy(dtype=float)])
+        cores = np.concatenate([[initial.at[node]], rows["cores"].to_numpy(dtype=float)])
         out[node] = float((np.diff(times) * cores).sum())
     return out
 
@@ -144,18 +146,15 @@ def summarize(trace: Trace) -> dict[str, Any]:
     wf = trace.workflow_summary()
     completed = wf[wf["state"] == "Completed"]
     latencies = completed["latency"].to_numpy(dtype=float)
-    if len(completed):
-        makespan = float(completed["end"].max() - wf["arrival"].min())
-    else:
-        makespan = None
+    makespan = float(completed["end"].max() - wf["arrival"].min()) if len(completed) else None
     per_node, per_tier = utilisation(trace)
     cost, energy = cost_and_energy(trace)
     ex = trace.executions()
     return {
         "horizon": trace.horizon,
         "workflows": {
-            "submitted": int(len(wf)),
-            "completed": int(len(completed)),
+            "submitted": len(wf),
+            "completed": len(completed),
             "failed": int((wf["state"] == "Failed").sum()),
             "running": int((wf["state"] == "Running").sum()),
         },

@@ -20,6 +20,7 @@ from wfsim.model.events import (
 )
 
 if TYPE_CHECKING:
+    from wfsim.model.enums import WorkflowState
     from wfsim.model.topology import Topology
     from wfsim.model.workflow import Workflow
     from wfsim.trace.trace import Trace
@@ -102,9 +103,9 @@ class TraceRecorder:
         from wfsim.trace.trace import Trace
 
         node_ids = pd.Index([n.id for n in topology.nodes])
-        link_ids = pd.Index([f"{l.a}~{l.b}" for l in topology.links])
+        link_ids = pd.Index([f"{link.a}~{link.b}" for link in topology.links])
 
-        def nodes_cat(codes: np.ndarray) -> pd.Categorical:
+        def nodes_cat(codes: np.ndarray) -> pd.Categorical[str]:
             return pd.Categorical.from_codes(codes, categories=node_ids)
 
         definitions: dict[int, int] = {}
@@ -131,13 +132,13 @@ class TraceRecorder:
         reasons = np.array(self._reasons + [None], dtype=object)  # code -1 picks the None
         we = pd.DataFrame({
             "time": e[0], "workflow": e[1],
-            "state": pd.Categorical.from_codes(e[2], categories=[s.value for s in WORKFLOW_STATES]),
+            "state": pd.Categorical.from_codes(e[2], categories=pd.Index([s.value for s in WORKFLOW_STATES])),
             "reason": pd.array(reasons[e[3]], dtype="string"),
         })
         t = _flat_columns(self.task_events, "f8 i8 i8 i8 i8")
         te = pd.DataFrame({
             "time": t[0], "workflow": t[1], "task": task_names(t[1], t[2]),
-            "event": pd.Categorical.from_codes(t[3], categories=list(TASK_EVENTS)),
+            "event": pd.Categorical.from_codes(t[3], categories=pd.Index(list(TASK_EVENTS))),
             "node": nodes_cat(t[4]),  # -1 (no node: failed before placement) is NaN
         })
         x = _flat_columns(self.transfers, "f8 f8 i8 i8 i8 i8 i8 f8")
@@ -150,15 +151,15 @@ class TraceRecorder:
         hop = pd.DataFrame({
             "start": h[0], "end": h[1],
             "link": pd.Categorical.from_codes(h[2] >> 1, categories=link_ids),
-            "direction": pd.Categorical.from_codes(h[2] & 1, categories=["forward", "reverse"]),
+            "direction": pd.Categorical.from_codes(h[2] & 1, categories=pd.Index(["forward", "reverse"])),
             "bytes": h[3],
         })
         m = _flat_columns(self.migrations, "f8 i8 i8 i8 i8 i8 i8 i8")
         mig = pd.DataFrame({
             "time": m[0], "migration": m[1], "workflow": m[2], "task": task_names(m[2], m[3]),
             "source": nodes_cat(m[4]), "target": nodes_cat(m[5]),
-            "state": pd.Categorical.from_codes(m[6], categories=list(MIGRATION_STATES)),
-            "trigger": pd.Categorical.from_codes(m[7], categories=list(MIGRATION_TRIGGERS)),
+            "state": pd.Categorical.from_codes(m[6], categories=pd.Index(list(MIGRATION_STATES))),
+            "trigger": pd.Categorical.from_codes(m[7], categories=pd.Index(list(MIGRATION_TRIGGERS))),
         })
         a = _flat_columns(self.allocations, "f8 i8 i8 i8 i8 f8")
         alloc = pd.DataFrame({

@@ -40,6 +40,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from wfsim.trace.trace import TABLES
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from wfsim.trace.trace import Trace
 
 #: The ``format`` a run directory's manifest declares.
@@ -116,7 +118,7 @@ def prepare_output(out: str | Path) -> Path:
 
 
 def write_run(out: str | Path, trace: Trace, metrics: dict[str, Any] | None = None,
-              on_file: Callable[[str], None] | None = None) -> Path:
+              on_file: Callable[[str], object] | None = None) -> Path:
     """Write ``trace`` (and its metrics) as a run directory, atomically.
 
     Args:
@@ -162,8 +164,12 @@ def write_run(out: str | Path, trace: Trace, metrics: dict[str, Any] | None = No
 def _payload(trace: Trace, metrics: dict[str, Any]) -> Iterator[tuple[str, Callable[[Path], Any]]]:
     yield "metrics.json", lambda p: p.write_text(json.dumps(metrics, indent=2, default=float))
     for name in TABLES:
-        yield f"trace/{name}.parquet", lambda p, frame=getattr(trace, name): frame.to_parquet(p, index=False)
+        yield f"trace/{name}.parquet", _parquet_writer(getattr(trace, name))
     yield _SCHEMA, lambda p: p.write_text(json.dumps(trace.schema(), indent=1))
+
+
+def _parquet_writer(frame: pd.DataFrame) -> Callable[[Path], None]:
+    return lambda p: frame.to_parquet(p, index=False)
 
 
 def _replace(staging: Path, out: Path) -> None:
@@ -363,4 +369,5 @@ def _sha256(path: Path) -> str:
 
 def read_metrics(directory: str | Path) -> dict[str, Any]:
     """The ``metrics.json`` of a run directory (check it first with :func:`check_run`)."""
-    return json.loads((Path(directory) / "metrics.json").read_text())
+    metrics: dict[str, Any] = json.loads((Path(directory) / "metrics.json").read_text())
+    return metrics

@@ -72,7 +72,7 @@ import hashlib
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from wfsim.model.workflow import Edge, Task, Workflow
 from wfsim.verify.models import WorkflowDSL, default_durations, run_dsl, task_output
@@ -299,7 +299,7 @@ class Loop:
         return self.body.contract
 
 
-Fragment = Union[Block, Sequence, Parallel, Choice, Loop]
+Fragment = Block | Sequence | Parallel | Choice | Loop
 
 
 # ------------------------------------------------------------------------ semantics

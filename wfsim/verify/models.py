@@ -563,7 +563,8 @@ def _durations(tasks: Sequence[Task], durations: Mapping[str, float] | None) -> 
     return out
 
 
-def run_dsl(dsl: WorkflowDSL, durations: Mapping[str, float] | None = None, workflow_input: str = "") -> InterpreterResult:
+def run_dsl(dsl: WorkflowDSL, durations: Mapping[str, float] | None = None,
+            workflow_input: str = "") -> InterpreterResult:
     """Static interpreter: one pass in topological order, ``finish = max(pred finish) + d``.
 
     The order is sorted by ``(finish, depth, id)`` where ``depth`` is the longest
@@ -615,7 +616,8 @@ def run_dsl_simpy(dsl: WorkflowDSL, durations: Mapping[str, float] | None = None
     for tid in dsl.task_ids:
         env.process(task(tid))
     env.run()
-    return InterpreterResult(tuple(order), start, finish, outputs, len(finish) == len(d), max(finish.values(), default=0.0))
+    return InterpreterResult(tuple(order), start, finish, outputs, len(finish) == len(d),
+                             max(finish.values(), default=0.0))
 
 
 def run_events(events: EventBasedWorkflow, durations: Mapping[str, float] | None = None,

@@ -37,7 +37,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -82,6 +82,8 @@ MAX_COUNTEREXAMPLES = 5
 MAX_SLICE = 40
 
 TERMINAL_STATES = tuple(state.value for state in _TERMINAL)
+
+_T = TypeVar("_T")
 
 
 # ---------------------------------------------------------------------------
@@ -208,10 +210,10 @@ def combine(values: Sequence[str] | np.ndarray, checked: int) -> str:
     """Aggregate entity verdicts: any false → false, else any open → inconclusive."""
     if checked == 0:
         return NOT_APPLICABLE
-    values = set(values)
-    if Truth.FALSE.value in values:
+    seen = set(values)
+    if Truth.FALSE.value in seen:
         return Truth.FALSE.value
-    if INCONCLUSIVE.value in values:
+    if INCONCLUSIVE.value in seen:
         return INCONCLUSIVE.value
     return Truth.TRUE.value
 
@@ -235,11 +237,12 @@ class TraceView:
         self.trace = trace
         self._memo: dict[str, Any] = {}
 
-    def cached(self, key: str, build: Callable[[], Any]) -> Any:
+    def cached(self, key: str, build: Callable[[], _T]) -> _T:
         """``build()``, computed once per view under ``key`` (shared by properties)."""
         if key not in self._memo:
             self._memo[key] = build()
-        return self._memo[key]
+        value: _T = self._memo[key]
+        return value
 
     @staticmethod
     def of(trace: Any) -> TraceView:
@@ -325,7 +328,7 @@ class TraceView:
     @cached_property
     def specs(self) -> pd.DataFrame:
         """``task_specs`` with plain-string ``task`` and the allowed ``tiers`` string."""
-        ts = self.trace.task_specs.copy()
+        ts: pd.DataFrame = self.trace.task_specs.copy()
         ts["task"] = _strings(ts["task"])
         ts["tiers"] = _strings(ts["tiers"]) if len(ts) else ts["tiers"]
         return ts
@@ -382,13 +385,14 @@ class TraceView:
         both = both.drop(columns=["row", "rank"])
         out: dict[int, list[dict[str, Any]]] = {int(w): [] for w in ids}
         at = {} if times is None else {int(w): t for w, t in zip(ids.tolist(), times)}
-        for w, group in both.groupby("workflow", sort=False):
-            t = at.get(int(w))
+        for key, group in both.groupby("workflow", sort=False):
+            w = int(key)  # type: ignore[arg-type]  # pandas-stubs type a group key as any scalar
+            t = at.get(w)
             end = MAX_SLICE
             if t is not None and len(group) > MAX_SLICE:
                 end = max(MAX_SLICE, int(np.searchsorted(group["time"].to_numpy(), t, side="right")) + 5)
             window = group.iloc[max(0, end - MAX_SLICE):end]
-            out[int(w)] = [{k: v for k, v in r.items() if v is not None} for r in records(window)]
+            out[w] = [{k: v for k, v in r.items() if v is not None} for r in records(window)]
         return out
 
 
@@ -510,7 +514,8 @@ def _evaluate_groups(formula: Formula, proj: Projection, truncated: np.ndarray) 
     return which, verdicts
 
 
-def locate(formula: Formula, atoms: dict[str, np.ndarray], n: int, truncated: bool) -> tuple[Formula, int | None, int | None]:
+def locate(formula: Formula, atoms: dict[str, np.ndarray], n: int,
+           truncated: bool) -> tuple[Formula, int | None, int | None]:
     """Where a false (or open) formula visibly fails on one entity's trace.
 
     Picks the first failing conjunct of a top-level conjunction.  For a false
@@ -544,7 +549,8 @@ def _refine(f: Formula, atoms: dict[str, np.ndarray], n: int, truncated: bool) -
     inner: Formula | None = None
     if isinstance(f, Always):
         body = f.operand
-        inner = body.right if isinstance(body, Implies) else body if isinstance(body, (Always, Next, WeakNext)) else None
+        inner = (body.right if isinstance(body, Implies)
+                 else body if isinstance(body, (Always, Next, WeakNext)) else None)
     elif isinstance(f, (Next, WeakNext)):
         inner = f.operand
     if inner is None or step >= n:
@@ -814,9 +820,9 @@ def _counterexamples_from(view: TraceView, v: pd.DataFrame) -> list[TraceCounter
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """JSON-ready records: missing values become ``None``, numpy scalars Python ones."""
-    out = []
+    out: list[dict[str, Any]] = []
     for rec in frame.to_dict("records"):
-        out.append({k: _plain(v) for k, v in rec.items()})
+        out.append({str(k): _plain(v) for k, v in rec.items()})
     return out
 
 
@@ -845,7 +851,7 @@ def _strings(series: pd.Series) -> np.ndarray:
     """A column as an object array of ``str`` (missing → ``None``)."""
     if isinstance(series.dtype, pd.CategoricalDtype):
         codes = series.cat.codes.to_numpy()
-        labels = np.append(series.cat.categories.astype(str).to_numpy(dtype=object), None)
+        labels = np.append(series.cat.categories.astype(str).to_numpy(dtype=object), [None])
         return labels[np.where(codes < 0, len(labels) - 1, codes)]
     values = series.astype(object).to_numpy()
     mask = pd.isna(values)

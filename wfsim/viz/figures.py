@@ -20,14 +20,15 @@ Definitions used in the figures:
 
 from __future__ import annotations
 
-from typing import Iterable, Literal, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Literal, cast
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps
 from matplotlib.axes import Axes
-from matplotlib.collections import LineCollection
+from matplotlib.collections import Collection, LineCollection
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -124,7 +125,11 @@ def _percent(v: float) -> str:
 def _tier_ticks(ax: Axes, positions: np.ndarray, tiers: Sequence[Tier]) -> None:
     """Tier names as x tick labels, slanted when the axes is too narrow for them."""
     ax.set_xticks(positions, [t.value for t in tiers])
-    width = ax.get_position().width * ax.figure.get_figwidth()
+    # The position is a fraction of the figure the axes is drawn in, which may be a
+    # SubFigure (it has no get_figwidth): its width in inches is its bbox over the dpi.
+    fig = ax.figure
+    fig_width = fig.get_figwidth() if isinstance(fig, Figure) else fig.bbox.width / fig.dpi
+    width = ax.get_position().width * fig_width
     if width < 1.25 * len(tiers):
         ax.tick_params(axis="x", labelrotation=25)
         for label in ax.get_xticklabels():
@@ -397,7 +402,8 @@ def latency_by_tier(
     else:
         parts = ax.violinplot([data[i] for i in filled], positions=positions[filled], widths=0.7,
                               showmedians=True, showextrema=False)
-        for body, i in zip(parts["bodies"], filled):
+        bodies = cast("list[Collection]", parts["bodies"])  # a list, whatever the stubs say
+        for body, i in zip(bodies, filled):
             body.set_facecolor(TIER_COLORS[tiers[i]])
             body.set_alpha(0.45)
         parts["cmedians"].set_color("black")

@@ -154,7 +154,8 @@ def recorded_makespan(path: str | os.PathLike[str]) -> float | None:
 def wfformat_schema() -> dict[str, Any]:
     """The bundled WfFormat 1.5 JSON schema (treat as read-only)."""
     text = resources.files("wfsim.workloads").joinpath("schemas", "wfcommons-schema.json").read_text("utf-8")
-    return json.loads(text)
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 # --- reading and validation ----------------------------------------------------------
@@ -200,14 +201,15 @@ def _validator() -> Draft202012Validator:
     from referencing.jsonschema import DRAFT202012
 
     def no_network(uri: str) -> Resource:
-        raise NoSuchResource(ref=uri)
+        raise NoSuchResource(ref=uri)  # type: ignore[call-arg]  # attrs fields: typed for pyright only
 
     schema = wfformat_schema()
     # The schema's "$schema" (http://json-schema.org/schema#) means "latest draft";
     # naming the draft avoids jsonschema's unknown-metaschema warning. Every $ref must
     # resolve inside this registry: remote retrieval always fails, so nothing is fetched.
     resource = Resource.from_contents(schema, default_specification=DRAFT202012)
-    registry = Registry(retrieve=no_network).with_resource(_SCHEMA_URI, resource)
+    registry = Registry(retrieve=no_network).with_resource(  # type: ignore[call-arg]  # as above
+        _SCHEMA_URI, resource)
     return Draft202012Validator(schema, registry=registry)
 
 
@@ -314,8 +316,9 @@ def _from_legacy(doc: dict[str, Any]) -> dict[str, Any]:
     Only what :func:`load_wfformat` reads is carried over; missing fields stay missing so
     that schema validation reports them.
     """
-    wf = doc.get("workflow") if isinstance(doc.get("workflow"), dict) else {}
-    files: dict[str, Any] = {}
+    workflow = doc.get("workflow")
+    wf: dict[str, Any] = workflow if isinstance(workflow, dict) else {}
+    files: dict[str | None, Any] = {}  # a file without a name is left to the schema to report
     spec_tasks, exec_tasks = [], []
     for t in wf.get("tasks", []) if isinstance(wf.get("tasks"), list) else []:
         if not isinstance(t, dict):

@@ -216,7 +216,7 @@ def test_to_json_is_plain() -> None:
         json.dumps(data)
 
 
-def test_check_history_accepts_a_path(tmp_path) -> None:  # noqa: ANN001
+def test_check_history_accepts_a_path(tmp_path) -> None:
     path = tmp_path / "h.jsonl"
     path.write_text(
         '{"process": 0, "type": "invoke", "f": "write", "value": 1, "time": 0}\n'

@@ -66,7 +66,8 @@ def test_a_bad_file_is_reported_and_the_others_still_checked(capsys, files, tmp_
 def test_the_budget_covers_parsing(capsys, tmp_path: Path) -> None:
     path = tmp_path / "long.jsonl"
     path.write_text("".join(
-        f'{{"process": {i % 3}, "type": "{t}", "f": "write", "value": {i}}}\n' for i in range(3000) for t in ("invoke", "ok")
+        f'{{"process": {i % 3}, "type": "{t}", "f": "write", "value": {i}}}\n'
+        for i in range(3000) for t in ("invoke", "ok")
     ))
     rc, out, _ = run(capsys, str(path), "--budget", "0.000001")
     assert rc == 0
@@ -100,7 +101,7 @@ def test_check_history_imports_no_simulator(files) -> None:
 
 
 @pytest.mark.parametrize("package", [wfsim, wfsim.verify])
-def test_lazy_packages_still_export_every_name(package) -> None:  # noqa: ANN001
+def test_lazy_packages_still_export_every_name(package) -> None:
     for name in package.__all__:
         assert getattr(package, name) is not None
     assert set(package.__all__) <= set(dir(package))

@@ -76,14 +76,14 @@ def test_knossos_edn_vector_with_times() -> None:
 def test_jsonl_and_round_trip() -> None:
     h = parse_history(JSONL)
     assert h.metadata["format"] == "jsonl"
-    put, get, append = h.operations
+    _put, get, append = h.operations
     assert get.process == "c1" and get.output == "a" and (get.call, get.ret) == (0.7, 2.0)
     assert append.status == "fail"
     again = parse_history(dump_jsonl(h))
     assert again.operations == h.operations
 
 
-def test_load_history_from_file(tmp_path) -> None:  # noqa: ANN001
+def test_load_history_from_file(tmp_path) -> None:
     path = tmp_path / "h.edn"
     path.write_text(KNOSSOS)
     assert len(load_history(path)) == 3

@@ -67,7 +67,8 @@ def test_a_non_finite_time_is_refused(bad: float) -> None:
 
 
 def test_a_non_finite_edn_time_is_refused() -> None:
-    text = "[{:process 0 :type :invoke :f :write :value 1 :time 0}\n {:process 0 :type :ok :f :write :value 1 :time ##NaN}]"
+    text = ("[{:process 0 :type :invoke :f :write :value 1 :time 0}\n"
+            " {:process 0 :type :ok :f :write :value 1 :time ##NaN}]")
     with pytest.raises(HistoryFormatError, match="finite") as info:
         parse_history(text)
     assert (info.value.line, info.value.field) == (2, "time")
@@ -117,7 +118,8 @@ def test_a_process_invoking_at_its_previous_return_time_is_refused() -> None:
     after_info = [Operation(0, 0, "write", None, 1, None, 0.0, math.inf, "info"),
                   Operation(1, 0, "read", None, None, 1, 0.0, 1.0)]
     assert check_history(after_info).verdict == "ok"
-    untimed = jsonl(*({k: v for k, v in e.items() if k != "time"} for e in json.loads("[" + text.replace("\n", ",")[:-1] + "]")))
+    events = json.loads("[" + text.replace("\n", ",")[:-1] + "]")
+    untimed = jsonl(*({k: v for k, v in e.items() if k != "time"} for e in events))
     assert set(verdicts(untimed).values()) == {"violation"}
 
 
@@ -336,7 +338,7 @@ def test_lines_end_at_newline_only(tmp_path: Path, sep: str, newline: str) -> No
     # A bad line after them is reported at its own line number.
     path = tmp_path / "h.jsonl"
     path.write_text(text + '{"process": 2}' + newline, encoding="utf-8", newline="")
-    with pytest.raises(HistoryFormatError, match=rf"h\.jsonl:5: missing required field 'type'"):
+    with pytest.raises(HistoryFormatError, match=r"h\.jsonl:5: missing required field 'type'"):
         load_history(path)
 
 

@@ -15,10 +15,11 @@ import time
 from types import ModuleType
 
 import pytest
-from reference_data import HISTORY_SETS, OWN, OWN_HISTORIES, SHARED_HISTORIES, HistorySet, params
-from test_history_properties import brute_linearizable
 
 from wfsim.verify.history import Budget, check_history, load_history, parse_history
+
+from reference_data import HISTORY_SETS, OWN, OWN_HISTORIES, SHARED_HISTORIES, HistorySet, params
+from test_history_properties import brute_linearizable
 
 EXPECTED = {"linearizable": "ok", "not-linearizable": "violation"}
 

@@ -19,16 +19,17 @@ import json
 import math
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from test_history_properties import brute_cm, brute_ccv, brute_linearizable, brute_sequential
 
 from wfsim.cli import main
+
+from test_history_properties import brute_ccv, brute_cm, brute_linearizable, brute_sequential
 
 LEVELS = ("linearizable", "sequential", "causal-cm", "causal-ccv")
 

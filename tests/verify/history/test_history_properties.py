@@ -85,9 +85,9 @@ def _program_order_ok(ops: Sequence[Operation], perm: Sequence[Operation]) -> bo
     pos = {op.id: i for i, op in enumerate(perm)}
     for a in ops:
         for b in ops:
-            if a.process == b.process and a.call < b.call and a.id in pos and b.id in pos:
-                if a.status != "info" and pos[a.id] > pos[b.id]:
-                    return False
+            if (a.process == b.process and a.call < b.call and a.id in pos and b.id in pos
+                    and a.status != "info" and pos[a.id] > pos[b.id]):
+                return False
     return True
 
 
@@ -114,7 +114,7 @@ def histories(draw: st.DrawFn, model: str, max_ops: int = 6, info: bool = True) 
     """Random small histories: per-process sequential ops with random intervals."""
     n = draw(st.integers(1, max_ops))
     nproc = draw(st.integers(1, 3))
-    clock = {p: 0 for p in range(nproc)}
+    clock = dict.fromkeys(range(nproc), 0)
     ops = []
     for i in range(n):
         p = draw(st.integers(0, nproc - 1))
@@ -131,7 +131,8 @@ def histories(draw: st.DrawFn, model: str, max_ops: int = 6, info: bool = True) 
             value = None if f == "get" else draw(st.sampled_from(["a", "b"]))
             output = draw(st.sampled_from(["", "a", "b", "ab", "ba"])) if f == "get" else None
         status = draw(st.sampled_from(["ok"] * 6 + (["info"] if info else []) + (["fail"] if f == "cas" else [])))
-        ops.append(Operation(i, p, f, key, value, output, float(call), math.inf if status == "info" else float(ret), status))
+        end = math.inf if status == "info" else float(ret)
+        ops.append(Operation(i, p, f, key, value, output, float(call), end, status))
     return ops
 
 
@@ -143,7 +144,7 @@ def plausible_histories(draw: st.DrawFn, model: str, unique: bool = False, info:
     nproc = draw(st.integers(1, 3))
     store: dict = {}
     ops: list[Operation] = []
-    t = {p: 0.0 for p in range(nproc)}
+    t = dict.fromkeys(range(nproc), 0.0)
     counter = itertools.count(1)
     for i in range(n):
         p = draw(st.integers(0, nproc - 1))
@@ -269,7 +270,7 @@ def _causal_order(model: str, ops: Sequence[Operation]) -> dict[int, set[int]] |
     return before
 
 
-def _linear_extensions(ids: list[int], before: dict[int, set[int]]):  # noqa: ANN202
+def _linear_extensions(ids: list[int], before: dict[int, set[int]]):
     for perm in itertools.permutations(ids):
         seen: set[int] = set()
         ok = True
@@ -375,7 +376,7 @@ def test_causal_bad_patterns_match_definitions(case: tuple[str, list[Operation]]
     assert ccv.verdict == ("ok" if brute_ccv(model, ops) else "violation")
 
 
-def _all_register_histories(n: int, nproc: int):  # noqa: ANN202
+def _all_register_histories(n: int, nproc: int):
     """Every single-register read/write history with ``n`` ops on ``nproc`` processes
     (ops in index order; write ``i`` writes ``i + 1``; reads return any written value
     or the initial one)."""

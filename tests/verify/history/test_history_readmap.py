@@ -25,10 +25,10 @@ def unique_histories(draw: st.DrawFn, model: str) -> list[Operation]:
     """
     n = draw(st.integers(1, 7))
     nproc = draw(st.integers(1, 4))
-    clock = {p: 0 for p in range(nproc)}
+    clock = dict.fromkeys(range(nproc), 0)
     key_of = st.just(None) if model == "register" else st.sampled_from(["x", "y"])
     shape = []
-    for i in range(n):
+    for _ in range(n):
         p = draw(st.integers(0, nproc - 1))
         call = clock[p] + draw(st.integers(0, 2))
         ret = call + draw(st.integers(0, 3))

@@ -13,6 +13,11 @@ from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from wfsim.verify.history import Budget, Operation, check_history, check_linearizability, find_bad_pattern
+from wfsim.verify.history.model import get_model, prepared_ops
+from wfsim.verify.history.sequential import impossible_read, search_sequential
+
 from test_history_properties import (
     PROPS,
     brute_ccv,
@@ -22,10 +27,6 @@ from test_history_properties import (
     histories,
     plausible_histories,
 )
-
-from wfsim.verify.history import Budget, Operation, check_history, check_linearizability, find_bad_pattern
-from wfsim.verify.history.model import get_model, prepared_ops
-from wfsim.verify.history.sequential import impossible_read, search_sequential
 
 _GEN = Path(__file__).resolve().parents[3] / "benchmarks" / "history_gen.py"
 _spec = importlib.util.spec_from_file_location("history_gen", _GEN)
@@ -123,7 +124,7 @@ def test_causal_budget_holds() -> None:
     assert v.verdict == "unknown" and "state budget" in v.reason
 
 
-def test_causal_clock_memory_is_bounded(monkeypatch) -> None:  # noqa: ANN001
+def test_causal_clock_memory_is_bounded(monkeypatch) -> None:
     from wfsim.verify.history import causal
 
     ops = history_gen.register_history(5, 1_000, "stale")

@@ -8,6 +8,8 @@ themselves (``tests/policies/test_load_balancing.py``).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -250,8 +252,9 @@ REBALANCE_THRESHOLD = Invariant(
 def _rebalance_direction(view: TraceView) -> Findings:
     moves = _round_moves(view)
     why = []
+    row: Any  # pandas-stubs type a row's fields as any scalar
     for row in moves.itertuples(index=False):
-        loads = row.loads if isinstance(row.loads, dict) else {}
+        loads: dict[str, float] = row.loads if isinstance(row.loads, dict) else {}
         src, dst, avg = loads.get(row.source), loads.get(row.target), row.average
         problems = []
         if src is None:

@@ -46,7 +46,7 @@ def as_str(column: pd.Series) -> np.ndarray:
 def migrations(view: TraceView) -> pd.DataFrame:
     """The ``migrations`` table with plain-string ``state`` and ``task``, sorted by
     (migration, time); empty (with its columns) on traces without one."""
-    m = getattr(view.trace, "migrations", None)
+    m: pd.DataFrame | None = getattr(view.trace, "migrations", None)
     if m is None or not len(m):
         return pd.DataFrame(columns=["time", "migration", "workflow", "task", "source", "target", "state"])
     return m.assign(state=m["state"].astype(str), task=m["task"].astype(str)).sort_values(

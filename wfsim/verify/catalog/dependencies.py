@@ -57,7 +57,7 @@ DEPENDENCY_SAFETY = Invariant(
 
 def _acyclicity(view: TraceView) -> Findings:
     edges = view.edges
-    graph = nx.DiGraph()
+    graph: nx.DiGraph[tuple[int, str]] = nx.DiGraph()
     defs = edges["definition"].to_numpy()
     graph.add_edges_from(zip(zip(defs, edges["source"]), zip(defs, edges["target"])))
     cyclic: dict[int, list] = {}
@@ -67,8 +67,8 @@ def _acyclicity(view: TraceView) -> Findings:
             cyclic.setdefault(int(node[0]), list(component))
     names = view.specs.drop_duplicates("definition").set_index("definition")["name"]
     rows = []
-    for d, component in sorted(cyclic.items()):
-        cycle = [u[1] for u, _ in nx.find_cycle(graph.subgraph(component))]
+    for d, members in sorted(cyclic.items()):
+        cycle = [u[1] for u, _ in nx.find_cycle(graph.subgraph(members))]
         # Start at the task declared first, so the report is deterministic.
         declared = view.specs.loc[view.specs["definition"] == d, "task"].tolist()
         first = min(range(len(cycle)), key=lambda i: (declared.index(cycle[i]) if cycle[i] in declared

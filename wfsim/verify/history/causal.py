@@ -48,7 +48,7 @@ from __future__ import annotations
 import graphlib
 import math
 import time
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from typing import Literal
 
 import numpy as np
@@ -91,7 +91,7 @@ def check_causal(
     budget = Budget.coerce(budget)
     ops = prepared_ops(history, model)
     by_id = {op.id: op for op in ops}
-    details = {"variant": variant}
+    details: dict[str, str] = {"variant": variant}
 
     def verdict(v: str, cex: Counterexample | None = None, reason: str | None = None,
                 explored: int = 0) -> HistoryVerdict:
@@ -379,7 +379,7 @@ class _CausalGraph:
             row[self.chain[v]] = self.pos[v] + 1
         return vc
 
-    def overwritten(self, vc: np.ndarray, reads: list[int], keep: str):  # noqa: ANN201
+    def overwritten(self, vc: np.ndarray, reads: list[int], keep: str) -> Iterator[tuple[int, int, int]]:
         """Yield ``(read, source, w)``, sorted, for every read and every chain holding a
         write ``w != source`` of its key before it: the last such write of the chain
         (the earlier ones precede it in program order). ``source`` is -1 for the
@@ -396,7 +396,7 @@ class _CausalGraph:
             src = self.source[rs_arr]
             has_src = src >= 0
             s0 = np.maximum(src, 0)
-            hits = []
+            hits: list[tuple[int, int]] = []
             for c, wpos, wnode in self.writes.get(key, ()):
                 idx = np.searchsorted(wpos, vc[rs_arr, c], side="left") - 1
                 lw = np.where(idx >= 0, wnode[np.maximum(idx, 0)], -1)

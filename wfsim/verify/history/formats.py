@@ -74,7 +74,6 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from numbers import Real
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +87,8 @@ _READS = frozenset({"read", "get"})
 #: Events parsed between two looks at the clock (the deadline check is not free).
 _CLOCK_EVERY = 2048
 _MAX_REASON = 300
+#: A time as written: an integer stays exact, a JSONL decimal may be a Decimal.
+Time = int | float | Decimal
 
 
 class HistoryFormatError(ValueError):
@@ -125,7 +126,7 @@ class Event:
     f: str
     key: Hashable | None
     value: Any
-    time: Real | None  # as written (an int stays an int): see _float_times
+    time: Time | None  # as written (an int stays an int): see _float_times
     line: int | None
 
 
@@ -234,7 +235,7 @@ def _show_time(ev: Event, t: float) -> str:
     return str(ev.time) if ev.time is not None else f"{t:g}"
 
 
-def _float_times(events: Sequence[Event], source: str) -> tuple[list[float], Real | None]:
+def _float_times(events: Sequence[Event], source: str) -> tuple[list[float], Time | None]:
     """The events' times as floats whose order is exactly that of the times written.
 
     The checkers compare times as floats. Converting to the nearest float keeps
@@ -415,7 +416,7 @@ def _canonical(value: Any, field: str, source: str, lineno: int | None) -> Any:
         raise HistoryFormatError(source, lineno, str(exc), field) from None
 
 
-def _time(value: Any, source: str, lineno: int | None) -> Real | None:
+def _time(value: Any, source: str, lineno: int | None) -> Time | None:
     """The time as written (an int stays exact); :func:`_float_times` converts it."""
     if value is None:
         return None
@@ -439,7 +440,8 @@ def dump_jsonl(history: History | Iterable[Operation]) -> str:
     for op in history:
         value = plain(op.value)
         base = {"process": op.process, "f": op.f, "key": plain(op.key)}
-        rows.append((op.call, 0, op.id, {**base, "type": "invoke", "value": None if op.f in _READS else value, "time": op.call}))
+        invoked = None if op.f in _READS else value
+        rows.append((op.call, 0, op.id, {**base, "type": "invoke", "value": invoked, "time": op.call}))
         if op.status != "info":
             out = plain(op.output) if op.f in _READS else value
             rows.append((op.ret, 1, op.id, {**base, "type": op.status, "value": out, "time": op.ret}))

@@ -196,7 +196,7 @@ def check_partition(
     )
     tail = 2 * n + 1
     nxt = list(range(1, tail + 1)) + [tail]
-    prv = [0] + list(range(0, tail))
+    prv = [0] + list(range(tail))
     node_op = [-1] * (tail + 1)
     is_call = [False] * (tail + 1)
     ret_node = [0] * n

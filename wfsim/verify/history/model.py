@@ -277,7 +277,7 @@ class KVModel(Model):
             return state == op.output, state
         if f == "put":
             return True, op.value
-        return True, state + op.value  # type: ignore[operator]
+        return True, state + op.value
 
 
 MODELS: dict[str, type[Model]] = {"register": RegisterModel, "kv": KVModel}

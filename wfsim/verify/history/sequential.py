@@ -175,10 +175,10 @@ def impossible_read(
             continue
         where = position.get(op.id)  # absent: indeterminate
         prev = producers.get((op.key, value), (None, -1))
-        if where is None or prev == "many" or (prev[0] is not None and prev[0] != where[0]):
+        if where is None or isinstance(prev, str) or (prev[0] is not None and prev[0] != where[0]):
             producers[(op.key, value)] = "many"
         else:
-            producers[(op.key, value)] = (where[0], max(prev[1], where[1]))  # type: ignore[index]
+            producers[(op.key, value)] = (where[0], max(prev[1], where[1]))
     for p, chain in enumerate(plan.chains):
         last_write: dict[Hashable, tuple[int, Operation]] = {}
         for j, op in enumerate(chain):
@@ -194,10 +194,10 @@ def impossible_read(
                 return Counterexample(
                     kind, f"{model.describe(op)} returns a value that no operation writes",
                     key=op.key, blocked=op.id, ops=[op.id], state=init)
-            if not program_order or op.key not in last_write or made == "many":
+            if not program_order or op.key not in last_write or isinstance(made, str):  # "many"
                 continue
             j_b, b = last_write[op.key]
-            proc, last = made if made is not None else (None, -1)  # type: ignore[misc]
+            proc, last = made if made is not None else (None, -1)
             if b.value != op.output and proc in (None, p) and last < j_b:
                 return Counterexample(
                     kind,
@@ -257,7 +257,7 @@ def search_sequential(
     chains, optional, key_index = plan.chains, plan.optional, plan.key_index
     lengths = tuple(len(c) for c in chains)
     op_key = {op.id: key_index[op.key] for op in ops}
-    init_states = [None] * len(key_index)
+    init_states: list[Hashable] = [None] * len(key_index)
     for k, i in key_index.items():
         init_states[i] = model.init(k)
     step = model.step
