@@ -20,16 +20,17 @@ from typing import Any
 import numpy as np
 import pytest
 
-from sim_support import assert_completes_and_honours_locations, continuum_run
 from wfsim import Periodic, Simulation, Workload, chain, hierarchical
 from wfsim.engine.autoscaling import AutoscalingSettings
 from wfsim.experiments.building import build_simulation
-from wfsim.experiments.loading import validate_config
 from wfsim.experiments.errors import ConfigError
+from wfsim.experiments.loading import validate_config
 from wfsim.model.parameters import Parameter
 from wfsim.policies.registry import AUTOSCALERS, PLACEMENT_STRATEGIES, SCHEDULING_POLICIES
 from wfsim.trace.trace import Trace
 from wfsim.verify.catalog import check_catalog
+
+from sim_support import assert_completes_and_honours_locations, continuum_run
 
 REGISTRIES = {"placement": PLACEMENT_STRATEGIES, "scheduling": SCHEDULING_POLICIES, "autoscaling": AUTOSCALERS}
 ALL = [pytest.param(axis, name, id=f"{axis}:{name}") for axis, registry in REGISTRIES.items() for name in registry]

@@ -24,8 +24,8 @@ from wfsim import (
     layered_random,
 )
 from wfsim.model.enums import TaskPriority
-from wfsim.model.workflow import LocationKind
 from wfsim.model.parameters import validate_params
+from wfsim.model.workflow import LocationKind
 from wfsim.policies import data_aware
 from wfsim.policies.data_aware import DataAwarePlacementStrategy, PlacementFeatures, TierStats
 from wfsim.policies.execution_modes import (

@@ -24,6 +24,7 @@ from wfsim import (
     layered_random,
 )
 from wfsim.engine.executor import WorkflowRun
+from wfsim.model.parameters import validate_params
 from wfsim.policies.load_balancing import (
     LB_STRATEGIES,
     STRATEGIES,
@@ -44,7 +45,6 @@ from wfsim.policies.load_balancing import (
     resource_score,
     smooth_weighted_pick,
 )
-from wfsim.model.parameters import validate_params
 from wfsim.policies.placement import PlacementStrategy
 
 from sim_support import assert_completes_and_honours_locations, continuum_run

@@ -19,8 +19,8 @@ from wfsim import Node, Simulation, Task, Tier, Topology, Workflow, Workload
 from wfsim.engine.executor import WorkflowRun
 from wfsim.experiments import ConfigError, build_simulation, validate_config
 from wfsim.model.enums import TaskPriority
-from wfsim.policies.load_aware import LoadAware, LoadAwarePolicyEvaluator, PolicySwitch, band_of
 from wfsim.model.parameters import validate_params
+from wfsim.policies.load_aware import LoadAware, LoadAwarePolicyEvaluator, PolicySwitch, band_of
 from wfsim.policies.placement import CloudOnly
 from wfsim.policies.registry import SCHEDULING_POLICIES
 from wfsim.policies.scheduling import (

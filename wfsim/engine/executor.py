@@ -16,8 +16,8 @@ from wfsim.engine.lifecycle import IllegalTransition, check_transition
 from wfsim.engine.network import Network
 from wfsim.engine.node import NodeRuntime
 from wfsim.model.enums import WorkflowState
-from wfsim.model.workflow import Workflow
 from wfsim.model.events import FAILED, ORIGIN, PLACED, READY
+from wfsim.model.workflow import Workflow
 from wfsim.trace.recorder import TraceRecorder
 
 if TYPE_CHECKING:

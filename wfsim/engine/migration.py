@@ -14,8 +14,9 @@ trace's ``migrations`` table, so P24 and P25 can be checked from a saved run.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple, cast
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 import simpy
 

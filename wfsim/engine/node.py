@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import simpy
 
 from wfsim.model.enums import HealthStatus
+from wfsim.model.events import CHECKPOINTED, END, READY, START
 from wfsim.model.topology import Node
 from wfsim.model.workflow import Task
 from wfsim.policies.scheduling import SchedulingPolicy
-from wfsim.model.events import CHECKPOINTED, END, READY, START
 
 if TYPE_CHECKING:
     from wfsim.engine.executor import WorkflowRun

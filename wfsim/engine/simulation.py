@@ -5,16 +5,17 @@ from __future__ import annotations
 import copy
 import gc
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import simpy
 from simpy.core import URGENT
 
+from wfsim.engine.autoscaling import AutoscalingSettings
 from wfsim.engine.cluster import Cluster
 from wfsim.engine.executor import WorkflowExecutor
-from wfsim.engine.autoscaling import AutoscalingSettings
 from wfsim.engine.migration import Evacuator, MigrationManager, MigrationSettings, Rebalancer, RebalanceSettings
 from wfsim.engine.network import NETWORKS, Network
 from wfsim.engine.node import NodeRuntime

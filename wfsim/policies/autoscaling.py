@@ -51,8 +51,9 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable, NamedTuple, Self, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, Self
 
 from wfsim.model.enums import Tier
 from wfsim.model.parameters import Tunable, param, validate_params

@@ -24,8 +24,8 @@ per tier: a window of the last ``stats_window`` durations and a failure-rate EWM
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 from wfsim.model.enums import PRIORITY_SCORE, Tier
 from wfsim.model.parameters import Tunable, param

@@ -64,9 +64,9 @@ listed in :attr:`AdaptiveFlow.migrations`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Callable, Sequence
 
 from wfsim.model.enums import Tier
 from wfsim.model.parameters import Tunable, param

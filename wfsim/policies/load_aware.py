@@ -56,8 +56,9 @@ queues, order hardly matters), ``hybrid`` at medium load, ``priority`` at high l
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import wfsim.policies.scheduling as _scheduling
 from wfsim.model.parameters import param

@@ -124,8 +124,9 @@ round robin still weighs ``spec.cores × speed``.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Iterable, Sequence
+from typing import Any, ClassVar
 
 from wfsim.model.enums import HealthStatus
 from wfsim.model.parameters import Tunable, param

@@ -10,7 +10,8 @@ engine writes), except where noted.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from wfsim.model.enums import HealthStatus
 from wfsim.model.topology import Node
