@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import json
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 from wfsim import Link, Node, Periodic, Simulation, Task, Tier, Topology, Trace, Workflow, Workload
 from wfsim.experiments.building import build_simulation
 from wfsim.experiments.loading import load_config
+from wfsim.trace.rundir import RunDirectoryError, check_run
 from wfsim.trace.tables import CATEGORY, DECLARATIONS, DECLARED, INT, STR, TABLES, Column, Table
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
@@ -81,6 +83,27 @@ def test_optional_tables_default_to_their_empty_declaration(full: Trace) -> None
         assert len(frame) == 0 and table.problems(frame) == []
     with pytest.raises(TypeError):
         Trace(**{name: frame for name, frame in required.items() if name != "nodes"})
+
+
+def test_a_run_saved_before_an_optional_table_existed_loads(full: Trace, tmp_path: Path) -> None:
+    run = full.save(tmp_path / "old")
+    manifest = json.loads((run / "manifest.json").read_text())
+    del manifest["files"]["trace/rebalances.parquet"]
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    (run / "trace" / "rebalances.parquet").unlink()
+    loaded = Trace.load(run)
+    assert len(loaded.rebalances) == 0 and DECLARED["rebalances"].problems(loaded.rebalances) == []
+    pd.testing.assert_frame_equal(loaded.migrations, full.migrations)
+
+
+def test_a_run_without_a_required_table_is_refused(full: Trace, tmp_path: Path) -> None:
+    run = full.save(tmp_path / "damaged")
+    manifest = json.loads((run / "manifest.json").read_text())
+    del manifest["files"]["trace/task_events.parquet"]
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    (run / "trace" / "task_events.parquet").unlink()
+    with pytest.raises(RunDirectoryError, match="does not list trace/task_events.parquet"):
+        check_run(run)
 
 
 def test_frame_names_types_and_decodes() -> None:

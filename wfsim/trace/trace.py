@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from wfsim.trace.tables import DECLARATIONS, TABLES, Table
+from wfsim.trace.tables import DECLARATIONS, DECLARED, TABLES, Table
 
 __all__ = ["TABLES", "Trace"]
 
@@ -228,7 +228,10 @@ class Trace:
         schema = json.loads(schema_file.read_text()) if schema_file.exists() else {}
         tables = {}
         for name in TABLES:
-            frame = pd.read_parquet(directory / "trace" / f"{name}.parquet")
+            path = directory / "trace" / f"{name}.parquet"
+            if DECLARED[name].optional and not path.exists():
+                continue  # saved before this table existed: the field's default, empty
+            frame = pd.read_parquet(path)
             expected = schema.get(name, {})
             if expected and list(frame.columns) != list(expected):
                 raise RunDirectoryError(f"{directory}: trace/{name}.parquet holds columns {list(frame.columns)}, "
