@@ -3,7 +3,9 @@
 :class:`~wfsim.trace.trace.Trace` takes its fields, its docstring and the empty
 frames of tables a trace may lack from :data:`DECLARATIONS`;
 :meth:`TraceRecorder.build <wfsim.trace.recorder.TraceRecorder.build>` names, orders
-and types its columns through :meth:`Table.frame`.
+and types its columns through :meth:`Table.frame`. A new table is a declaration here
+(``optional=True``, so earlier runs still load), a list and a record method in
+:class:`~wfsim.trace.recorder.TraceRecorder`, and its block in ``build``.
 """
 
 from __future__ import annotations
