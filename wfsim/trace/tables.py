@@ -25,7 +25,8 @@ FLOAT = "float64"
 INT = "int64"
 #: Booleans.
 BOOL = "bool"
-#: pandas' default string dtype (``str``), what a column of Python strings becomes.
+#: pandas' default string dtype, what a column of Python strings becomes: ``str``
+#: from pandas 3 on (``object`` before).
 STR = "str"
 #: pandas' nullable ``string`` dtype: missing values are ``<NA>``.
 STRING = "string"
@@ -42,6 +43,8 @@ TEXT = "text"
 KINDS = (FLOAT, INT, BOOL, STR, STRING, CATEGORY, NUMBER, TEXT)
 #: Kinds the build leaves as pandas infers them from the model's values.
 _AS_GIVEN = {NUMBER: ("int64", "float64"), TEXT: ("str", "object")}
+#: The dtype of :data:`STR` columns under the pandas installed.
+_STR_DTYPE = pd.Series(["x"]).dtype
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,7 @@ class Column:
                 return pd.Categorical.from_codes(data, categories=list(self.categories))
             return pd.Categorical(data, categories=list(self.categories))
         if self.kind in (STRING, STR):
-            return pd.array(data, dtype=self.kind)
+            return pd.array(data, dtype=self.dtype())
         return np.asarray(data, dtype=self.kind)
 
     def dtype(self) -> Any:
@@ -92,7 +95,7 @@ class Column:
             return None
         if self.kind == CATEGORY:
             return "category" if self.categories is None else pd.CategoricalDtype(list(self.categories))
-        return self.kind
+        return _STR_DTYPE if self.kind == STR else self.kind
 
     def problem(self, dtype: Any) -> str | None:
         """Why a column of ``dtype`` is not of this column's kind (``None``: it is)."""
@@ -102,7 +105,7 @@ class Column:
             ok = isinstance(dtype, pd.CategoricalDtype) and (
                 self.categories is None or [str(c) for c in dtype.categories] == list(self.categories))
         else:
-            ok = str(dtype) == self.kind
+            ok = str(dtype) == str(self.dtype())
         if ok:
             return None
         shown = (f"{CATEGORY} {list(dtype.categories)}" if isinstance(dtype, pd.CategoricalDtype)
@@ -144,8 +147,10 @@ class Table:
     def cast(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` (built by pandas from rows, with these columns in order) with
         every column of a typed kind cast to it."""
-        dtypes = {c.name: dtype for c in self.columns if (dtype := c.dtype()) is not None}
-        return frame.astype(dtypes)
+        # Columns pandas inferred right are left alone: astype would copy them.
+        dtypes = {c.name: dtype for c in self.columns
+                  if (dtype := c.dtype()) is not None and c.problem(frame[c.name].dtype) is not None}
+        return frame.astype(dtypes) if dtypes else frame
 
     def empty(self) -> pd.DataFrame:
         """This table with no rows, in the declared dtypes."""
