@@ -12,12 +12,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from wfsim.model.events import (
-    MIGRATION_STATES,
-    MIGRATION_TRIGGERS,
-    TASK_EVENTS,
-    WORKFLOW_STATES,
-)
+from wfsim.model.events import WORKFLOW_STATES
+from wfsim.trace.tables import DECLARED
 
 if TYPE_CHECKING:
     from wfsim.model.enums import WorkflowState
@@ -118,88 +114,64 @@ class TraceRecorder:
         definition_of = np.array([definitions[id(spec)] for spec in self._specs.values()], dtype=np.int64)
         task_names = _TaskNames(specs, definition_of)
 
+        # One block per table; its columns come in declared order (wfsim.trace.tables),
+        # and Table.frame names and types them, codes of fixed categories included.
+        tables: dict[str, pd.DataFrame] = {}
         w = _flat_columns(self.workflows, "i8 i8 i8 f8 f8")
         definition = definition_of[w[0]]
         # Several definitions may share a name (a fresh random DAG per instance).
         name_code, names = pd.factorize(np.array([spec.name for spec in specs], dtype=object))
-        wf = pd.DataFrame({
-            "workflow": w[0],
-            "workload": pd.Categorical.from_codes(w[1], categories=pd.Index(list(self._workloads))),
-            "name": pd.Categorical.from_codes(name_code[definition], categories=pd.Index(list(names))),
-            "definition": definition, "origin": nodes_cat(w[2]), "arrival": w[3], "deadline": w[4],
-        })
+        tables["workflows"] = DECLARED["workflows"].frame(
+            w[0], pd.Categorical.from_codes(w[1], categories=pd.Index(list(self._workloads))),
+            pd.Categorical.from_codes(name_code[definition], categories=pd.Index(list(names))),
+            definition, nodes_cat(w[2]), w[3], w[4],
+        )
         e = _flat_columns(self.workflow_events, "f8 i8 i8 i8")
         reasons = np.array(self._reasons + [None], dtype=object)  # code -1 picks the None
-        we = pd.DataFrame({
-            "time": e[0], "workflow": e[1],
-            "state": pd.Categorical.from_codes(e[2], categories=pd.Index([s.value for s in WORKFLOW_STATES])),
-            "reason": pd.array(reasons[e[3]], dtype="string"),
-        })
+        tables["workflow_events"] = DECLARED["workflow_events"].frame(e[0], e[1], e[2], reasons[e[3]])
         t = _flat_columns(self.task_events, "f8 i8 i8 i8 i8")
-        te = pd.DataFrame({
-            "time": t[0], "workflow": t[1], "task": task_names(t[1], t[2]),
-            "event": pd.Categorical.from_codes(t[3], categories=pd.Index(list(TASK_EVENTS))),
-            "node": nodes_cat(t[4]),  # -1 (no node: failed before placement) is NaN
-        })
+        # Node code -1 (no node: failed before placement) is NaN.
+        tables["task_events"] = DECLARED["task_events"].frame(
+            t[0], t[1], task_names(t[1], t[2]), t[3], nodes_cat(t[4]))
         x = _flat_columns(self.transfers, "f8 f8 i8 i8 i8 i8 i8 f8")
-        tr = pd.DataFrame({
-            "start": x[0], "end": x[1], "workflow": x[2],
-            "source_task": task_names(x[2], x[3]), "target_task": task_names(x[2], x[4]),
-            "source": nodes_cat(x[5]), "target": nodes_cat(x[6]), "bytes": x[7],
-        })
+        tables["transfers"] = DECLARED["transfers"].frame(
+            x[0], x[1], x[2], task_names(x[2], x[3]), task_names(x[2], x[4]),
+            nodes_cat(x[5]), nodes_cat(x[6]), x[7],
+        )
         h = _flat_columns(self.hops, "f8 f8 i8 f8")
-        hop = pd.DataFrame({
-            "start": h[0], "end": h[1],
-            "link": pd.Categorical.from_codes(h[2] >> 1, categories=link_ids),
-            "direction": pd.Categorical.from_codes(h[2] & 1, categories=pd.Index(["forward", "reverse"])),
-            "bytes": h[3],
-        })
+        # The channel packs link and direction: link code * 2 + (1 if reverse).
+        tables["link_usage"] = DECLARED["link_usage"].frame(
+            h[0], h[1], pd.Categorical.from_codes(h[2] >> 1, categories=link_ids), h[2] & 1, h[3])
         m = _flat_columns(self.migrations, "f8 i8 i8 i8 i8 i8 i8 i8")
-        mig = pd.DataFrame({
-            "time": m[0], "migration": m[1], "workflow": m[2], "task": task_names(m[2], m[3]),
-            "source": nodes_cat(m[4]), "target": nodes_cat(m[5]),
-            "state": pd.Categorical.from_codes(m[6], categories=pd.Index(list(MIGRATION_STATES))),
-            "trigger": pd.Categorical.from_codes(m[7], categories=pd.Index(list(MIGRATION_TRIGGERS))),
-        })
+        tables["migrations"] = DECLARED["migrations"].frame(
+            m[0], m[1], m[2], task_names(m[2], m[3]), nodes_cat(m[4]), nodes_cat(m[5]), m[6], m[7])
         a = _flat_columns(self.allocations, "f8 i8 i8 i8 i8 f8")
-        alloc = pd.DataFrame({
-            "time": a[0], "workflow": a[1], "task": task_names(a[1], a[2]), "node": nodes_cat(a[3]),
-            "cores": a[4], "memory": a[5],
-        })
+        tables["allocations"] = DECLARED["allocations"].frame(
+            a[0], a[1], task_names(a[1], a[2]), nodes_cat(a[3]), a[4], a[5])
         r = _flat_columns(self.rebalances, "f8 i8 f8")
-        reb = pd.DataFrame({"time": r[0], "node": nodes_cat(r[1]), "load": r[2]})
-        s = _columns(self.states, "f8 O O O")
-        st = pd.DataFrame({"time": s[0], "kind": pd.Categorical(s[1]), "entity": pd.Categorical(s[2]),
-                           "state": pd.Categorical(s[3])})
-        v = _columns(self.violations, "f8 O O O")
-        vi = pd.DataFrame({"time": v[0], "kind": pd.Categorical(v[1]), "entity": pd.array(v[2], dtype="string"),
-                           "message": pd.array(v[3], dtype="string")})
+        tables["rebalances"] = DECLARED["rebalances"].frame(r[0], nodes_cat(r[1]), r[2])
+        tables["states"] = DECLARED["states"].frame(*_columns(self.states, "f8 O O O"))
+        tables["violations"] = DECLARED["violations"].frame(*_columns(self.violations, "f8 O O O"))
 
-        task_specs = pd.DataFrame(
+        tables["task_specs"] = DECLARED["task_specs"].cast(pd.DataFrame(
             [(k, spec.name, t.id, t.work, t.cores, t.memory, t.priority.name.title(),
               np.nan if t.deadline is None else t.deadline, t.location.kind.value,
               ",".join(x.value for x in t.location.tiers), ",".join(sorted(t.state_keys)),
               t.min_cores, t.min_memory, t.elastic, t.scalability)
              for k, spec in enumerate(specs) for t in spec.tasks],
-            columns=["definition", "name", "task", "work", "cores", "memory", "priority", "deadline",
-                     "location", "tiers", "state_keys", "min_cores", "min_memory", "elastic", "scalability"],
-        ).astype({"definition": "int64", "work": "float64", "cores": "int64", "memory": "float64",
-                  "deadline": "float64", "min_cores": "int64", "min_memory": "float64", "elastic": "bool",
-                  "scalability": "float64"})
-        task_edges = pd.DataFrame(
+            columns=DECLARED["task_specs"].names,
+        ))
+        tables["task_edges"] = DECLARED["task_edges"].cast(pd.DataFrame(
             [(k, e.source, e.target, e.nbytes) for k, spec in enumerate(specs) for e in spec.edges],
-            columns=["definition", "source", "target", "bytes"],
-        ).astype({"definition": "int64", "source": "string", "target": "string", "bytes": "float64"})
+            columns=DECLARED["task_edges"].names,
+        ))
         topo = topology.to_dict()
-        nodes = pd.DataFrame(topo["nodes"]).astype({"tier": "category"})
-        links = pd.DataFrame(topo["links"], columns=["a", "b", "latency", "bandwidth"])
+        # The static tables are the model's fields, link first: its name is no field.
+        tables["nodes"] = DECLARED["nodes"].cast(pd.DataFrame(topo["nodes"], columns=DECLARED["nodes"].names))
+        links = pd.DataFrame(topo["links"], columns=DECLARED["links"].names[1:])
         links.insert(0, "link", link_ids)
-        return Trace(
-            workflows=wf, task_specs=task_specs, task_edges=task_edges, workflow_events=we,
-            task_events=te, transfers=tr, link_usage=hop, states=st, violations=vi, migrations=mig,
-            allocations=alloc, rebalances=reb,
-            nodes=nodes, links=links, manifest={**manifest, "horizon": horizon},
-        )
+        tables["links"] = DECLARED["links"].cast(links)
+        return Trace(**tables, manifest={**manifest, "horizon": horizon})
 
 
 class _TaskNames:

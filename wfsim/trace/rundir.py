@@ -6,7 +6,7 @@ Layout::
                              ``files``: the size and SHA-256 of every file below
     DIR/metrics.json         summary metrics (:func:`wfsim.trace.metrics.summarize`)
     DIR/trace/schema.json    column dtypes of every table
-    DIR/trace/*.parquet      the trace tables (:data:`wfsim.trace.trace.TABLES`)
+    DIR/trace/*.parquet      the trace tables (:data:`wfsim.trace.tables.TABLES`)
 
 The rules, which every writer of results follows:
 
@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from wfsim.trace.trace import TABLES
+from wfsim.trace.tables import DECLARATIONS, TABLES
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -53,6 +53,8 @@ _STAGING_INFIX = ".wfsim-tmp-"
 _SCHEMA = "trace/schema.json"
 #: Files a run directory holds besides its manifest, in the order they are written.
 RUN_FILES = ("metrics.json", *(f"trace/{t}.parquet" for t in TABLES), _SCHEMA)
+#: Files a run saved before they existed lacks: the schema, and optional tables.
+_OPTIONAL_FILES = {_SCHEMA, *(f"trace/{t.name}.parquet" for t in DECLARATIONS if t.optional)}
 
 
 class RunDirectoryError(ValueError):
@@ -296,8 +298,9 @@ def check_run(directory: str | Path) -> RunManifest:
     directory = Path(directory)
     manifest = _read_manifest(directory)
     problems = _damage(directory, manifest)
-    # The schema is optional to readers (Trace.load reads the tables without it).
-    unlisted = [name for name in RUN_FILES if name != _SCHEMA and name not in manifest.files]
+    # Trace.load reads a run without the schema, and gives an optional table that
+    # a run saved before it existed lacks empty.
+    unlisted = [name for name in RUN_FILES if name not in _OPTIONAL_FILES and name not in manifest.files]
     if unlisted:
         problems.append("manifest.json: files: does not list " + ", ".join(unlisted))
     if problems:

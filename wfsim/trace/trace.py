@@ -7,58 +7,72 @@ live or loaded from disk, so nothing depends on a simulation still being in memo
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
+import re
+import textwrap
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-TABLES = (
-    "workflows", "task_specs", "task_edges", "workflow_events", "task_events", "transfers", "link_usage",
-    "states", "violations", "migrations", "allocations", "rebalances", "nodes", "links",
-)
+from wfsim.trace.tables import DECLARATIONS, DECLARED, TABLES, Table
+
+__all__ = ["TABLES", "Trace"]
 
 
+def _declared_tables(cls: type) -> type:
+    """Check that ``cls`` has one DataFrame field per declared table (the required ones
+    first, in declared order; the optional ones defaulting to their empty frame), and
+    list the tables where its docstring says ``{tables}``.
+
+    The fields are written out, not added here, so type checkers and editors see them;
+    a field list that drifts from the declarations fails at import.
+    """
+    expected = [(t.name, t.optional) for t in sorted(DECLARATIONS, key=lambda t: t.optional)]
+    found = [(f.name, f.default_factory is not MISSING) for f in fields(cls) if f.name != "manifest"]
+    if found != expected:
+        raise TypeError(f"{cls.__name__}: table fields {found} differ from the declarations {expected}")
+    cls.__doc__ = _with_tables_doc(cls.__doc__ or "")
+    return cls
+
+
+def _with_tables_doc(doc: str) -> str:
+    """``doc`` with its ``{tables}`` line replaced by a Google-style attribute entry
+    per declared table, at that line's indentation (which Python 3.13 strips from
+    docstrings and earlier versions keep)."""
+    match = re.search(r"^([ \t]*)\{tables\}$", doc, flags=re.MULTILINE)
+    if match is None:
+        return doc
+    indent = match.group(1)
+    entries = "\n".join(
+        textwrap.fill(f"{table.name}: {_table_doc(table)}", width=88, initial_indent=indent,
+                      subsequent_indent=indent + "    ", break_on_hyphens=False)
+        for table in DECLARATIONS)
+    return doc[:match.start()] + entries + doc[match.end():]
+
+
+def _table_doc(table: Table) -> str:
+    columns = []
+    for column in table.columns:
+        notes = [] if column.categories is None else ["one of " + ", ".join(f"``{c}``" for c in column.categories)]
+        if column.doc:
+            notes.append(column.doc)
+        columns.append(f"``{column.name}``" + (f" ({'; '.join(notes)})" if notes else ""))
+    return f"{table.doc} Columns: {', '.join(columns)}."
+
+
+@_declared_tables
 @dataclass
 class Trace:
-    """Event log of one run.
+    """Event log of one run: one DataFrame per table of :mod:`wfsim.trace.tables`.
+
+    This list and the empty frames of the optional tables (empty when not given) come
+    from :data:`~wfsim.trace.tables.DECLARATIONS`, which also gives the columns'
+    dtypes; the fields are checked against it on import.
 
     Attributes:
-        workflows: One row per workflow instance: ``workflow`` (id), ``workload``,
-            ``name``, ``definition`` (row key into ``task_specs``), ``origin`` node,
-            ``arrival``, ``deadline`` (seconds after arrival, NaN if none).
-        task_specs: One row per task of each distinct workflow definition:
-            ``definition, name, task, work, cores, memory, priority, deadline,
-            location, tiers, state_keys, min_cores, min_memory, elastic,
-            scalability`` (``cores``/``memory`` are the recommended sizes).
-        task_edges: The dependencies of each definition: ``definition, source,
-            target, bytes``.
-        workflow_events: Lifecycle transitions: ``time, workflow, state, reason``.
-        task_events: ``time, workflow, task, event, node`` with event one of
-            ``placed, ready, start, end, failed, checkpointed`` (a running task
-            stopped for a migration; it is ``ready`` and ``start`` s again where it
-            resumes).
-        transfers: One row per data transfer between nodes: ``start, end, workflow,
-            source_task, target_task, source, target, bytes`` (``<origin>`` names the
-            workflow's origin as a source or target).
-        link_usage: One row per link crossed: ``start, end, link, direction, bytes``.
-        states: Node and link state changes: ``time, kind, entity, state``.
-        violations: Run-time contract breaches (e.g. illegal lifecycle transitions).
-        migrations: One row per phase change of a task migration: ``time, migration,
-            workflow, task, source, target, state, trigger`` (state one of
-            ``Preparing, Transferring, Activating, Completed, Failed, Canceled``; see
-            :mod:`wfsim.engine.migration`). Empty unless migration is used.
-        allocations: ``time, workflow, task, node, cores, memory``: what a running
-            task holds from ``time`` on, where that differs from its spec's size (a
-            start with fewer cores than recommended, an elastic resize). Empty when
-            every task ran at its recommended size; :meth:`holdings` combines it with
-            the starts and ends.
-        rebalances: ``time, node, load``: every node a rebalancing round looked at,
-            with the load ((queued + running + incoming tasks) / current capacity)
-            the round decided on.
-        nodes: The topology's nodes (static).
-        links: The topology's links (static), with the ``link`` name used above.
+        {tables}
         manifest: Config, seed, versions, git revision, ``horizon`` (end time).
     """
 
@@ -73,9 +87,9 @@ class Trace:
     violations: pd.DataFrame
     nodes: pd.DataFrame
     links: pd.DataFrame
-    migrations: pd.DataFrame = field(default_factory=lambda: _empty_migrations())
-    allocations: pd.DataFrame = field(default_factory=lambda: _empty_allocations())
-    rebalances: pd.DataFrame = field(default_factory=lambda: _empty_rebalances())
+    migrations: pd.DataFrame = field(default_factory=DECLARED["migrations"].empty)
+    allocations: pd.DataFrame = field(default_factory=DECLARED["allocations"].empty)
+    rebalances: pd.DataFrame = field(default_factory=DECLARED["rebalances"].empty)
     manifest: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -226,7 +240,10 @@ class Trace:
         schema = json.loads(schema_file.read_text()) if schema_file.exists() else {}
         tables = {}
         for name in TABLES:
-            frame = pd.read_parquet(directory / "trace" / f"{name}.parquet")
+            path = directory / "trace" / f"{name}.parquet"
+            if DECLARED[name].optional and not path.exists():
+                continue  # saved before this table existed: the field's default, empty
+            frame = pd.read_parquet(path)
             expected = schema.get(name, {})
             if expected and list(frame.columns) != list(expected):
                 raise RunDirectoryError(f"{directory}: trace/{name}.parquet holds columns {list(frame.columns)}, "
@@ -260,28 +277,3 @@ def _dtype_from_spec(spec: dict[str, Any]) -> Any:
     if spec["dtype"] == "category":
         return pd.CategoricalDtype(spec["categories"])
     return spec["dtype"]
-
-
-def _empty_allocations() -> pd.DataFrame:
-    empty = pd.Categorical([])
-    return pd.DataFrame({
-        "time": pd.Series([], dtype="float64"), "workflow": pd.Series([], dtype="int64"), "task": empty,
-        "node": empty, "cores": pd.Series([], dtype="int64"), "memory": pd.Series([], dtype="float64"),
-    })
-
-
-def _empty_rebalances() -> pd.DataFrame:
-    return pd.DataFrame({"time": pd.Series([], dtype="float64"), "node": pd.Categorical([]),
-                         "load": pd.Series([], dtype="float64")})
-
-
-def _empty_migrations() -> pd.DataFrame:
-    from wfsim.model.events import MIGRATION_STATES, MIGRATION_TRIGGERS
-
-    empty = pd.Categorical([])
-    return pd.DataFrame({
-        "time": pd.Series([], dtype="float64"), "migration": pd.Series([], dtype="int64"),
-        "workflow": pd.Series([], dtype="int64"), "task": empty, "source": empty, "target": empty,
-        "state": pd.Categorical([], categories=list(MIGRATION_STATES)),
-        "trigger": pd.Categorical([], categories=list(MIGRATION_TRIGGERS)),
-    })
