@@ -30,10 +30,10 @@ from wfsim import (
 from wfsim.engine.autoscaling import AutoscalingSettings
 from wfsim.policies.autoscaling import (
     AUTOSCALERS,
-    History,
     PredictiveScaling,
     RightSizing,
     ThresholdScaling,
+    UtilisationHistory,
     ols_predict,
 )
 from wfsim.trace.metrics import capacity_core_seconds, summarize
@@ -42,8 +42,8 @@ from wfsim.trace.trace import Trace
 from sim_support import Fixed
 
 
-def hist(capacity: int, samples: list[tuple[float, float]]) -> History:
-    return History(capacity, samples)
+def hist(capacity: int, samples: list[tuple[float, float]]) -> UtilisationHistory:
+    return UtilisationHistory(capacity, samples)
 
 
 def flat(value: float, start: float, end: float, step: float = 10.0) -> list[tuple[float, float]]:

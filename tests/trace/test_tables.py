@@ -41,18 +41,18 @@ def empty() -> Trace:
 
 def test_every_declared_table_is_built_with_its_columns_and_dtypes(full: Trace) -> None:
     assert [name for name in TABLES if not len(getattr(full, name))] == []
-    assert {t.name: t.problems(getattr(full, t.name)) for t in DECLARATIONS} == dict.fromkeys(TABLES, [])
+    assert {t.name: t.problems(getattr(full, t.name)) for t in DECLARATIONS} == {key: [] for key in TABLES}
 
 
 def test_an_empty_run_builds_the_declared_tables(empty: Trace) -> None:
-    assert {t.name: t.problems(getattr(empty, t.name)) for t in DECLARATIONS} == dict.fromkeys(TABLES, [])
+    assert {t.name: t.problems(getattr(empty, t.name)) for t in DECLARATIONS} == {key: [] for key in TABLES}
     assert [name for name in TABLES if len(getattr(empty, name))] == ["nodes", "links"]
 
 
 def test_a_saved_run_loads_as_declared(full: Trace, empty: Trace, tmp_path: Path) -> None:
     for label, trace in (("full", full), ("empty", empty)):
         loaded = Trace.load(trace.save(tmp_path / label))
-        assert {t.name: t.problems(getattr(loaded, t.name)) for t in DECLARATIONS} == dict.fromkeys(TABLES, [])
+        assert {t.name: t.problems(getattr(loaded, t.name)) for t in DECLARATIONS} == {key: [] for key in TABLES}
 
 
 def test_the_static_tables_are_the_model_fields() -> None:

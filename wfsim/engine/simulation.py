@@ -13,7 +13,7 @@ from typing import Any
 import simpy
 from simpy.core import URGENT
 
-from wfsim.engine.autoscaling import AutoscalingSettings
+from wfsim.engine.autoscaling import AutoscalingLoop, AutoscalingSettings
 from wfsim.engine.cluster import Cluster
 from wfsim.engine.executor import WorkflowExecutor
 from wfsim.engine.migration import Evacuator, MigrationManager, MigrationSettings, Rebalancer, RebalanceSettings
@@ -23,7 +23,6 @@ from wfsim.engine.randomness import RandomStreams
 from wfsim.model.enums import DRAINED, HealthStatus, MigrationTrigger, NetworkFidelity, Tier
 from wfsim.model.topology import Topology
 from wfsim.model.workflow import Workflow
-from wfsim.policies.autoscaling import AutoscalingLoop
 from wfsim.policies.load_aware import LoadAwarePolicyEvaluator
 from wfsim.policies.placement import EarliestFinishTime, PlacementStrategy
 from wfsim.policies.scheduling import FIFO, SchedulingPolicy
@@ -200,10 +199,7 @@ class Simulation:
                            Rebalancer(self.env, self.migration, rebalance, record=self.recorder.record_rebalance))
         self.autoscaling: AutoscalingLoop | None = None
         if autoscaling is not None:
-            a = autoscaling
-            self.autoscaling = AutoscalingLoop(
-                self.env, self.nodes, copy.deepcopy(a.autoscaler), a.interval, a.tiers,
-                dict(a.provisioning), a.min_cores, a.max_factor, self.recorder.states.append)
+            self.autoscaling = AutoscalingLoop(self.env, self.nodes, autoscaling, self.recorder.states.append)
         #: The evaluator shared by the nodes' ``load_aware`` queues (None without them).
         self.load_aware = LoadAwarePolicyEvaluator.attach(self.env, [node.queue for node in self.nodes])
         if self.load_aware is not None:

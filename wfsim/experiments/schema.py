@@ -11,14 +11,13 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
-from wfsim.engine.autoscaling import AutoscalingSettings
+from wfsim.engine.autoscaling import DEFAULT_TIERS, AutoscalingSettings
 from wfsim.engine.migration import MigrationSettings, RebalanceSettings
 from wfsim.experiments import preflight
 from wfsim.model.enums import HealthStatus, NetworkFidelity, TaskPriority, Tier
 from wfsim.model.parameters import Tunable
 from wfsim.model.topology import LINK_DEFAULTS
 from wfsim.model.workflow import LocationKind, LocationRequirement
-from wfsim.policies.autoscaling import DEFAULT_TIERS
 from wfsim.workloads.arrivals import ARRIVAL_PROCESSES, MMPP, Periodic, Poisson, TraceArrivals
 from wfsim.workloads.generators import GENERATORS
 from wfsim.workloads.workload import WorkDistribution
