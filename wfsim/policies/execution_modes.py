@@ -114,7 +114,7 @@ EDGE_TIER_SETS: dict[str, frozenset[Tier]] = {
 
 
 @dataclass(frozen=True)
-class Migration:
+class ClassMigration:
     """AdaptiveFlow moved a task class away from a tier.
 
     Attributes:
@@ -181,7 +181,7 @@ class _ExecutionModes(PlacementStrategy):
     Attributes:
         mode: The :class:`ExecutionMode`.
         scorer: The data-aware strategy the dynamic modes consult.
-        migrations: AdaptiveFlow's :class:`Migration` s, in time order.
+        migrations: AdaptiveFlow's :class:`ClassMigration` s, in time order.
         avoided: ``{(workflow, task): {Tier: until}}``, tiers a class currently avoids.
     """
 
@@ -213,7 +213,7 @@ class _ExecutionModes(PlacementStrategy):
             raise ValueError(
                 f"{self.name}: need recent_samples <= min_samples < stats_window, got "
                 f"{self.recent_samples}, {self.min_samples}, {self.scorer.stats_window}")
-        self.migrations: list[Migration] = []
+        self.migrations: list[ClassMigration] = []
         self.avoided: dict[tuple[str, str], dict[Tier, float]] = {}
 
     # --- mode rules --------------------------------------------------------------------
@@ -277,7 +277,7 @@ class _ExecutionModes(PlacementStrategy):
         return None
 
     def record(self, workflow: str, task: str, tier: Tier, *, failed: bool,
-               duration: float | None = None, now: float = 0.0) -> Migration | None:
+               duration: float | None = None, now: float = 0.0) -> ClassMigration | None:
         """Add one outcome of class ``(workflow, task)`` at ``tier``; under
         AdaptiveFlow, return the migration it triggers (if any)."""
         entry = self.scorer.record(workflow, task, tier, failed=failed, duration=duration, now=now)
@@ -291,7 +291,7 @@ class _ExecutionModes(PlacementStrategy):
             return None
         until = now + self.cooloff
         self.avoided.setdefault(key, {})[tier] = until
-        migration = Migration(now, workflow, task, tier, fired[0], fired[1], until)
+        migration = ClassMigration(now, workflow, task, tier, fired[0], fired[1], until)
         self.migrations.append(migration)
         return migration
 
