@@ -1,5 +1,5 @@
 """The catalog's registry is collected from its subject modules, and the lists of
-properties in the README and in ``wfsim.verify``'s docstring are the registry's."""
+properties in the README are the registry's."""
 
 from __future__ import annotations
 
@@ -84,10 +84,3 @@ def test_the_readme_sample_output_lists_the_registry() -> None:
     listed = re.findall(r"^(P\d+)\s+(\S+)\s+(?:true|false|inconclusive|not_applicable)\s", sample, flags=re.MULTILINE)
     assert listed == [(p.pid, p.name) for p in CATALOG.values()]
 
-
-def test_the_package_docstring_lists_the_registry() -> None:
-    doc = wfsim.verify.__doc__ or ""
-    section = doc.split("The catalog, in order", 1)[1]
-    listed = [(pid, name) for pid, names in re.findall(r"^\* (P\d+) (.+)$", section, flags=re.MULTILINE)
-              for name in re.findall(r"``([^`]+)``", names)]
-    assert listed == [(p.pid, p.name) for p in CATALOG.values()]

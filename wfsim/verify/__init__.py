@@ -2,25 +2,12 @@
 consistency checkers, and workflow-model equivalence and composition.
 
 * :mod:`wfsim.verify.ltl` — LTLf formulas, parser and three-valued evaluator;
-* :mod:`wfsim.verify.catalog` — the properties below over a
+* :mod:`wfsim.verify.catalog` — the property catalog over a
   :class:`~wfsim.trace.trace.Trace`; :mod:`wfsim.verify.properties` their framework;
 * :mod:`wfsim.verify.history` — linearizability, sequential and causal consistency;
 * :mod:`wfsim.verify.models`, :mod:`wfsim.verify.composition` — P7, P8, P9.
 
-The catalog, in order (seed id and registry names; a test keeps this list equal to
-``CATALOG``):
-
-* P1 ``lifecycle``, ``engine.lifecycle``
-* P2 ``eventual-termination``
-* P3 ``terminal-stability``
-* P4 ``dependency-safety``
-* P5 ``acyclicity``
-* P6 ``completion-postcondition``
-* P17 ``placement-feasibility``
-* P18 ``resource-conservation``
-* P23 ``run-once``, ``single-node``
-* P24 ``migration-phases``, ``migration-exclusive``, ``migration-single-active``
-* P25 ``lb-healthy``, ``rebalance-threshold``, ``rebalance-direction``
+The catalog's properties are listed by ``CATALOG`` (and the README's table).
 """
 
 from __future__ import annotations
