@@ -476,24 +476,6 @@ def test_registry_and_modes():
     assert {m: f().mode for m, f in MODE_STRATEGIES.items()} == {m: m for m in ExecutionMode}
 
 
-@pytest.mark.parametrize("name", sorted(STRATEGIES))
-def test_parameters_declared_with_defaults_that_construct(name):
-    cls = STRATEGIES[name]
-    names = [p.name for p in cls.parameters]
-    assert len(names) == len(set(names))
-    for p in cls.parameters:
-        assert p.doc
-        if p.kind in ("int", "float"):
-            assert p.low is not None and p.high is not None and p.low <= p.default <= p.high
-        else:
-            assert p.default in p.choices
-    defaults = validate_params(name, cls.parameters, {p.name: p.default for p in cls.parameters})
-    cls(**defaults)
-    # every categorical choice constructs
-    for p in cls.parameters:
-        for choice in p.choices or ():
-            cls(**{p.name: choice})
-
 
 def test_seed_defaults_and_overview_ranges():
     by_name = {p.name: p for p in AdaptiveFlow.parameters}

@@ -47,8 +47,6 @@ from wfsim.policies.load_balancing import (
 )
 from wfsim.policies.placement import PlacementStrategy
 
-from sim_support import assert_completes_and_honours_locations, continuum_run
-
 GiB = 2**30
 
 
@@ -437,21 +435,7 @@ def test_constructors_reject_bad_values() -> None:
 # --- end to end -------------------------------------------------------------------------------
 
 
-VARIANTS = [(name, {}) for name in sorted(STRATEGIES)] + [
-    ("lb_round_robin", {"session_affinity": True}),
-    ("lb_consistent_hashing", {"session_key": "origin_task", "virtual_nodes": 100}),
-    ("lb_least_connections", {"session_affinity": True, "sticky_session_timeout": 10.0}),
-]
 
-
-@pytest.mark.parametrize("name, params", VARIANTS)
-def test_every_strategy_completes_every_workflow_and_honours_locations(name: str, params: dict) -> None:
-    strategy = STRATEGIES[name](**params)
-    result = continuum_run(strategy)
-    assert_completes_and_honours_locations(result)
-    # deterministic: the same object again gives the same trace
-    again = continuum_run(strategy)
-    assert again.trace.task_events.equals(result.trace.task_events)
 
 
 def test_bookkeeping_is_empty_after_a_run() -> None:

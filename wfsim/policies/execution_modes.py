@@ -336,6 +336,9 @@ class EdgeOnly(_ExecutionModes, _EdgeTiers):
     name = "edge_only"
     mode = ExecutionMode.EDGE_ONLY
 
+    def scope(self) -> frozenset[Tier] | None:
+        return self._edge_set
+
     def __post_init__(self) -> None:
         super().__post_init__()
         self._configure(edge_tiers=self.edge_tiers)

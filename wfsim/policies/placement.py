@@ -36,6 +36,11 @@ class PlacementStrategy(Tunable, ABC):
     def place(self, run: RunView, task: int, cluster: ClusterView) -> NodeView | None:
         """The node to run task ``task`` of ``run`` on, or None if none can."""
 
+    def scope(self) -> frozenset[Tier] | None:
+        """The tiers this strategy places on by design (CloudOnly: the cloud), or None
+        for any tier: a task whose location requirement excludes all of them fails."""
+        return None
+
     def bind_random(self, rng: np.random.Generator) -> None:
         """Called once by the simulation before the run with the run's random stream
         named ``"placement"`` (so it follows the run seed). Strategies that draw
@@ -58,6 +63,9 @@ class CloudOnly(PlacementStrategy):
     node. A task whose location requirement excludes the cloud cannot be placed."""
 
     name = "cloud_only"
+
+    def scope(self) -> frozenset[Tier] | None:
+        return frozenset({Tier.CLOUD})
 
     def place(self, run: RunView, task: int, cluster: ClusterView) -> NodeView | None:
         for node in cluster.candidates(run.spec.tasks[task], run.origin):
