@@ -26,3 +26,18 @@ def test_python_block_runs(index: int, tmp_path: Path, monkeypatch: pytest.Monke
     assert len(printed) >= len(promised)
     for line, word in zip(printed, promised):
         assert line.endswith(word), (line, word)
+
+
+def test_the_readme_names_every_shipped_experiment() -> None:
+    text = README.read_text()
+    shipped = sorted(p.stem for p in (README.parent / "experiments").glob("*.yaml"))
+    shipped_line = re.search(r"^experiments/ +YAML experiments \((.*)\)$", text, flags=re.M).group(1)
+    assert sorted(shipped_line.split(", ")) == shipped
+    assert all(f"`{name}.yaml`" in text for name in shipped)
+
+
+def test_the_readme_architecture_lists_every_subpackage() -> None:
+    tree = README.read_text().split("## Architecture", 1)[1].split("```", 2)[1]
+    listed = set(re.findall(r"^  (\w+)/ ", tree, flags=re.M))
+    packages = {p.parent.name for p in (README.parent / "wfsim").glob("*/__init__.py")}
+    assert listed == packages
