@@ -1,124 +1,25 @@
 """Load balancing (seed part 4 §A, ``LoadBalancer::select_node``) and the scheduler's
 executor score (seed part 3, ``select_executor``) as placement strategies.
 
-========================== ==================== ================================================
-name (YAML)                class                rule (within the pool, ties to the nearer node)
-========================== ==================== ================================================
-``lb_round_robin``         LBRoundRobin         cycle through the pool, one cursor per class
-``lb_least_connections``   LBLeastConnections   fewest tasks in flight (see *connections*)
+=========================== ==================== ====================================================
+name (YAML)                 class                rule (within the pool, ties to the nearer node)
+=========================== ==================== ====================================================
+``lb_round_robin``          LBRoundRobin         cycle through the pool, one cursor per class
+``lb_least_connections``    LBLeastConnections   fewest tasks in flight (see *connections*)
 ``lb_weighted_round_robin`` LBWeightedRoundRobin smooth weighted round robin, weight cores×speed
-``lb_consistent_hashing``  LBConsistentHashing  FNV-1a 64 ring with ``virtual_nodes`` per node
-``lb_resource_based``      LBResourceBased      max 1 − (cpu + mem)/2
-``lb_response_time``       LBResponseTime       min EWMA of observed response times
-``lb_adaptive``            LBAdaptive           max .4(1−cpu)+.3(1−mem)+.15(1−io)+.15(1−net)
-``executor_score``         ExecutorScore        max .4 fit + .2 success + .2 (1−load) + .2 locality
-========================== ==================== ================================================
+``lb_consistent_hashing``   LBConsistentHashing  FNV-1a 64 ring with ``virtual_nodes`` per node
+``lb_resource_based``       LBResourceBased      max 1 − (cpu + mem)/2
+``lb_response_time``        LBResponseTime       min EWMA of observed response times
+``lb_adaptive``             LBAdaptive           max .4(1−cpu)+.3(1−mem)+.15(1−io)+.15(1−net)
+``executor_score``          ExecutorScore        max .4 fit + .2 success + .2 (1−load) + .2 locality
+=========================== ==================== ====================================================
 
-:class:`LoadBalancer` takes the rule as its ``strategy`` parameter (categorical over
-:data:`LB_STRATEGIES`), so a tuner can treat the rule as one categorical dimension,
-and accepts every rule's parameters; each ``lb_*`` class is a small subclass of the
-same logic that fixes the rule and declares only the parameters its rule uses.
-
-**The pool.** A task's eligible nodes are ``cluster.candidates(task, origin)`` (they
-satisfy its location requirement, fit its cores and memory in total and are reachable)
-that are :meth:`~_Balancer.healthy`, restricted to the most preferred
-``PreferredOrder`` tier present among them (so when a whole preferred tier is
-unhealthy the next tier is used). Candidates come nearest first, so "ties to the
-nearer node" means the first in the pool. An empty pool returns None (the task fails).
-
-**Health.** Only ``Healthy`` nodes are ever chosen (the seed: only Healthy nodes are
-eligible). A node's health is :attr:`NodeRuntime.health <wfsim.engine.node.NodeRuntime>`,
-set at run time by :meth:`Simulation.set_health
-<wfsim.engine.simulation.Simulation.set_health>` (or a config's ``health:`` list).
-``Unhealthy`` and ``Maintenance`` nodes are not even candidates
-(:meth:`Cluster.candidates <wfsim.engine.cluster.Cluster.candidates>` drops them for
-every strategy); ``Degraded`` nodes are candidates that :meth:`~_Balancer.healthy`
-(``node.health is HealthStatus.HEALTHY``) keeps out of the pool, so load balancing
-avoids them while other strategies may still use them. Session affinity keeps its
-node only while that stays Healthy. Subclasses may override :meth:`~_Balancer.healthy`
-to exclude more nodes.
-
-**Session affinity** (``session_affinity``, default off). The *session key* of a task is
-its workflow's origin node id (``session_key: origin``, the default: one user, one
-session) or ``"<origin id>:<task id>"`` (``origin_task``). With affinity on, the first
-choice for a key is made by the rule and *bound*; later tasks with that key go to the
-bound node as long as it is still in their pool (healthy, a candidate of the most
-preferred tier) and the binding has been used within the last
-``sticky_session_timeout`` seconds (an idle timeout: each use refreshes it). Otherwise
-the rule chooses again and the new node is bound. A binding is kept per session key
-*and* requirement class (the task's location requirement, cores and memory, the key of
-one candidate list), so a workflow whose tasks run on different tiers keeps one
-binding per class instead of rebinding at every tier change.
-
-Per rule:
-
-* **RoundRobin**: ``cursor % len(pool)``, one cursor per requirement class and origin
-  (as :class:`~wfsim.policies.planning.RoundRobin`).
-* **LeastConnections**: *connections* of a node = ``max(running + len(queue), in
-  flight)``, where *in flight* counts the tasks this balancer placed there that have
-  not ended or failed. That is running + queued + those whose inputs are still in
-  transit (which the node cannot see yet), so a burst placed at one instant spreads out;
-  the ``running + len(queue)`` term alone is what the node itself reports.
-* **WeightedRoundRobin**: nginx's smooth weighted round robin (``ngx_http_upstream_
-  get_peer``): each pick adds every pool node's weight to its current weight, picks
-  the largest current weight (ties to the nearer node) and subtracts the pool's total
-  weight from it. Weights are ``cores × speed`` (the node's total ops/s), so the share
-  of picks is proportional to capacity. Current weights are kept per requirement class
-  and origin. (The seed's weighted *random* pick is not used.)
-* **ConsistentHashing** (:class:`ConsistentHashRing`): ``virtual_nodes`` points per
-  node at ``h("<node id>:<i>")``, ``i = 0 … virtual_nodes − 1``; a key goes to the
-  owner of the first point ``>= h(key)``, wrapping around. ``h`` is FNV-1a 64
-  (offset 14695981039346656037, prime 1099511628211) followed by MurmurHash3's
-  ``fmix64`` finaliser; ``hash_finalizer: false`` gives the seed's plain FNV-1a, under
-  which similar names (``device-0`` … ``device-7``) all land on one node. The ring is built
-  over all of a task's candidates; the lookup walks on to the next point whose owner
-  is in the pool, so an unhealthy (or non-preferred) node hands exactly its own keys to
-  its ring successors and every other key stays put. Key = the session key.
-* **ResourceBased**: ``argmax 1 − (cpu + mem)/2`` with ``cpu = (capacity −
-  free_cores) / capacity`` (the share of the node's current cores held by running
-  tasks) and ``mem = (memory − free_memory) / memory`` (0 for a node without memory).
-  Like the seed, it sees only running tasks: tasks placed at the same instant all see
-  the same loads.
-* **ResponseTime**: a task's *response time* is from its placement to its end (input
-  transfer + queueing + execution), observed in ``on_task_end``; per node an EWMA
-  ``r ← (1−α) r + α·sample`` (the first sample initialises it; ``alpha`` default 0.1).
-  Nodes with no sample yet come first (fewest tasks in flight first, then nearest), so
-  every pool node gets measured; then the lowest EWMA. Not CPU (the seed's stand-in).
-* **AdaptiveLoadAware**: ``argmax w_cpu(1−cpu) + w_memory(1−mem) + w_io(1−io) +
-  w_network(1−net)``, weights 0.4/0.3/0.15/0.15, cpu and mem as for ResourceBased,
-  ``io = len(queue) / (len(queue) + capacity)`` (the ready queue's pressure) and ``net =``
-  :meth:`LoadBalancer.network_load`, which is **0** here: the network keeps no cheap,
-  public per-node link utilisation. Override it (a value in [0, 1]) to use one.
-
-**Executor score** (:class:`ExecutorScore`, seed ``select_executor``)::
-
-    score = w_fit·fit + w_success·success + w_load·(1 − load) + w_locality·[local]
-
-* ``fit`` = the mean over cores and memory of ``1/(1 + (avail − use)/use)`` with
-  ``avail`` the node's free amount and ``use`` the task's demand; this equals
-  ``use/avail`` (1 = perfect fit, smaller = more slack). A resource the task does not
-  use (``use = 0``) is left out of the mean (the formula divides by it); with neither,
-  ``fit = 1``.
-* ``success`` = EWMA of task outcomes on the node, ``s ← (1−α) s + α·[succeeded]``
-  from ``on_task_end`` (1) and ``on_task_failed`` with a node (0), initially 1 (the
-  seed's weights 0.9/0.1 are ``alpha = 0.1``). The mean run time EWMA is kept as well
-  (:meth:`ExecutorScore.stats`).
-* ``load`` = mean of cpu and mem as above.
-* ``local`` = the node already holds an input of the task: a predecessor ran there, or,
-  for a root, it is the workflow's origin (where the request payload is).
-* Nodes without enough *free* cores and memory for the task right now are skipped if
-  any pool node has enough; if none has, the least loaded one is taken (lowest
-  ``load``, then fewest in flight, then nearest).
-
-Weights are tunable on a simplex (each in [0, 1], not all 0; they need not sum to 1,
-as only the argmax matters). Every strategy keeps per-run state; each
-:class:`~wfsim.engine.simulation.Simulation` runs its own copy.
-
-Periodic rebalancing and task migration are in :mod:`wfsim.engine.migration`.
-
-**Sizes.** Loads divide by a node's current ``capacity`` (its cores now, which
-autoscaling changes), not by the ``spec.cores`` it was provisioned with; weighted
-round robin still weighs ``spec.cores × speed``.
+:class:`LoadBalancer` takes the rule as its ``strategy`` parameter, so a tuner can treat
+the rule as one categorical dimension; each ``lb_*`` class fixes the rule, declares only
+the parameters it uses and describes it. Every strategy chooses within the same pool
+(the healthy candidates of the most preferred tier) and may keep a session on one node:
+see :class:`_Balancer`. Periodic rebalancing and task migration are in
+:mod:`wfsim.engine.migration`.
 """
 
 from __future__ import annotations
@@ -247,7 +148,13 @@ def smooth_weighted_pick(current: dict[Any, float], weights: Sequence[tuple[Any,
 
 # --- per-node load figures ---------------------------------------------
 def cpu_load(node: NodeView) -> float:
-    """Share of the node's current capacity held by running tasks."""
+    """Share of the node's current capacity held by running tasks: ``(capacity −
+    free_cores) / capacity``.
+
+    ``capacity`` is the node's cores now, which autoscaling changes, not the
+    ``spec.cores`` it was provisioned with. Only running tasks count, as in the seed:
+    tasks placed at the same instant all see the same load.
+    """
     cores = node.capacity
     return (cores - node.free_cores) / cores
 
@@ -259,7 +166,8 @@ def memory_load(node: NodeView) -> float:
 
 
 def io_load(node: NodeView) -> float:
-    """Ready-queue pressure ``len(queue) / (len(queue) + capacity)``."""
+    """Ready-queue pressure ``len(queue) / (len(queue) + capacity)`` (current capacity,
+    as :func:`cpu_load`)."""
     q = len(node.queue)
     return q / (q + node.capacity)
 
@@ -271,7 +179,8 @@ def resource_score(node: NodeView) -> float:
 
 def adaptive_score(node: NodeView, weights: Sequence[float] = (0.4, 0.3, 0.15, 0.15),
                    network: float = 0.0) -> float:
-    """AdaptiveLoadAware score ``w0(1−cpu) + w1(1−mem) + w2(1−io) + w3(1−net)``."""
+    """AdaptiveLoadAware score ``w0(1−cpu) + w1(1−mem) + w2(1−io) + w3(1−net)`` with
+    :func:`cpu_load`, :func:`memory_load`, :func:`io_load` and ``network`` the net load."""
     w_cpu, w_mem, w_io, w_net = weights
     return (w_cpu * (1.0 - cpu_load(node)) + w_mem * (1.0 - memory_load(node))
             + w_io * (1.0 - io_load(node)) + w_net * (1.0 - network))
@@ -279,7 +188,12 @@ def adaptive_score(node: NodeView, weights: Sequence[float] = (0.4, 0.3, 0.15, 0
 
 def fit_score(node: NodeView, cores: float, memory: float) -> float:
     """The seed's fit ``mean_r 1/(1 + (avail_r − use_r)/use_r)`` over the resources the
-    task uses (cores, memory); 1 when it uses neither. Assumes enough is free."""
+    task uses (cores, memory); 1 when it uses neither. Assumes enough is free.
+
+    ``avail`` is the node's free amount and ``use`` the task's demand, so each term
+    equals ``use/avail`` (1 = perfect fit, smaller = more slack). A resource the task
+    does not use (``use = 0``) is left out of the mean, as the formula divides by it.
+    """
     terms = []
     for use, avail in ((cores, node.free_cores), (memory, node.free_memory)):
         if use > 0:
@@ -288,7 +202,7 @@ def fit_score(node: NodeView, cores: float, memory: float) -> float:
 
 
 def node_load(node: NodeView) -> float:
-    """Mean of cpu and memory load."""
+    """Mean of :func:`cpu_load` and :func:`memory_load`."""
     return (cpu_load(node) + memory_load(node)) / 2.0
 
 
@@ -303,7 +217,8 @@ LB_STRATEGIES = ("round_robin", "least_connections", "weighted_round_robin", "co
 
 @dataclass(eq=False, kw_only=True)
 class _Affinity(Tunable):
-    """Session affinity: every load-balancing rule accepts it."""
+    """Session affinity: every load-balancing rule accepts it (the rule is in
+    :class:`_Balancer`)."""
 
     session_affinity: bool = param(False, doc="send a session key's tasks to its bound node while that stays eligible")
     sticky_session_timeout: float = param(300.0, low=10.0, high=3600.0,
@@ -330,7 +245,11 @@ class _Smoothing(Tunable):
 
 @dataclass(eq=False, kw_only=True)
 class _LoadWeights(Tunable):
-    """AdaptiveLoadAware's weights; :attr:`weights` is the tuple of the four."""
+    """AdaptiveLoadAware's weights; :attr:`weights` is the tuple of the four.
+
+    They are tunable on a simplex: each in [0, 1], not all 0. They need not sum to 1, as
+    only the argmax matters.
+    """
 
     w_cpu: float = param(0.4, low=0.0, high=1.0, doc="weight of 1 − cpu load")
     w_memory: float = param(0.3, low=0.0, high=1.0, doc="weight of 1 − memory load")
@@ -351,7 +270,7 @@ class _Rule(Tunable):
 
 def _check_weights(owner: str, weights: Sequence[float]) -> tuple[float, ...]:
     """The weights, of which at least one must be positive (the ranges are checked by
-    their declarations)."""
+    their declarations; the sum need not be 1, as only the argmax matters)."""
     weights = tuple(float(w) for w in weights)
     if not sum(weights) > 0:
         raise ValueError(f"{owner}: weights must be in [0, 1] and not all 0, got {weights}")
@@ -363,7 +282,39 @@ class _Balancer(_Stateful):
     """Pool selection (health, preferred tier), session affinity and the bookkeeping
     shared by the rules: tasks in flight per node and observed response times.
 
-    The class attributes are the values for strategies that do not declare them."""
+    **The pool.** A task's eligible nodes are ``cluster.candidates(task, origin)`` (they
+    satisfy its location requirement, fit its cores and memory in total and are
+    reachable) that are :meth:`healthy`, restricted to the most preferred
+    ``PreferredOrder`` tier present among them (so when a whole preferred tier is
+    unhealthy the next tier is used). Candidates come nearest first, so "ties to the
+    nearer node" means the first in the pool. An empty pool returns None (the task fails).
+
+    **Health.** Only ``Healthy`` nodes are ever chosen (the seed: only Healthy nodes are
+    eligible). A node's health is :attr:`NodeRuntime.health <wfsim.engine.node.NodeRuntime>`,
+    set at run time by :meth:`Simulation.set_health
+    <wfsim.engine.simulation.Simulation.set_health>` (or a config's ``health:`` list).
+    ``Unhealthy`` and ``Maintenance`` nodes are not even candidates
+    (:meth:`Cluster.candidates <wfsim.engine.cluster.Cluster.candidates>` drops them for
+    every strategy); ``Degraded`` nodes are candidates that :meth:`healthy` keeps out of
+    the pool, so load balancing avoids them while other strategies may still use them.
+    Subclasses may override :meth:`healthy` to exclude more nodes.
+
+    **Session affinity** (``session_affinity``, default off). The *session key* of a task
+    is its workflow's origin node id (``session_key: origin``, the default: one user, one
+    session) or ``"<origin id>:<task id>"`` (``origin_task``). With affinity on, the first
+    choice for a key is made by the rule and *bound*; later tasks with that key go to the
+    bound node as long as it is still in their pool (healthy, a candidate of the most
+    preferred tier) and the binding has been used within the last
+    ``sticky_session_timeout`` seconds (an idle timeout: each use refreshes it). Otherwise
+    the rule chooses again and the new node is bound. A binding is kept per session key
+    *and* requirement class (the task's location requirement, cores and memory, the key
+    of one candidate list), so a workflow whose tasks run on different tiers keeps one
+    binding per class instead of rebinding at every tier change.
+
+    Every strategy keeps per-run state; each :class:`~wfsim.engine.simulation.Simulation`
+    runs its own copy. The class attributes are the values for strategies that do not
+    declare them.
+    """
 
     only_healthy: ClassVar[bool] = True  # the pool holds only Healthy nodes (see healthy())
     session_affinity: bool = False
@@ -407,7 +358,12 @@ class _Balancer(_Stateful):
 
     def connections(self, node: NodeView) -> int:
         """Tasks on ``node``: max(running + queued, placed here by this balancer and not
-        yet ended)."""
+        yet ended or failed).
+
+        The second term also counts the tasks whose inputs are still in transit, which
+        the node cannot see yet, so a burst placed at one instant spreads out; the first
+        is what the node itself reports.
+        """
         return max(node.running + len(node.queue), self._inflight.get(node.index, 0))
 
     def response_time(self, node: NodeView) -> float | None:
@@ -456,8 +412,8 @@ class _Balancer(_Stateful):
 
 
 class _LoadBalancing(_Balancer):
-    """The seed's ``LoadBalancer`` rules (see the module docstring): ``strategy``
-    names the rule in use. Not a dataclass: each concrete class below declares the
+    """The seed's ``LoadBalancer`` rules (each described on its ``lb_*`` class):
+    ``strategy`` names the rule in use. Not a dataclass: each concrete class below declares the
     parameters it accepts (its rule's) and nothing else.
 
     The annotations are those of the parameters a rule reads; only classes with that
@@ -476,8 +432,9 @@ class _LoadBalancing(_Balancer):
         self._rings: dict[int, tuple[Nodes, ConsistentHashRing, dict[str, NodeView]]] = {}
 
     def network_load(self, node: NodeView, cluster: ClusterView) -> float:
-        """Network load of ``node`` in [0, 1] for AdaptiveLoadAware: 0 (not measured;
-        override to supply one, e.g. outbound link utilisation)."""
+        """Network load of ``node`` in [0, 1] for AdaptiveLoadAware: 0 (not measured:
+        the network keeps no cheap, public per-node link utilisation; override to supply
+        one, e.g. outbound link utilisation)."""
         return 0.0
 
     def ring(self, full: Nodes) -> tuple[ConsistentHashRing, dict[str, NodeView]]:
@@ -524,15 +481,26 @@ class _LoadBalancing(_Balancer):
 @dataclass(eq=False)
 class LoadBalancer(_LoadBalancing, _LoadWeights, _Smoothing, _Hashing, _Affinity, _Rule):
     """The seed's ``LoadBalancer`` as a placement strategy; ``strategy`` picks one of
-    the seven rules of :data:`LB_STRATEGIES` (see the module docstring), and every
-    rule's parameters are accepted. The ``lb_*`` classes below fix the rule."""
+    the seven rules of :data:`LB_STRATEGIES`, and every rule's parameters are accepted.
+
+    The ``lb_*`` classes below fix the rule, and each describes its own:
+    ``round_robin`` is :class:`LBRoundRobin`, ``least_connections``
+    :class:`LBLeastConnections`, ``weighted_round_robin`` :class:`LBWeightedRoundRobin`,
+    ``consistent_hashing`` :class:`LBConsistentHashing`, ``resource_based``
+    :class:`LBResourceBased`, ``response_time`` :class:`LBResponseTime` and ``adaptive``
+    :class:`LBAdaptive`. The pool, health and session affinity are :class:`_Balancer`'s.
+    """
 
     name = "load_balancer"
 
 
 @dataclass(eq=False)
 class LBRoundRobin(_LoadBalancing, _Affinity):
-    """Load balancing: round robin over the pool (one cursor per class)."""
+    """Load balancing: round robin over the pool (one cursor per class).
+
+    The node is ``pool[cursor % len(pool)]``, with one cursor per requirement class and
+    origin (as :class:`~wfsim.policies.planning.RoundRobin`).
+    """
 
     name = "lb_round_robin"
     strategy = "round_robin"
@@ -540,7 +508,12 @@ class LBRoundRobin(_LoadBalancing, _Affinity):
 
 @dataclass(eq=False)
 class LBLeastConnections(_LoadBalancing, _Affinity):
-    """Load balancing: the node with the fewest tasks in flight."""
+    """Load balancing: the node with the fewest tasks in flight.
+
+    Tasks in flight are :meth:`~_Balancer.connections`: ``max(running + len(queue), in
+    flight)``, where *in flight* counts the tasks this balancer placed there that have
+    not ended or failed.
+    """
 
     name = "lb_least_connections"
     strategy = "least_connections"
@@ -548,7 +521,16 @@ class LBLeastConnections(_LoadBalancing, _Affinity):
 
 @dataclass(eq=False)
 class LBWeightedRoundRobin(_LoadBalancing, _Affinity):
-    """Load balancing: smooth weighted round robin, weights cores × speed."""
+    """Load balancing: smooth weighted round robin, weights cores × speed.
+
+    This is nginx's smooth weighted round robin (``ngx_http_upstream_get_peer``,
+    :func:`smooth_weighted_pick`): each pick adds every pool node's weight to its current
+    weight, picks the largest current weight (ties to the nearer node) and subtracts the
+    pool's total weight from it. Weights are ``spec.cores × speed`` (the node's total ops/s
+    as provisioned, whatever autoscaling does), so the share of picks is proportional to
+    capacity. Current weights are kept per requirement class and origin. (The seed's
+    weighted *random* pick is not used.)
+    """
 
     name = "lb_weighted_round_robin"
     strategy = "weighted_round_robin"
@@ -556,7 +538,18 @@ class LBWeightedRoundRobin(_LoadBalancing, _Affinity):
 
 @dataclass(eq=False)
 class LBConsistentHashing(_LoadBalancing, _Hashing, _Affinity):
-    """Load balancing: FNV-1a 64 consistent hashing of the session key."""
+    """Load balancing: FNV-1a 64 consistent hashing of the session key.
+
+    The ring (:class:`ConsistentHashRing`) has ``virtual_nodes`` points per node at
+    ``h("<node id>:<i>")``, ``i = 0 … virtual_nodes − 1``; a key goes to the owner of the
+    first point ``>= h(key)``, wrapping around. ``h`` is FNV-1a 64 followed by
+    MurmurHash3's ``fmix64`` finaliser; ``hash_finalizer: false`` gives the seed's plain
+    FNV-1a, under which similar names (``device-0`` … ``device-7``) all land on one node.
+    The ring is built over all of a task's candidates; the lookup walks on to the next
+    point whose owner is in the pool, so an unhealthy (or non-preferred) node hands
+    exactly its own keys to its ring successors and every other key stays put. The key is
+    the session key (:class:`_Balancer`).
+    """
 
     name = "lb_consistent_hashing"
     strategy = "consistent_hashing"
@@ -564,7 +557,13 @@ class LBConsistentHashing(_LoadBalancing, _Hashing, _Affinity):
 
 @dataclass(eq=False)
 class LBResourceBased(_LoadBalancing, _Affinity):
-    """Load balancing: max 1 − (cpu + mem)/2."""
+    """Load balancing: max 1 − (cpu + mem)/2.
+
+    That is :func:`resource_score`, with ``cpu`` the share of the node's current cores
+    held by running tasks (:func:`cpu_load`) and ``mem`` that of its memory
+    (:func:`memory_load`, 0 for a node without memory). Like the seed, it sees only
+    running tasks: tasks placed at the same instant all see the same loads.
+    """
 
     name = "lb_resource_based"
     strategy = "resource_based"
@@ -572,7 +571,14 @@ class LBResourceBased(_LoadBalancing, _Affinity):
 
 @dataclass(eq=False)
 class LBResponseTime(_LoadBalancing, _Smoothing, _Affinity):
-    """Load balancing: lowest EWMA of observed response times."""
+    """Load balancing: lowest EWMA of observed response times.
+
+    A task's *response time* runs from its placement to its end (input transfer +
+    queueing + execution), observed in ``on_task_end``; per node an EWMA ``r ← (1−α) r +
+    α·sample`` (the first sample initialises it; ``alpha`` default 0.1). Nodes with no
+    sample yet come first (fewest tasks in flight first, then nearest), so every pool node
+    gets measured; then the lowest EWMA. The seed used CPU as a stand-in; this does not.
+    """
 
     name = "lb_response_time"
     strategy = "response_time"
@@ -580,7 +586,15 @@ class LBResponseTime(_LoadBalancing, _Smoothing, _Affinity):
 
 @dataclass(eq=False)
 class LBAdaptive(_LoadBalancing, _LoadWeights, _Affinity):
-    """Load balancing: AdaptiveLoadAware, max .4(1−cpu)+.3(1−mem)+.15(1−io)+.15(1−net)."""
+    """Load balancing: AdaptiveLoadAware, max .4(1−cpu)+.3(1−mem)+.15(1−io)+.15(1−net).
+
+    The score is :func:`adaptive_score` ``w_cpu(1−cpu) + w_memory(1−mem) + w_io(1−io) +
+    w_network(1−net)``, cpu and mem as for :class:`LBResourceBased`, ``io`` the ready
+    queue's pressure ``len(queue) / (len(queue) + capacity)`` and ``net`` =
+    :meth:`~_LoadBalancing.network_load`, which is **0** here: the network keeps no cheap,
+    public per-node link utilisation. Override it (a value in [0, 1]) to use one. The
+    weights need not sum to 1 (:class:`_LoadWeights`).
+    """
 
     name = "lb_adaptive"
     strategy = "adaptive"
@@ -588,8 +602,29 @@ class LBAdaptive(_LoadBalancing, _LoadWeights, _Affinity):
 
 @dataclass(eq=False)
 class ExecutorScore(_Balancer, _Smoothing):
-    """The scheduler's executor score (seed ``select_executor``): see the module
-    docstring. Statistics per node: success-rate and mean-run-time EWMAs.
+    """The scheduler's executor score (seed ``select_executor``): the node that best
+    combines resource fit, success rate, low load and locality.
+
+    Within the pool of :class:`_Balancer`, the node with the largest ::
+
+        score = w_fit·fit + w_success·success + w_load·(1 − load) + w_locality·[local]
+
+    is chosen, where:
+
+    * ``fit`` is :func:`fit_score` (``use/avail`` averaged over cores and memory; 1 =
+      perfect fit);
+    * ``success`` = EWMA of task outcomes on the node, ``s ← (1−α) s + α·[succeeded]``
+      from ``on_task_end`` (1) and ``on_task_failed`` with a node (0), initially 1 (the
+      seed's weights 0.9/0.1 are ``alpha = 0.1``). The mean run time EWMA is kept as
+      well (:meth:`stats`);
+    * ``load`` = :func:`node_load`, the mean of cpu and memory load;
+    * ``local`` = the node already holds an input of the task: a predecessor ran there,
+      or, for a root, it is the workflow's origin (where the request payload is).
+
+    Nodes without enough *free* cores and memory for the task right now are skipped if
+    any pool node has enough; if none has, the least loaded one is taken (lowest
+    ``load``, then fewest in flight, then nearest). The weights are tunable on a simplex
+    (each in [0, 1], not all 0; they need not sum to 1, as only the argmax matters).
 
     Attributes:
         weights: ``(w_fit, w_success, w_load, w_locality)``.
