@@ -18,61 +18,10 @@ grammar)::
 Beware that Python's ``>>`` binds tighter than ``&`` and ``|``: write
 ``(a & b) >> c``.
 
-Semantics (De Giacomo & Vardi, IJCAI 2013)
-------------------------------------------
-A trace is a sequence ``s_0 .. s_{n-1}`` of steps; ``φ`` holds on it iff it
-holds at position 0:
-
-* ``a`` at i: atom ``a`` is true in step ``s_i``.
-* ``X φ`` (strong next) at i: ``i < n-1`` and ``φ`` at ``i+1`` — false at the
-  last step.  ``WX φ`` (weak next): ``i = n-1`` or ``φ`` at ``i+1`` — true at
-  the last step.  ``WX false`` thus marks the last step (flloat's ``last``).
-* ``φ U ψ`` at i: some ``j`` in ``[i, n)`` has ``ψ`` at j and ``φ`` on
-  ``[i, j)``.  ``φ R ψ`` ≡ ``!(!φ U !ψ)``; ``F φ`` ≡ ``true U φ``;
-  ``G φ`` ≡ ``false R φ``: every remaining step satisfies ``φ``.
-
-**The empty trace** (n = 0), which De Giacomo & Vardi exclude, is given the
-value a formula has at the virtual position just past the end of a trace:
-atoms are false, ``true`` is true, negation is classical, ``X φ``, ``F φ``
-and ``φ U ψ`` are false, ``WX φ``, ``G φ`` and ``φ R ψ`` are true.  So
-``G bad`` holds vacuously, ``F done`` fails and ``!a`` holds.  (flloat differs
-here: it makes every propositional formula, ``true`` and ``!a`` included,
-false on the empty trace, so its negation is not classical there.)
-
-Truncated runs: three verdicts
-------------------------------
-When a run stopped at a horizon (``truncated=True``) the trace is only a
-prefix ``u`` of the real behaviour.  The verdict is then the LTL3-style one
-over every finite continuation ``v`` (including the empty one, i.e. the run
-really ended at the horizon):
-
-* ``TRUE`` — every ``u·v`` satisfies the formula (``u`` is a good prefix);
-* ``FALSE`` — no ``u·v`` does (``u`` is a bad prefix), e.g. a safety
-  violation already seen;
-* ``INCONCLUSIVE`` — otherwise as far as this evaluator can tell.
-
-Implementation: each subformula gets a *lower* and an *upper* bound at every
-step.  Atoms inside the trace are known exactly.  The value of a temporal
-subformula just past the horizon is unknown, so it is replaced by a sound
-interval over all continuations (e.g. ``F φ`` ∈ [false, true], ``X false`` ∈
-[false, false], ``G φ`` ∈ [true, true] if φ is ``true``) and propagated back
-through the same backward recurrences; negation swaps the bounds, every
-other operator is monotone.  The lower bound is the *pessimistic* evaluation
-(every pending obligation fails), the upper bound the *optimistic* one (every
-pending obligation is met).  Both true → ``TRUE``, both false → ``FALSE``,
-else ``INCONCLUSIVE``.  By monotonicity the verdict is **sound** (a ``TRUE``
-or ``FALSE`` on a truncated trace is never contradicted by any
-continuation) but **not complete**: pending obligations are bounded
-independently, so e.g. ``F a & G !a`` on a prefix without ``a`` is
-``INCONCLUSIVE`` although no continuation can satisfy it; an exact LTL3
-monitor would need an automaton.  A non-truncated trace always gets the
-plain two-valued LTLf verdict.  :attr:`Verdict.finite_value` also reports
-the plain LTLf value of a truncated prefix taken as complete, which is
-RV-LTL's "presumably true/false".
-
-Cost: one backward pass per subformula, each a handful of numpy operations
-on boolean arrays, so time and memory are O(trace length × formula size)
-(twice that, plus one exact pass for ``finite_value``, when truncated).
+:func:`evaluate` (or :func:`evaluate_all`, :func:`evaluate_arrays` for columns of
+booleans) checks formulas on a trace and returns :class:`Verdict` s. The semantics
+(De Giacomo & Vardi, IJCAI 2013, with a value on the empty trace) are described on
+:class:`Formula`; the three verdicts on a run truncated at a horizon on :class:`Truth`.
 """
 
 from __future__ import annotations
@@ -139,6 +88,25 @@ class Formula:
     Supports ``a & b``, ``a | b``, ``~a`` and ``a >> b`` (implication); a
     ``str`` operand is parsed, a ``bool`` becomes ``true``/``false``.
     ``str(formula)`` is the text syntax, and ``parse(str(f)) == f``.
+
+    Semantics (De Giacomo & Vardi, IJCAI 2013). A trace is a sequence
+    ``s_0 .. s_{n-1}`` of steps; ``φ`` holds on it iff it holds at position 0:
+
+    * ``a`` at i: atom ``a`` is true in step ``s_i``.
+    * ``X φ`` (strong next) at i: ``i < n-1`` and ``φ`` at ``i+1`` — false at the
+      last step.  ``WX φ`` (weak next): ``i = n-1`` or ``φ`` at ``i+1`` — true at
+      the last step.  ``WX false`` thus marks the last step (flloat's ``last``).
+    * ``φ U ψ`` at i: some ``j`` in ``[i, n)`` has ``ψ`` at j and ``φ`` on
+      ``[i, j)``.  ``φ R ψ`` ≡ ``!(!φ U !ψ)``; ``F φ`` ≡ ``true U φ``;
+      ``G φ`` ≡ ``false R φ``: every remaining step satisfies ``φ``.
+
+    **The empty trace** (n = 0), which De Giacomo & Vardi exclude, is given the
+    value a formula has at the virtual position just past the end of a trace:
+    atoms are false, ``true`` is true, negation is classical, ``X φ``, ``F φ``
+    and ``φ U ψ`` are false, ``WX φ``, ``G φ`` and ``φ R ψ`` are true.  So
+    ``G bad`` holds vacuously, ``F done`` fails and ``!a`` holds.  (flloat differs
+    here: it makes every propositional formula, ``true`` and ``!a`` included,
+    false on the empty trace, so its negation is not classical there.)
     """
 
     __slots__ = ()
@@ -438,7 +406,28 @@ def _postorder(formula: Formula) -> list[Formula]:
 
 
 class Truth(enum.StrEnum):
-    """Three-valued verdict; the value is a lowercase string for JSON."""
+    """Three-valued verdict; the value is a lowercase string for JSON.
+
+    A run that finished gets the plain two-valued LTLf verdict, ``TRUE`` or
+    ``FALSE``. When a run stopped at a horizon (``truncated=True``) the trace is
+    only a prefix ``u`` of the real behaviour, and the verdict is the LTL3-style
+    one over every finite continuation ``v`` (including the empty one, i.e. the
+    run really ended at the horizon):
+
+    * ``TRUE`` — every ``u·v`` satisfies the formula (``u`` is a good prefix);
+    * ``FALSE`` — no ``u·v`` does (``u`` is a bad prefix), e.g. a safety
+      violation already seen;
+    * ``INCONCLUSIVE`` — otherwise as far as this evaluator can tell.
+
+    The verdict is **sound** (a ``TRUE`` or ``FALSE`` on a truncated trace is
+    never contradicted by any continuation) but **not complete**: pending
+    obligations are bounded independently (see :class:`_Evaluation`), so e.g.
+    ``F a & G !a`` on a prefix without ``a`` is ``INCONCLUSIVE`` although no
+    continuation can satisfy it; an exact LTL3 monitor would need an automaton.
+    :attr:`Verdict.finite_value` also reports the plain LTLf value of a
+    truncated prefix taken as complete, which is RV-LTL's "presumably
+    true/false".
+    """
 
     TRUE = "true"
     FALSE = "false"
@@ -456,7 +445,7 @@ class Verdict:
 
     Attributes:
         value: ``TRUE``, ``FALSE`` or ``INCONCLUSIVE`` (the last only when
-            ``truncated``).
+            ``truncated``; see :class:`Truth`).
         formula: The formula in text syntax.
         step: Index of the step that explains the verdict, or ``None`` when
             no single step does (see :func:`evaluate`): for ``FALSE`` the
@@ -519,7 +508,7 @@ def _end_bounds(
     Non-truncated: the exact value on the empty suffix.  Truncated: an
     interval containing the value at the first step of *every* continuation,
     the empty one included; each bound only uses the bound of the operand
-    that alone could decide it (see the module docstring).
+    that alone could decide it (see :class:`_Evaluation`).
     """
     if formula in memo:
         return memo[formula]
@@ -665,7 +654,21 @@ def _node_bounds(
 
 
 class _Evaluation:
-    """Bounds of every subformula of one formula over one trace."""
+    """Bounds of every subformula of one formula over one trace.
+
+    Each subformula gets a *lower* and an *upper* bound at every step.  Atoms
+    inside the trace are known exactly.  The value of a temporal subformula
+    just past the horizon is unknown on a truncated trace, so it is replaced
+    by a sound interval over all continuations (:func:`_end_bounds`, e.g.
+    ``F φ`` ∈ [false, true], ``X false`` ∈ [false, false], ``G φ`` ∈
+    [true, true] if φ is ``true``) and propagated back through the same
+    backward recurrences; negation swaps the bounds, every other operator is
+    monotone.  The lower bound is the *pessimistic* evaluation (every pending
+    obligation fails), the upper bound the *optimistic* one (every pending
+    obligation is met).  Both true → ``TRUE``, both false → ``FALSE``, else
+    ``INCONCLUSIVE``; by monotonicity that verdict is sound (:class:`Truth`).
+    On a non-truncated trace both bounds are the exact value.
+    """
 
     def __init__(
         self, formula: Formula, atoms: Mapping[str, BoolArray], n: int, truncated: bool
@@ -886,11 +889,11 @@ def evaluate(
         formula: A :class:`Formula` or its text.
         trace: Steps, each a set of true atom names, a mapping
             ``name -> bool``, or an arbitrary object for atoms bound in
-            ``predicates``.  May be empty (see the module docstring).
+            ``predicates``.  May be empty (see :class:`Formula` for its value).
         predicates: Optional ``name -> predicate(step) -> bool``.
         truncated: The run stopped at a horizon rather than finishing; the
             verdict then holds for every continuation, or is
-            ``INCONCLUSIVE``.
+            ``INCONCLUSIVE`` (see :class:`Truth`).
 
     Returns:
         A :class:`Verdict`.  Its ``step``: for ``FALSE``, ``G φ`` → the first
@@ -903,6 +906,10 @@ def evaluate(
         ``running`` in ``G(running -> F done)``), for ``F``/``U``/``R`` the
         step they were required at; ``None`` if nothing is pending inside
         the trace.  For ``TRUE``: e.g. the step satisfying ``F φ``.
+
+    Cost: one backward pass per subformula, each a handful of numpy operations
+    on boolean arrays, so time and memory are O(trace length × formula size)
+    (twice that, plus one exact pass for ``finite_value``, when truncated).
     """
     f = parse(formula) if isinstance(formula, str) else formula
     columns = atom_arrays(trace, sorted(f.atoms()), predicates)
