@@ -1,67 +1,20 @@
 """Readers (and one writer) for operation histories.
 
-Supported formats (``format=`` names):
+Supported formats (``format=`` names, :data:`FORMATS`), each described on its reader:
 
-``jsonl``
-    wfsim's own format: one JSON object per line, one line per *event*::
+* ``jsonl`` — wfsim's own, one JSON event per line (:func:`parse_jsonl`, written by
+  :func:`dump_jsonl`);
+* ``jepsen`` — Jepsen ``jepsen.util`` text logs (:func:`parse_jepsen_log`);
+* ``porcupine-edn`` — one EDN map per line (:func:`parse_porcupine_edn`);
+* ``edn`` — a Jepsen/Knossos EDN vector of such maps (:func:`parse_edn`).
 
-        {"process": 0, "type": "invoke", "f": "write", "key": null, "value": 3, "time": 0.0}
-        {"process": 0, "type": "ok",     "f": "write", "key": null, "value": 3, "time": 1.5}
-        {"process": 1, "type": "invoke", "f": "read",  "key": null, "value": null, "time": 0.2}
-        {"process": 1, "type": "ok",     "f": "read",  "key": null, "value": 3, "time": 2.0}
-
-    ``process`` (int or string) and ``type`` (``invoke | ok | fail | info``) and ``f``
-    are required; ``key`` (default ``null``), ``value`` (default ``null``) and ``time``
-    (a finite number) are optional. ``time`` is on every line, and then orders the
-    events, or on none, and then the line order does; a process's times never go
-    back (so a return is at or after its call). (The checkers also require a
-    process to invoke strictly after its previous return: see
-    :func:`~wfsim.verify.history.checker.check_history`.) Times are compared
-    exactly as written, integers of any size included (epoch nanoseconds): the
-    checkers compare floats, so when two different times would be the same
-    double (integers beyond 2**53), every time of the file is counted from the
-    earliest (an exact subtraction) and that origin is kept as the history's
-    ``time_origin`` metadata (and the verdict's ``details``); a file whose times
-    are still not told apart then (its span exceeds 2**53 of its smallest step)
-    is refused. A completion is paired with the
-    pending invocation of the same process. The invocation carries the input
-    (``value``; ``[from, to]`` for ``cas``); an ``ok`` completion of ``read``/``get``
-    carries the value read, one of another function repeats the input or omits it.
-    Keys and values are any JSON values, compared as JSON values
-    (:mod:`~wfsim.verify.history.values`: ``true`` is not ``1``, ``1`` is ``1.0``,
-    numbers are compared exactly as written, whatever their number of digits).
-    ``fail`` means the operation definitely did not take effect (for ``cas``: the
-    compare failed); ``info`` and a missing completion mean it may or may not have.
-    Blank lines are ignored. In every format a line ends at ``\n`` (or ``\r\n``)
-    only: U+2028, U+2029 and U+0085 may appear inside strings.
-
-``jepsen``
-    Jepsen text logs as in Porcupine's ``test_data/jepsen``:
-    ``INFO  jepsen.util - <process>\\t:<type>\\t:<f>\\t<value>``. Lines of other
-    loggers are ignored. ``:info`` leaves the operation indeterminate; a ``:fail``
-    whose value is ``:timed-out`` is indeterminate too (the client gave up, the
-    request may still have been applied), while ``:fail :cas`` is a definite
-    compare failure. ``nil`` is ``None`` and ``[1 2]`` is a cas from 1 to 2.
-
-``porcupine-edn``
-    One EDN map per line, as in Porcupine's ``test_data/kv`` and Jepsen's own
-    ``history.edn``: ``{:process 0, :type :invoke, :f :append, :key "0", :value "x 0 0 y"}``.
-
-``edn``
-    Jepsen/Knossos EDN: a vector of such maps (``[{:process 0 :type :invoke :f :read
-    :value nil} ...]``), possibly spread over many lines, optionally with ``:time``.
-
-    In both EDN forms (the same maps, read by the same rules, so the same verdict
-    whether or not they are wrapped in ``[ ]``), ``:nemesis`` events are skipped,
-    ``:info`` leaves the operation indeterminate and, as in Jepsen text logs, so
-    does a ``:fail`` whose ``:value`` is ``:timed-out`` (the client gave up, the
-    request may still have been applied).
-
-A leading UTF-8 byte order mark is ignored. Malformed input raises
-:class:`HistoryFormatError` (a ``ValueError``) naming the source, the line, the field
-and what was expected; the same rules (finite times, JSON values) hold in every
-format. Parsing takes an optional deadline, past which it raises
-:class:`~wfsim.verify.history.result.BudgetExceeded`.
+:func:`load_history` and :func:`parse_history` read any of them, detecting the format
+(:func:`detect_format`) unless told; every reader pairs invocations with completions
+the same way (:func:`history_from_events`). A leading UTF-8 byte order mark is
+ignored. Malformed input raises :class:`HistoryFormatError` (a ``ValueError``) naming
+the source, the line, the field and what was expected; the same rules (finite times,
+JSON values) hold in every format. Parsing takes an optional deadline, past which it
+raises :class:`~wfsim.verify.history.result.BudgetExceeded`.
 """
 
 from __future__ import annotations
@@ -163,6 +116,14 @@ def history_from_events(
     deadline: float | None = None,
 ) -> History:
     """Pair invocations with completions into a :class:`History`.
+
+    A completion is paired with the pending invocation of the same process. The
+    invocation carries the input (``value``; ``[from, to]`` for ``cas``); an ``ok``
+    completion of ``read``/``get`` carries the value read, one of another function
+    repeats the input or omits it. ``fail`` means the operation definitely did not take
+    effect (for ``cas``: the compare failed); ``info`` and a missing completion mean it
+    may or may not have. Times are on every event or on none, and a process's times
+    never go back (see :func:`parse_jsonl` for how they are compared).
 
     Args:
         events: Events in log order.
@@ -347,7 +308,7 @@ _JSON_SPACE = " \t\r"
 
 
 def _lines(text: str) -> list[str]:
-    """The lines of ``text``, ended by ``\n`` (or ``\r\n``) only.
+    """The lines of ``text``, ended by ``\\n`` (or ``\\r\\n``) only.
 
     ``str.splitlines`` also breaks at U+2028, U+2029, U+0085 and other characters
     that may appear inside a JSON or EDN string, which cut valid lines in two and
@@ -370,7 +331,36 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def parse_jsonl(text: str, source: str = "<string>", deadline: float | None = None) -> History:
-    """Parse wfsim's JSONL event format (see module docstring)."""
+    r"""Parse wfsim's JSONL event format: one JSON object per line, one line per *event*::
+
+        {"process": 0, "type": "invoke", "f": "write", "key": null, "value": 3, "time": 0.0}
+        {"process": 0, "type": "ok",     "f": "write", "key": null, "value": 3, "time": 1.5}
+        {"process": 1, "type": "invoke", "f": "read",  "key": null, "value": null, "time": 0.2}
+        {"process": 1, "type": "ok",     "f": "read",  "key": null, "value": 3, "time": 2.0}
+
+    ``process`` (int or string) and ``type`` (``invoke | ok | fail | info``) and ``f``
+    are required; ``key`` (default ``null``), ``value`` (default ``null``) and ``time``
+    (a finite number) are optional. ``time`` is on every line, and then orders the
+    events, or on none, and then the line order does; a process's times never go
+    back (so a return is at or after its call). (The checkers also require a
+    process to invoke strictly after its previous return: see
+    :func:`~wfsim.verify.history.checker.check_history`.) Times are compared
+    exactly as written, integers of any size included (epoch nanoseconds): the
+    checkers compare floats, so when two different times would be the same
+    double (integers beyond 2**53), every time of the file is counted from the
+    earliest (an exact subtraction) and that origin is kept as the history's
+    ``time_origin`` metadata (and the verdict's ``details``); a file whose times
+    are still not told apart then (its span exceeds 2**53 of its smallest step)
+    is refused.
+
+    Invocations and completions are paired as :func:`history_from_events` says (the
+    input on the invocation, the value read on an ``ok`` read; ``fail`` definite,
+    ``info`` or no completion indeterminate). Keys and values are any JSON values,
+    compared as JSON values (:mod:`~wfsim.verify.history.values`: ``true`` is not
+    ``1``, ``1`` is ``1.0``, numbers are compared exactly as written, whatever their
+    number of digits). Blank lines are ignored. A line ends at ``\n`` (or ``\r\n``)
+    only, as in every format: U+2028, U+2029 and U+0085 may appear inside strings.
+    """
     clock = _Clock(deadline)
     events = []
     for lineno, line in enumerate(_lines(text), 1):
@@ -458,7 +448,15 @@ _PAIR = re.compile(r"^\[\s*(-?\d+|nil)[\s,]+(-?\d+|nil)\s*\]$")
 
 
 def parse_jepsen_log(text: str, source: str = "<string>", deadline: float | None = None) -> History:
-    """Parse a Jepsen ``jepsen.util`` text log of single-register operations."""
+    r"""Parse a Jepsen ``jepsen.util`` text log of single-register operations.
+
+    The lines are as in Porcupine's ``test_data/jepsen``:
+    ``INFO  jepsen.util - <process>\t:<type>\t:<f>\t<value>``. Lines of other
+    loggers are ignored, and so are the nemesis's. ``:info`` leaves the operation
+    indeterminate; a ``:fail`` whose value is ``:timed-out`` is indeterminate too (the
+    client gave up, the request may still have been applied), while ``:fail :cas`` is a
+    definite compare failure. ``nil`` is ``None`` and ``[1 2]`` is a cas from 1 to 2.
+    """
     clock = _Clock(deadline)
     events = []
     for lineno, line in enumerate(_lines(text), 1):
@@ -508,12 +506,25 @@ def _jepsen_value(text: str, source: str, lineno: int) -> Any:
 
 
 def parse_porcupine_edn(text: str, source: str = "<string>", deadline: float | None = None) -> History:
-    """Parse Porcupine's one-EDN-map-per-line key-value logs."""
+    """Parse Porcupine's one-EDN-map-per-line key-value logs.
+
+    One EDN map per line, as in Porcupine's ``test_data/kv`` and Jepsen's own
+    ``history.edn``: ``{:process 0, :type :invoke, :f :append, :key "0", :value "x 0 0
+    y"}``. The maps are read by the rules of :func:`parse_edn`, so the verdict is the same
+    whether or not they are wrapped in ``[ ]``.
+    """
     return _parse_edn(text, source, "porcupine-edn", deadline)
 
 
 def parse_edn(text: str, source: str = "<string>", deadline: float | None = None) -> History:
-    """Parse a Jepsen/Knossos EDN history: a vector (or sequence) of op maps."""
+    """Parse a Jepsen/Knossos EDN history: a vector (or sequence) of op maps.
+
+    For example ``[{:process 0 :type :invoke :f :read :value nil} ...]``, possibly
+    spread over many lines, optionally with ``:time``. ``:nemesis`` events are skipped,
+    ``:info`` leaves the operation indeterminate and, as in Jepsen text logs
+    (:func:`parse_jepsen_log`), so does a ``:fail`` whose ``:value`` is ``:timed-out``
+    (the client gave up, the request may still have been applied).
+    """
     return _parse_edn(text, source, "edn", deadline)
 
 
