@@ -3,66 +3,23 @@
 The seed (``000_6e1dffbb9b9f6ae0.txt`` l.817–1078, "组合规则形式化", digest part1 §1.6)
 defines ``WorkflowCombinator::{Sequence, Parallel, Choice, Loop}``, a
 ``WorkflowComposer`` and a ``CompositionVerifier`` whose three laws are stubs
-returning ``true``; l.1080–1287 ("组合安全性证明", part1 §1.7) adds
-``SequentialCompositionProof`` (post(A) ⇒ pre(B)) and ``ParallelCompositionProof``
-(``no_conflict``), again stubbed (``implication = Some``, ``no_conflict = true``).
-Here the laws are executable and the contracts are checked.
+returning ``true``; l.1080–1287 ("组合安全性证明", part1 §1.7) adds composition
+proofs, again stubbed. Here the laws are executable (P8) and the contracts are
+checked (P9).
 
-Fragments
----------
-* :class:`Block` — a leaf: a :class:`~wfsim.model.workflow.Workflow` DAG with task
-  durations and a :class:`Contract`. :func:`task` builds a one-task block.
-* :class:`Sequence` ``A ; B`` — B consumes A's output.
-* :class:`Parallel` ``A ‖ B`` — both consume the same input (a fork; the seed's
-  version takes an input pair instead); the output is the pair ``(out_A, out_B)``.
-* :class:`Choice` ``A + B`` — a predicate of the input (or a fixed branch flag)
-  picks the branch deterministically.
-* :class:`Loop` — repeats the body, feeding its output back, until ``until(output)``
-  holds or after ``max_iter`` iterations (the seed's ``loop_until`` has no bound).
+Fragments are :class:`Block` (a leaf: a :class:`~wfsim.model.workflow.Workflow` DAG
+with task durations; :func:`task` builds a one-task block), :class:`Sequence`
+``A ; B``, :class:`Parallel` ``A ‖ B``, :class:`Choice` ``A + B`` and :class:`Loop`.
+Each has a :class:`Contract`, checked when a composite is constructed.
 
-Semantics (P8, overview §3)
----------------------------
-:func:`evaluate` ``(fragment, input) -> Outcome(output, makespan, steps)``:
+* :func:`evaluate` runs a fragment on an input (its :class:`Outcome`: output,
+  makespan, blocks run);
+* :func:`lower` reduces it, for one input, to one flat ``Workflow`` DAG whose critical
+  path is the evaluated makespan;
+* :func:`equivalent` is observational equivalence, with which
+  :class:`CompositionVerifier` checks the laws.
 
-* a block runs its DAG with :func:`wfsim.verify.models.run_dsl` (input given to
-  the roots); its output is :func:`~wfsim.verify.models.task_output` of the block
-  name over its sinks' outputs ordered by sink id, its makespan the critical path
-  of the task durations;
-* sequence: outputs compose, makespans add; parallel: the output pair, the max of
-  the makespans; choice: the chosen branch; loop: the iterations in sequence.
-
-:func:`lower` reduces a fragment, for one input, to a single flat ``Workflow`` DAG
-(sequence = every sink of A → every root of B; parallel = disjoint union; choice =
-the chosen branch; loop = unrolled iterations, repeated blocks renamed ``name~2``,
-``name~3``, …) whose critical path equals the evaluated makespan.
-
-Two outcomes are *observationally equivalent* (:func:`equivalent`) when their
-outputs are equal and their makespans equal up to floating-point rounding
-(addition is not associative in floating point, so ``(a+b)+c`` may differ from
-``a+(b+c)`` in the last bit). Laws, tested with Hypothesis:
-
-* ``(A;B);C ≡ A;(B;C)``
-* ``A‖B ≡ swap(B‖A)``
-* ``(A+B);C ≡ (A;C)+(B;C)`` (same predicate)
-* ``Loop(body, n)`` runs the body at most ``n`` times; ``Loop(body, 1) ≡ body``.
-
-Contracts (P9, overview §3)
----------------------------
-Pre/postconditions are key sets (:class:`Contract`): ``requires`` (keys the input
-must carry), ``provides`` (keys the output carries), ``resources`` and
-``state_keys`` (what the fragment holds or touches). They are checked when a
-composite is constructed and a violation raises :class:`ContractError`:
-
-* ``Sequence(A, B)``: post(A) ⇒ pre(B), i.e. ``B.requires ⊆ A.provides``.
-  Data flows as a pipeline, so ``pre(A;B) = pre(A)`` and ``post(A;B) = post(B)``.
-* ``Parallel(A, B)``: ``no_conflict`` — disjoint ``resources`` and disjoint
-  ``state_keys``. ``pre``/``post``/``resources``/``state_keys`` are unions.
-* ``Choice(A, B)``: ``pre = pre(A) ∪ pre(B)`` (either may run), ``post = post(A) ∩
-  post(B)`` (only what both guarantee).
-* ``Loop(body, n > 1)``: the body's output must satisfy its own precondition.
-
-The linear ``Resource<T>`` of the seed (consumed exactly once) is
-:class:`LinearResource`.
+The seed's linear ``Resource<T>`` (consumed exactly once) is :class:`LinearResource`.
 """
 
 from __future__ import annotations
@@ -123,6 +80,11 @@ def _show(keys: frozenset[str]) -> str:
 @dataclass(frozen=True)
 class Contract:
     """Pre/postconditions and footprint of a fragment, as sets of keys.
+
+    A :class:`Block` declares its contract; a composite derives its own from its parts'
+    and checks, when it is constructed, the rule of its combinator (P9, overview §3):
+    :class:`Sequence`, :class:`Parallel`, :class:`Choice` and :class:`Loop` say which.
+    A violation raises :class:`ContractError`.
 
     Attributes:
         requires: Keys the input must carry (precondition).
@@ -193,6 +155,11 @@ def task(name: str, duration: float = 1.0, *, requires: Any = (), provides: Any 
 class Sequence:
     """``first ; second``: ``second`` consumes ``first``'s output.
 
+    Contract: post(A) ⇒ pre(B), i.e. ``B.requires ⊆ A.provides`` (the seed's
+    ``SequentialCompositionProof``, whose implication was stubbed as ``Some``). Data
+    flows as a pipeline, so ``pre(A;B) = pre(A)`` and ``post(A;B) = post(B)``; the
+    footprints are unions. Evaluated, the outputs compose and the makespans add.
+
     Raises:
         ContractError: ``second.requires ⊄ first.provides``.
     """
@@ -218,6 +185,14 @@ class Sequence:
 @dataclass(frozen=True)
 class Parallel:
     """``left ‖ right``: both consume the input; the output is the pair.
+
+    Both consume the same input (a fork; the seed's version takes an input pair
+    instead); the output is the pair ``(out_A, out_B)`` and the makespan the max of
+    the two.
+
+    Contract: ``no_conflict`` (the seed's ``ParallelCompositionProof``, stubbed as
+    ``true`` there) — disjoint ``resources`` and disjoint ``state_keys``.
+    ``pre``/``post``/``resources``/``state_keys`` are unions.
 
     Raises:
         ContractError: the branches share resources or state keys (``no_conflict``).
@@ -250,7 +225,10 @@ class Choice:
     """``left + right``: ``predicate(input)`` true picks ``left``.
 
     ``predicate`` may be a bool (a fixed branch flag) or a deterministic callable,
-    e.g. a :class:`HashPredicate`.
+    e.g. a :class:`HashPredicate`, so the branch is chosen deterministically.
+
+    Contract: ``pre = pre(A) ∪ pre(B)`` (either may run), ``post = post(A) ∩ post(B)``
+    (only what both guarantee); the footprints are unions.
     """
 
     left: Fragment
@@ -272,6 +250,11 @@ class Choice:
 @dataclass(frozen=True)
 class Loop:
     """Repeat ``body`` feeding its output back, until ``until(output)`` or ``max_iter``.
+
+    The body runs at most ``max_iter`` times (the seed's ``loop_until`` has no bound),
+    the iterations in sequence; ``Loop(body, 1) ≡ body``. Contract: with ``max_iter >
+    1`` the body's output must satisfy its own precondition; the loop's contract is the
+    body's.
 
     Raises:
         ValueError: ``max_iter < 1``.
@@ -354,7 +337,17 @@ def _block_run(block: Block, value: Any) -> tuple[str, dict[str, float], dict[st
 
 
 def evaluate(fragment: Fragment, value: Any = "") -> Outcome:
-    """Run ``fragment`` on input ``value``: output, makespan and executed blocks."""
+    """Run ``fragment`` on input ``value``: output, makespan and executed blocks.
+
+    The observational semantics (P8, overview §3):
+
+    * a block runs its DAG with :func:`wfsim.verify.models.run_dsl` (input given to
+      the roots); its output is :func:`~wfsim.verify.models.task_output` of the block
+      name over its sinks' outputs ordered by sink id, its makespan the critical path
+      of the task durations;
+    * sequence: outputs compose, makespans add; parallel: the output pair, the max of
+      the makespans; choice: the chosen branch; loop: the iterations in sequence.
+    """
     if isinstance(fragment, Block):
         output, finish, _ = _block_run(fragment, value)
         return Outcome(output, max(finish.values()), (fragment.name,))
@@ -386,7 +379,11 @@ def swap(output: tuple[Any, Any]) -> tuple[Any, Any]:
 
 
 def equivalent(a: Outcome, b: Outcome, *, rel_tol: float = 1e-9, abs_tol: float = 1e-9) -> bool:
-    """Observational equivalence: equal outputs, makespans equal up to rounding."""
+    """Observational equivalence: equal outputs, makespans equal up to rounding.
+
+    Makespans are compared with a tolerance because addition is not associative in
+    floating point: ``(a+b)+c`` may differ from ``a+(b+c)`` in the last bit.
+    """
     return a.output == b.output and math.isclose(a.makespan, b.makespan, rel_tol=rel_tol, abs_tol=abs_tol)
 
 
@@ -462,7 +459,13 @@ class _Builder:
 
 
 def lower(fragment: Fragment, value: Any = "", name: str = "composed") -> Lowered:
-    """Reduce ``fragment`` for input ``value`` to one flat :class:`Workflow` DAG."""
+    """Reduce ``fragment`` for input ``value`` to one flat :class:`Workflow` DAG.
+
+    Sequence = every sink of A → every root of B; parallel = disjoint union; choice =
+    the chosen branch; loop = the unrolled iterations, repeated blocks renamed
+    ``name~2``, ``name~3``, …. The critical path of the result equals the makespan
+    :func:`evaluate` gives.
+    """
     builder = _Builder()
     _, _, output = builder.build(fragment, value)
     return Lowered(Workflow(name, builder.tasks, builder.edges), builder.durations, output)
@@ -497,7 +500,16 @@ class WorkflowComposer:
 
 class CompositionVerifier:
     """The seed's ``CompositionVerifier`` (l.845–905), whose laws were stubs returning
-    ``true``: here each law is checked by evaluating both sides on the given inputs."""
+    ``true``: here each law is checked by evaluating both sides on the given inputs.
+
+    The laws, up to :func:`equivalent` (and tested with Hypothesis):
+
+    * ``(A;B);C ≡ A;(B;C)``
+    * ``A‖B ≡ swap(B‖A)``
+    * ``(A+B);C ≡ (A;C)+(B;C)`` (same predicate)
+
+    and ``Loop(body, n)`` runs the body at most ``n`` times, ``Loop(body, 1) ≡ body``.
+    """
 
     @staticmethod
     def verify_sequence_associativity(a: Fragment, b: Fragment, c: Fragment, inputs: tuple[Any, ...] = ("",)) -> bool:
