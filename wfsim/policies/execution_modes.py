@@ -16,50 +16,9 @@ name (YAML)               class              rule
 ``data_aware``            (data_aware.py)    the bare data-aware score (= hybrid_dynamic)
 ========================  =================  ==============================================
 
-Location requirements. Every mode chooses among ``cluster.candidates(task, origin)``,
-which already satisfy the task's ``LocationRequirement`` and fit its cores and memory,
-ordered by ``PreferredOrder`` rank, then by route latency from the origin. A mode
-first keeps the candidates its own rule allows (CloudOnly: Cloud; EdgeOnly: the edge
-tiers; HybridStatic: one tier), then takes the best ``PreferredOrder`` rank left, and
-only then applies its criterion (nearest node, or the highest score; ties go to the
-nearer node, the seed's "first candidate"). When the mode's rule and the requirement
-cannot both hold (``CloudOnly`` for a ``Specific(EdgeCloud)`` task, ``HybridStatic``
-for an ``AnyOf`` that excludes the cloud) ``place`` returns None: the task fails with
-"no feasible node for task …" and so does its workflow. The seed instead ignored the
-requirement in the static modes (and ignored ``PreferredOrder`` order, defect §6.10).
-
-EdgeOnly. The seed's ``EdgeOnly`` picks "the first EdgeDevice" and P17 checks
-``EdgeOnly → EdgeDevice``. In wfsim's ``hierarchical`` topology the edge nodes are
-``EdgeCloud`` by default and there may be no EdgeDevice at all, so the allowed set is
-the parameter ``edge_tiers``: ``"edge"`` (default) is every tier with
-:attr:`Tier.is_edge` -- the workflow's own LocalDevice, EdgeDevice and EdgeCloud, i.e.
-the user's side of the regional cloud; ``"edge_nodes"`` is EdgeDevice and EdgeCloud
-(shared edge infrastructure, not the user's own device); ``"EdgeDevice"`` is the seed's
-literal rule. Within the set the nearest candidate wins, which is the workflow's own
-device whenever the requirement allows it and it is large enough.
-
-The dynamic modes maximise the data-aware score of :mod:`wfsim.policies.data_aware`
-and feed its per-class, per-tier statistics (a window of durations and a failure-rate
-EWMA), as in the seed. ``AdaptiveFlow`` additionally *migrates* a class away from a
-tier when, after an update of that (class, tier):
-
-* (a) the window holds more than ``min_samples`` (5) durations and the mean of the
-  last ``recent_samples`` (3) exceeds ``slowdown_factor`` (1.2) × the mean of the
-  older ones in the window, or
-* (b) the failure rate exceeds ``failure_threshold`` (0.1). From a clean record one
-  failure gives exactly α = 0.1, which is *not* above 0.1: with the defaults it takes
-  two consecutive failures (0.19).
-
-The seed mixed tiers in one window per task; here each tier has its own, so moving a
-class to a slower tier is not mistaken for a slowdown. Migration (seed
-``migrate_task``, no migration cost) means subsequent placements of that class leave
-the tier out of its candidates; a task already placed stays where it is. The tier is
-avoided for ``cooloff`` seconds; after that its window and failure rate for the class
-are cleared (a clean probation) and it may be chosen again. While a tier is avoided
-it is not re-triggered, so a class migrates at most once per tier per cool-off
-(the part-2 anti-thrashing constraint C11). If every tier the requirement and mode
-allow is avoided, the class stays where it can run rather than fail. Migrations are
-listed in :attr:`AdaptiveFlow.migrations`.
+Every mode honours the task's location requirement, unlike the seed's static modes
+(:meth:`_ExecutionModes.place`). :class:`EdgeOnly` and :class:`AdaptiveFlow` describe
+where their rules depart from the seed's.
 """
 
 from __future__ import annotations
@@ -231,6 +190,21 @@ class _ExecutionModes(PlacementStrategy):
         return None
 
     def place(self, run: RunView, task: int, cluster: ClusterView) -> NodeView | None:
+        """The mode's node for the task, among ``cluster.candidates(task, origin)``.
+
+        The candidates already satisfy the task's ``LocationRequirement`` and fit its
+        cores and memory, ordered by ``PreferredOrder`` rank, then by route latency from
+        the origin. A mode first keeps the candidates its own rule allows
+        (:meth:`allowed_tiers`; CloudOnly: Cloud; EdgeOnly: the edge tiers; HybridStatic:
+        one tier), then takes the best ``PreferredOrder`` rank left, and only then
+        applies its criterion (nearest node, or the highest score; ties go to the nearer
+        node, the seed's "first candidate"). When the mode's rule and the requirement
+        cannot both hold (``CloudOnly`` for a ``Specific(EdgeCloud)`` task,
+        ``HybridStatic`` for an ``AnyOf`` that excludes the cloud) it returns None: the
+        task fails with "no feasible node for task …" and so does its workflow. The seed
+        instead ignored the requirement in the static modes (and ignored
+        ``PreferredOrder`` order, defect §6.10).
+        """
         t = run.spec.tasks[task]
         candidates: Sequence[NodeView] = cluster.candidates(t, run.origin)
         if not self._dynamic:
@@ -267,7 +241,8 @@ class _ExecutionModes(PlacementStrategy):
         return frozenset(tiers)
 
     def trigger(self, entry: TierStats) -> tuple[str, float] | None:
-        """Which migration trigger ``entry`` meets, with its value, or None."""
+        """Which migration trigger ``entry`` meets, with its value, or None (the
+        triggers are described on :class:`AdaptiveFlow`)."""
         if len(entry.durations) > self.min_samples:
             ratio = entry.slowdown(self.recent_samples)
             if ratio is not None and ratio > self.slowdown_factor:
@@ -331,7 +306,19 @@ class HybridExecution(_ExecutionModes, _MigrationTriggers, DataAwareParameters, 
 @dataclass(eq=False)
 class EdgeOnly(_ExecutionModes, _EdgeTiers):
     """``ExecutionMode::EdgeOnly``: the nearest candidate of the ``edge_tiers`` set
-    (default: the user's side, :attr:`Tier.is_edge`)."""
+    (default: the user's side, :attr:`Tier.is_edge`).
+
+    The seed's ``EdgeOnly`` picks "the first EdgeDevice" and P17 checks ``EdgeOnly →
+    EdgeDevice``. In wfsim's ``hierarchical`` topology the edge nodes are ``EdgeCloud``
+    by default and there may be no EdgeDevice at all, so the allowed set is the
+    parameter ``edge_tiers`` (:data:`EDGE_TIER_SETS`): ``"edge"`` (default) is every
+    tier with :attr:`Tier.is_edge` -- the workflow's own LocalDevice, EdgeDevice and
+    EdgeCloud, i.e. the user's side of the regional cloud; ``"edge_nodes"`` is
+    EdgeDevice and EdgeCloud (shared edge infrastructure, not the user's own device);
+    ``"EdgeDevice"`` is the seed's literal rule. Within the set the nearest candidate
+    wins, which is the workflow's own device whenever the requirement allows it and it
+    is large enough.
+    """
 
     name = "edge_only"
     mode = ExecutionMode.EDGE_ONLY
@@ -359,7 +346,12 @@ class HybridStatic(_ExecutionModes):
 
 @dataclass(eq=False)
 class HybridDynamic(_ExecutionModes, DataAwareParameters):
-    """``ExecutionMode::HybridDynamic``: the data-aware score, with per-class history."""
+    """``ExecutionMode::HybridDynamic``: the data-aware score, with per-class history.
+
+    The dynamic modes maximise the data-aware score of :mod:`wfsim.policies.data_aware`
+    and feed its per-class, per-tier statistics (a window of durations and a
+    failure-rate EWMA), as in the seed.
+    """
 
     name = "hybrid_dynamic"
     mode = ExecutionMode.HYBRID_DYNAMIC
@@ -372,7 +364,29 @@ class HybridDynamic(_ExecutionModes, DataAwareParameters):
 @dataclass(eq=False)
 class AdaptiveFlow(_ExecutionModes, _MigrationTriggers, DataAwareParameters):
     """``ExecutionMode::AdaptiveFlow``: HybridDynamic plus migration of task classes
-    away from tiers where they slow down or fail (see the module docstring)."""
+    away from tiers where they slow down or fail.
+
+    A class (workflow, task id) *migrates* away from a tier when, after an update of
+    that (class, tier) (:meth:`~_ExecutionModes.trigger`):
+
+    * (a) the window holds more than ``min_samples`` (5) durations and the mean of the
+      last ``recent_samples`` (3) exceeds ``slowdown_factor`` (1.2) × the mean of the
+      older ones in the window, or
+    * (b) the failure rate exceeds ``failure_threshold`` (0.1). From a clean record one
+      failure gives exactly α = 0.1, which is *not* above 0.1: with the defaults it
+      takes two consecutive failures (0.19).
+
+    The seed mixed tiers in one window per task; here each tier has its own, so moving
+    a class to a slower tier is not mistaken for a slowdown. Migration (seed
+    ``migrate_task``, no migration cost) means subsequent placements of that class
+    leave the tier out of its candidates; a task already placed stays where it is. The
+    tier is avoided for ``cooloff`` seconds; after that its window and failure rate for
+    the class are cleared (a clean probation) and it may be chosen again. While a tier
+    is avoided it is not re-triggered, so a class migrates at most once per tier per
+    cool-off (the part-2 anti-thrashing constraint C11). If every tier the requirement
+    and mode allow is avoided, the class stays where it can run rather than fail.
+    Migrations are listed in :attr:`~_ExecutionModes.migrations`.
+    """
 
     name = "adaptive_flow"
     mode = ExecutionMode.ADAPTIVE_FLOW
