@@ -7,50 +7,9 @@ workflow: ``workflow.specification`` holds the DAG (``tasks`` with ``id``, ``par
 ``runtimeInSeconds``, ``coreCount``, ``memoryInBytes``, ``machines``; ``machines`` with
 ``nodeName`` and ``cpu.speedInMHz``; ``makespanInSeconds``).
 
-Validation:
-    With ``validate=True`` (the default) a document is checked against the official
-    WfFormat 1.5 JSON schema bundled with wfsim (``schemas/wfcommons-schema.json``,
-    LGPL-3.0, see ``schemas/README.md``) before it is read. Validation is offline: the
-    schema is loaded from the package and ``$ref`` s resolve only within it; nothing is
-    fetched. ``format`` keywords (date-time, hostname, …) are annotations, not checked.
-
-Mapping to :class:`~wfsim.model.workflow.Task` and :class:`~wfsim.model.workflow.Workflow`:
-    * ``id``: the WfFormat task ``id``.
-    * ``cores``: the execution record's ``coreCount`` rounded up to an integer
-      (default 1).
-    * ``work`` (operations) = ``runtimeInSeconds`` × *speed* × ``cores``, where *speed*
-      (operations/s per core) is ``reference_speed`` if given, else ``speedInMHz × 1e6``
-      of the first machine the task lists in ``machines``, else :data:`DEFAULT_SPEED`
-      (1e9, the default :class:`~wfsim.model.topology.Node` speed) when that machine is
-      unknown or has no speed. A node of that speed running the task on that many
-      cores therefore reproduces the recorded runtime.
-    * ``memory``: ``memoryInBytes`` of the execution record (default 0).
-    * Edges: one per parent/child pair, taken from the union of every task's
-      ``parents`` and ``children`` lists (either end may declare it). Its bytes are the
-      total size of the distinct files that the parent outputs and the child inputs
-      (0 for a pure control dependency). Files shared without a declared dependency
-      create no edge.
-    * ``input_bytes``: workflow-input files are files that no task outputs. For each
-      root task, add up the sizes of the distinct workflow-input files it reads;
-      ``input_bytes`` is the largest of those totals. wfsim sends the same payload to
-      every root, so the largest one is the conservative choice (every root receives
-      at least what it really reads); workflow inputs read by non-root tasks are not
-      modelled.
-    * ``result_bytes`` is None (no return transfer) and ``deadline`` None.
-    * The workflow's name is ``name`` if given, else the file's stem.
-
-    Every task of the specification needs an execution record (wfsim needs a recorded
-    runtime); a record, parent, child or file naming something that does not exist, a
-    negative runtime, or a cycle raises :class:`WorkflowValidationError` naming the file
-    and, where there is one, the JSON path of the offending field.
-
-Older layouts:
-    Documents with ``schemaVersion`` 1.3 or 1.4 (tasks in ``workflow.tasks`` with
-    ``runtime``/``runtimeInSeconds``, files inline with ``link: input|output`` and
-    ``size``/``sizeInBytes``, tasks referring to each other by ``name``) are converted
-    to the 1.5 layout first, then validated and read the same way; JSON paths in error
-    messages then refer to the converted document (task and file indices are kept).
-    Other versions raise :class:`WorkflowValidationError` naming the version.
+:func:`load_wfformat` reads a 1.5 document, or a 1.3/1.4 one by converting it, checked
+offline against the bundled schema (:func:`wfformat_schema`); its docstring gives the
+mapping to tasks and edges. :func:`recorded_makespan` reads the makespan recorded.
 
 Example:
     >>> from wfsim.workloads.wfcommons import load_wfformat, recorded_makespan
@@ -96,7 +55,52 @@ def load_wfformat(
     name: str | None = None,
     validate: bool = True,
 ) -> Workflow:
-    """Read a WfFormat JSON file as a :class:`Workflow` (mapping in the module docstring).
+    """Read a WfFormat JSON file as a :class:`Workflow`.
+
+    With ``validate=True`` (the default) the document is checked against the official
+    WfFormat 1.5 JSON schema bundled with wfsim (``schemas/wfcommons-schema.json``,
+    LGPL-3.0, see ``schemas/README.md``) before it is read. Validation is offline: the
+    schema is loaded from the package and ``$ref`` s resolve only within it; nothing is
+    fetched. ``format`` keywords (date-time, hostname, …) are annotations, not checked.
+
+    Mapping to :class:`~wfsim.model.workflow.Task` and
+    :class:`~wfsim.model.workflow.Workflow`:
+
+    * ``id``: the WfFormat task ``id``.
+    * ``cores``: the execution record's ``coreCount`` rounded up to an integer
+      (default 1).
+    * ``work`` (operations) = ``runtimeInSeconds`` × *speed* × ``cores``, where *speed*
+      (operations/s per core) is ``reference_speed`` if given, else ``speedInMHz × 1e6``
+      of the first machine the task lists in ``machines``, else :data:`DEFAULT_SPEED`
+      (1e9, the default :class:`~wfsim.model.topology.Node` speed) when that machine is
+      unknown or has no speed. A node of that speed running the task on that many
+      cores therefore reproduces the recorded runtime.
+    * ``memory``: ``memoryInBytes`` of the execution record (default 0).
+    * Edges: one per parent/child pair, taken from the union of every task's
+      ``parents`` and ``children`` lists (either end may declare it). Its bytes are the
+      total size of the distinct files that the parent outputs and the child inputs
+      (0 for a pure control dependency). Files shared without a declared dependency
+      create no edge.
+    * ``input_bytes``: workflow-input files are files that no task outputs. For each
+      root task, add up the sizes of the distinct workflow-input files it reads;
+      ``input_bytes`` is the largest of those totals. wfsim sends the same payload to
+      every root, so the largest one is the conservative choice (every root receives
+      at least what it really reads); workflow inputs read by non-root tasks are not
+      modelled.
+    * ``result_bytes`` is None (no return transfer) and ``deadline`` None.
+    * The workflow's name is ``name`` if given, else the file's stem.
+
+    Every task of the specification needs an execution record (wfsim needs a recorded
+    runtime); a record, parent, child or file naming something that does not exist, a
+    negative runtime, or a cycle raises :class:`WorkflowValidationError` naming the file
+    and, where there is one, the JSON path of the offending field.
+
+    Documents with ``schemaVersion`` 1.3 or 1.4 (tasks in ``workflow.tasks`` with
+    ``runtime``/``runtimeInSeconds``, files inline with ``link: input|output`` and
+    ``size``/``sizeInBytes``, tasks referring to each other by ``name``) are converted
+    to the 1.5 layout first, then validated and read the same way; JSON paths in error
+    messages then refer to the converted document (task and file indices are kept).
+    Other versions raise :class:`WorkflowValidationError` naming the version.
 
     Args:
         path: The WfFormat 1.5 (or 1.3/1.4) JSON file.
@@ -300,7 +304,8 @@ def _build(doc: dict[str, Any], source: str, reference_speed: float | None, name
 
 
 def _machine_speed(record: dict[str, Any], machines: dict[str, dict[str, Any]]) -> float:
-    """Operations/s per core of the first machine a task ran on (see module docstring)."""
+    """Operations/s per core of the first machine a task ran on (``speedInMHz × 1e6``),
+    or :data:`DEFAULT_SPEED` when that machine is unknown or has no speed."""
     for node_name in record.get("machines", [])[:1]:
         mhz = machines.get(node_name, {}).get("cpu", {}).get("speedInMHz")
         if mhz:
