@@ -1,59 +1,19 @@
 """DAG schedulers from the literature as placement baselines: HEFT, Min-Min, Max-Min,
 random and round-robin.
 
-The list schedulers plan a whole workflow instance when it arrives
+The list schedulers (:class:`HEFT`, :class:`MinMin`, :class:`MaxMin`) plan a whole
+workflow instance when it arrives
 (:meth:`~wfsim.policies.placement.PlacementStrategy.on_submit`) and then answer
 :meth:`place` from the plan. The planning itself is done by pure functions over a cost
 matrix, so it can be checked against published examples:
 
-- :func:`heft_schedule` — HEFT (Topcuoglu, Hariri, Wu, *Performance-effective and
-  low-complexity task scheduling for heterogeneous computing*, IEEE TPDS 13(3), 2002):
-  upward rank over average costs, then, in decreasing rank order, the processor with
-  the earliest finish time under the insertion-based policy.
-- :func:`min_min_schedule` — Min-Min and Max-Min (Braun et al., *A comparison of
-  eleven static heuristics for mapping a class of independent tasks onto
-  heterogeneous distributed computing systems*, JPDC 61(6), 2001), adapted to DAGs in
-  the usual way: at each step the candidates are the unscheduled tasks whose
-  predecessors are all scheduled; each one's minimum completion time over the
-  processors is computed (its inputs' arrival included), and the task with the
-  smallest (Min-Min) or largest (Max-Min) of these minimums is assigned to its best
-  processor.
+- :func:`heft_schedule` — HEFT (Topcuoglu, Hariri, Wu, IEEE TPDS 13(3), 2002);
+- :func:`min_min_schedule` — Min-Min and Max-Min (Braun et al., JPDC 61(6), 2001),
+  adapted to DAGs.
 
-How the continuum maps onto the planners' model (one instance at a time):
-
-- **Processors** are the nodes that are candidates of at least one task of the
-  instance. A task's allowed processors are its ``cluster.candidates(...)`` of the
-  most preferred tier present (``PreferredOrder`` is honoured first, as by every
-  strategy); the others cost ``inf``.
-- **Computation cost** of task ``t`` on node ``p``: ``work / (speed_p × cores_t)``,
-  exactly the engine's run time.
-- **Multi-core nodes** are modelled as ``spec.cores`` identical *slots* (one per
-  core), as the engine runs many tasks side by side: a task of ``cores = c`` occupies
-  ``c`` slots for its run time, and is inserted at the earliest time at which ``c``
-  slots are all idle for that long. (Treating a node as one processor of
-  ``cores ×`` speed would not match the engine, where a one-core task runs at
-  ``speed``, not ``cores × speed``.) Memory is not modelled by the planners.
-- **Backlog**: a node's current backlog ``outstanding_ops / (speed × cores)`` is an
-  initial busy interval ``[now, now + backlog)`` on each of its slots. Intervals
-  planned for other instances are not seen (each plan is for one instance).
-- **Communication**: the actual cost of edge ``(u, v)`` from node ``p`` to ``q`` is
-  the network's unloaded estimate ``latency(p, q) + bytes / bottleneck(p, q)``, 0 on
-  the same node; roots may start once the request payload has arrived from the
-  origin. HEFT's *average* communication cost ``c̄(u, v)`` is the exact mean of that
-  estimate over all pairs of allowed nodes of ``u`` and ``v`` (same-node pairs count
-  as 0; unreachable pairs are left out), computed as ``mean latency + bytes × mean
-  1/bandwidth``.
-
-The plan decides *where* a task runs; *when* it runs is the engine's business (the
-node's ready queue, FIFO by default, real transfers on the network). If the planned
-node is no longer a candidate when the task is released (the topology changed), the
-task falls back to :class:`~wfsim.policies.placement.EarliestFinishTime`. A plan is
-forgotten when its instance's last task ends or any of its tasks fails.
-
-Strategies keep per-run state (plans, round-robin cursors); each
-:class:`~wfsim.engine.simulation.Simulation` runs its own copy of the strategy object,
-so one object configures many runs and each starts fresh. Random placement draws from
-the run's own random stream, which the simulation hands to that copy.
+How an instance on the continuum becomes a cost matrix (processors, multi-core slots,
+backlog, communication) is described on :class:`_Planned`. :class:`RandomPlacement`
+and :class:`RoundRobin` choose among the candidates directly.
 """
 
 from __future__ import annotations
@@ -296,7 +256,12 @@ def heft_schedule(
     release: Mapping[int, Sequence[float]] | None = None,
     insertion: bool = True,
 ) -> Schedule:
-    """HEFT (Topcuoglu, Hariri, Wu 2002).
+    """HEFT (Topcuoglu, Hariri, Wu, *Performance-effective and low-complexity task
+    scheduling for heterogeneous computing*, IEEE TPDS 13(3), 2002).
+
+    Upward rank over average costs (:func:`upward_ranks`), then, in decreasing rank
+    order, the processor with the earliest finish time under the insertion-based
+    policy.
 
     Args:
         costs: ``costs[t][p]``: run time of task ``t`` on processor ``p`` (``inf``
@@ -341,8 +306,10 @@ def min_min_schedule(
     release: Mapping[int, Sequence[float]] | None = None,
     insertion: bool = False,
 ) -> Schedule:
-    """Min-Min (or, with ``max_min``, Max-Min) list scheduling of a DAG (Braun et al.
-    2001, DAG adaptation).
+    """Min-Min (or, with ``max_min``, Max-Min) list scheduling of a DAG (Braun et al.,
+    *A comparison of eleven static heuristics for mapping a class of independent tasks
+    onto heterogeneous distributed computing systems*, JPDC 61(6), 2001), adapted to
+    DAGs in the usual way.
 
     Repeatedly: among unscheduled tasks whose predecessors are all scheduled, compute
     each one's minimum completion time over processors (inputs' arrival included);
@@ -388,7 +355,13 @@ def _preferred(task: Task, candidates: Nodes) -> Nodes:
 
 
 class _Stateful(PlacementStrategy):
-    """Keeps per-run state, created fresh by ``_reset`` (after validation)."""
+    """Keeps per-run state, created fresh by ``_reset`` (after validation).
+
+    The state (plans, round-robin cursors) is per run: each
+    :class:`~wfsim.engine.simulation.Simulation` runs its own copy of the strategy
+    object, so one object configures many runs and each starts fresh. Random placement
+    draws from the run's own random stream, which the simulation hands to that copy.
+    """
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -409,7 +382,39 @@ class _Stateful(PlacementStrategy):
 
 
 class _Planned(_Stateful):
-    """Plans an instance on arrival with a pure planner; places from the plan."""
+    """Plans an instance on arrival with a pure planner; places from the plan.
+
+    How the continuum maps onto the planners' model (one instance at a time):
+
+    - **Processors** are the nodes that are candidates of at least one task of the
+      instance. A task's allowed processors are its ``cluster.candidates(...)`` of the
+      most preferred tier present (``PreferredOrder`` is honoured first, as by every
+      strategy); the others cost ``inf``.
+    - **Computation cost** of task ``t`` on node ``p``: ``work / (speed_p × cores_t)``,
+      exactly the engine's run time.
+    - **Multi-core nodes** are modelled as ``spec.cores`` identical *slots* (one per
+      core), as the engine runs many tasks side by side: a task of ``cores = c``
+      occupies ``c`` slots for its run time, and is inserted at the earliest time at
+      which ``c`` slots are all idle for that long. (Treating a node as one processor
+      of ``cores ×`` speed would not match the engine, where a one-core task runs at
+      ``speed``, not ``cores × speed``.) Memory is not modelled by the planners.
+    - **Backlog**: a node's current backlog ``outstanding_ops / (speed × cores)`` is an
+      initial busy interval ``[now, now + backlog)`` on each of its slots. Intervals
+      planned for other instances are not seen (each plan is for one instance).
+    - **Communication**: the actual cost of edge ``(u, v)`` from node ``p`` to ``q`` is
+      the network's unloaded estimate ``latency(p, q) + bytes / bottleneck(p, q)``, 0
+      on the same node; roots may start once the request payload has arrived from the
+      origin. HEFT's *average* communication cost ``c̄(u, v)`` is the exact mean of
+      that estimate over all pairs of allowed nodes of ``u`` and ``v`` (same-node pairs
+      count as 0; unreachable pairs are left out), computed as ``mean latency + bytes ×
+      mean 1/bandwidth``.
+
+    The plan decides *where* a task runs; *when* it runs is the engine's business (the
+    node's ready queue, FIFO by default, real transfers on the network). If the planned
+    node is no longer a candidate when the task is released (the topology changed), the
+    task falls back to :class:`~wfsim.policies.placement.EarliestFinishTime`. A plan is
+    forgotten when its instance's last task ends or any of its tasks fails.
+    """
 
     def _reset(self) -> None:
         super()._reset()
@@ -510,7 +515,10 @@ class _Planned(_Stateful):
 @dataclass(eq=False)
 class HEFT(_Planned):
     """Heterogeneous Earliest Finish Time (Topcuoglu, Hariri, Wu 2002), planned per
-    instance on arrival; see the module docstring for the cost model."""
+    instance on arrival.
+
+    The plan is :func:`heft_schedule`'s over the cost model of :class:`_Planned`.
+    """
 
     name = "heft"
 
@@ -524,7 +532,10 @@ class HEFT(_Planned):
 @dataclass(eq=False)
 class MinMin(_Planned):
     """Min-Min (Braun et al. 2001) as a list-scheduling plan over the instance's DAG:
-    the ready task with the smallest minimum completion time goes first."""
+    the ready task with the smallest minimum completion time goes first.
+
+    The plan is :func:`min_min_schedule`'s over the cost model of :class:`_Planned`.
+    """
 
     name = "min_min"
     max_min: ClassVar[bool] = False
