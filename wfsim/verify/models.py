@@ -6,53 +6,20 @@ describes one workflow at three levels of abstraction:
 * :class:`WorkflowDSL` — the user-facing level: tasks, ``(from, to)`` dependencies
   and optional per-task conditions. Converts to and from the project's
   :class:`~wfsim.model.workflow.Workflow`.
-* :class:`EventBasedWorkflow` — the execution level: initial ``TaskReady`` events,
-  a handler per ``TaskCompleted(a)`` whose effects ``TriggerEvent(TaskReady(b))``
-  for each edge ``(a, b)``, and a completion condition
-  ``AllTasksCompleted(sinks)``.
+* :class:`EventBasedWorkflow` — the execution level: initial ``TaskReady`` events, a
+  handler per ``TaskCompleted`` event and a completion condition.
 * :class:`StateMachineWorkflow` — the lowest level: states are the sets of completed
-  tasks, a transition labelled ``t`` leaves every state that contains all of ``t``'s
-  predecessors but not ``t``, the initial state is ``∅`` and the single accepting
-  state is "every task done". The seed declares this struct but gives no mapping.
+  tasks, one guarded transition per task.
 
 Mappings: :func:`dsl_to_events`, :func:`events_to_dsl`, :func:`dsl_to_state_machine`
 and :func:`state_machine_to_dsl`; round trips give back the same DAG
-(:meth:`WorkflowDSL.structure`).
+(:meth:`WorkflowDSL.structure`). :func:`dsl_to_events` fixes seed defect #1 (the
+completion condition on the roots instead of the sinks).
 
-**P7 (overview §3, model equivalence)** is checked two ways:
-
-1. *Structurally* by :func:`check_p7` (the seed's ``DSLToEventMapping::is_equivalent``):
-   the initial events are exactly ``TaskReady(r)`` for the roots ``r``; there is a
-   handler effect ``TaskCompleted(a) → TaskReady(b)`` for every edge ``(a, b)`` and
-   no other; the completion condition is ``AllTasksCompleted(sinks)``.
-2. *Differentially*: :func:`run_dsl` (a static critical-path pass over the DAG),
-   :func:`run_dsl_simpy` (a SimPy discrete-event run, the simulator's semantics),
-   :func:`run_events` (an event queue that knows only the handler table) and
-   :func:`run_state_machine` (a timed run of the FSM that knows only the transition
-   guards) all produce :func:`equivalent` :class:`InterpreterResult` s.
-
-**Seed defect #1 (overview §6).** The seed's ``DSLToEventMapping::map`` builds the
-completion condition from the tasks with *no incoming* edge — the roots — although
-it names them ``final_tasks``; its ``is_equivalent`` repeats the same filter, so the
-two agree with each other and the defect goes unnoticed. Completion must be the
-*sinks*: on a chain ``t0 → t1 → t2`` the roots version declares the workflow done as
-soon as ``t0`` finishes. :func:`dsl_to_events` uses the sinks;
-:func:`seed_dsl_to_events` reproduces the defect only so tests can document it.
-
-Execution semantics shared by all interpreters
-----------------------------------------------
-* Unbounded parallelism: a task starts the instant its last predecessor completes
-  (roots at time 0) and runs for ``durations[task_id]`` (≥ 0; default
-  ``work / cores``, i.e. :meth:`Workflow.critical_path_length` at speed 1).
-* Outputs are a pure function of the inputs (:func:`task_output`): a root consumes
-  the workflow input; any other task consumes its predecessors' outputs ordered by
-  predecessor id, so the arrival order of inputs does not matter.
-* Ties: events at equal times are handled in ``(finish time, task id)`` order,
-  except that a task can never complete before one of its predecessors (zero
-  durations create such ties). Two executions are *equivalent modulo ties*
-  (:func:`equivalent`) when they completed the same set of tasks, with the same
-  finish time per task, the same output per task, and hence the same
-  :attr:`InterpreterResult.canonical_order` (sorted by ``(finish, id)``).
+**P7 (overview §3, model equivalence)** is checked structurally by :func:`check_p7`,
+and differentially: four interpreters (:func:`run_dsl`, :func:`run_dsl_simpy`,
+:func:`run_events`, :func:`run_state_machine`) must give :func:`equivalent` results;
+the execution semantics they share are on :class:`InterpreterResult`.
 """
 
 from __future__ import annotations
@@ -258,7 +225,7 @@ class EventBasedWorkflow:
     triggers), i.e. once all its predecessors completed — the AND-join the seed's
     handlers leave implicit. The run stops as soon as every completion condition
     holds. With the correct mapping the condition is "all **sinks** completed"
-    (seed defect #1 used the roots; see the module docstring).
+    (seed defect #1 used the roots; see :func:`dsl_to_events`).
 
     Attributes:
         name: Workflow name.
@@ -310,6 +277,14 @@ def dsl_to_events(dsl: WorkflowDSL) -> EventBasedWorkflow:
     Initial events are ``TaskReady(r)`` for every root ``r``; the handler of
     ``TaskCompleted(a)`` triggers ``TaskReady(b)`` for each edge ``(a, b)``; the
     completion condition is ``AllTasksCompleted(sinks)`` (P7).
+
+    **Seed defect #1 (overview §6).** The seed's mapping builds the completion
+    condition from the tasks with *no incoming* edge — the roots — although it names
+    them ``final_tasks``; its ``is_equivalent`` repeats the same filter, so the two
+    agree with each other and the defect goes unnoticed. Completion must be the
+    *sinks*: on a chain ``t0 → t1 → t2`` the roots version declares the workflow done
+    as soon as ``t0`` finishes. This mapping uses the sinks;
+    :func:`seed_dsl_to_events` reproduces the defect only so tests can document it.
     """
     return _events_from(dsl, dsl.sinks())
 
@@ -331,6 +306,11 @@ def events_to_dsl(events: EventBasedWorkflow) -> WorkflowDSL:
 
 def check_p7(dsl: WorkflowDSL, events: EventBasedWorkflow) -> list[str]:
     """P7 structural check (the seed's ``is_equivalent``, l.242–294, with sinks).
+
+    The initial events must be exactly ``TaskReady(r)`` for the roots ``r``; there must
+    be a handler effect ``TaskCompleted(a) → TaskReady(b)`` for every edge ``(a, b)``
+    and no other; the completion condition must be ``AllTasksCompleted(sinks)``; and
+    the task lists must agree.
 
     Returns:
         Human-readable violations; empty iff the event model is equivalent.
@@ -382,6 +362,11 @@ class Transition:
 class StateMachineWorkflow:
     """The seed's ``StateMachineWorkflow{states, transitions, initial_state,
     final_states}`` (l.185–190), with states = sets of completed tasks.
+
+    A transition labelled ``t`` leaves every state that contains all of ``t``'s
+    predecessors but not ``t``, the initial state is ``∅`` and the single accepting
+    state is "every task done". The seed declares this struct but gives no mapping;
+    :func:`dsl_to_state_machine` and :func:`state_machine_to_dsl` are wfsim's.
 
     States are given symbolically by the guarded transitions (the explicit state
     space of a wide DAG is exponential); :meth:`reachable_states` and
@@ -490,6 +475,19 @@ def check_state_machine(dsl: WorkflowDSL, sm: StateMachineWorkflow) -> list[str]
 class InterpreterResult:
     """The observable result of one interpreter run.
 
+    Execution semantics shared by all interpreters:
+
+    * Unbounded parallelism: a task starts the instant its last predecessor completes
+      (roots at time 0) and runs for ``durations[task_id]`` (≥ 0; default
+      ``work / cores``, i.e. :meth:`Workflow.critical_path_length` at speed 1).
+    * Outputs are a pure function of the inputs (:func:`task_output`): a root consumes
+      the workflow input; any other task consumes its predecessors' outputs ordered by
+      predecessor id, so the arrival order of inputs does not matter.
+    * Ties: events at equal times are handled in ``(finish time, task id)`` order,
+      except that a task can never complete before one of its predecessors (zero
+      durations create such ties). Results are compared modulo ties
+      (:func:`equivalent`).
+
     Attributes:
         order: Completion order as the interpreter produced it (time-monotone and
             causal; ties otherwise in interpreter-specific order).
@@ -540,7 +538,15 @@ def differences(a: InterpreterResult, b: InterpreterResult) -> list[str]:
 
 def equivalent(a: InterpreterResult, b: InterpreterResult) -> bool:
     """Equivalence modulo ties: same tasks, per-task finish times and outputs, hence
-    the same order after sorting by ``(finish, id)``, and the same completion flag."""
+    the same order after sorting by ``(finish, id)``, and the same completion flag.
+
+    This is P7's differential check: :func:`run_dsl` (a static critical-path pass over
+    the DAG), :func:`run_dsl_simpy` (a SimPy discrete-event run, the simulator's
+    semantics), :func:`run_events` (an event queue that knows only the handler table)
+    and :func:`run_state_machine` (a timed run of the FSM that knows only the
+    transition guards) must all give equivalent results; the order modulo ties is
+    :attr:`InterpreterResult.canonical_order`.
+    """
     return not differences(a, b)
 
 
