@@ -1,12 +1,7 @@
 """Node-local scheduling: the order in which a node starts its ready tasks.
 
-Each node owns one :class:`SchedulingPolicy` instance (the simulation is given a
-factory, usually the class itself). The node asks the policy for the next task and
-starts it as soon as its cores and memory are free; a task that does not fit yet
-blocks those behind it (no backfilling), which keeps FIFO strictly first-come
-first-served.
-
-The seven policies of the seed's ``SchedulingPolicy`` enum (part 3 §1.3), registered
+Each node owns one :class:`SchedulingPolicy` instance, which says how the node uses it.
+The seven policies of the seed's ``SchedulingPolicy`` enum (part 3 §1.3) are registered
 by name in :data:`SCHEDULING_POLICIES` (YAML: ``scheduling: {strategy: NAME,
 params: {...}}``; :mod:`wfsim.policies.registry` adds ``load_aware`` from
 :mod:`wfsim.policies.load_aware`, which switches between them by load):
@@ -24,33 +19,9 @@ hybrid         largest ``w_fit·fit + w_priority·prio + w_wait·wait    w_*, ho
                + w_urgency·urgency``                                  no_deadline_urgency
 ============== ====================================================== ===============
 
-Every policy breaks ties by the order in which tasks became ready at the node
-(stable and deterministic). Policies with a static key (priority, fair share,
-deadline) keep a heap; those whose score depends on the clock or on what is free
-(weighted fair, resource aware, hybrid) scan the queue at :meth:`~SchedulingPolicy.peek`
-time with ``node.env.now`` (O(n) per peek), and :meth:`~SchedulingPolicy.pop`
-returns exactly what :meth:`~SchedulingPolicy.peek` returned at the same time with
-the same free resources.
-
-Where wfsim differs from the seed (overview §6 defect 3, part 3 §1.3):
-
-* ``TaskPriority`` is an ``IntEnum`` with Critical = 0; Priority pops the smallest
-  value, so Critical really comes first (the seed's max-heap was inverted).
-* FairShare and WeightedFair serve the *longest* (weighted) wait first; the seed
-  sorted ascending, i.e. shortest wait first.
-* "Wait" is measured from the workflow's arrival (``run.arrival``), not from the
-  moment the task became ready: a task of a workflow that has been in the system for
-  long is behind schedule as a whole, which is what fair sharing is meant to repair.
-  (FIFO already orders by the moment a task became ready.) Hence ``fair_share``
-  ranks oldest workflow first, a static key.
-* Hybrid's urgency is clamped to [0, 1] (a passed deadline gives 1, as the seed's
-  prose says; its formula could exceed 1).
-* ResourceAware on one node: the seed's fit is the mean over resource kinds the task
-  needs of ``min(1, free/demand)`` (1 when the task fits); among tasks that fit,
-  wfsim prefers the one that uses the largest share of what is free (best fit, the
-  packing rule of the seed's executor score); tasks that do not fit come after, the
-  closest to fitting first. So ResourceAware starts a smaller task that fits ahead of
-  a larger one that does not (backfilling by policy), unlike FIFO.
+Where a policy differs from the seed (overview §6 defect 3, part 3 §1.3) its class says
+so: :class:`Priority`, :class:`FairShare`, :class:`WeightedFair`, :class:`ResourceAware`
+and :class:`Hybrid`.
 """
 
 from __future__ import annotations
@@ -77,6 +48,18 @@ class SchedulingPolicy(Tunable, ABC):
     policies are dataclasses declaring their tunable parameters with
     :func:`~wfsim.model.parameters.param`; queue contents are set up in
     ``__post_init__``.
+
+    Each node owns one instance (the simulation is given a factory, usually the class
+    itself). The node asks the policy for the next task and starts it as soon as its
+    cores and memory are free; a task that does not fit yet blocks those behind it (no
+    backfilling), which keeps FIFO strictly first-come first-served.
+
+    Every policy breaks ties by the order in which tasks became ready at the node
+    (stable and deterministic). Policies with a static key (priority, fair share,
+    deadline) keep a heap; those whose score depends on the clock or on what is free
+    (weighted fair, resource aware, hybrid) scan the queue at :meth:`peek` time with
+    ``node.env.now`` (O(n) per peek), and :meth:`pop` returns exactly what :meth:`peek`
+    returned at the same time with the same free resources.
     """
 
     node: NodeView | None = None
@@ -229,7 +212,12 @@ class _HeapPolicy(SchedulingPolicy):
 class Priority(_HeapPolicy):
     """Most urgent :class:`~wfsim.model.enums.TaskPriority` first (Critical, High,
     Normal, Low, Background), then ready order. Strict: Background can starve under
-    sustained load (the seed's property 18 says report it, do not forbid it)."""
+    sustained load (the seed's property 18 says report it, do not forbid it).
+
+    ``TaskPriority`` is an ``IntEnum`` with Critical = 0, and this policy pops the
+    smallest value, so Critical really comes first (the seed's max-heap was inverted,
+    overview §6 defect 3).
+    """
 
     name = "priority"
 
@@ -243,8 +231,12 @@ class FairShare(_HeapPolicy):
     of the oldest workflow goes first; ties in ready order.
 
     The seed sorted by wait ascending (shortest first, overview §6 defect 3); wfsim
-    implements the intent. Because every queued task's wait grows at the same rate,
-    "longest wait" is the static key ``run.arrival``.
+    implements the intent. "Wait" is measured from the workflow's arrival
+    (``run.arrival``), not from the moment the task became ready: a task of a workflow
+    that has been in the system for long is behind schedule as a whole, which is what
+    fair sharing is meant to repair. (FIFO already orders by the moment a task became
+    ready.) Because every queued task's wait grows at the same rate, "longest wait" is
+    the static key ``run.arrival``.
     """
 
     name = "fair_share"
@@ -372,7 +364,8 @@ class WeightedFair(_ScanPolicy):
     """Largest weighted wait first: ``wait · (1 + step · w)`` with the wait since the
     workflow's arrival and w = Critical 4, High 3, Normal 2, Low 1, Background 0
     (multipliers 2.0 … 1.0 with the seed's step 0.25). The seed sorted ascending
-    (shortest weighted wait first); wfsim serves the longest."""
+    (shortest weighted wait first); wfsim serves the longest. The wait is counted from
+    the workflow's arrival, as for :class:`FairShare`."""
 
     name = "weighted_fair"
 
@@ -392,7 +385,15 @@ class WeightedFair(_ScanPolicy):
 class ResourceAware(_ScanPolicy):
     """The task that fits the node's free cores and memory best: tasks that fit
     first, the one taking the largest share of what is free first (best fit); then
-    tasks that do not fit yet, the closest to fitting (the seed's fit) first."""
+    tasks that do not fit yet, the closest to fitting (the seed's fit) first.
+
+    The seed's fit on one node (:func:`resource_fit`) is the mean over the resource
+    kinds the task needs of ``min(1, free/demand)``, 1 when the task fits; among tasks
+    that fit, wfsim prefers the one that uses the largest share of what is free
+    (:func:`packing`, the packing rule of the seed's executor score). So ResourceAware
+    starts a smaller task that fits ahead of a larger one that does not (backfilling by
+    policy), unlike FIFO.
+    """
 
     name = "resource_aware"
 
@@ -410,10 +411,13 @@ class Hybrid(_ScanPolicy):
 
     with ``fit`` the seed's resource fit against the node's free cores/memory (1 when
     the task fits), ``prio`` the priority's :data:`~wfsim.model.enums.PRIORITY_SCORE`
-    (Critical 1.0, High 0.8, Normal 0.6, Low 0.4, Background 0.2), ``wait`` since the workflow's arrival, and ``urgency = 1 − min(left/horizon,
-    1)`` for ``left`` the time to the absolute deadline (a passed deadline gives 1),
-    or ``no_deadline_urgency`` without a deadline. Defaults are the seed's (0.3, 0.3,
-    0.2, 0.2; 3600 s; 0.5). The weights need not sum to 1.
+    (Critical 1.0, High 0.8, Normal 0.6, Low 0.4, Background 0.2), ``wait`` since the
+    workflow's arrival, and ``urgency = 1 − min(left/horizon, 1)`` for ``left`` the time
+    to the absolute deadline, or ``no_deadline_urgency`` without a deadline. Defaults are
+    the seed's (0.3, 0.3, 0.2, 0.2; 3600 s; 0.5). The weights need not sum to 1.
+
+    The urgency is clamped to [0, 1]: a passed deadline gives 1, as the seed's prose
+    says, whereas its formula could exceed 1.
     """
 
     name = "hybrid"
