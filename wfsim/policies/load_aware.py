@@ -6,51 +6,8 @@ from the system load at every scheduling round: load < 0.3 → the low-load poli
 node-local, so the switch is made by a wrapper queue, :class:`LoadAware`
 (``scheduling: {strategy: load_aware, params: {...}}``), that delegates to one inner
 :class:`~wfsim.policies.scheduling.SchedulingPolicy`; all ``LoadAware`` queues of
-one simulation share one :class:`LoadAwarePolicyEvaluator`.
-
-Design:
-
-* **One evaluator per simulation.** Queues are built by a factory, one per node,
-  before the run; once its nodes exist the simulation hands every queue to
-  :meth:`LoadAwarePolicyEvaluator.attach`, which makes one evaluator for the
-  ``LoadAware`` ones (``sim.load_aware``). The evaluator thus knows the clock and every
-  node using ``load_aware`` (every node, with a YAML config). A queue no evaluator
-  was attached to keeps its low-load policy.
-* **Load** = the mean over those nodes of running cores / cores (normalised per
-  node; the seed averaged absolute loads, a defect).
-* **When it is measured.** The load changes only when a task starts or ends, and the
-  node touches its queue in the same SimPy callback. Every queue operation therefore
-  schedules (at most one pending) zero-delay *settle* event that measures the load at
-  the same simulated time, after the callback: the evaluator sees every load the
-  system settles in, without a periodic process (which would keep an otherwise
-  finished simulation alive) and without moving the end of the run.
-
-  - ``interval = 0`` (default): the policy is re-evaluated at every settle, i.e.
-    whenever the load changes, like the seed's re-evaluation every round. A switch
-    happens at exactly the time the load crosses a threshold.
-  - ``interval > 0``: the load is sampled at ``k · interval`` (k = 1, 2, …), the
-    value in force just before that instant (the left limit; events at the instant
-    itself count for the next sample), and the policy is re-evaluated only then.
-    Samples are taken lazily but exactly: before any queue operation, and at each
-    settle, every sample time already passed is processed with the load in force
-    then, and the switch is recorded at the sample time.
-* **Bands and hysteresis.** Bands low / medium / high, thresholds ``low_threshold``
-  (0.3) and ``high_threshold`` (0.7): without hysteresis the band is a function of
-  the load (``load < low`` → low, ``< high`` → medium, else high). With a margin
-  ``h`` the band moves up to the highest band whose threshold ``t`` has ``load ≥ t +
-  h``, and down to the lowest band whose upper threshold ``t`` has ``load < t − h``;
-  otherwise it stays. Re-evaluating at the same load never switches again.
-* **Switching** moves every queued task of every node into a fresh instance of the
-  new policy (defaults of that policy), in the order the tasks became ready, so
-  nothing is lost and ties keep their order. Each switch is appended to
-  :attr:`LoadAwarePolicyEvaluator.switches` as ``PolicySwitch(time, old, new, load)``
-  and passed to every callable in :attr:`LoadAwarePolicyEvaluator.listeners` (the
-  hook for recording ``PolicySwitched`` in a trace). Only changes of policy are
-  switches: two bands with the same policy switch nothing.
-
-Defaults: the seed gives no policy per band; wfsim uses ``fifo`` at low load (short
-queues, order hardly matters), ``hybrid`` at medium load, ``priority`` at high load
-(protect Critical work when queues grow; EDF degrades badly in overload).
+one simulation share one :class:`LoadAwarePolicyEvaluator`, which measures the load,
+picks the band (:func:`band_of`) and switches every queue's policy.
 """
 
 from __future__ import annotations
@@ -86,7 +43,12 @@ def band_of(load: float, current: int, low: float, high: float, hysteresis: floa
     """The band (0 low, 1 medium, 2 high) after evaluating ``load`` in band
     ``current``: up to the highest band whose threshold ``t`` has ``load >= t +
     hysteresis``, else down to the lowest band whose upper threshold ``t`` has
-    ``load < t - hysteresis``, else ``current``."""
+    ``load < t - hysteresis``, else ``current``.
+
+    The thresholds are ``low`` (0.3 by default) and ``high`` (0.7). Without hysteresis
+    the band is a function of the load (``load < low`` → low, ``< high`` → medium, else
+    high). Re-evaluating at the same load never switches again.
+    """
     up = 2 if load >= high + hysteresis else 1 if load >= low + hysteresis else 0
     if up > current:
         return up
@@ -98,6 +60,41 @@ def band_of(load: float, current: int, low: float, high: float, hysteresis: floa
 
 class LoadAwarePolicyEvaluator:
     """The control loop shared by the :class:`LoadAware` queues of one simulation.
+
+    **One evaluator per simulation.** Queues are built by a factory, one per node,
+    before the run; once its nodes exist the simulation hands every queue to
+    :meth:`attach`, which makes one evaluator for the ``LoadAware`` ones
+    (``sim.load_aware``). The evaluator thus knows the clock and every node using
+    ``load_aware`` (every node, with a YAML config). A queue no evaluator was attached
+    to keeps its low-load policy.
+
+    **Load** = the mean over those nodes of running cores / cores (normalised per node;
+    the seed averaged absolute loads, a defect).
+
+    **When it is measured.** The load changes only when a task starts or ends, and the
+    node touches its queue in the same SimPy callback. Every queue operation therefore
+    schedules (at most one pending) zero-delay *settle* event that measures the load at
+    the same simulated time, after the callback: the evaluator sees every load the
+    system settles in, without a periodic process (which would keep an otherwise
+    finished simulation alive) and without moving the end of the run.
+
+    - ``interval = 0`` (default): the policy is re-evaluated at every settle, i.e.
+      whenever the load changes, like the seed's re-evaluation every round. A switch
+      happens at exactly the time the load crosses a threshold.
+    - ``interval > 0``: the load is sampled at ``k · interval`` (k = 1, 2, …), the
+      value in force just before that instant (the left limit; events at the instant
+      itself count for the next sample), and the policy is re-evaluated only then.
+      Samples are taken lazily but exactly: before any queue operation, and at each
+      settle, every sample time already passed is processed with the load in force
+      then, and the switch is recorded at the sample time.
+
+    The band follows :func:`band_of` (thresholds and hysteresis). **Switching** moves
+    every queued task of every node into a fresh instance of the new policy (defaults of
+    that policy), in the order the tasks became ready, so nothing is lost and ties keep
+    their order. Each switch is appended to :attr:`switches` as ``PolicySwitch(time,
+    old, new, load)`` and passed to every callable in :attr:`listeners` (the hook for
+    recording ``PolicySwitched`` in a trace). Only changes of policy are switches: two
+    bands with the same policy switch nothing.
 
     Attributes:
         env: The simulation's clock.
@@ -239,10 +236,13 @@ def _node_load(node: NodeView) -> float:
 @dataclass(eq=False)
 class LoadAware(SchedulingPolicy):
     """Delegates to the low-, medium- or high-load policy that the simulation's
-    shared :class:`LoadAwarePolicyEvaluator` picks from the mean CPU load (see the
-    module docstring for when the load is measured and how switching works).
+    shared :class:`LoadAwarePolicyEvaluator` picks from the mean CPU load (that class
+    says when the load is measured and how switching works).
 
-    The inner policies run with their own default parameters.
+    The inner policies run with their own default parameters. The seed gives no policy
+    per band; the defaults are ``fifo`` at low load (short queues, order hardly
+    matters), ``hybrid`` at medium load and ``priority`` at high load (protect Critical
+    work when queues grow; EDF degrades badly in overload).
     """
 
     name = "load_aware"
