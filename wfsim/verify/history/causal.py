@@ -4,43 +4,12 @@ Reference: A. Bouajjani, C. Enea, R. Guerraoui, J. Hamza, *On Verifying Causal
 Consistency*, POPL 2017. For a *differentiated* read/write history (every value is
 written at most once per key, never the initial value), the reads-from relation
 ``wr`` is determined by the values, the causal order is ``CO = (PO ∪ wr)+`` and
-each causal model is characterised by the absence of a few bad patterns:
+each causal model is characterised by the absence of a few bad patterns.
 
-=================  ==========================================================
-CyclicCO           ``CO`` has a cycle
-WriteCOInitRead    a read of the initial value of ``x`` is CO-after a write of ``x``
-ThinAirRead        a read returns a value no write wrote
-WriteCORead        ``w1 <CO w2 <CO r`` where ``r`` reads from ``w1``, ``w2`` writes the same key
-WriteHBInitRead    (CM) a read of the initial value of ``x`` is HB-after a write of ``x``
-CyclicHB           (CM) the happens-before relation of some process is cyclic
-CyclicCF           (CCv) ``CO ∪ CF`` is cyclic
-=================  ==========================================================
-
-*Causal memory* (CM) requires each process to explain its own reads with one
-serialization of its causal past. Its happens-before ``HB_p`` is the smallest
-transitive relation containing ``CO`` on that past and such that, whenever a read
-``r`` of ``p`` reads ``x`` from ``w'`` and another write ``w`` of ``x`` is
-``HB_p``-before ``r``, also ``w HB_p w'`` (``w`` must be overwritten by ``w'``
-before ``r``). *Causal convergence* (CCv) requires one global arbitration order; its
-conflict relation is ``w CF w'`` whenever ``w <CO r`` and ``r`` reads from ``w'``.
-
-Histories outside this fragment (``cas``, ``append``, repeated values) are reduced
-soundly: a value read but never written is still a ThinAirRead, and a sequentially
-consistent history is causally consistent; otherwise the verdict is ``unknown``
-with the reason.
-
-Indeterminate writes are dropped unless some read returns their value (then they
-took effect). An indeterminate operation is ordered after its process's earlier
-operations but not before its later ones.
-
-Scale: every relation is stored as program order + reads-from + the derived edges
-that program order does not imply, and reachability as vector clocks over the
-processes' program orders (:class:`_CausalGraph`), so memory is ``O(n · processes)``
-rather than ``O(n²)``. A read contributes at most one derived edge per process. The
-patterns common to CM and CCv cost ``O(n · processes)``; a linearizable history
-(decided in ``O(n log n)`` for unique values) is then accepted at once, and only
-otherwise are the CCv conflict cycle or the per-process CM fixpoint computed. The
-deadline and the state budget (derived edges) are polled throughout.
+:func:`check_causal` checks causal memory (CM) or causal convergence (CCv); its
+docstring lists the patterns and how other histories are handled.
+:func:`find_bad_pattern` returns the first pattern of a differentiated history, and
+:func:`not_differentiated` says why a history is outside that fragment.
 """
 
 from __future__ import annotations
@@ -71,6 +40,42 @@ def check_causal(
     variant: CausalVariant = "cm",
 ) -> HistoryVerdict:
     """Check causal memory (``variant="cm"``) or causal convergence (``"ccv"``).
+
+    A differentiated read/write history is causally consistent iff it has none of
+    these bad patterns (the counterexample's ``kind``):
+
+    =================  ==========================================================
+    CyclicCO           ``CO`` has a cycle
+    WriteCOInitRead    a read of the initial value of ``x`` is CO-after a write of ``x``
+    ThinAirRead        a read returns a value no write wrote
+    WriteCORead        ``w1 <CO w2 <CO r`` where ``r`` reads from ``w1``, ``w2`` writes the same key
+    WriteHBInitRead    (CM) a read of the initial value of ``x`` is HB-after a write of ``x``
+    CyclicHB           (CM) the happens-before relation of some process is cyclic
+    CyclicCF           (CCv) ``CO ∪ CF`` is cyclic
+    =================  ==========================================================
+
+    *Causal memory* (CM) requires each process to explain its own reads with one
+    serialization of its causal past. Its happens-before ``HB_p`` is the smallest
+    transitive relation containing ``CO`` on that past and such that, whenever a read
+    ``r`` of ``p`` reads ``x`` from ``w'`` and another write ``w`` of ``x`` is
+    ``HB_p``-before ``r``, also ``w HB_p w'`` (``w`` must be overwritten by ``w'``
+    before ``r``). *Causal convergence* (CCv) requires one global arbitration order; its
+    conflict relation is ``w CF w'`` whenever ``w <CO r`` and ``r`` reads from ``w'``.
+
+    Histories outside this fragment (``cas``, ``append``, repeated values) are reduced
+    soundly: a value read but never written is still a ThinAirRead, and a sequentially
+    consistent history is causally consistent; otherwise the verdict is ``unknown``
+    with the reason.
+
+    Indeterminate writes are dropped unless some read returns their value (then they
+    took effect). An indeterminate operation is ordered after its process's earlier
+    operations but not before its later ones.
+
+    Cost: the patterns common to CM and CCv cost ``O(n · processes)``
+    (:class:`_CausalGraph`); a linearizable history (decided in ``O(n log n)`` for
+    unique values) is then accepted at once, and only otherwise are the CCv conflict
+    cycle or the per-process CM fixpoint computed. The deadline and the state budget
+    (derived edges) are polled throughout.
 
     Args:
         history: The history to check.
@@ -246,7 +251,8 @@ def _variant_patterns(
 
 
 def _causal_memory(g: _CausalGraph, base: np.ndarray, limit: float) -> Counterexample | None:
-    """Each process's happens-before (see the module doc) as a fixpoint over clocks."""
+    """Each process's happens-before (``HB_p``, see :func:`check_causal`) as a fixpoint
+    over clocks."""
     for proc, mine in g.by_process.items():
         my_reads = [i for i in mine if i in g.read_set]
         if not my_reads:
@@ -288,6 +294,10 @@ class _CausalGraph:
     every chain: a vector clock (one prefix length per chain) stores it in
     ``O(chains)`` instead of ``O(n)`` bits, and edges implied by program order are
     never stored.
+
+    Every relation is thus stored as program order + reads-from + the derived edges
+    that program order does not imply, so memory is ``O(n · processes)`` rather than
+    ``O(n²)``. A read contributes at most one derived edge per process.
     """
 
     def __init__(self, ops: Sequence[Operation], model: Model, deadline: float) -> None:
