@@ -43,7 +43,7 @@ class TunableEntry:
         """The first sentence of the class docstring, without reST markup."""
         paragraph = " ".join((self.cls.__doc__ or "").strip().split("\n\n")[0].split())
         plain = re.sub(r":\w+:`~?([^`]+)`", r"\1", paragraph).replace("``", "")
-        return plain.split(". ")[0].rstrip(".") + "."
+        return re.split(r"(?<!\bal)(?<!\be\.g)(?<!\bi\.e)\.\s+(?=[A-Z])", plain)[0].rstrip(".") + "."
 
 
 def tunables() -> list[TunableEntry]:
