@@ -102,7 +102,7 @@ def test_a_run_without_a_required_table_is_refused(full: Trace, tmp_path: Path) 
     del manifest["files"]["trace/task_events.parquet"]
     (run / "manifest.json").write_text(json.dumps(manifest))
     (run / "trace" / "task_events.parquet").unlink()
-    with pytest.raises(RunDirectoryError, match="does not list trace/task_events.parquet"):
+    with pytest.raises(RunDirectoryError, match=r"does not list trace/task_events\.parquet"):
         check_run(run)
 
 

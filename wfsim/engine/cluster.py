@@ -27,7 +27,8 @@ class Cluster:
             cache something derived from node health can tell it changed.
     """
 
-    def __init__(self, env: simpy.Environment, topology: Topology, nodes: Sequence[NodeRuntime], network: Network) -> None:
+    def __init__(self, env: simpy.Environment, topology: Topology, nodes: Sequence[NodeRuntime],
+                 network: Network) -> None:
         self._env = env
         self.topology = topology
         self.nodes = tuple(nodes)

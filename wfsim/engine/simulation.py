@@ -33,6 +33,8 @@ from wfsim.workloads.workload import Workload
 
 #: Progress is reported every 8192 events (a mask: ``n & _TICK_EVERY == 0``).
 _TICK_EVERY = 0x1FFF
+#: The default ``migration`` settings (frozen, so one instance serves every run).
+_MIGRATION = MigrationSettings()
 
 
 @dataclass
@@ -157,7 +159,7 @@ class Simulation:
         duration: float = 60.0,
         until: float | None = None,
         config: dict[str, Any] | None = None,
-        migration: MigrationSettings = MigrationSettings(),
+        migration: MigrationSettings = _MIGRATION,
         rebalance: RebalanceSettings | None = None,
         autoscaling: AutoscalingSettings | None = None,
         health: Iterable[HealthChange] | None = None,

@@ -42,7 +42,8 @@ from wfsim.policies.scheduling import (
 )
 
 __all__ = [
-    "FIFO", "HEFT", "AdaptiveFlow", "Autoscaler", "PredictiveScaling", "RightSizing", "ThresholdScaling", "CloudOnly", "ConsistentHashRing", "ExecutorScore", "LoadBalancer", "DataAwarePlacementStrategy", "Deadline",
+    "FIFO", "HEFT", "AdaptiveFlow", "Autoscaler", "PredictiveScaling", "RightSizing", "ThresholdScaling",
+    "CloudOnly", "ConsistentHashRing", "ExecutorScore", "LoadBalancer", "DataAwarePlacementStrategy", "Deadline",
     "EarliestFinishTime", "EdgeOnly", "ExecutionMode", "FairShare", "Hybrid", "HybridDynamic",
     "HybridExecution", "HybridStatic", "LoadAware", "LoadAwarePolicyEvaluator", "MaxMin", "MinMin",
     "NearestEdge", "PlacementStrategy", "Priority", "RandomPlacement", "ResourceAware",

@@ -252,8 +252,8 @@ class LoadAware(SchedulingPolicy):
     high: str = param("priority", choices=_BASE, doc="policy at high load")
     low_threshold: float = param(0.3, low=0.1, high=0.5, doc="mean CPU load from which the load is medium")
     high_threshold: float = param(0.7, low=0.5, high=0.95, doc="mean CPU load from which the load is high")
-    hysteresis: float = param(
-        0.0, low=0.0, high=0.2, doc="margin around each threshold the load must pass to switch (0: none, as in the seed)")
+    hysteresis: float = param(0.0, low=0.0, high=0.2,
+                              doc="margin around each threshold the load must pass to switch (0: none, as in the seed)")
     interval: float = param(0.0, low=0.0, high=60.0,
                             doc="seconds between load samples; 0 re-evaluates whenever the load changes")
 

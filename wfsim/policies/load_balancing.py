@@ -442,7 +442,8 @@ class _LoadBalancing(_Balancer):
         entry = self._rings.get(id(full))
         if entry is None or entry[0] is not full:
             by_id = {n.spec.id: n for n in full}
-            entry = self._rings[id(full)] = (full, ConsistentHashRing(by_id, self.virtual_nodes, self.hash_finalizer), by_id)
+            ring = ConsistentHashRing(by_id, self.virtual_nodes, self.hash_finalizer)
+            entry = self._rings[id(full)] = (full, ring, by_id)
         return entry[1], entry[2]
 
     def choose(self, run: RunView, task: int, pool: Nodes, full: Nodes, cluster: ClusterView,
