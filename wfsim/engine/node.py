@@ -35,7 +35,17 @@ def task_rate(speed: float, spec: Task, cores: int) -> float:
     ``cores`` for the default scalability 1)."""
     if cores == spec.cores or spec.scalability == 1.0:
         return speed * cores
-    return speed * spec.cores * (cores / spec.cores) ** spec.scalability
+    # typeshed types float ** float as Any (a negative base gives a complex); the base is > 0.
+    return speed * spec.cores * (cores / spec.cores) ** spec.scalability  # type: ignore[no-any-return]
+
+
+#: What a node calls when one of its tasks ends: ``(run, task index, node, duration)``.
+OnEnd = Callable[["WorkflowRun", int, "NodeRuntime", float], None]
+
+
+def _not_wired(run: WorkflowRun, task: int, node: NodeRuntime, duration: float) -> None:
+    """The ``on_end`` of a node nobody wired to an executor."""
+    raise RuntimeError(f"node {node.spec.id!r}: a task ended, but no on_end was set to hear it")
 
 
 class TaskExecution:
@@ -140,7 +150,7 @@ class NodeRuntime:
         spec: Node,
         queue: SchedulingPolicy,
         record: Callable[[tuple], None],
-        on_end: Callable[[WorkflowRun, int, NodeRuntime, float], None] | None = None,
+        on_end: OnEnd | None = None,
         record_allocation: Callable[[tuple], None] | None = None,
     ) -> None:
         self.env = env
@@ -153,7 +163,8 @@ class NodeRuntime:
         self.outstanding_ops = 0.0
         self.busy_core_seconds = 0.0
         self._record = record
-        self.on_end = on_end
+        # The simulation wires it after building the executor, which needs the nodes.
+        self.on_end: OnEnd = _not_wired if on_end is None else on_end
         self._rate = spec.speed
         self.capacity = spec.cores
         self.target = spec.cores
