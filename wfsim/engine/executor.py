@@ -179,21 +179,24 @@ class WorkflowExecutor:
                 waiting[s] -= 1
                 if not waiting[s]:
                     self._place(run, s)
+                    # _place may fail the run; mypy keeps run.state narrowed to RUNNING
+                    # across the call (python/mypy#11969), so it calls this unreachable.
                     if run.state is not WorkflowState.RUNNING:
-                        return
+                        return  # type: ignore[unreachable]
         elif spec.result_bytes is not None:
             now = self.env.now
-            if not self.network.send(node.index, run.origin, spec.result_bytes, self._result_arrived,
-                                     run, task, node.index, now):
+            nbytes = spec.result_bytes
+            if not self.network.send(node.index, run.origin, nbytes, self._result_arrived,
+                                     run, task, node.index, now, nbytes):
                 self._transition(run, WorkflowState.FAILED, f"origin unreachable from {node.spec.id!r}")
             return
         if not run._pending:
             self._transition(run, WorkflowState.COMPLETED)
 
-    def _result_arrived(self, run: WorkflowRun, task: int, src: int, start: float) -> None:
+    def _result_arrived(self, run: WorkflowRun, task: int, src: int, start: float, nbytes: float) -> None:
         now = self.env.now
         if src != run.origin:
-            self._record_transfer((start, now, run.id, task, ORIGIN, src, run.origin, run.spec.result_bytes))
+            self._record_transfer((start, now, run.id, task, ORIGIN, src, run.origin, nbytes))
         run._pending -= 1
         if not run._pending and run.state is WorkflowState.RUNNING:
             self._transition(run, WorkflowState.COMPLETED)
