@@ -242,28 +242,37 @@ class MigrationManager:
             self.rejections.append(Rejection(self.env.now, run.id, task, src, dst, trigger, reason))
 
         if len(self.active) >= self.max_concurrent:
-            return reject(f"migration limit exceeded ({self.max_concurrent} in progress)")
+            reject(f"migration limit exceeded ({self.max_concurrent} in progress)")
+            return None
         if (run.id, task) in self.active:
-            return reject("already migrating")
+            reject("already migrating")
+            return None
         if not 0 <= dst < len(self.nodes):
-            return reject(f"unknown target node {dst}")
+            reject(f"unknown target node {dst}")
+            return None
         if src < 0:
-            return reject("task not placed")
+            reject("task not placed")
+            return None
         if dst == src:
-            return reject("target is the source")
+            reject("target is the source")
+            return None
         node = self.nodes[dst]
         if node not in self.cluster.candidates(run.spec.tasks[task], run.origin):
-            return reject(f"incompatible target {node.spec.id!r}")
+            reject(f"incompatible target {node.spec.id!r}")
+            return None
         benefit, cost = self.evaluate(run, task, dst)
         if not force and not self.benefit_weight * benefit > cost:
-            return reject(f"not worth it: {self.benefit_weight:g} x benefit {benefit:.6g} s <= cost {cost:.6g} s")
+            reject(f"not worth it: {self.benefit_weight:g} x benefit {benefit:.6g} s <= cost {cost:.6g} s")
+            return None
         source = self.nodes[src]
         running = self._running(run, task)
         if running:
-            if not source.remaining_work(run, task) > 0:
-                return reject("task is finishing (no work left)")
+            if not (source.remaining_work(run, task) or 0.0) > 0:  # (None: not running, ruled out above)
+                reject("task is finishing (no work left)")
+                return None
         elif not source.queue.remove(run, task):
-            return reject("task neither queued nor running")
+            reject("task neither queued nor running")
+            return None
         now = self.env.now
         mig = TaskMigration(len(self.history), run, task, src, dst, trigger,
                         self.state_bytes(run, task, running), benefit, cost, now)
@@ -550,8 +559,7 @@ class Rebalancer:
                         cores = dst.capacity
                         if loads[dst.index] + 1 / cores > self.FILL * avg:
                             continue
-                        mig = manager.request(run, task, dst, MigrationTrigger.LOAD_IMBALANCE)
-                        if mig is None:
+                        if manager.request(run, task, dst, MigrationTrigger.LOAD_IMBALANCE) is None:
                             continue
                         self.moves.append(Move(now, run.id, task, src.index, dst.index, initial[src.index],
                                                initial[dst.index], avg, imbalance))
