@@ -5,11 +5,12 @@ from __future__ import annotations
 import copy
 import gc
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+import numpy as np
 import simpy
 from simpy.core import URGENT
 
@@ -284,7 +285,7 @@ class Simulation:
             raise ValueError(f"workload {workload.name!r}: unknown origin node(s) {missing}")
         return [self.topology.index[o] for o in workload.origins]
 
-    def _source(self, workload: Workload, origin: int) -> Iterable[simpy.Event]:
+    def _source(self, workload: Workload, origin: int) -> Generator[simpy.Event, Any, None]:
         env = self.env
         origin_id = self.topology.nodes[origin].id
         stream = f"{workload.name}/{origin_id}"
@@ -292,15 +293,24 @@ class Simulation:
         work_rng = self.random.stream(f"work/{stream}")
         shape_rng = self.random.stream(f"workflow/{stream}")
         end = self.duration if workload.end is None else min(workload.end, self.duration)
-        fixed = workload.workflow if isinstance(workload.workflow, Workflow) else None
+        # A fixed workflow serves every arrival; a factory makes a new one for each.
+        spec: Workflow
+        make: Callable[[np.random.Generator], Workflow] | None = None
+        if isinstance(workload.workflow, Workflow):
+            spec = workload.workflow
+        else:
+            make = workload.workflow
         varied = workload.work.kind != "constant"
         submit = self.executor.submit
         for t in workload.arrivals.times(rng, workload.start, end, origin_id):
             yield env.timeout(t - env.now)
-            spec = fixed if fixed is not None else workload.workflow(shape_rng)
+            if make is not None:
+                spec = make(shape_rng)
             work = None
             if varied:
-                work = workload.work.multipliers(work_rng, len(spec.tasks)) * [t.work for t in spec.tasks]
+                scale = workload.work.multipliers(work_rng, len(spec.tasks))
+                assert scale is not None  # None only for constant work
+                work = scale * [t.work for t in spec.tasks]
             submit(spec, workload.name, origin, work)
 
     def run(self, progress: bool | Any = False) -> RunResult:
