@@ -191,13 +191,17 @@ def upward_ranks(costs: Sequence[Sequence[float]], comm: Mapping[tuple[int, int]
 class _Planner:
     """Shared state of a list-scheduling pass: processors' slots and the EFT rule."""
 
-    def __init__(self, costs, comm, dag, comm_time, slots, demand, available, release, insertion) -> None:
+    def __init__(self, costs: Sequence[Sequence[float]], comm: Mapping[tuple[int, int], float],
+                 dag: Sequence[Sequence[int]], comm_time: CommTime | None, slots: Sequence[int] | None,
+                 demand: Sequence[int] | None, available: Sequence[float] | None,
+                 release: Mapping[int, Sequence[float]] | None, insertion: bool) -> None:
         self.n, self.n_proc = _check(costs, dag)
         self.costs = costs
         self.preds = _predecessors(self.n, dag)
         if comm_time is None:
-            def comm_time(u: int, v: int, p: int, q: int) -> float:
+            def average_comm(u: int, v: int, p: int, q: int) -> float:
                 return 0.0 if p == q else comm.get((u, v), 0.0)
+            comm_time = average_comm
         self.comm_time = comm_time
         slots = [1] * self.n_proc if slots is None else list(slots)
         self.demand = [1] * self.n if demand is None else list(demand)
@@ -381,6 +385,16 @@ class _Stateful(PlacementStrategy):
         return entry
 
 
+class _Plan:
+    """Where the tasks of one instance are planned to run, and how many are left."""
+
+    __slots__ = ("nodes", "left")
+
+    def __init__(self, nodes: list[NodeView], left: int) -> None:
+        self.nodes = nodes   # node of each task
+        self.left = left     # tasks not ended yet
+
+
 class _Planned(_Stateful):
     """Plans an instance on arrival with a pure planner; places from the plan.
 
@@ -418,8 +432,9 @@ class _Planned(_Stateful):
 
     def _reset(self) -> None:
         super()._reset()
-        self._plans: dict[int, list] = {}   # run id -> [nodes per task, tasks left]
-        self._pairs: dict[tuple[int, int], tuple] = {}
+        self._plans: dict[int, _Plan] = {}   # by run id
+        # (cu, cv) identities -> (cu, cv, mean latency and mean 1/bandwidth)
+        self._pairs: dict[tuple[int, int], tuple[Nodes, Nodes, tuple[float, float]]] = {}
         self._fallback = EarliestFinishTime()
 
     def _plan(self, costs: Sequence[Sequence[float]], comm: Mapping[tuple[int, int], float],
@@ -490,12 +505,12 @@ class _Planned(_Stateful):
         schedule = self._plan(costs, comm, spec.successors, comm_time=comm_time,
                               slots=[node.spec.cores for node in nodes],
                               demand=[t.cores for t in spec.tasks], available=available, release=release)
-        self._plans[run.id] = [[nodes[p] for p in schedule.processor], n]
+        self._plans[run.id] = _Plan([nodes[p] for p in schedule.processor], n)
 
     def place(self, run: RunView, task: int, cluster: ClusterView) -> NodeView | None:
         plan = self._plans.get(run.id)
         if plan is not None:
-            node = plan[0][task]
+            node = plan.nodes[task]
             if node in self.allowed(run, task, cluster)[1]:
                 return node
         return self._fallback.place(run, task, cluster)
@@ -503,8 +518,8 @@ class _Planned(_Stateful):
     def on_task_end(self, run: RunView, task: int, node: NodeView, duration: float) -> None:
         plan = self._plans.get(run.id)
         if plan is not None:
-            plan[1] -= 1
-            if not plan[1]:
+            plan.left -= 1
+            if not plan.left:
                 del self._plans[run.id]
 
     def on_task_failed(self, run: RunView, task: int, node: NodeView | None, reason: str) -> None:
