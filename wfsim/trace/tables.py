@@ -83,7 +83,7 @@ class Column:
             if self.categories is None:
                 return data if isinstance(data, pd.Categorical) else pd.Categorical(data)
             if isinstance(data, np.ndarray) and data.dtype.kind == "i":
-                return pd.Categorical.from_codes(data, categories=list(self.categories))
+                return pd.Categorical.from_codes(data, categories=pd.Index(self.categories))
             return pd.Categorical(data, categories=list(self.categories))
         if self.kind in (STRING, STR):
             return pd.array(data, dtype=self.dtype())
