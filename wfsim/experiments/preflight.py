@@ -335,9 +335,7 @@ def _unplaceable(sim: Simulation, task: Task, origin: int) -> tuple[str | None, 
     # routes allow, whatever its size.
     hosts = sim.cluster.candidates(dataclasses.replace(task, cores=1, memory=0.0, min_cores=1, min_memory=0.0),
                                    origin)
-    # Task sets both minimums (to cores and memory when not given): None only as input.
-    min_cores = task.cores if task.min_cores is None else task.min_cores
-    min_memory = task.memory if task.min_memory is None else task.min_memory
+    min_cores, min_memory = task.min_cores, task.min_memory
     size = "min_cores" if min_cores < task.cores else "cores"
     mem = "min_memory" if min_memory < task.memory else "memory"
     if hosts:
