@@ -11,11 +11,13 @@ workflow: ``workflow.specification`` holds the DAG (``tasks`` with ``id``, ``par
 offline against the bundled schema (:func:`wfformat_schema`); its docstring gives the
 mapping to tasks and edges. :func:`recorded_makespan` reads the makespan recorded.
 
-Example:
+Example (with the instance shipped for the tests; run from the project's root):
     >>> from wfsim.workloads.wfcommons import load_wfformat, recorded_makespan
-    >>> wf = load_wfformat("montage-chameleon-dss-05d-001.json")  # doctest: +SKIP
-    >>> recorded_makespan("montage-chameleon-dss-05d-001.json")   # doctest: +SKIP
-    870.0
+    >>> wf = load_wfformat("tests/data/workflows/wfsim-mosaic-10.json")
+    >>> len(wf.tasks), len(wf.edges)
+    (10, 15)
+    >>> recorded_makespan("tests/data/workflows/wfsim-mosaic-10.json")
+    131.0
 """
 
 from __future__ import annotations

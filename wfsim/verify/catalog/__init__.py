@@ -130,7 +130,10 @@ def check_formula(trace: object, formula: str | Formula, per: str = "workflow",
         A :class:`PropertyVerdict` with counterexamples, like a catalog property's.
 
     Example:
-        >>> check_formula(trace, "G(ready -> F start)", per="task").verdict  # doctest: +SKIP
+        >>> from wfsim import Poisson, Simulation, Workload, chain, hierarchical
+        >>> trace = Simulation(hierarchical(devices=2, edge=1, regional=1),
+        ...                    [Workload("w", chain(3), Poisson(1.0))], duration=5, seed=1).run().trace
+        >>> check_formula(trace, "G(ready -> F start)", per="task").verdict
         'true'
     """
     projections = {"workflow": (workflow_projection, "workflows"), "task": (task_projection, "task instances")}
