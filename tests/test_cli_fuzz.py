@@ -1,5 +1,5 @@
-"""Property-based fuzzing of the command line: generated configs, overrides and damaged
-run directories, against the rules every command keeps:
+"""Property-based fuzzing of the command line: generated configs, overrides, damaged
+run directories and `params` arguments, against the rules every command keeps:
 
 * exit 0 or 2 (1 only for ``run --strict`` with failed workflows), never a traceback;
   a user error is one ``wfsim: error:`` line;
@@ -227,3 +227,21 @@ def test_damaged_run_directories_keep_the_rules(saved_run: Path, damages: list[t
                 check_run(run)
             except RunDirectoryError as exc:
                 pytest.fail(f"{command[0]} accepted a run that check_run refuses: {exc}")
+
+
+@FUZZ
+@given(argv=st.lists(st.one_of(st.sampled_from(["heft", "rebalance", "autoscaling", "threshold", "lb_adaptive",
+                                                "--json", "--", "-x", "--help"]), st.text(max_size=12)),
+                     max_size=5))
+def test_params_arguments_keep_the_rules(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    """``wfsim params`` with any arguments: a listing (JSON lines with --json) or one
+    user error, never a traceback."""
+    rc, out, err = cli(capsys, "params", *argv)
+    assert "Traceback" not in err
+    if "--help" in argv or "-h" in argv:
+        return
+    if rc == 0:
+        if "--json" in argv[: argv.index("--") if "--" in argv else len(argv)]:
+            assert all(json.loads(line)["parameters"] is not None for line in out.splitlines())
+    else:
+        assert rc == 2 and err.startswith("wfsim: error: ") and len(err.strip().splitlines()) == 1, err
