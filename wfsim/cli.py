@@ -376,7 +376,13 @@ class _Parser(argparse.ArgumentParser):
     """argparse, with usage errors as one line and status 2 like every user error."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"wfsim: error: {message} (see 'wfsim --help')\n")
+        self.exit(2, f"wfsim: error: {_one_line(message)} (see 'wfsim --help')\n")
+
+
+def _one_line(message: object) -> str:
+    """``message`` with control characters escaped, so a user error stays one line
+    whatever the arguments held (a newline or carriage return in a file name)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(message))
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -482,7 +488,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         status: int = args.func(args)
         return status
     except _user_errors() as exc:
-        print(f"wfsim: error: {exc}", file=sys.stderr)
+        print(f"wfsim: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("wfsim: interrupted", file=sys.stderr)
