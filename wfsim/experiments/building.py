@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import inspect
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError, validate_call
 
@@ -122,9 +122,13 @@ def build_workflow(config: WorkflowConfig, base: Path, source: str, field: str,
         raise ConfigError(source, field, str(exc)) from None
 
 
-def _declared(group: Any, settings: type[Tunable]) -> dict[str, Any]:
-    """The values of ``settings``' declared parameters in a config group."""
-    return {p.name: getattr(group, p.name) for p in settings.parameters}
+T = TypeVar("T", bound=Tunable)
+
+
+def _settings_of(group: Any, settings: type[T], **more: Any) -> T:
+    """The ``settings`` made from the values of its declared parameters in a config
+    group, and the fields given in ``more``."""
+    return settings(**more, **{p.name: getattr(group, p.name) for p in settings.parameters})
 
 
 def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", source: str = "<config>",
@@ -170,13 +174,13 @@ def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", sourc
     settings: dict[str, Any] = {}
     if config.rebalance is not None:
         r = config.rebalance
-        settings["migration"] = MigrationSettings(**_declared(r, MigrationSettings))
-        settings["rebalance"] = RebalanceSettings(**_declared(r, RebalanceSettings))
+        settings["migration"] = _settings_of(r, MigrationSettings)
+        settings["rebalance"] = _settings_of(r, RebalanceSettings)
     if config.autoscaling is not None:
         a = config.autoscaling
-        settings["autoscaling"] = AutoscalingSettings(
-            AUTOSCALERS[a.strategy].from_params(a.params), tiers=tuple(a.tiers), provisioning=dict(a.provisioning),
-            **_declared(a, AutoscalingSettings))
+        settings["autoscaling"] = _settings_of(
+            a, AutoscalingSettings, autoscaler=AUTOSCALERS[a.strategy].from_params(a.params),
+            tiers=tuple(a.tiers), provisioning=dict(a.provisioning))
     health = []
     for i, change in enumerate(config.health):
         try:
