@@ -476,3 +476,12 @@ def test_params_refuses_an_unknown_name(capsys) -> None:
     assert main(["params", "heft", "nope"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("wfsim: error: unknown strategy or settings group 'nope'; allowed:") and "heft" in err
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_an_unwritable_output_is_one_user_error() -> None:
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "wfsim.cli", "params"], stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr == "wfsim: error: cannot write the output (No space left on device)\n"

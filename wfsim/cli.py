@@ -136,8 +136,9 @@ def cmd_params(args: argparse.Namespace) -> int:
 
 
 def _plain(value: Any) -> str:
-    return json.dumps(value) if isinstance(value, (bool, str)) or value is None else f"{value:g}" \
-        if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return json.dumps(value) if isinstance(value, (bool, str)) or value is None else str(value)
 
 
 def _parameter_json(p: Any) -> dict[str, Any]:
@@ -486,6 +487,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         status: int = args.func(args)
+        sys.stdout.flush()  # a full disk under redirected output is reported here, not at exit
         return status
     except _user_errors() as exc:
         print(f"wfsim: error: {_one_line(exc)}", file=sys.stderr)
@@ -500,6 +502,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (``wfsim verify DIR | head``): not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except OSError as exc:
+        if exc.filename is not None:
+            raise  # not the output: the commands turn their own file errors into user errors
+        # Writing the output failed (``wfsim params > /dev/full``); what is buffered is lost.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print(f"wfsim: error: cannot write the output ({exc.strerror or exc})", file=sys.stderr)
+        return 2
     finally:
         signal.signal(signal.SIGTERM, previous)
 
