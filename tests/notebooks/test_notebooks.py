@@ -8,6 +8,11 @@ The ``.py`` file is the source of truth. After editing it, regenerate the notebo
 The notebooks run in a ``python3`` kernel started from this interpreter's
 environment (ipykernel installs that kernelspec under ``sys.prefix/share/jupyter``),
 with ``MPLBACKEND=Agg`` and ``notebooks/`` as working directory.
+
+A notebook whose work takes minutes at full size has a cell tagged ``parameters``
+(papermill's convention: ``# %% tags=["parameters"]`` in the ``.py``); CI runs it small
+by inserting the values of :data:`SMALL` as a cell right after it, as papermill's
+``-p name value`` does.
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 SOURCES = sorted(NOTEBOOKS.glob("*.py"))
 KERNEL = "python3"
 CELL_TIMEOUT = 300
+
+#: notebook → the parameter values CI runs it with (see the module docstring).
+SMALL: dict[str, dict[str, object]] = {}
 
 
 def _cells(nb) -> list[tuple[str, str]]:
@@ -85,6 +93,7 @@ def test_notebook_runs(source: Path, kernel_name: str, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")           # inherited by the kernel process
     monkeypatch.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     nb = _read_py(source)
+    _inject_parameters(nb, SMALL.get(source.stem, {}))
     client = nbclient.NotebookClient(
         nb, kernel_name=kernel_name, timeout=CELL_TIMEOUT, allow_errors=False,
         resources={"metadata": {"path": str(NOTEBOOKS)}},
@@ -97,3 +106,26 @@ def test_notebook_runs(source: Path, kernel_name: str, monkeypatch):
     errors = [out for cell in nb.cells if cell.cell_type == "code"
               for out in cell.get("outputs", []) if out.get("output_type") == "error"]
     assert not errors
+
+
+def _inject_parameters(nb, values: dict[str, object]) -> None:
+    """Insert ``values`` as assignments after the cell tagged ``parameters``."""
+    if not values:
+        return
+    tagged = [i for i, cell in enumerate(nb.cells) if "parameters" in cell.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1, f"expected one cell tagged 'parameters', found {len(tagged)}"
+    source = "\n".join(f"{name} = {value!r}" for name, value in values.items())
+    nb.cells.insert(tagged[0] + 1, nbformat.v4.new_code_cell(source, metadata={"tags": ["injected-parameters"]}))
+
+
+def test_small_parameters_name_real_notebooks_and_cells():
+    """Every entry of SMALL names a notebook and only variables its parameters cell sets."""
+    for stem, values in SMALL.items():
+        source = NOTEBOOKS / f"{stem}.py"
+        assert source.exists(), f"SMALL names {stem!r}, which is not a notebook"
+        nb = _read_py(source)
+        cells = [c.source for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+        assert len(cells) == 1, f"{stem}: expected one cell tagged 'parameters'"
+        assigned = set(re.findall(r"^(\w+)\s*=", cells[0], flags=re.MULTILINE))
+        extra = sorted(set(values) - assigned)
+        assert not extra, f"{stem}: SMALL sets {extra}, which its parameters cell does not"
