@@ -179,3 +179,32 @@ class NetworkFidelity(str, Enum):
 
     FAST = "fast"
     SHARED = "shared"
+
+
+class TraceLevel(str, Enum):
+    """How much of a run the trace recorder keeps.
+
+    ``FULL`` (the default): every event, into the trace's tables. ``METRICS``: only
+    what the summary metrics read, with the bytes per link and transferred summed as
+    the run goes; the run yields its metrics and no trace (for batch runs and tuner
+    trials, which read nothing else).
+    """
+
+    FULL = "full"
+    METRICS = "metrics"
+
+    @classmethod
+    def parse(cls, value: str | TraceLevel) -> TraceLevel:
+        """Accept a level by value (``"metrics"``) or name (``"METRICS"``), case-insensitive.
+
+        Raises:
+            ValueError: For anything else; the message lists the allowed values.
+        """
+        if isinstance(value, TraceLevel):
+            return value
+        if isinstance(value, str):
+            for level in cls:
+                if value.lower() in (level.value, level.name.lower()):
+                    return level
+        allowed = ", ".join(level.value for level in cls)
+        raise ValueError(f"unknown trace level {value!r}; allowed: {allowed}")
