@@ -21,7 +21,15 @@ from wfsim.engine.migration import Evacuator, MigrationManager, MigrationSetting
 from wfsim.engine.network import NETWORKS, Network
 from wfsim.engine.node import NodeRuntime
 from wfsim.engine.randomness import RandomStreams
-from wfsim.model.enums import DRAINED, HealthStatus, MigrationTrigger, NetworkFidelity, Tier, TraceLevel
+from wfsim.model.enums import (
+    DRAINED,
+    HealthStatus,
+    MigrationTrigger,
+    NetworkFidelity,
+    Tier,
+    TraceLevel,
+    parse_member,
+)
 from wfsim.model.topology import Topology
 from wfsim.model.workflow import Workflow
 from wfsim.policies.load_aware import LoadAwarePolicyEvaluator
@@ -88,14 +96,7 @@ def parse_health(status: HealthStatus | str) -> HealthStatus:
     Raises:
         ValueError: For anything else; the message lists the allowed values.
     """
-    if isinstance(status, HealthStatus):
-        return status
-    if isinstance(status, str):
-        for candidate in HealthStatus:
-            if status.lower() in (candidate.value.lower(), candidate.name.lower()):
-                return candidate
-    allowed = ", ".join(h.value for h in HealthStatus)
-    raise ValueError(f"unknown health status {status!r}; allowed: {allowed}")
+    return parse_member(HealthStatus, status, "health status")
 
 
 @dataclass(frozen=True)

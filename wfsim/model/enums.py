@@ -3,6 +3,27 @@
 from __future__ import annotations
 
 from enum import Enum, IntEnum
+from typing import TypeVar
+
+_E = TypeVar("_E", bound=Enum)
+
+
+def parse_member(enum: type[_E], value: object, what: str) -> _E:
+    """The member of a string ``enum`` that ``value`` is, or whose value or name it
+    is, case-insensitive (``"maintenance"``, ``"MAINTENANCE"``).
+
+    Raises:
+        ValueError: For anything else, naming ``what`` was asked for and the allowed
+            values.
+    """
+    if isinstance(value, enum):
+        return value
+    if isinstance(value, str):
+        for member in enum:
+            if value.lower() in (str(member.value).lower(), member.name.lower()):
+                return member
+    allowed = ", ".join(str(member.value) for member in enum)
+    raise ValueError(f"unknown {what} {value!r}; allowed: {allowed}")
 
 
 class Tier(str, Enum):
@@ -200,11 +221,4 @@ class TraceLevel(str, Enum):
         Raises:
             ValueError: For anything else; the message lists the allowed values.
         """
-        if isinstance(value, TraceLevel):
-            return value
-        if isinstance(value, str):
-            for level in cls:
-                if value.lower() in (level.value, level.name.lower()):
-                    return level
-        allowed = ", ".join(level.value for level in cls)
-        raise ValueError(f"unknown trace level {value!r}; allowed: {allowed}")
+        return parse_member(cls, value, "trace level")
