@@ -168,8 +168,7 @@ def write_metrics_run(out: str | Path, manifest: dict[str, Any], metrics: dict[s
         The directory written.
 
     Raises:
-        RunDirectoryError: ``out`` holds something else (nothing is written or removed).
-        OSError: The disk refused a write; nothing is left behind.
+        RunDirectoryError, OSError: As :func:`write_run`.
     """
     return _write(out, {**manifest, "trace": TraceLevel.METRICS.value}, _metrics_payload(metrics), on_file)
 
