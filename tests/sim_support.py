@@ -1,9 +1,11 @@
 """Simulation scenarios shared by several test modules: a placement that pins every
 task to one node, random layered DAGs for hypothesis, and an end-to-end placement
 scenario (a mixed-requirement workflow and a random layered DAG on a small
-hierarchical continuum)."""
+hierarchical continuum), and the comparison of a run's metrics at the two trace levels."""
 
 from __future__ import annotations
+
+import math
 
 from hypothesis import strategies as st
 
@@ -50,3 +52,19 @@ def continuum_run(placement: PlacementStrategy | None, seed: int = 3, duration: 
                           work=WorkDistribution("exponential"))]
     return Simulation(topo, workloads, placement=placement, duration=duration, seed=seed, **kwargs).run()
 
+
+
+def assert_same_metrics(full: object, lean: object, where: str = "metrics") -> None:
+    """``lean`` (the metrics of a run at trace level ``metrics``) are those of ``full``
+    (the same run at level ``full``): the same keys, integers, strings and None
+    exactly, floats equal or within a relative 1e-12, for the byte totals: the
+    metrics level sums them in event order, ``summarize`` with pandas."""
+    if isinstance(full, dict):
+        assert isinstance(lean, dict) and list(lean) == list(full), (where, lean, full)
+        for key in full:
+            assert_same_metrics(full[key], lean[key], f"{where}.{key}")
+    elif isinstance(full, float):
+        assert isinstance(lean, float), (where, lean, full)
+        assert lean == full or math.isclose(lean, full, rel_tol=1e-12), (where, lean, full)
+    else:
+        assert type(lean) is type(full) and lean == full, (where, lean, full)

@@ -25,6 +25,7 @@ from wfsim.trace import rundir
 from wfsim.trace.trace import TABLES, Trace
 
 from cli_support import assert_user_error, cli, tree
+from sim_support import assert_same_metrics
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -104,6 +105,7 @@ def test_manifest_records_config_seed_versions_and_git_revision(saved_run: Path)
     assert {"python", "wfsim", "simpy", "numpy", "pandas", "pyarrow"} <= set(manifest["versions"])
     assert "git_revision" in manifest
     assert manifest["git_revision"] is None or isinstance(manifest["git_revision"], str)
+    assert manifest["trace"] == "full"
 
 
 def test_metrics_json_is_valid_and_consistent_with_trace(saved_run: Path) -> None:
@@ -147,6 +149,51 @@ def test_info_json_is_valid_json(saved_run: Path, capsys: pytest.CaptureFixture[
     data = json.loads(out)
     assert data["manifest"] == json.loads((saved_run / "manifest.json").read_text())
     assert data["metrics"] == json.loads((saved_run / "metrics.json").read_text())
+
+
+# --- --trace metrics ---------------------------------------------------------------
+def test_run_trace_metrics_writes_manifest_and_metrics_only(saved_run: Path, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "lean"
+    rc, _, err = cli(capsys, "run", write_config(tmp_path), "--out", out, "-q", "--trace", "metrics")
+    assert rc == 0, err
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "metrics.json"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["trace"] == "metrics" and list(manifest["files"]) == ["metrics.json"]
+    # The same config and seed as saved_run: the same metrics as its full run.
+    assert_same_metrics(json.loads((saved_run / "metrics.json").read_text()),
+                        json.loads((out / "metrics.json").read_text()))
+    rc, text, err = cli(capsys, "info", out)
+    assert rc == 0, err
+    _, full_text, _ = cli(capsys, "info", saved_run)
+    assert text.splitlines()[1:] == full_text.splitlines()[1:]  # all but the line naming the directory
+    rc, text, err = cli(capsys, "info", out, "--json")
+    assert rc == 0 and json.loads(text)["manifest"]["trace"] == "metrics", err
+
+
+def test_verify_of_a_metrics_run_says_what_it_kept(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "lean"
+    assert cli(capsys, "run", write_config(tmp_path), "--out", out, "-q", "--trace", "metrics")[0] == 0
+    rc, text, err = cli(capsys, "verify", out)
+    assert_user_error(rc, err, f"{out}: kept only metrics (trace: metrics); re-run with --trace full")
+    assert text == ""
+
+
+@pytest.mark.parametrize("bad", ["events", "", "full,metrics"])
+def test_an_unknown_trace_level_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                 bad: str) -> None:
+    rc, _, err = cli(capsys, "run", write_config(tmp_path), "--out", tmp_path / "r", "--trace", bad)
+    assert_user_error(rc, err, "--trace", "allowed: full, metrics")
+    assert not (tmp_path / "r").exists()
+
+
+def test_failures_of_a_metrics_run_are_counted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path, config(**FAILING))
+    rc, _, err = cli(capsys, "run", cfg, "--out", tmp_path / "r", "--trace", "metrics")
+    assert rc == 0 and "computing metrics" in err
+    assert "workflows failed; the first: not recorded at --trace metrics" in err
+    rc, _, err = cli(capsys, "run", cfg, "--out", tmp_path / "r", "-q", "--trace", "metrics", "--strict")
+    assert rc == 1
 
 
 def test_validate_prints_ok_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -112,9 +112,11 @@ CHANGE = st.one_of(
 @given(changes=st.lists(CHANGE, max_size=3),
        overrides=st.lists(CHANGE, max_size=2),
        command=st.sampled_from(["validate", "run"]),
-       existing=st.sampled_from(["none", "empty", "user-file", "file"]))
+       existing=st.sampled_from(["none", "empty", "user-file", "file"]),
+       level=st.sampled_from(["full", "metrics"]))
 def test_generated_configs_keep_the_rules(changes: list[tuple[str, Any]], overrides: list[tuple[str, Any]],
-                                          command: str, existing: str, capsys: pytest.CaptureFixture[str]) -> None:
+                                          command: str, existing: str, level: str,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
     data = copy.deepcopy(BASE)
     data["limits"] = {"max_events": 20_000, "max_nodes": 200}  # a generated run stays small, or is refused
     for path, value in changes:
@@ -134,7 +136,7 @@ def test_generated_configs_keep_the_rules(changes: list[tuple[str, Any]], overri
         user_files = {k: v for k, v in tree(work).items() if k != "exp.yaml"}
         argv: list[Any] = [command, cfg]
         if command == "run":
-            argv += ["--out", out, "-q"]
+            argv += ["--out", out, "-q", "--trace", level]
         for path, value in overrides:
             argv += ["--set", f"{path}={_yaml(value)}"]
         rc, _, err = cli(capsys, *argv)
@@ -143,22 +145,25 @@ def test_generated_configs_keep_the_rules(changes: list[tuple[str, Any]], overri
 
 
 @pytest.fixture(scope="module")
-def saved_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def saved_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A run of the base config at each trace level."""
     from wfsim.cli import main
 
     from test_cli import write_config
 
     directory = tmp_path_factory.mktemp("fuzz-run")
-    assert main(["run", str(write_config(directory)), "--out", str(directory / "run"), "-q"]) == 0
-    return directory / "run"
+    cfg = str(write_config(directory))
+    for level in ("full", "metrics"):
+        assert main(["run", cfg, "--out", str(directory / level), "-q", "--trace", level]) == 0
+    return {level: directory / level for level in ("full", "metrics")}
 
 
 DAMAGE = st.one_of(
     st.tuples(st.just("delete"), st.integers(0, 99)),
     st.tuples(st.just("truncate"), st.integers(0, 99), st.floats(0, 1)),
     st.tuples(st.just("flip"), st.integers(0, 99), st.floats(0, 1)),
-    st.tuples(st.just("manifest"), st.sampled_from(["seed", "horizon", "format", "files", "config", "command"]),
-              VALUES),
+    st.tuples(st.just("manifest"), st.sampled_from(["seed", "horizon", "format", "files", "config", "command",
+                                                    "trace"]), st.one_of(st.sampled_from(["full", "metrics"]), VALUES)),
     st.tuples(st.just("user-file"), st.sampled_from(["notes.md", "trace/extra.parquet", "plots/a.png"])),
     st.tuples(st.just("to-directory"), st.integers(0, 99)),
 )
@@ -180,7 +185,7 @@ def _damage(run: Path, how: tuple[Any, ...]) -> None:
             return  # a directory (or file) of an earlier damage stands in the way
         (run / how[1]).parent.mkdir(parents=True, exist_ok=True)
         (run / how[1]).write_text("mine")
-    else:
+    elif files:  # (a run kept at level metrics has two files: earlier damage may have deleted both)
         target = files[how[1] % len(files)]
         data = target.read_bytes()
         if kind == "delete":
@@ -197,9 +202,12 @@ def _damage(run: Path, how: tuple[Any, ...]) -> None:
 
 @FUZZ
 @given(damages=st.lists(DAMAGE, min_size=1, max_size=3),
-       command=st.sampled_from([["info"], ["info", "--json"], ["verify", "--property", "P1"], ["run"]]))
-def test_damaged_run_directories_keep_the_rules(saved_run: Path, damages: list[tuple[Any, ...]],
-                                                command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+       command=st.sampled_from([["info"], ["info", "--json"], ["verify", "--property", "P1"], ["run"]]),
+       level=st.sampled_from(["full", "metrics"]))
+def test_damaged_run_directories_keep_the_rules(saved_runs: dict[str, Path], damages: list[tuple[Any, ...]],
+                                                command: list[str], level: str,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    saved_run = saved_runs[level]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         run = work / "run"

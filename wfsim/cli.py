@@ -1,9 +1,10 @@
 """The ``wfsim`` command.
 
-``wfsim run CONFIG --out DIR [--seed N] [--set key=value …] [--strict]``
+``wfsim run CONFIG --out DIR [--seed N] [--set key=value …] [--trace full|metrics] [--strict]``
     Run an experiment config and write the run directory ``DIR``
     (:mod:`wfsim.trace.rundir`: checked writable first, written atomically, never over
-    a user's files). Failed workflows are reported; ``--strict`` makes them exit 1.
+    a user's files); ``--trace metrics`` keeps only the manifest and ``metrics.json``.
+    Failed workflows are reported; ``--strict`` makes them exit 1.
 ``wfsim validate CONFIG [--set …]``
     Check a config (including its topology, workflow and arrival files) without running.
 ``wfsim info DIR``
@@ -56,7 +57,8 @@ class UserError(Exception):
     """An error in what the user asked for; shown without a traceback."""
 
 
-def _build(args: argparse.Namespace, seed: int | None = None) -> tuple[ExperimentConfig, Simulation]:
+def _build(args: argparse.Namespace, seed: int | None = None,
+           trace: str = "full") -> tuple[ExperimentConfig, Simulation]:
     from wfsim.experiments.building import build_simulation
     from wfsim.experiments.loading import blame_override, load_config
 
@@ -67,7 +69,7 @@ def _build(args: argparse.Namespace, seed: int | None = None) -> tuple[Experimen
         return build_simulation(load_config(args.config), base, str(args.config), seed=seed)
 
     with blame_override(args.set, without=without_overrides):
-        sim = build_simulation(config, base, str(args.config), seed=seed)
+        sim = build_simulation(config, base, str(args.config), seed=seed, trace=trace)
     return config, sim
 
 
@@ -85,26 +87,35 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from wfsim.trace.rundir import RUN_FILES, prepare_output, write_run
+    from wfsim.trace.rundir import METRICS_RUN_FILES, RUN_FILES, prepare_output, write_metrics_run, write_run
 
-    _config, sim = _build(args, seed=args.seed)
+    _config, sim = _build(args, seed=args.seed, trace=args.trace)
     out = prepare_output(args.out)  # before the work: a run that cannot be saved is not started
     with tqdm(total=1, desc="simulating", leave=False, disable=args.quiet,
               bar_format="{l_bar}{bar}| [{elapsed}{postfix}]") as bar:
         result = sim.run(progress=bar)
-        bar.reset(total=len(RUN_FILES))
+        trace = result.trace  # None at --trace metrics
+        bar.reset(total=len(RUN_FILES if trace is not None else METRICS_RUN_FILES))
         bar.set_description("writing results")
+
+        def written(name: str) -> None:
+            bar.update(1)
+
         try:
-            write_run(out, result.trace, result.metrics, on_file=lambda name: bar.update(1))
+            if trace is not None:
+                write_run(out, trace, result.metrics, on_file=written)
+            else:
+                write_metrics_run(out, result.manifest, result.metrics, on_file=written)
         except OSError as exc:
             raise UserError(f"{out}: cannot write results ({exc.strerror or exc})") from None
     metrics = result.metrics
     if not args.quiet:
-        print(_summary(result.trace.manifest, metrics, str(out)))
+        print(_summary(result.manifest, metrics, str(out)))
     failed = metrics["workflows"]["failed"]
     if failed:
-        print(f"wfsim: {failed} of {metrics['workflows']['submitted']} workflows failed; the first: "
-              f"{_first_failure(result.trace)}", file=sys.stderr)
+        first = _first_failure(trace) if trace is not None else "not recorded at --trace metrics"
+        print(f"wfsim: {failed} of {metrics['workflows']['submitted']} workflows failed; the first: {first}",
+              file=sys.stderr)
         if args.strict:
             return 1
     return 0
@@ -398,6 +409,9 @@ def make_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=_seed, help="override the config's seed (>= 0)")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a config field, e.g. --set workloads.0.arrivals.rate=2 (repeatable)")
+    run.add_argument("--trace", type=_trace_level, default="full", metavar="{full,metrics}",
+                     help="what the run directory keeps: the trace and metrics (full, the default) or the "
+                          "metrics alone (metrics: less memory and time; no 'wfsim verify')")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     run.add_argument("--strict", action="store_true", help="exit with status 1 if any workflow failed")
     run.set_defaults(func=cmd_run)
@@ -460,6 +474,16 @@ def make_parser() -> argparse.ArgumentParser:
     verify.add_argument("--json", action="store_true", help="one JSON object per property")
     verify.set_defaults(func=cmd_verify)
     return parser
+
+
+def _trace_level(text: str) -> str:
+    """An argparse ``type`` accepting a :class:`~wfsim.model.enums.TraceLevel` value."""
+    from wfsim.model.enums import TraceLevel  # here: the parser is built for every command
+
+    try:
+        return TraceLevel.parse(text).value
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _positive(text: str) -> float:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -16,8 +17,19 @@ from pathlib import Path
 
 import pytest
 
+from wfsim.model.enums import TraceLevel
 from wfsim.trace import rundir
-from wfsim.trace.rundir import RUN_FORMAT, STAGING_MARKER, RunDirectoryError, check_run, write_run
+from wfsim.trace.metrics import summarize
+from wfsim.trace.rundir import (
+    METRICS_RUN_FILES,
+    RUN_FORMAT,
+    STAGING_MARKER,
+    RunDirectoryError,
+    check_run,
+    read_metrics,
+    write_metrics_run,
+    write_run,
+)
 from wfsim.trace.trace import TABLES, Trace
 
 from cli_support import assert_user_error, cli, tree
@@ -341,3 +353,64 @@ def test_compare_never_overwrites_a_file_it_did_not_write(tmp_path: Path, capsys
     assert cli(capsys, *args, table)[0] == 0
     assert cli(capsys, *args, table)[0] == 0  # its own table is replaced
     assert table.read_text().splitlines()[1].startswith("| placement |")
+
+
+# --- 7. runs kept at trace level metrics ---------------------------------------------------------
+METRICS_ONLY = "kept only metrics (trace: metrics); re-run with --trace full"
+
+
+def metrics_run(out: Path, trace: Trace) -> Path:
+    return write_metrics_run(out, trace.manifest, summarize(trace))
+
+
+def test_a_metrics_run_holds_its_manifest_and_metrics_only(tmp_path: Path, trace: Trace) -> None:
+    run = metrics_run(tmp_path / "m", trace)
+    assert set(tree(run)) == {"manifest.json", "metrics.json"}
+    manifest = check_run(run)
+    assert manifest.trace is TraceLevel.METRICS and list(manifest.files) == list(METRICS_RUN_FILES)
+    assert read_metrics(run) == json.loads(json.dumps(summarize(trace)))
+    for check in (True, False):
+        with pytest.raises(RunDirectoryError, match=re.escape(f"{run}: {METRICS_ONLY}")):
+            Trace.load(run, check=check)
+
+
+def test_runs_replace_each_other_across_levels(tmp_path: Path, trace: Trace) -> None:
+    out = trace.save(tmp_path / "r")
+    metrics_run(out, trace)
+    assert set(tree(out)) == {"manifest.json", "metrics.json"}  # the trace/ of the full run went with it
+    write_run(out, trace)
+    assert check_run(out).trace is TraceLevel.FULL and Trace.load(out).manifest["trace"] == "full"
+
+
+def test_a_manifest_without_a_trace_level_is_a_full_run(tmp_path: Path, trace: Trace) -> None:
+    # Runs written before trace levels existed.
+    run = trace.save(tmp_path / "old")
+    manifest = json.loads((run / "manifest.json").read_text())
+    del manifest["trace"]
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    assert check_run(run).trace is TraceLevel.FULL
+    assert len(Trace.load(run).task_events) == len(trace.task_events)
+
+
+METRICS_DAMAGE = {
+    "metrics-removed": (lambda r: (r / "metrics.json").unlink(), "metrics.json: missing"),
+    "metrics-truncated": (lambda r: (r / "metrics.json").write_text("{}"), "metrics.json: truncated"),
+    "metrics-altered": (lambda r: _flip_last_byte(r / "metrics.json"), "metrics.json: altered"),
+    "files-not-listed": (lambda r: _edit_manifest(r, files={}), "does not list metrics.json"),
+    "level-unknown": (lambda r: _edit_manifest(r, trace="some"), "trace"),
+    # A metrics run claiming a full trace lacks every table.
+    "level-full": (lambda r: _edit_manifest(r, trace="full"), "does not list trace/workflows.parquet"),
+}
+
+
+@pytest.mark.parametrize("damage", list(METRICS_DAMAGE))
+@pytest.mark.parametrize("command", ["info", "verify"])
+def test_a_damaged_metrics_run_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str], trace: Trace,
+                                           damage: str, command: str) -> None:
+    run = metrics_run(tmp_path / "m", trace)
+    harm, needle = METRICS_DAMAGE[damage]
+    harm(run)
+    before = tree(run)
+    rc, out, err = cli(capsys, command, run)
+    assert_user_error(rc, err, str(run), needle)
+    assert out == "" and tree(run) == before

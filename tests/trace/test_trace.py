@@ -108,6 +108,8 @@ def test_utilisation(queue: Trace) -> None:
     assert s["per_node"] == pytest.approx({"n": BUSY_N / (2 * 7.0), "m": 0.0, "e": 0.0})
     # per tier: busy core-seconds over the tier's core-seconds (Cloud has n and m: 4 cores)
     assert s["per_tier"] == pytest.approx({"Cloud": BUSY_N / (4 * 7.0), "EdgeCloud": 0.0})
+    # overall: all busy core-seconds over all nodes' core-seconds (2 + 2 + 4 cores)
+    assert s["overall"] == pytest.approx(BUSY_N / (8 * 7.0))
 
 
 def test_cost_and_energy(queue: Trace) -> None:
@@ -265,6 +267,7 @@ def test_empty_run_summarises(until: float | None, tmp_path: Path) -> None:
     assert s["latency"] == {"mean": None, "p50": None, "p95": None, "p99": None}
     assert s["makespan"] is None and s["throughput"] is None
     assert s["utilisation"]["per_node"] == {"n": 0.0, "e": 0.0}
+    assert s["utilisation"]["overall"] == 0.0  # no capacity at horizon 0: still a number
     assert s["bytes_per_link"] == {"n~e": 0.0} and s["cost"] == 0.0
     assert s["energy_joules"] == pytest.approx(5.0 * horizon)
     assert s["deadline_misses"] == {"workflows": 0, "tasks": 0}

@@ -6,7 +6,7 @@ import copy
 import gc
 import time
 from collections.abc import Callable, Generator, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -21,7 +21,15 @@ from wfsim.engine.migration import Evacuator, MigrationManager, MigrationSetting
 from wfsim.engine.network import NETWORKS, Network
 from wfsim.engine.node import NodeRuntime
 from wfsim.engine.randomness import RandomStreams
-from wfsim.model.enums import DRAINED, HealthStatus, MigrationTrigger, NetworkFidelity, Tier
+from wfsim.model.enums import (
+    DRAINED,
+    HealthStatus,
+    MigrationTrigger,
+    NetworkFidelity,
+    Tier,
+    TraceLevel,
+    parse_member,
+)
 from wfsim.model.topology import Topology
 from wfsim.model.workflow import Workflow
 from wfsim.policies.load_aware import LoadAwarePolicyEvaluator
@@ -42,19 +50,42 @@ _MIGRATION = MigrationSettings()
 class RunResult:
     """What a run produced.
 
+    A run at trace level ``"full"`` (the default) keeps its trace and computes
+    :attr:`metrics` from it when first asked; a run at level ``"metrics"`` keeps no
+    trace and computed its metrics as it ended.
+
     Attributes:
-        trace: The event log (typed DataFrames + manifest).
-        wall_seconds: Wall-clock time of the simulation proper (without building the trace).
+        trace: The event log (typed DataFrames + manifest); None for a run at trace
+            level ``"metrics"``.
+        wall_seconds: Wall-clock time of the simulation proper (without building the
+            trace or the metrics).
+        manifest: Config, seed, versions, ``horizon``, ``trace`` level, …: the trace's
+            manifest when there is a trace.
+        summary: The metrics of a run without a trace (read them as :attr:`metrics`).
+
+    Raises:
+        ValueError: Neither a trace nor a summary was given.
     """
 
-    trace: Trace
+    trace: Trace | None
     wall_seconds: float = 0.0
+    manifest: dict[str, Any] = field(default_factory=dict)
+    summary: InitVar[dict[str, Any] | None] = None
+
+    def __post_init__(self, summary: dict[str, Any] | None) -> None:
+        if self.trace is not None and not self.manifest:
+            self.manifest = self.trace.manifest
+        if summary is not None:
+            self.metrics = summary  # the cached property's value: nothing left to compute
+        elif self.trace is None:
+            raise ValueError("a RunResult needs a trace or the metrics of one")
 
     @cached_property
     def metrics(self) -> dict[str, Any]:
         """Summary metrics (see :func:`wfsim.trace.metrics.summarize`)."""
         from wfsim.trace.metrics import summarize
 
+        assert self.trace is not None  # __post_init__ gave a result without one its metrics
         return summarize(self.trace)
 
 
@@ -65,14 +96,7 @@ def parse_health(status: HealthStatus | str) -> HealthStatus:
     Raises:
         ValueError: For anything else; the message lists the allowed values.
     """
-    if isinstance(status, HealthStatus):
-        return status
-    if isinstance(status, str):
-        for candidate in HealthStatus:
-            if status.lower() in (candidate.value.lower(), candidate.name.lower()):
-                return candidate
-    allowed = ", ".join(h.value for h in HealthStatus)
-    raise ValueError(f"unknown health status {status!r}; allowed: {allowed}")
+    return parse_member(HealthStatus, status, "health status")
 
 
 @dataclass(frozen=True)
@@ -138,6 +162,10 @@ class Simulation:
             loop is ``sim.autoscaling``); None (default) keeps every node's capacity fixed.
         health: Scheduled :class:`HealthChange` s of node health (see
             :meth:`set_health`); every node starts ``Healthy``.
+        trace: What the run keeps (:class:`~wfsim.model.enums.TraceLevel`):
+            ``"full"`` (default) the whole trace, ``"metrics"`` only its summary
+            metrics (:attr:`RunResult.trace` is then None), which takes less memory
+            and time; anything else is a ValueError naming the allowed levels.
 
     Example:
         >>> from wfsim import Simulation, Workload, Poisson, hierarchical, chain
@@ -164,7 +192,11 @@ class Simulation:
         rebalance: RebalanceSettings | None = None,
         autoscaling: AutoscalingSettings | None = None,
         health: Iterable[HealthChange] | None = None,
+        trace: TraceLevel | str = "full",
     ) -> None:
+        # Parsed first: the recorder's callables depend on it, and the engine's parts
+        # below capture them.
+        self.trace_level = TraceLevel.parse(trace)
         if not duration >= 0:
             raise ValueError(f"duration must be >= 0, got {duration}")
         if until is not None and not until > 0:
@@ -184,7 +216,7 @@ class Simulation:
         self.random = RandomStreams(seed)
         # Random choices follow the run seed: ``compare --seeds`` varies them too.
         self.placement.bind_random(self.random.stream("placement"))
-        self.recorder = TraceRecorder()
+        self.recorder = TraceRecorder(self.trace_level)
         self.network: Network = NETWORKS[self.fidelity](self.env, topology, self.recorder.record_hop)
         self.nodes = [
             NodeRuntime(self.env, i, node, scheduling(), self.recorder.record_task,
@@ -314,7 +346,8 @@ class Simulation:
             submit(spec, workload.name, origin, work)
 
     def run(self, progress: bool | Any = False) -> RunResult:
-        """Run to ``until`` (or until all work is done) and build the trace.
+        """Run to ``until`` (or until all work is done) and build the trace (or, at
+        trace level ``"metrics"``, compute the metrics).
 
         Args:
             progress: Show a tqdm progress bar: ``True`` for a new one, or a tqdm bar
@@ -359,12 +392,15 @@ class Simulation:
                 truncated=self.executor.active > 0,
                 rebalance=None if self.rebalancer is None else {
                     "interval": self.rebalancer.interval, "threshold": self.rebalancer.threshold},
+                trace=self.trace_level.value,
             )
-            trace = self.recorder.build(self.topology, manifest, horizon)
+            if self.trace_level is TraceLevel.FULL:
+                return RunResult(self.recorder.build(self.topology, manifest, horizon), wall)
+            metrics = self.recorder.metrics(self.topology, manifest, horizon)
+            return RunResult(None, wall, {**manifest, "horizon": horizon}, metrics)
         finally:
             if gc_was_enabled:
                 gc.enable()
-        return RunResult(trace, wall)
 
     def _run_with_progress(self, bar: Any) -> None:
         env = self.env
@@ -389,7 +425,7 @@ class Simulation:
                 self._run_until_idle(tick)
             else:
                 self._run_until_empty(tick)
-        bar.set_description("building trace")
+        bar.set_description("building trace" if self.trace_level is TraceLevel.FULL else "computing metrics")
         bar.set_postfix_str("")
 
     def _run_until_empty(self, tick: Callable[[], None]) -> None:

@@ -24,7 +24,7 @@ from wfsim.experiments.schema import (
     TopologyConfig,
     WorkflowConfig,
 )
-from wfsim.model.enums import NetworkFidelity, Tier
+from wfsim.model.enums import NetworkFidelity, Tier, TraceLevel
 from wfsim.model.parameters import Tunable
 from wfsim.model.topology import Link, Node, Topology, TopologyError, hierarchical
 from wfsim.model.workflow import Edge, Task, Workflow, WorkflowValidationError
@@ -132,11 +132,13 @@ def _settings_of(group: Any, settings: type[T], **more: Any) -> T:
 
 
 def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", source: str = "<config>",
-                     seed: int | None = None) -> Simulation:
+                     seed: int | None = None, trace: TraceLevel | str = "full") -> Simulation:
     """A ready-to-run simulation for ``config``; relative paths resolve against ``base_dir``.
 
     An input that can only fail, or a run too large for ``config.limits``, is refused
     here, before anything large is built (:mod:`wfsim.experiments.preflight`).
+    ``seed`` replaces the config's; ``trace`` is the run's trace level (see
+    :class:`~wfsim.engine.simulation.Simulation`).
     """
     base = Path(base_dir)
     if seed is not None:
@@ -208,6 +210,7 @@ def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", sourc
         config=dumped,
         **settings,
         health=health,
+        trace=trace,
     )
     preflight.check_size(sim, config, source)
     preflight.check_placement(sim, config, source)

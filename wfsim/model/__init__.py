@@ -9,6 +9,7 @@ from wfsim.model.enums import (
     NetworkFidelity,
     TaskPriority,
     Tier,
+    TraceLevel,
     WorkflowState,
 )
 from wfsim.model.topology import (
@@ -32,6 +33,6 @@ from wfsim.model.workflow import (
 __all__ = [
     "DRAINED", "Edge", "HealthStatus", "MigrationState", "MigrationTrigger", "LINK_DEFAULTS", "Link", "LocationKind",
     "LocationRequirement", "NetworkFidelity",
-    "Node", "TIER_DEFAULTS", "Task", "TaskPriority", "Tier", "Topology", "TopologyError",
+    "Node", "TIER_DEFAULTS", "Task", "TaskPriority", "Tier", "Topology", "TopologyError", "TraceLevel",
     "Workflow", "WorkflowState", "WorkflowValidationError", "hierarchical",
 ]

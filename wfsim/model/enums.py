@@ -3,6 +3,27 @@
 from __future__ import annotations
 
 from enum import Enum, IntEnum
+from typing import TypeVar
+
+_E = TypeVar("_E", bound=Enum)
+
+
+def parse_member(enum: type[_E], value: object, what: str) -> _E:
+    """The member of a string ``enum`` that ``value`` is, or whose value or name it
+    is, case-insensitive (``"maintenance"``, ``"MAINTENANCE"``).
+
+    Raises:
+        ValueError: For anything else, naming ``what`` was asked for and the allowed
+            values.
+    """
+    if isinstance(value, enum):
+        return value
+    if isinstance(value, str):
+        for member in enum:
+            if value.lower() in (str(member.value).lower(), member.name.lower()):
+                return member
+    allowed = ", ".join(str(member.value) for member in enum)
+    raise ValueError(f"unknown {what} {value!r}; allowed: {allowed}")
 
 
 class Tier(str, Enum):
@@ -179,3 +200,25 @@ class NetworkFidelity(str, Enum):
 
     FAST = "fast"
     SHARED = "shared"
+
+
+class TraceLevel(str, Enum):
+    """How much of a run the trace recorder keeps.
+
+    ``FULL`` (the default): every event, into the trace's tables. ``METRICS``: only
+    what the summary metrics read, with the bytes per link and transferred summed as
+    the run goes; the run yields its metrics and no trace (for batch runs and tuner
+    trials, which read nothing else).
+    """
+
+    FULL = "full"
+    METRICS = "metrics"
+
+    @classmethod
+    def parse(cls, value: str | TraceLevel) -> TraceLevel:
+        """Accept a level by value (``"metrics"``) or name (``"METRICS"``), case-insensitive.
+
+        Raises:
+            ValueError: For anything else; the message lists the allowed values.
+        """
+        return parse_member(cls, value, "trace level")

@@ -1,13 +1,17 @@
 """Summary metrics computed from a :class:`~wfsim.trace.trace.Trace`.
 
-Everything here reads only the trace (a live one or one loaded from disk).
+Everything here reads only the trace (a live one or one loaded from disk), except the
+byte totals of a run that kept only its metrics: it sums them as it goes and hands them
+to :func:`summarize` as :class:`NetworkTotals`.
 
 Definitions:
     latency: completion time − arrival time of each completed workflow.
     makespan: last workflow completion − first arrival.
     throughput: completed workflows / makespan.
-    utilisation: busy core-seconds / capacity core-seconds, per node and per tier; a
-        task still running at the horizon counts up to the horizon. Capacity
+    utilisation: busy core-seconds / capacity core-seconds, per node, per tier and
+        ``overall`` (all nodes' busy core-seconds over all their capacity, so a big
+        node weighs more than a small one; 0 at horizon 0); a task still running at
+        the horizon counts up to the horizon. Capacity
         core-seconds are ``cores × horizon`` for a node of fixed size, and
         ``∫ capacity dt`` over ``[0, horizon]`` for a node that autoscaling resized
         (capacity starts at ``nodes.cores`` and follows the trace's ``states`` rows of
@@ -27,6 +31,7 @@ Definitions:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -73,9 +78,14 @@ def capacity_core_seconds(trace: Trace, horizon: float | None = None) -> pd.Seri
     return out
 
 
-def utilisation(trace: Trace) -> tuple[pd.Series, pd.Series]:
-    """Utilisation per node and per tier (both in [0, 1])."""
-    busy = busy_core_seconds(trace)
+def utilisation(trace: Trace, busy: pd.Series | None = None) -> tuple[pd.Series, pd.Series]:
+    """Utilisation per node and per tier (both in [0, 1]).
+
+    Args:
+        trace: The run's trace.
+        busy: Its :func:`busy_core_seconds`, when already computed.
+    """
+    busy = busy_core_seconds(trace) if busy is None else busy
     nodes = trace.nodes.set_index("id")
     horizon = trace.horizon or 1.0
     tier = nodes["tier"].astype(str)
@@ -89,9 +99,27 @@ def utilisation(trace: Trace) -> tuple[pd.Series, pd.Series]:
     return per_node.fillna(0.0), per_tier.fillna(0.0)
 
 
-def cost_and_energy(trace: Trace) -> tuple[float, float]:
-    """Total cost (currency) and energy (joules)."""
-    busy = busy_core_seconds(trace)
+def overall_utilisation(trace: Trace, busy: pd.Series | None = None) -> float:
+    """Busy core-seconds over capacity core-seconds of all nodes together, in [0, 1]
+    (0 without capacity: a run of horizon 0).
+
+    Args:
+        trace: The run's trace.
+        busy: Its :func:`busy_core_seconds`, when already computed.
+    """
+    busy = busy_core_seconds(trace) if busy is None else busy
+    capacity = float(capacity_core_seconds(trace).sum())
+    return float(busy.sum()) / capacity if capacity > 0 else 0.0
+
+
+def cost_and_energy(trace: Trace, busy: pd.Series | None = None) -> tuple[float, float]:
+    """Total cost (currency) and energy (joules).
+
+    Args:
+        trace: The run's trace.
+        busy: Its :func:`busy_core_seconds`, when already computed.
+    """
+    busy = busy_core_seconds(trace) if busy is None else busy
     nodes = trace.nodes.set_index("id")
     cost = float((busy * nodes["price"]).sum())
     if not len(capacity_changes(trace)):
@@ -107,6 +135,30 @@ def bytes_per_link(trace: Trace) -> pd.Series:
     usage = trace.link_usage
     out = usage.groupby(usage["link"].astype(str))["bytes"].sum() if len(usage) else pd.Series(dtype="float64")
     return out.reindex(trace.links["link"], fill_value=0.0)
+
+
+@dataclass(frozen=True)
+class NetworkTotals:
+    """The bytes the network metrics report.
+
+    Summed from the trace's ``link_usage`` and ``transfers`` tables (:meth:`of`), or, in
+    a run that kept only its metrics, by the recorder as the run went (in event order,
+    so the sums may differ from the tables' in the last bits).
+
+    Attributes:
+        per_link: Bytes carried by each link (both directions), indexed by link name
+            in the order of the trace's ``links``.
+        transferred: Bytes of every transfer between two nodes.
+    """
+
+    per_link: pd.Series
+    transferred: float
+
+    @classmethod
+    def of(cls, trace: Trace) -> NetworkTotals:
+        """The totals of a trace that kept its ``link_usage`` and ``transfers``."""
+        transfers = trace.transfers
+        return cls(bytes_per_link(trace), float(transfers["bytes"].sum()) if len(transfers) else 0.0)
 
 
 def _percentiles(values: np.ndarray) -> dict[str, float | None]:
@@ -141,14 +193,22 @@ def deadline_misses(trace: Trace) -> dict[str, int]:
     return {"workflows": int(wf_missed.sum()), "tasks": task_missed}
 
 
-def summarize(trace: Trace) -> dict[str, Any]:
-    """All summary metrics as a JSON-ready dict."""
+def summarize(trace: Trace, network: NetworkTotals | None = None) -> dict[str, Any]:
+    """All summary metrics as a JSON-ready dict.
+
+    Args:
+        trace: The run's trace.
+        network: Its byte totals, for a trace without ``link_usage`` and
+            ``transfers`` rows (a run with ``trace="metrics"``); None: summed from them.
+    """
     wf = trace.workflow_summary()
     completed = wf[wf["state"] == "Completed"]
     latencies = completed["latency"].to_numpy(dtype=float)
     makespan = float(completed["end"].max() - wf["arrival"].min()) if len(completed) else None
-    per_node, per_tier = utilisation(trace)
-    cost, energy = cost_and_energy(trace)
+    busy = busy_core_seconds(trace)  # the costliest part (holdings): once for all three
+    per_node, per_tier = utilisation(trace, busy)
+    cost, energy = cost_and_energy(trace, busy)
+    network = NetworkTotals.of(trace) if network is None else network
     ex = trace.executions()
     return {
         "horizon": trace.horizon,
@@ -168,9 +228,10 @@ def summarize(trace: Trace) -> dict[str, Any]:
         "utilisation": {
             "per_tier": {k: float(v) for k, v in per_tier.items()},
             "per_node": {k: float(v) for k, v in per_node.items()},
+            "overall": overall_utilisation(trace, busy),
         },
-        "bytes_per_link": {k: float(v) for k, v in bytes_per_link(trace).items()},
-        "bytes_transferred": float(trace.transfers["bytes"].sum()) if len(trace.transfers) else 0.0,
+        "bytes_per_link": {k: float(v) for k, v in network.per_link.items()},
+        "bytes_transferred": float(network.transferred),
         "cost": cost,
         "energy_joules": energy,
         "deadline_misses": deadline_misses(trace),

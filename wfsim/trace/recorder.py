@@ -2,17 +2,21 @@
 
 The engine appends plain tuples of ints and floats to one list per event kind; nothing
 else happens per event. :meth:`TraceRecorder.build` turns the lists into typed pandas
-DataFrames once, at the end of the run.
+DataFrames once, at the end of the run. A recorder at level ``metrics`` keeps only what
+the summary metrics read (:meth:`TraceRecorder.metrics`).
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from wfsim.model.events import WORKFLOW_STATES
+from wfsim.model.enums import TraceLevel
+from wfsim.model.events import PLACED, READY, WORKFLOW_STATES
 from wfsim.trace.tables import DECLARED
 
 if TYPE_CHECKING:
@@ -22,6 +26,9 @@ if TYPE_CHECKING:
     from wfsim.trace.trace import Trace
 
 _STATE_CODE = {state: i for i, state in enumerate(WORKFLOW_STATES)}
+#: Task events no metric reads: :meth:`Trace.executions` pivots them into columns
+#: summarize never looks at, and :meth:`Trace.holdings` skips them.
+_UNREAD_TASK_EVENTS = frozenset({PLACED, READY})
 
 
 class TraceRecorder:
@@ -55,9 +62,16 @@ class TraceRecorder:
             a rebalancing round looked at, as the round saw it before moving anything.
         states: ``(time, kind, entity, state)`` for node and link state changes.
         violations: ``(time, kind, entity, message)`` for run-time contract breaches.
+        level: What is kept. At :attr:`TraceLevel.METRICS
+            <wfsim.model.enums.TraceLevel.METRICS>`, ``hops`` and ``transfers`` stay
+            empty (their bytes are summed per link direction and in total instead),
+            ``task_events`` gets no ``placed`` or ``ready`` rows, and ``migrations``
+            and ``rebalances`` stay empty: the summary metrics read none of them.
+            The engine calls the same ``record_*`` callables at either level.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, level: TraceLevel = TraceLevel.FULL) -> None:
+        self.level = level
         self.workflows: list[float] = []
         self.workflow_events: list[float] = []
         self._workloads: dict[str, int] = {}
@@ -65,9 +79,9 @@ class TraceRecorder:
         self.task_events: list[float] = []
         self.transfers: list[float] = []
         self.hops: list[float] = []
-        self.record_task = self.task_events.extend
-        self.record_transfer = self.transfers.extend
-        self.record_hop = self.hops.extend
+        self.record_task: Callable[[tuple], None] = self.task_events.extend
+        self.record_transfer: Callable[[tuple], None] = self.transfers.extend
+        self.record_hop: Callable[[tuple], None] = self.hops.extend
         self.migrations: list[float] = []
         self.record_migration = self.migrations.extend
         self.allocations: list[float] = []
@@ -77,6 +91,19 @@ class TraceRecorder:
         self.states: list[tuple] = []
         self.violations: list[tuple] = []
         self._specs: dict[int, Workflow] = {}
+        self._bytes = _ByteSums()
+        if level is TraceLevel.METRICS:
+            # The engine captures these callables when it is built: swap them now.
+            self.record_task = self._record_task_read
+            self.record_hop = self._bytes.hop
+            self.record_transfer = self._bytes.transfer
+            self.record_migration = self.record_rebalance = _discard
+
+    def _record_task_read(self, row: tuple) -> None:
+        """Keep a task event row unless no metric reads its kind (``time, workflow id,
+        task index, event code, node``)."""
+        if row[3] not in _UNREAD_TASK_EVENTS:
+            self.task_events.extend(row)
 
     def workflow(self, run_id: int, workload: str, spec: Workflow, origin: int, arrival: float) -> None:
         """Record a new workflow instance and which definition it runs."""
@@ -94,8 +121,24 @@ class TraceRecorder:
             self._reasons.append(reason)
         self.workflow_events.extend((time, run_id, _STATE_CODE[state], code))
 
+    def metrics(self, topology: Topology, manifest: dict[str, Any], horizon: float) -> dict[str, Any]:
+        """The run's summary metrics (:func:`~wfsim.trace.metrics.summarize`), from the
+        tables kept and, at level ``metrics``, the bytes summed during the run."""
+        from wfsim.trace.metrics import NetworkTotals, summarize
+
+        trace = self.build(topology, manifest, horizon)
+        if self.level is TraceLevel.FULL:
+            return summarize(trace)
+        # The channel packs link and direction: link code * 2 + (1 if reverse).
+        per_link = np.zeros(len(topology.links))
+        for channel, nbytes in self._bytes.per_channel.items():
+            per_link[channel >> 1] += nbytes
+        return summarize(trace, NetworkTotals(pd.Series(per_link, index=trace.links["link"].to_numpy()),
+                                              self._bytes.transferred))
+
     def build(self, topology: Topology, manifest: dict[str, Any], horizon: float) -> Trace:
-        """Build the typed DataFrames of a :class:`~wfsim.trace.trace.Trace`."""
+        """Build the typed DataFrames of a :class:`~wfsim.trace.trace.Trace` (at level
+        ``metrics``, only those :meth:`metrics` reads hold rows)."""
         from wfsim.trace.trace import Trace
 
         node_ids = pd.Index([n.id for n in topology.nodes])
@@ -172,6 +215,35 @@ class TraceRecorder:
         links.insert(0, "link", link_ids)
         tables["links"] = DECLARED["links"].cast(links)
         return Trace(**tables, manifest={**manifest, "horizon": horizon})
+
+
+class _ByteSums:
+    """The bytes a recorder at level ``metrics`` sums instead of keeping hop and
+    transfer rows.
+
+    Attributes:
+        per_channel: Bytes sent per link direction (channel code, as in hop rows).
+        transferred: Bytes of every transfer between two nodes.
+    """
+
+    __slots__ = ("per_channel", "transferred")
+
+    def __init__(self) -> None:
+        self.per_channel: defaultdict[int, float] = defaultdict(float)
+        self.transferred = 0.0
+
+    def hop(self, row: tuple) -> None:
+        """Count a hop row (``start, end, channel, bytes``)."""
+        self.per_channel[row[2]] += row[3]
+
+    def transfer(self, row: tuple) -> None:
+        """Count a transfer row (``start, end, workflow id, source task, target task,
+        source node, target node, bytes``)."""
+        self.transferred += row[7]
+
+
+def _discard(row: object) -> None:
+    """Record nothing: the row's kind is not kept at this level."""
 
 
 class _TaskNames:

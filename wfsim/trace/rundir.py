@@ -2,11 +2,14 @@
 
 Layout::
 
-    DIR/manifest.json        config, seed, versions, git revision, horizon, and
-                             ``files``: the size and SHA-256 of every file below
+    DIR/manifest.json        config, seed, versions, git revision, horizon, ``trace``
+                             level, and ``files``: the size and SHA-256 of every file below
     DIR/metrics.json         summary metrics (:func:`wfsim.trace.metrics.summarize`)
     DIR/trace/schema.json    column dtypes of every table
     DIR/trace/*.parquet      the trace tables (:data:`wfsim.trace.tables.TABLES`)
+
+A run kept at trace level ``metrics`` (``"trace": "metrics"`` in its manifest) holds the
+manifest and ``metrics.json`` only; a manifest without ``trace`` is a full run's.
 
 The rules, which every writer of results follows:
 
@@ -37,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from wfsim.model.enums import TraceLevel
 from wfsim.trace.tables import DECLARATIONS, TABLES
 
 if TYPE_CHECKING:
@@ -53,6 +57,8 @@ _STAGING_INFIX = ".wfsim-tmp-"
 _SCHEMA = "trace/schema.json"
 #: Files a run directory holds besides its manifest, in the order they are written.
 RUN_FILES = ("metrics.json", *(f"trace/{t}.parquet" for t in TABLES), _SCHEMA)
+#: The files of a run kept at trace level ``metrics``.
+METRICS_RUN_FILES = ("metrics.json",)
 #: Files a run saved before they existed lacks: the schema, and optional tables.
 _OPTIONAL_FILES = {_SCHEMA, *(f"trace/{t.name}.parquet" for t in DECLARATIONS if t.optional)}
 
@@ -77,6 +83,7 @@ class RunManifest(BaseModel):
     seed: int = Field(ge=0, strict=True)
     horizon: float = Field(ge=0)
     config: dict[str, Any] | None = None
+    trace: TraceLevel = TraceLevel.FULL  # runs written before trace levels kept everything
     files: dict[str, FileRecord]
 
     @field_validator("format")
@@ -126,7 +133,8 @@ def write_run(out: str | Path, trace: Trace, metrics: dict[str, Any] | None = No
     Args:
         out: The run directory. It may not exist yet, be empty, or be a run written
             by wfsim whose files alone are inside (they are replaced).
-        trace: The trace to save; its manifest is saved with the file list added.
+        trace: The trace to save; its manifest is saved with the file list and
+            ``"trace": "full"`` added.
         metrics: Summary metrics; computed from the trace when ``None``.
         on_file: Called with each file's name as it is written (progress).
 
@@ -139,21 +147,48 @@ def write_run(out: str | Path, trace: Trace, metrics: dict[str, Any] | None = No
     """
     from wfsim.trace.metrics import summarize
 
+    if metrics is None:
+        metrics = summarize(trace)
+    return _write(out, {**trace.manifest, "trace": TraceLevel.FULL.value}, _payload(trace, metrics), on_file)
+
+
+def write_metrics_run(out: str | Path, manifest: dict[str, Any], metrics: dict[str, Any],
+                      on_file: Callable[[str], object] | None = None) -> Path:
+    """Write a run kept at trace level ``metrics``: its manifest (recording
+    ``"trace": "metrics"``) and ``metrics.json``, atomically, by the rules of
+    :func:`write_run`.
+
+    Args:
+        out: The run directory, as for :func:`write_run`.
+        manifest: The run's manifest (``RunResult.manifest``); the file list is added.
+        metrics: Its summary metrics.
+        on_file: Called with each file's name as it is written (progress).
+
+    Returns:
+        The directory written.
+
+    Raises:
+        RunDirectoryError, OSError: As :func:`write_run`.
+    """
+    return _write(out, {**manifest, "trace": TraceLevel.METRICS.value}, _metrics_payload(metrics), on_file)
+
+
+def _write(out: str | Path, manifest: dict[str, Any], payload: Iterator[tuple[str, Callable[[Path], Any]]],
+           on_file: Callable[[str], object] | None) -> Path:
+    """Write ``payload``'s files and the manifest listing them as the run ``out``."""
     out = _target(out)
     _check_replaceable(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    if metrics is None:
-        metrics = summarize(trace)
     with _staging(out) as staging:
         files = {}
-        for name, write in _payload(trace, metrics):
+        for name, write in payload:
             path = staging / name
             path.parent.mkdir(exist_ok=True)
             write(path)
             files[name] = _record(path)
             if on_file is not None:
                 on_file(name)
-        manifest = {**trace.manifest, "format": RUN_FORMAT, "files": files}
+        manifest = {**manifest, "format": RUN_FORMAT, "files": files}
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
         # The marker goes last, from the renamed directory: a kill before that leaves
         # either a marked staging directory (swept later) or a run with a marker
@@ -163,8 +198,12 @@ def write_run(out: str | Path, trace: Trace, metrics: dict[str, Any] | None = No
     return out
 
 
-def _payload(trace: Trace, metrics: dict[str, Any]) -> Iterator[tuple[str, Callable[[Path], Any]]]:
+def _metrics_payload(metrics: dict[str, Any]) -> Iterator[tuple[str, Callable[[Path], Any]]]:
     yield "metrics.json", lambda p: p.write_text(json.dumps(metrics, indent=2, default=float))
+
+
+def _payload(trace: Trace, metrics: dict[str, Any]) -> Iterator[tuple[str, Callable[[Path], Any]]]:
+    yield from _metrics_payload(metrics)
     for name in TABLES:
         yield f"trace/{name}.parquet", _parquet_writer(getattr(trace, name))
     yield _SCHEMA, lambda p: p.write_text(json.dumps(trace.schema(), indent=1))
@@ -288,6 +327,10 @@ def _files_under(directory: Path) -> list[str]:
 def check_run(directory: str | Path) -> RunManifest:
     """Check a run directory: its manifest, and every file's presence, size and checksum.
 
+    The manifest must list every file of its trace level: :data:`RUN_FILES` (but those
+    of runs saved before some existed), or :data:`METRICS_RUN_FILES` for a run kept at
+    level ``metrics``.
+
     Returns:
         The validated manifest.
 
@@ -300,7 +343,8 @@ def check_run(directory: str | Path) -> RunManifest:
     problems = _damage(directory, manifest)
     # Trace.load reads a run without the schema, and gives an optional table that
     # a run saved before it existed lacks empty.
-    unlisted = [name for name in RUN_FILES if name not in _OPTIONAL_FILES and name not in manifest.files]
+    expected = RUN_FILES if manifest.trace is TraceLevel.FULL else METRICS_RUN_FILES
+    unlisted = [name for name in expected if name not in _OPTIONAL_FILES and name not in manifest.files]
     if unlisted:
         problems.append("manifest.json: files: does not list " + ", ".join(unlisted))
     if problems:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from wfsim.model.enums import TraceLevel
 from wfsim.trace.tables import DECLARATIONS, DECLARED, TABLES, Table
 
 __all__ = ["TABLES", "Trace"]
@@ -229,13 +230,17 @@ class Trace:
                 (:func:`wfsim.trace.rundir.check_run`); ``False`` reads whatever is there.
 
         Raises:
-            RunDirectoryError: The directory is not a run, or is damaged.
+            RunDirectoryError: The directory is not a run, is damaged, or kept only
+                its metrics (a run at trace level ``metrics``).
         """
         from wfsim.trace.rundir import RunDirectoryError, check_run
 
         directory = Path(directory)
         if check:
             check_run(directory)
+        manifest = json.loads((directory / "manifest.json").read_text())
+        if manifest.get("trace") == TraceLevel.METRICS.value:
+            raise RunDirectoryError(f"{directory}: kept only metrics (trace: metrics); re-run with --trace full")
         schema_file = directory / "trace" / "schema.json"
         schema = json.loads(schema_file.read_text()) if schema_file.exists() else {}
         tables = {}
@@ -250,7 +255,6 @@ class Trace:
                                         f"not those of the {name} table {list(expected)}")
             dtypes = {col: _dtype_from_spec(spec) for col, spec in expected.items()}
             tables[name] = frame.astype(dtypes) if dtypes else frame
-        manifest = json.loads((directory / "manifest.json").read_text())
         for storage in ("format", "files"):  # how it was stored, not what produced it
             manifest.pop(storage, None)
         return cls(**tables, manifest=manifest)
