@@ -170,10 +170,10 @@ def run_one(spec: RunSpec, trace_dir: str | None = None) -> RunOutcome:
     wall = time.perf_counter()
     try:
         config = validate_config(dict(spec.config), spec.source)
-        sim = build_simulation(config, spec.base_dir, spec.source, seed=spec.seed)
+        sim = build_simulation(config, spec.base_dir, spec.source, seed=spec.seed, trace=spec.trace)
         result = sim.run()
         metrics = result.metrics
-        if trace_dir is not None and spec.trace == "full":
+        if trace_dir is not None and result.trace is not None:
             from wfsim.trace.rundir import write_run
 
             write_run(trace_dir, result.trace, metrics)
