@@ -19,3 +19,11 @@
 """
 
 from __future__ import annotations
+
+from wfsim.tuning.objectives import OptimizationObjective
+from wfsim.tuning.samplers import SAMPLERS, EpsilonGreedySampler
+from wfsim.tuning.study import Study, load_study
+from wfsim.tuning.tune import BestTrial, HeldOut, TuneError, TuneResult, tune
+
+__all__ = ["SAMPLERS", "BestTrial", "EpsilonGreedySampler", "HeldOut", "OptimizationObjective", "Study",
+           "TuneError", "TuneResult", "load_study", "tune"]
