@@ -326,7 +326,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    from wfsim.tuning.tune import tune
+    from wfsim.tuning.session import tune
 
     result = tune(args.study, args.out, n_trials=args.n_trials, workers=args.workers, storage=args.storage,
                   sampler=args.sampler, progress=not args.quiet)
@@ -549,7 +549,7 @@ def _user_errors() -> tuple[type[Exception], ...]:
     # have raised its error, and startup stays light for quick commands.
     found: list[type[Exception]] = [UserError]
     for module, name in (("wfsim.experiments.errors", "ConfigError"), ("wfsim.trace.rundir", "RunDirectoryError"),
-                         ("wfsim.tuning.tune", "TuneError")):
+                         ("wfsim.tuning.session", "TuneError")):
         if module in sys.modules:
             found.append(getattr(sys.modules[module], name))
     return tuple(found)

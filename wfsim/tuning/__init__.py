@@ -7,7 +7,7 @@
 * :mod:`~wfsim.tuning.trials` — one trial (replications, pruning, constraints);
 * :mod:`~wfsim.tuning.storage`, :mod:`~wfsim.tuning.outputs` — storage, workers'
   coordination and resumption; the output directory;
-* :mod:`~wfsim.tuning.tune` — :func:`tune`, a whole session, and its results.
+* :mod:`~wfsim.tuning.session` — :func:`tune`, a whole session, and its results.
 
 ::
 
@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from wfsim.tuning.objectives import OptimizationObjective
 from wfsim.tuning.samplers import SAMPLERS, EpsilonGreedySampler
+from wfsim.tuning.session import BestTrial, HeldOut, TuneError, TuneResult, tune
 from wfsim.tuning.study import Study, load_study
-from wfsim.tuning.tune import BestTrial, HeldOut, TuneError, TuneResult, tune
 
 __all__ = ["SAMPLERS", "BestTrial", "EpsilonGreedySampler", "HeldOut", "OptimizationObjective", "Study",
            "TuneError", "TuneResult", "load_study", "tune"]
