@@ -26,8 +26,9 @@ EXPERIMENT = str(REPO / "experiments" / "compare-placement.yaml")
 
 def study_file(directory: Path, **fields: Any) -> Path:
     data = {"experiment": EXPERIMENT, "set": ["duration=15"], "seed": 7, "n_trials": 6, "replications": 2,
-            "name": "parallel", "space": {"placement": {"strategy": ["hybrid_dynamic", "heft"], "params": {
-                "latency_weight": {"low": 0.0, "high": 1.0}}}}, **fields}
+            "name": "parallel", "objective": "Latency",
+            "space": {"placement": {"strategy": ["hybrid_dynamic", "heft"],
+                                    "params": {"latency_weight": {"low": 0.0, "high": 1.0}}}}, **fields}
     path = directory / "study.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
@@ -48,7 +49,7 @@ def test_two_workers_share_a_journal_and_reach_exactly_n_trials(tmp_path: Path) 
     assert {"trials.csv", "best.json", "best-run", "study.json", "study.journal"} <= {
         p.name for p in (tmp_path / "out").iterdir()}
     # Run again: nothing left to do, the results are written again.
-    again = tune(study_file(tmp_path, n_trials=7), tmp_path / "out", workers=2)
+    again = tune(study_file(tmp_path, n_trials=7), tmp_path / "out")
     assert len(load(tmp_path / "out").trials) == 7 and again.best[0].number == result.best[0].number
 
 

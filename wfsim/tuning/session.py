@@ -30,7 +30,7 @@ from wfsim.tuning.outputs import BEST_RUN, prepare_study_dir, session_lock, writ
 from wfsim.tuning.samplers import make_sampler, sampler_seeds
 from wfsim.tuning.storage import check_storage, claim_for, open_storage, recover
 from wfsim.tuning.study import Study, load_study
-from wfsim.tuning.trials import Claim, RunFailed, counts, replications, work, worker_info
+from wfsim.tuning.trials import Claim, RunFailed, counts, more_to_do, replications, work, worker_info
 
 if TYPE_CHECKING:
     from wfsim.engine.simulation import RunResult
@@ -253,6 +253,8 @@ def _run(setup: Study, storage: optuna.storages.BaseStorage, claim: Claim, out: 
             bar.n = min(finished(), total)
             bar.refresh()
 
+        if not more_to_do(study, total):
+            return  # a finished study: no worker to start
         if len(seeds) == 1:
             work(setup, storage, claim, make_sampler(setup.file.sampler, seeds[0]), total,
                  worker_info(str(out) if out else None, 0), after_trial=refresh)

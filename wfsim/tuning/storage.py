@@ -38,7 +38,7 @@ from wfsim.tuning.trials import Claim, retry
 JOURNAL = "study.journal"
 #: Seconds between a PostgreSQL worker's heartbeats, and without one before its trial is failed.
 HEARTBEAT_SECONDS, GRACE_SECONDS = 10, 60
-_SCHEMES = ("postgresql", "postgresql+psycopg2", "sqlite")
+_SCHEMES = ("postgresql", "postgresql+psycopg2", "postgresql+psycopg", "sqlite")
 
 
 def check_storage(url: str | None, workers: int) -> None:
@@ -73,6 +73,9 @@ def open_storage(url: str | None, out: Path | None) -> BaseStorage:
     if not url.startswith("sqlite"):
         kwargs = {"heartbeat_interval": HEARTBEAT_SECONDS, "grace_period": GRACE_SECONDS,
                   "heartbeat_stale_trial_callback": retry}
+    if url.partition(":")[0].lower() == "postgresql":
+        # SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3; wfsim installs psycopg2.
+        url = "postgresql+psycopg2:" + url.partition(":")[2]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExperimentalWarning)  # the heartbeat, stable since Optuna 2.8
