@@ -58,11 +58,20 @@ def test_floors() -> None:
     assert score("ResourceUtilization", {"utilisation.overall": 1.0}) == pytest.approx(0.8)
 
 
-def test_balanced_is_one_at_the_reference_and_a_mean_of_ratios() -> None:
+def test_balanced_is_one_at_the_reference_and_a_geometric_mean_of_ratios() -> None:
     assert score("Balanced", RUN, reference=RUN) == pytest.approx(1.0)
     better = {**RUN, "throughput": 0.6, "latency.p95": 0.04}
-    # thr 2×, latency term 2×, (1 − err) and cost unchanged: (2 + 2 + 1 + 1) / 4
-    assert score("Balanced", better, reference=RUN) == pytest.approx(1.5)
+    # thr 2×, latency term 2×, (1 − err) and cost unchanged: (2 · 2 · 1 · 1) ** (1/4)
+    assert score("Balanced", better, reference=RUN) == pytest.approx(2 ** 0.5)
+    # A halving and a doubling cancel; an arithmetic mean would call this 1.125.
+    assert score("Balanced", {**RUN, "throughput": 0.15, "latency.p95": 0.04}, reference=RUN) == pytest.approx(1.0)
+    # What the benchmark's study met: 26× cheaper but p95 7× longer and 25 % less
+    # throughput. The cost ratio stops at 3.55 (the 0.01 floor); the whole is worse.
+    cheap = {**RUN, "throughput": 0.225, "latency.p95": 0.56, "cost_per_1000_workflows": 0.0355 / 26}
+    reference = {**RUN, "cost_per_1000_workflows": 0.0355}
+    assert score("Balanced", cheap, reference=reference) == pytest.approx((0.75 / 7 * 3.55) ** 0.25)
+    assert score("Balanced", cheap, reference=reference) < 1
+    assert score("Balanced", {**RUN, "throughput": None}, reference=RUN) == 0.0  # nothing completed
     with pytest.raises(ValueError, match="reference"):
         score("Balanced", RUN)
 
@@ -81,7 +90,7 @@ def test_latency_now_moves_balanced() -> None:
     seed_change = _seed_balanced(RUN) - _seed_balanced(slow)
     ours = score("Balanced", RUN, reference=RUN) - score("Balanced", slow, reference=RUN)
     assert seed_change < 0.002
-    assert ours == pytest.approx((1 - 0.5) / 4)            # the latency ratio 1 → 0.5, one term of four
+    assert ours == pytest.approx(1 - 0.5 ** 0.25)          # the latency ratio 1 → 0.5, one term of four
     assert ours > 50 * seed_change
 
 
