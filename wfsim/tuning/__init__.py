@@ -12,7 +12,7 @@
 ::
 
     from wfsim import tune
-    result = tune("experiments/tune-placement.yaml", out="results/tune", n_trials=20)
+    result = tune("experiments/studies/tune-placement.yaml", out="results/tune", n_trials=20)
     result.best[0].overrides          # the best configuration, as --set overrides
     result.trials                     # one row per trial
     run = result.rerun_best()         # its run again, with the full trace

@@ -165,6 +165,7 @@ def tune(study: str | Path | Mapping[str, Any], out: str | Path | None = None, *
     Raises:
         ConfigError: The study, its experiment, ``out`` or ``storage`` is refused
             (before anything runs).
+        RunDirectoryError: ``out/best-run`` holds something wfsim must not replace.
         TuneError: A worker process failed.
     """
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # trials are summarised, not logged one by one

@@ -18,6 +18,7 @@ property's count of replications on which it was false is an Optuna constraint
 from __future__ import annotations
 
 import collections
+import os
 import socket
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -224,6 +225,4 @@ def work(study: Study, storage: optuna.storages.BaseStorage, claim: Claim, sampl
 
 def worker_info(out: str | None, index: int) -> dict[str, Any]:
     """Who runs a trial: host, process id, output directory and worker index."""
-    import os
-
     return {"host": socket.gethostname(), "pid": os.getpid(), "out": out, "index": index}
