@@ -73,6 +73,7 @@ def open_storage(url: str | None, out: Path | None) -> BaseStorage:
     if not url.startswith("sqlite"):
         kwargs = {"heartbeat_interval": HEARTBEAT_SECONDS, "grace_period": GRACE_SECONDS,
                   "heartbeat_stale_trial_callback": retry}
+    given = url
     if url.partition(":")[0].lower() == "postgresql":
         # SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3; wfsim installs psycopg2.
         url = "postgresql+psycopg2:" + url.partition(":")[2]
@@ -81,8 +82,8 @@ def open_storage(url: str | None, out: Path | None) -> BaseStorage:
             warnings.simplefilter("ignore", ExperimentalWarning)  # the heartbeat, stable since Optuna 2.8
             return RDBStorage(url, **kwargs)
     except Exception as exc:  # sqlalchemy's and the driver's errors, whatever their class
-        reason = " ".join(str(exc).split())
-        raise ConfigError(f"--storage {_shown(url)}", None, f"cannot open the storage ({reason[:300]})") from None
+        reason = " ".join(str(getattr(exc, "orig", None) or exc).split())  # the driver's words, not the wrapper's
+        raise ConfigError(f"--storage {_shown(given)}", None, f"cannot open the storage ({reason[:300]})") from None
 
 
 def _shown(url: str) -> str:
