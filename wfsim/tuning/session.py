@@ -342,9 +342,13 @@ def held_out(setup: Study, best: Sequence[BestTrial]) -> HeldOut:
     default = list(replications(setup, [], seeds, "the experiment as written (held out)", check=False))
     reference = [r.measures for r in default]
     found: dict[int, dict[str, list[float]]] = {}
+    done: dict[tuple[str, ...], dict[str, list[float]]] = {}  # a front often holds one configuration twice
     for b in best[:MAX_HELD_OUT_FRONT]:
-        runs = list(replications(setup, b.overrides, seeds, f"trial {b.number} (held out)", reference, check=False))
-        found[b.number] = {k: [r.values[i] for r in runs] for i, k in enumerate(keys)}
+        if tuple(b.overrides) not in done:
+            runs = list(replications(setup, b.overrides, seeds, f"trial {b.number} (held out)", reference,
+                                     check=False))
+            done[tuple(b.overrides)] = {k: [r.values[i] for r in runs] for i, k in enumerate(keys)}
+        found[b.number] = done[tuple(b.overrides)]
     return HeldOut(seeds, {k: [r.values[i] for r in default] for i, k in enumerate(keys)}, found)
 
 
