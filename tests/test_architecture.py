@@ -32,6 +32,7 @@ LAYERS: dict[str, frozenset[str]] = {
     "verify": frozenset({"model", "trace"}),
     "viz": frozenset({"model", "trace"}),
     "experiments": frozenset({"model", "workloads", "trace", "policies", "engine", "verify", "viz"}),
+    "tuning": frozenset({"model", "workloads", "trace", "policies", "engine", "verify", "viz", "experiments"}),
     "cli": ANY,
     "wfsim": ANY,
     "_lazy": frozenset(),  # a leaf: it imports no room, so every room may use it

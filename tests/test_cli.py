@@ -532,3 +532,79 @@ def test_an_unwritable_output_is_one_user_error() -> None:
                               stderr=subprocess.PIPE, text=True, timeout=60)
     assert done.returncode == 2
     assert done.stderr == "wfsim: error: cannot write the output (No space left on device)\n"
+
+
+# --- tune ---------------------------------------------------------------------------
+def write_study(directory: Path, **fields: Any) -> Path:
+    """A study of the tiny config: its placement among two strategies, one replication."""
+    write_config(directory)
+    data = {"experiment": "exp.yaml", "seed": 3, "n_trials": 2, "replications": 1,
+            "space": {"placement": {"strategy": ["heft", "earliest_finish_time"]}}, **fields}
+    path = directory / "study.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def test_tune_prints_the_best_trial_and_writes_its_results(tmp_path: Path, capsys) -> None:
+    study = write_study(tmp_path, held_out=1)
+    rc, out, err = cli(capsys, "tune", study, "--out", tmp_path / "out", "-q")
+    assert rc == 0 and out == "" and "Traceback" not in err
+    rc, out, err = cli(capsys, "tune", study, "--out", tmp_path / "out")  # resumed: nothing left to run
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert lines[0] == f"study study: 2 trials (2 complete) → {tmp_path / 'out'}"
+    assert lines[1].startswith("best trial ") and "Balanced" in lines[1] and "placement.strategy=" in lines[1]
+    assert lines[2].startswith("held-out (1 seed): default Balanced 1")
+    best = json.loads((tmp_path / "out" / "best.json").read_text())
+    assert best["format"] == "wfsim-tune/1" and best["best"][0]["overrides"]
+    assert pd.read_csv(tmp_path / "out" / "trials.csv")["state"].tolist() == ["COMPLETE", "COMPLETE"]
+    assert rundir.check_run(tmp_path / "out" / "best-run").seed == best["study"]["seeds"][0]
+
+
+@pytest.mark.parametrize(("fields", "args", "needles"), [
+    ({"space": {"placement": {"strategy": ["heft", "nearest"]}}}, [],
+     ["study.yaml: space.placement.strategy: unknown strategy 'nearest'; allowed: cloud_only"]),
+    ({"space": {"placement": {"strategy": "heft", "params": {"depth": 3}}}}, [],
+     ["study.yaml: space.placement.params.depth: unknown parameter of heft; allowed: insertion"]),
+    ({"space": {"scheduling": {"strategy": "hybrid", "params": {"w_fit": {"low": 0.5, "high": 2.0}}}}}, [],
+     ["study.yaml: space.scheduling.params.w_fit.high: 2.0 is outside the declared range: a number in [0.0, 1.0]"]),
+    ({}, ["--workers", "2", "--storage", "sqlite:///x.db"],
+     ["--storage sqlite:///x.db: SQLite cannot serve 2 worker processes", "database is locked"]),
+    ({}, ["--storage", "redis://localhost"], ["--storage redis://localhost: unsupported storage; allowed: postgresql"]),
+    ({}, ["--storage", "postgresql://nobody:secret@127.0.0.1:9/none"],
+     ["--storage postgresql://nobody:***@127.0.0.1:9/none: cannot open the storage"]),
+    ({}, ["--sampler", "bayes"], ["--sampler bayes: unknown sampler 'bayes'; allowed: tpe, random"]),
+    ({"experiment": "gone.yaml"}, [], ["gone.yaml: cannot read file (No such file or directory)"]),
+    ({"replications": 0}, [], ["study.yaml: replications: Input should be greater than or equal to 1"]),
+    ({}, ["--workers", "0"], ["argument --workers: must be >= 1, got 0"]),
+])
+def test_tune_user_errors(tmp_path: Path, capsys, fields: dict[str, Any], args: list[str],
+                          needles: list[str]) -> None:
+    rc, _, err = cli(capsys, "tune", write_study(tmp_path, **fields), "--out", tmp_path / "out", *args)
+    line = assert_user_error(rc, err, *needles)
+    assert "secret" not in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_tune_refuses_a_missing_or_damaged_study_file(tmp_path: Path, capsys) -> None:
+    rc, _, err = cli(capsys, "tune", tmp_path / "none.yaml", "--out", tmp_path / "out")
+    assert_user_error(rc, err, "none.yaml: cannot read file")
+    damaged = tmp_path / "damaged.yaml"
+    damaged.write_text("experiment: exp.yaml\nspace: {placement: [\n")
+    rc, _, err = cli(capsys, "tune", damaged, "--out", tmp_path / "out")
+    assert_user_error(rc, err, "damaged.yaml: invalid YAML at line")
+    assert not (tmp_path / "out").exists()
+
+
+def test_tune_never_writes_into_a_directory_it_did_not_write(tmp_path: Path, capsys) -> None:
+    study = write_study(tmp_path)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "notes.txt").write_text("mine")
+    rc, _, err = cli(capsys, "tune", study, "--out", tmp_path / "out")
+    assert_user_error(rc, err, "out: exists, is not empty and is not a wfsim study directory")
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["notes.txt"]
+    # Nor into another study's: its settings differ.
+    assert cli(capsys, "tune", study, "--out", tmp_path / "other", "-q")[0] == 0
+    other = write_study(tmp_path, seed=4)
+    rc, _, err = cli(capsys, "tune", other, "--out", tmp_path / "other")
+    assert_user_error(rc, err, "other: holds the study 'study' with other settings")

@@ -256,3 +256,45 @@ def test_params_arguments_keep_the_rules(capsys: pytest.CaptureFixture[str], arg
                        for line in out.splitlines())
     else:
         assert rc == 2 and err.startswith("wfsim: error: ") and len(err.strip().splitlines()) == 1, err
+
+
+#: Study fields and space entries worth changing, with valid values and nonsense.
+STUDY_CHANGES = st.one_of(
+    st.tuples(st.sampled_from(["replications", "seed", "n_trials", "held_out", "sampler", "pruner", "objective",
+                               "objectives", "constraints", "set", "experiment", "bogus"]), VALUES),
+    st.tuples(st.just("space"), st.sampled_from([
+        {}, {"placement": "heft"}, {"placement": {"strategy": ["heft", "min_min"]}}, {"placement": {"strategy": []}},
+        {"placement": {"strategy": "hybrid_dynamic", "params": {"latency_weight": {"low": 0.2, "high": 2}}}},
+        {"placement": {"strategy": "adaptive_flow", "params": {"recent_samples": 5, "min_samples": 2}}},
+        {"rebalance": {"interval": {"low": 5, "high": 30}}}, {"rebalance": {"interval": {}}}, {"scheduling": 3},
+        {"autoscaling": {"strategy": "threshold", "params": {"cooldown": [30, 60]}}}, {"bogus": {}}])),
+    st.tuples(st.sampled_from(["objectives", "constraints", "sampler"]), st.sampled_from([
+        [{"latency.p95": "minimize"}, {"cost": "minimize"}], [{"cost": "up"}], ["P2"], ["nope"], "all", "nsga2",
+        "epsilon_greedy", "cmaes", "gp"])),
+)
+
+
+@settings(max_examples=max(EXAMPLES // 3, 1), deadline=None, suppress_health_check=list(HealthCheck))
+@given(changes=st.lists(STUDY_CHANGES, max_size=2), existing=st.sampled_from(["none", "user-file"]))
+def test_generated_studies_keep_the_rules(changes: list[tuple[str, Any]], existing: str,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """``wfsim tune`` on generated study files (one trial of the tiny config): a study
+    directory, or one user error; user files untouched."""
+    study: dict[str, Any] = {"experiment": "exp.yaml", "n_trials": 1, "replications": 1,
+                             "space": {"placement": {"strategy": ["heft", "earliest_finish_time"]}}}
+    for key, value in changes:
+        study[key] = value
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        (work / "exp.yaml").write_text(yaml.safe_dump(BASE, sort_keys=False))
+        (work / "study.yaml").write_text(yaml.safe_dump(study, sort_keys=False, allow_unicode=True))
+        out = work / "out"
+        if existing == "user-file":
+            out.mkdir()
+            (out / "notes.md").write_text("mine")
+        user_files = {k: v for k, v in tree(work).items() if k not in ("exp.yaml", "study.yaml")}
+        rc, _, err = cli(capsys, "tune", work / "study.yaml", "--out", out, "-q")
+        event(f"tune {existing}: exit {rc}")
+        check_rules(rc, err, work, user_files, None)
+        if rc == 0:
+            assert (out / "study.json").is_file() and (out / "trials.csv").is_file()

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     )
     from wfsim.policies import FIFO, CloudOnly, EarliestFinishTime, NearestEdge, PlacementStrategy
     from wfsim.trace import Trace, summarize
+    from wfsim.tuning import tune
     from wfsim.workloads import (
         MMPP,
         Periodic,
@@ -70,6 +71,7 @@ _LAZY: dict[str, str] = {
                     "wfsim.model"),
     **dict.fromkeys(["FIFO", "CloudOnly", "EarliestFinishTime", "NearestEdge", "PlacementStrategy"], "wfsim.policies"),
     **dict.fromkeys(["Trace", "summarize"], "wfsim.trace"),
+    "tune": "wfsim.tuning",
     **dict.fromkeys(["MMPP", "Periodic", "Poisson", "TraceArrivals", "WorkDistribution", "Workload", "chain",
                      "diamond", "fork_join", "layered_random", "load_wfformat", "order_processing"],
                     "wfsim.workloads"),
@@ -87,5 +89,5 @@ __all__ = [
     "LocationRequirement", "NearestEdge", "NetworkFidelity", "Node", "Periodic", "PlacementStrategy", "Poisson",
     "RunResult", "Simulation", "Task", "TaskPriority", "Tier", "Topology", "Trace", "TraceArrivals", "TraceLevel",
     "WorkDistribution", "Workflow", "WorkflowState", "Workload", "chain", "diamond", "fork_join", "hierarchical",
-    "layered_random", "load_wfformat", "order_processing", "summarize",
+    "layered_random", "load_wfformat", "order_processing", "summarize", "tune",
 ]

@@ -22,6 +22,12 @@
     List every declared parameter of the registered strategies and settings groups
     (or of those named) with its kind, default, range or choices and doc: the
     values a config accepts and the tuner searches.
+``wfsim tune STUDY --out DIR [--n-trials N] [--workers K] [--storage URL] [--sampler NAME]``
+    Tune strategies and settings with Optuna (:mod:`wfsim.tuning`): the study file
+    names the experiment, the search space, the objective(s), replications and
+    seeds. Prints the best trial (or the Pareto front) and the held-out comparison;
+    writes ``DIR/trials.csv``, ``DIR/best.json`` and ``DIR/best-run``. Rerun on the
+    same ``DIR`` to resume an interrupted study.
 ``wfsim verify DIR [--property NAME …] [--json]``
     Check the property catalog (:mod:`wfsim.verify.catalog`) on a saved run: one line
     per property with its verdict and, when false, the first counterexample; with
@@ -330,6 +336,16 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tune(args: argparse.Namespace) -> int:
+    from wfsim.tuning.session import tune
+
+    result = tune(args.study, args.out, n_trials=args.n_trials, workers=args.workers, storage=args.storage,
+                  sampler=args.sampler, progress=not args.quiet)
+    if not args.quiet:
+        print("\n".join(result.summary()))
+    return 0
+
+
 def _fmt(value: Any, unit: str = "", scale: float = 1.0) -> str:
     return "n/a" if value is None else f"{value * scale:.4g}{unit}"
 
@@ -467,6 +483,21 @@ def make_parser() -> argparse.ArgumentParser:
     params.add_argument("--json", action="store_true", help="one JSON object per strategy or group")
     params.set_defaults(func=cmd_params)
 
+    tuning = sub.add_parser("tune", help="tune strategies and settings with Optuna (a study file)")
+    tuning.add_argument("study", help="study YAML file (experiment, space, objectives, replications, seed)")
+    tuning.add_argument("--out", required=True,
+                        help="output directory: new, empty, or this study's (the study resumes)")
+    tuning.add_argument("--n-trials", type=_positive_int, metavar="N", help="trials in all (default: the file's)")
+    tuning.add_argument("--workers", type=_positive_int, default=1, metavar="K",
+                        help="worker processes running trials at once (default: 1)")
+    tuning.add_argument("--storage", metavar="URL",
+                        help="postgresql://USER@HOST:PORT/DB for workers on many machines (default: a journal file "
+                             "in --out)")
+    tuning.add_argument("--sampler", metavar="NAME", help="tpe, random, cmaes, gp, nsga2, qmc or epsilon_greedy "
+                                                          "(default: the file's)")
+    tuning.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    tuning.set_defaults(func=cmd_tune)
+
     verify = sub.add_parser("verify", help="check the property catalog on a saved run")
     verify.add_argument("dir", help="run directory written by 'wfsim run'")
     verify.add_argument("--property", action="append", default=[], metavar="NAME",
@@ -541,7 +572,8 @@ def _user_errors() -> tuple[type[Exception], ...]:
     # Evaluated only when an exception reaches main(): a module never imported cannot
     # have raised its error, and startup stays light for quick commands.
     found: list[type[Exception]] = [UserError]
-    for module, name in (("wfsim.experiments.errors", "ConfigError"), ("wfsim.trace.rundir", "RunDirectoryError")):
+    for module, name in (("wfsim.experiments.errors", "ConfigError"), ("wfsim.trace.rundir", "RunDirectoryError"),
+                         ("wfsim.tuning.session", "TuneError")):
         if module in sys.modules:
             found.append(getattr(sys.modules[module], name))
     return tuple(found)

@@ -20,15 +20,18 @@ from __future__ import annotations
 import json
 import time
 import traceback
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from wfsim.experiments.errors import ConfigError
 from wfsim.experiments.loading import apply_overrides, blame_override, parse_yaml, validate_config
+
+if TYPE_CHECKING:
+    from wfsim.engine.simulation import RunResult
 
 #: The trace levels a run can keep: everything, or only its summary metrics.
 TRACE_LEVELS = ("full", "metrics")
@@ -136,6 +139,8 @@ class RunOutcome:
             ``ok`` run, else None.
         error: For a failed run: the exception and its traceback.
         wall_seconds: Time to build and run it, trace and metrics included.
+        inspected: What :func:`run_one`'s ``inspect`` found in the run while its
+            trace was in memory (e.g. property verdicts), else None.
     """
 
     scenario: str
@@ -145,6 +150,7 @@ class RunOutcome:
     metrics: dict[str, Any] | None = None
     error: str | None = None
     wall_seconds: float = 0.0
+    inspected: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (what a batch writes per run)."""
@@ -154,25 +160,32 @@ class RunOutcome:
     def from_json(cls, data: Mapping[str, Any]) -> RunOutcome:
         """The outcome :meth:`to_json` wrote."""
         return cls(**{k: data[k] for k in ("scenario", "replication", "seed", "status", "metrics", "error",
-                                           "wall_seconds")})
+                                           "wall_seconds")}, inspected=data.get("inspected"))
 
 
-def run_one(spec: RunSpec, trace_dir: str | None = None) -> RunOutcome:
+def run_one(spec: RunSpec, trace_dir: str | None = None,
+            inspect: Callable[[RunResult], Mapping[str, Any]] | None = None) -> RunOutcome:
     """Build and run ``spec``; an exception makes a failed outcome, not an error.
 
     Args:
         spec: The run.
         trace_dir: With ``spec.trace == "full"``, where to write the run directory
             (:func:`wfsim.trace.rundir.write_run`, atomically); None keeps nothing.
+        inspect: Called with the finished run before it is dropped (a study checks
+            the property catalog on its trace); what it returns becomes the outcome's
+            ``inspected``, and what it raises fails the run like the run's own errors.
     """
     from wfsim.experiments.building import build_simulation
 
     wall = time.perf_counter()
+    inspected = None
     try:
         config = validate_config(dict(spec.config), spec.source)
         sim = build_simulation(config, spec.base_dir, spec.source, seed=spec.seed, trace=spec.trace)
         result = sim.run()
         metrics = result.metrics
+        if inspect is not None:
+            inspected = dict(inspect(result))
         if trace_dir is not None and result.trace is not None:
             from wfsim.trace.rundir import write_run
 
@@ -182,7 +195,7 @@ def run_one(spec: RunSpec, trace_dir: str | None = None) -> RunOutcome:
         return RunOutcome(spec.scenario, spec.replication, spec.seed, "failed", error=error,
                           wall_seconds=time.perf_counter() - wall)
     return RunOutcome(spec.scenario, spec.replication, spec.seed, "ok", metrics=metrics,
-                      wall_seconds=time.perf_counter() - wall)
+                      wall_seconds=time.perf_counter() - wall, inspected=inspected)
 
 
 def prepare_specs(config_path: str | Path, scenarios: Iterable[Scenario], seeds: Sequence[int],
