@@ -34,7 +34,9 @@ KERNEL = "python3"
 CELL_TIMEOUT = 300
 
 #: notebook → the parameter values CI runs it with (see the module docstring).
-SMALL: dict[str, dict[str, object]] = {}
+SMALL: dict[str, dict[str, object]] = {
+    "05-tuning": {"n_trials": 4, "pareto_trials": 4, "replications": 1, "held_out": 2, "duration": 20.0},
+}
 
 
 def _cells(nb) -> list[tuple[str, str]]:
