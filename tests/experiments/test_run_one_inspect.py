@@ -10,7 +10,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _spec() -> object:
-    (spec,) = prepare_specs(REPO / "experiments" / "quickstart.yaml", [Scenario("base")], [3], ["duration=10"])
+    (spec,) = prepare_specs(REPO / "experiments" / "quickstart.yaml", [Scenario("base")], [3], ["duration=10"],
+                            trace="full")
     return spec
 
 
