@@ -19,8 +19,8 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## run experiments/quickstart.yaml, results in results/quickstart
 	$(BIN)/wfsim run experiments/quickstart.yaml --out results/quickstart
 
-test: $(STAMP)  ## the whole test suite, notebooks and docstring examples included
-	$(BIN)/python -m pytest
+test: $(STAMP)  ## the whole test suite, notebooks and docstring examples included, on every core
+	$(BIN)/python -m pytest -n auto
 
 lint: $(STAMP)  ## ruff over the package, the tests and the benchmarks (rules in pyproject.toml)
 	$(BIN)/ruff check wfsim tests benchmarks
