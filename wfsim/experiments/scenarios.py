@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import time
 import traceback
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -187,7 +187,8 @@ def run_one(spec: RunSpec, trace_dir: str | None = None) -> RunOutcome:
 
 def prepare_specs(config_path: str | Path, scenarios: Iterable[Scenario], seeds: Sequence[int],
                   overrides: Sequence[str] = (), trace: str = "metrics",
-                  data: dict[str, Any] | None = None) -> list[RunSpec]:
+                  data: dict[str, Any] | None = None,
+                  scenario_flag: Callable[[Scenario], str] | None = None) -> list[RunSpec]:
     """Every (scenario, seed) of an experiment as a :class:`RunSpec`, each scenario's
     config validated and built once first, so that a bad one is refused before
     anything runs.
@@ -199,6 +200,8 @@ def prepare_specs(config_path: str | Path, scenarios: Iterable[Scenario], seeds:
         overrides: ``key=value`` overrides for every scenario, applied first.
         trace: The trace level of every run (:data:`TRACE_LEVELS`).
         data: The config's content if already read (else read from ``config_path``).
+        scenario_flag: How the user gave a scenario's overrides, for error messages
+            (default ``scenario NAME:``; ``wfsim compare`` says ``--vary``).
 
     Raises:
         ConfigError: A scenario is not a valid config (named by its override).
@@ -213,8 +216,9 @@ def prepare_specs(config_path: str | Path, scenarios: Iterable[Scenario], seeds:
     base = apply_overrides(read_yaml(config_path) if data is None else data, list(overrides))
     specs = []
     for scenario in scenarios:
-        with blame_override(overrides), blame_override(scenario.overrides, f"scenario {scenario.name}:"):
-            raw = apply_overrides(base, list(scenario.overrides), f"scenario {scenario.name}:")
+        flag = scenario_flag(scenario) if scenario_flag else f"scenario {scenario.name}:"
+        with blame_override(overrides), blame_override(scenario.overrides, flag):
+            raw = apply_overrides(base, list(scenario.overrides), flag)
             config = validate_config(raw, source)
             build_simulation(config, base_dir, source)  # refused now rather than after other runs
         specs += [RunSpec(scenario.name, k, seed, raw, base_dir, source, trace) for k, seed in enumerate(seeds)]
