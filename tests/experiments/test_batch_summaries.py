@@ -65,7 +65,7 @@ def test_paired_needs_a_known_baseline_and_metrics() -> None:
     table = runs([("a", 0, "ok", 1.0), ("b", 0, "ok", 2.0)])
     with pytest.raises(ValueError, match="baseline: no scenario 'z'; allowed: a, b"):
         paired_differences(table, "z")
-    with pytest.raises(ValueError, match="unknown metric 'latency.mode'; allowed: latency.mean, cost"):
+    with pytest.raises(ValueError, match=r"unknown metric 'latency\.mode'; allowed: latency\.mean, cost"):
         summarize_runs(table, ["latency.mode"])
 
 
