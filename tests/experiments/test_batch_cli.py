@@ -163,3 +163,28 @@ def test_a_changed_table_or_record_is_never_replaced(tmp_path: Path, capsys,
     (out / "runs" / "0-r1.json").write_text(json.dumps({**json.loads((out / "runs" / "0-r0.json").read_text())}))
     rc, _, err = cli(capsys, "batch", path, "--out", out, "-q")
     assert_user_error(rc, err, "0-r1.json: records scenario 'placement=nearest_edge', replication 0")
+
+
+def test_a_full_disk_is_one_line_and_keeps_the_records(tmp_path: Path, capsys,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import wfsim.experiments.batch as batch_module
+    import wfsim.experiments.batchdir as batchdir_module
+    from wfsim.experiments.scenarios import RunOutcome
+
+    monkeypatch.setattr(batch_module, "run_one", lambda spec, trace_dir=None: RunOutcome(
+        spec.scenario, spec.replication, spec.seed, "ok", metrics={"cost": 1.0}))
+    real = batchdir_module.write_atomically
+
+    def fills_up(out: Path, content: object) -> None:
+        if Path(out).name == "1-r0.json":
+            raise OSError(28, "No space left on device")
+        real(out, content)
+
+    monkeypatch.setattr(batchdir_module, "write_atomically", fills_up)
+    path, out = batch_file(tmp_path), tmp_path / "out"
+    rc, _, err = cli(capsys, "batch", path, "--out", out, "--workers", "1", "-q")
+    assert_user_error(rc, err, "cannot write a run's record (No space left on device)", "run the batch again")
+    assert sorted(p.name for p in (out / "runs").iterdir()) == ["0-r0.json"]  # replication by replication
+    monkeypatch.setattr(batchdir_module, "write_atomically", real)
+    assert cli(capsys, "batch", path, "--out", out, "--workers", "1", "-q")[0] == 0
+    assert json.loads((out / "batch.json").read_text())["sessions"][-1]["to_run"] == 5

@@ -109,7 +109,8 @@ class BatchDirectory:
         self._manifest["sessions"].append({
             "started": _now(), "command": sys.argv[0] if sys.argv else None, "to_run": to_run,
             "versions": package_versions(), "git_revision": git_revision()})
-        write_atomically(self.path / MANIFEST, _json(self._manifest))
+        with self._writing("its manifest"):
+            write_atomically(self.path / MANIFEST, _json(self._manifest))
 
     def trace_dir(self, scenario: int, replication: int) -> str:
         """Where the run directory of a run with ``trace: full`` goes."""
@@ -117,8 +118,9 @@ class BatchDirectory:
 
     def record(self, scenario: int, replication: int, outcome: RunOutcome) -> None:
         """Write the record of a finished run, atomically."""
-        write_atomically(self.path / "runs" / f"{run_name(scenario, replication)}.json",
-                         json.dumps(outcome.to_json(), indent=1, default=float))
+        with self._writing("a run's record"):
+            write_atomically(self.path / "runs" / f"{run_name(scenario, replication)}.json",
+                             json.dumps(outcome.to_json(), indent=1, default=float))
         self.done[scenario, replication] = outcome
 
     def write_tables(self, runs: pd.DataFrame, summary: pd.DataFrame, text: str) -> None:
@@ -132,11 +134,21 @@ class BatchDirectory:
         outputs = self._manifest.setdefault("outputs", {})
         for name, data in contents.items():
             outputs[name] = [*outputs.get(name, [])[-1:], _sha256(data)]
-        write_atomically(self.path / MANIFEST, _json(self._manifest))
-        for name, data in contents.items():
-            write_atomically(self.path / name, data)
-            outputs[name] = outputs[name][-1:]
-        write_atomically(self.path / MANIFEST, _json(self._manifest))
+        with self._writing("the tables"):
+            write_atomically(self.path / MANIFEST, _json(self._manifest))
+            for name, data in contents.items():
+                write_atomically(self.path / name, data)
+                outputs[name] = outputs[name][-1:]
+            write_atomically(self.path / MANIFEST, _json(self._manifest))
+
+    @contextlib.contextmanager
+    def _writing(self, what: str) -> Iterator[None]:
+        """A failed write as a user error: the disk is full, the directory went away."""
+        try:
+            yield
+        except OSError as exc:
+            raise ConfigError(str(self.path), None, f"cannot write {what} ({exc.strerror or exc}); the runs "
+                              "recorded so far are kept: run the batch again to go on") from None
 
     def close(self) -> None:
         """Release the lock."""
