@@ -21,6 +21,16 @@ def never_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(batch_module, "run_one", lambda *a: pytest.fail("a run started"))
 
 
+@pytest.fixture
+def instant_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Record every run as done at once: what the runs give does not matter here."""
+    import wfsim.experiments.batch as batch_module
+    from wfsim.experiments.scenarios import RunOutcome
+
+    monkeypatch.setattr(batch_module, "run_one", lambda spec, trace_dir=None: RunOutcome(
+        spec.scenario, spec.replication, spec.seed, "ok", metrics={"cost": 1.0}))
+
+
 def test_a_plain_config_is_a_batch_of_one_scenario(tmp_path: Path, capsys) -> None:
     config = yaml.safe_load(EXPERIMENT.read_text())
     config["duration"] = 10
@@ -106,14 +116,7 @@ def test_output_directories_that_are_not_this_batchs(tmp_path: Path, capsys, nev
     assert tree(tmp_path) == before
 
 
-def test_a_different_batch_in_the_directory_is_refused(tmp_path: Path, capsys,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    import wfsim.experiments.batch as batch_module
-    from wfsim.experiments.scenarios import RunOutcome
-
-    # The runs themselves do not matter here: each is recorded as if it had run.
-    monkeypatch.setattr(batch_module, "run_one", lambda spec, trace_dir=None: RunOutcome(
-        spec.scenario, spec.replication, spec.seed, "ok", metrics={"cost": 1.0}))
+def test_a_different_batch_in_the_directory_is_refused(tmp_path: Path, capsys, instant_runs: None) -> None:
     path = batch_file(tmp_path)
     out = tmp_path / "out"
     assert cli(capsys, "batch", path, "--out", out, "--workers", "1", "-q")[0] == 0
@@ -130,9 +133,9 @@ def test_a_different_batch_in_the_directory_is_refused(tmp_path: Path, capsys,
     batch_file(tmp_path, grid={"placement": ["heft", "nearest_edge"]})
     rc, _, err = cli(capsys, "batch", path, "--out", out)
     assert_user_error(rc, err, "what differs: scenarios")
-    EXPERIMENT_COPY = tmp_path / "exp.yaml"
-    EXPERIMENT_COPY.write_text(EXPERIMENT.read_text() + "\n# changed\n")
-    batch_file(tmp_path, experiment=str(EXPERIMENT_COPY))
+    copy = tmp_path / "exp.yaml"
+    copy.write_text(EXPERIMENT.read_text() + "\n# changed\n")
+    batch_file(tmp_path, experiment=str(copy))
     rc, _, err = cli(capsys, "batch", path, "--out", out)
     assert_user_error(rc, err, "what differs: experiment content")
     assert tree(out) == before
@@ -143,13 +146,7 @@ def test_a_different_batch_in_the_directory_is_refused(tmp_path: Path, capsys,
     assert json.loads((out / "batch.json").read_text())["sessions"][-1]["to_run"] == 2
 
 
-def test_a_changed_table_or_record_is_never_replaced(tmp_path: Path, capsys,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    import wfsim.experiments.batch as batch_module
-    from wfsim.experiments.scenarios import RunOutcome
-
-    monkeypatch.setattr(batch_module, "run_one", lambda spec, trace_dir=None: RunOutcome(
-        spec.scenario, spec.replication, spec.seed, "ok", metrics={"cost": 1.0}))
+def test_a_changed_table_or_record_is_never_replaced(tmp_path: Path, capsys, instant_runs: None) -> None:
     path, out = batch_file(tmp_path), tmp_path / "out"
     assert cli(capsys, "batch", path, "--out", out, "--workers", "1", "-q")[0] == 0
     (out / "summary.md").write_text("my notes")
@@ -165,14 +162,10 @@ def test_a_changed_table_or_record_is_never_replaced(tmp_path: Path, capsys,
     assert_user_error(rc, err, "0-r1.json: records scenario 'placement=nearest_edge', replication 0")
 
 
-def test_a_full_disk_is_one_line_and_keeps_the_records(tmp_path: Path, capsys,
+def test_a_full_disk_is_one_line_and_keeps_the_records(tmp_path: Path, capsys, instant_runs: None,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    import wfsim.experiments.batch as batch_module
     import wfsim.experiments.batchdir as batchdir_module
-    from wfsim.experiments.scenarios import RunOutcome
 
-    monkeypatch.setattr(batch_module, "run_one", lambda spec, trace_dir=None: RunOutcome(
-        spec.scenario, spec.replication, spec.seed, "ok", metrics={"cost": 1.0}))
     real = batchdir_module.write_atomically
 
     def fills_up(out: Path, content: object) -> None:
