@@ -32,8 +32,10 @@ from wfsim.experiments.scenarios import RunOutcome, RunSpec, run_one
 
 #: Deaths of its worker after which a run is recorded as failed.
 MAX_DEATHS = 2
-#: What the worker server imports once, so that each worker starts warm.
-_PRELOAD = ["wfsim.experiments.scenarios", "wfsim.experiments.building"]
+#: What the worker server imports once, so that each worker starts warm: the simulator,
+#: and the batch machinery, which a main module that a worker imports again
+#: (``multiprocessing``'s rule) has likely imported too.
+_PRELOAD = ["wfsim.experiments.scenarios", "wfsim.experiments.building", "wfsim.experiments.batch"]
 
 #: One job: a run and where its trace goes (None: nowhere).
 Job = tuple[RunSpec, "str | None"]
