@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from wfsim.experiments.batch import BatchResult, batch, run_batch
 from wfsim.experiments.batchfile import load_plan
@@ -16,7 +17,7 @@ from wfsim.experiments.scenarios import replication_seeds
 from wfsim.trace.rundir import check_run
 from wfsim.trace.trace import Trace
 
-from batch_support import batch_file, comparable
+from batch_support import EXPERIMENT, batch_file, comparable
 from cli_support import cli
 
 
@@ -136,3 +137,16 @@ def test_a_dask_cluster_gives_the_local_results(sequential: BatchResult, tmp_pat
             as cluster:
         result = batch(batch_file(tmp_path), tmp_path / "out", dask=cluster.scheduler_address)
     pd.testing.assert_frame_equal(comparable(result.runs), comparable(sequential.runs))
+
+
+def test_an_inline_experiment_resolves_its_files_beside_the_batch_file(tmp_path: Path) -> None:
+    config = yaml.safe_load(EXPERIMENT.read_text())
+    (tmp_path / "topologies").mkdir()
+    (tmp_path / "topologies" / "t.yaml").write_text(yaml.safe_dump({"hierarchical": {"devices": 8, "edge": 2}}))
+    config["topology"] = {"file": "topologies/t.yaml"}
+    path = tmp_path / "inline.yaml"
+    path.write_text(yaml.safe_dump({"experiment": config, "scenarios": [{"name": "only"}], "seeds": [3, 4]}))
+    plan = load_plan(path)
+    assert plan.experiment is None and plan.root_seed is None and plan.seeds == (3, 4)
+    assert [s.base_dir for s in plan.specs] == [str(tmp_path)] * 2
+    assert load_plan(path).experiment_sha256 == plan.experiment_sha256  # the content's, stable
