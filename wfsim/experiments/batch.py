@@ -107,8 +107,17 @@ def batch(source: str | Path | Mapping[str, Any], out: str | Path | None = None,
     Raises:
         ConfigError: A user error (the file, an override, the output directory).
     """
+    warm_up(workers, dask)
     plan = load_plan(source, replications=replications, seed=seed, seeds=seeds, overrides=overrides, trace=trace)
     return run_batch(plan, out, workers=workers, dask=dask, retry_failed=retry_failed, progress=progress)
+
+
+def warm_up(workers: int | None, dask: Any = None) -> None:
+    """Start the local worker server, if the batch will use it, while it is planned."""
+    if dask is None and (workers or os.cpu_count() or 1) > 1:
+        from wfsim.experiments import workers as worker_processes
+
+        worker_processes.warm_up()
 
 
 def run_batch(plan: BatchPlan, out: str | Path | None = None, *, workers: int | None = None, dask: Any = None,

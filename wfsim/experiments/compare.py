@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from wfsim.experiments.batch import BatchResult, run_batch
+from wfsim.experiments.batch import BatchResult, run_batch, warm_up
 from wfsim.experiments.batchfile import plan_variants
 from wfsim.experiments.errors import ConfigError
 from wfsim.experiments.loading import parse_yaml
@@ -52,5 +52,6 @@ def compare(path: str | Path, vary: dict[str, list[Any]], seeds: Sequence[int], 
     Raises:
         ConfigError: a variant is not a valid config (checked before anything runs).
     """
+    warm_up(workers)
     plan = plan_variants(path, grid(vary), seeds, overrides)
     return run_batch(plan, workers=workers, progress=progress)

@@ -122,6 +122,15 @@ class WorkerPool:
         return process, mine
 
 
+def warm_up() -> None:
+    """Start the worker server now: it imports the simulator while the batch is being
+    planned, and the first workers start as soon as they are needed."""
+    if _context().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
 def _died(spec: RunSpec, exitcode: int | None, deaths: int) -> RunOutcome:
     how = (f"killed by {signal.Signals(-exitcode).name}" if exitcode is not None and exitcode < 0
            else f"exit status {exitcode}")
