@@ -41,8 +41,8 @@ EXPERIMENT = Path(__file__).resolve().parents[1] / "experiments" / "compare-plac
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--placements", default="nearest_edge,earliest_finish_time,heft,adaptive_flow")
-    parser.add_argument("--replications", type=int, default=3)
-    parser.add_argument("--duration", type=float, default=1200.0, help="simulated seconds per run")
+    parser.add_argument("--replications", type=int, default=4)
+    parser.add_argument("--duration", type=float, default=2400.0, help="simulated seconds per run")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=1, help="best of K batches each way (a busy machine)")
     parser.add_argument("--skip-dask", action="store_true")
