@@ -9,8 +9,9 @@
 ``wfsim info DIR``
     Check a saved run (manifest, file sizes and checksums) and summarise it.
 ``wfsim compare CONFIG --vary KEY=V1,V2 [--seeds N …] [--out FILE] [--workers K]``
-    Run each value (same seeds for all) and print a Markdown table of latency,
-    makespan, throughput, cost, energy and deadline misses (mean ± sd).
+    Run each value (same seeds for all) in K worker processes and print a Markdown
+    table of latency, makespan, throughput, cost, energy and deadline misses (mean ±
+    sd); exit status 1 if a run failed (the others are tabulated).
 ``wfsim batch FILE --out DIR [--replications R] [--seed S] [--workers K | --dask ADDRESS] [--trace …] [--set …]``
     Run the scenarios × replications of a batch file (:mod:`wfsim.experiments.batch`)
     in parallel, each run's record written to ``DIR`` as it finishes; running it
