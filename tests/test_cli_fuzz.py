@@ -1,7 +1,9 @@
-"""Property-based fuzzing of the command line: generated configs, overrides, damaged
-run directories and `params` arguments, against the rules every command keeps:
+"""Property-based fuzzing of the command line: generated configs, overrides, batch
+files, damaged run directories and `params` arguments, against the rules every command
+keeps:
 
-* exit 0 or 2 (1 only for ``run --strict`` with failed workflows), never a traceback;
+* exit 0 or 2 (1 only for ``run --strict`` with failed workflows and a batch with failed
+  runs), never a traceback;
   a user error is one ``wfsim: error:`` line;
 * no user file is lost;
 * nothing is half-written: no staging directory is left, and an output directory is
@@ -142,6 +144,69 @@ def test_generated_configs_keep_the_rules(changes: list[tuple[str, Any]], overri
         rc, _, err = cli(capsys, *argv)
         event(f"{command} {existing}: exit {rc}")
         check_rules(rc, err, work, user_files, out if command == "run" else None)
+
+
+#: Batch-file fields and what they may be set to: valid values, wrong ones and nonsense
+#: (small: a generated batch has at most a few scenarios and replications).
+NONSENSE = st.sampled_from([0, -1, 0.5, "", "x", None, True, [], {}, [1], {"a": 1}])
+BATCH_FIELDS: dict[str, st.SearchStrategy[Any]] = {
+    "experiment": st.one_of(st.sampled_from(["exp.yaml", "missing.yaml", "batch.yaml", "."]), NONSENSE),
+    "set": st.one_of(st.sampled_from([["duration=1"], {"duration": 1}, ["duration"], ["duration=-1"],
+                                      {"placement": "teleport"}, ["bogus=1"]]), NONSENSE),
+    "grid": st.one_of(st.sampled_from([{"placement": ["heft", "random"]}, {"network": ["fast", "shared"]},
+                                       {"placement": []}, {"placement": "heft"}, {"placement": ["heft", "heft"]},
+                                       {"placement": ["teleport"]}]), NONSENSE),
+    "scenarios": st.one_of(st.sampled_from([[{"name": "a", "set": {"placement": "random"}}],
+                                            [{"name": "a"}, {"name": "a"}], [{"name": "b", "colour": 1}],
+                                            [{"set": ["placement=heft"]}], [{"name": "c", "set": 3}]]), NONSENSE),
+    "replications": st.one_of(st.integers(-1, 3), NONSENSE),
+    "seed": st.one_of(st.integers(-1, 2**33), NONSENSE),
+    "seeds": st.one_of(st.lists(st.integers(-1, 5), max_size=3), NONSENSE),
+    "trace": st.one_of(st.sampled_from(["full", "metrics", "all"]), NONSENSE),
+    "baseline": st.one_of(st.sampled_from(["baseline", "a", "placement=random", "placement=heft"]), NONSENSE),
+    "bogus": NONSENSE,
+}
+
+
+@settings(FUZZ, max_examples=max(5, EXAMPLES // 3))  # each example may run a few small simulations
+@given(changes=st.lists(st.sampled_from(sorted(BATCH_FIELDS)).flatmap(
+           lambda key: st.tuples(st.just(key), BATCH_FIELDS[key] | st.just(...))), max_size=3),
+       existing=st.sampled_from(["none", "empty", "user-file", "file", "other-batch"]))
+def test_generated_batch_files_keep_the_rules(changes: list[tuple[str, Any]], existing: str,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    data: dict[str, Any] = {"experiment": "exp.yaml", "set": ["duration=1"], "replications": 2, "seed": 1}
+    for key, value in changes:
+        if value is ...:
+            data.pop(key, None)
+        else:
+            data[key] = value
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        (work / "exp.yaml").write_text(yaml.safe_dump(BASE, sort_keys=False))
+        (work / "batch.yaml").write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+        out = work / "out"
+        if existing in ("empty", "user-file", "other-batch"):
+            out.mkdir()
+        if existing == "user-file":
+            (out / "notes.md").write_text("mine")
+        elif existing == "file":
+            out.write_text("mine")
+        elif existing == "other-batch":
+            (out / "batch.json").write_text(json.dumps({"format": "wfsim-batch/1", "experiment": {"sha256": "0"},
+                                                        "set": [], "scenarios": [], "seeds": [], "trace": "x"}))
+        user_files = {k: v for k, v in tree(work).items() if k not in ("exp.yaml", "batch.yaml")}
+        rc, _, err = cli(capsys, "batch", work / "batch.yaml", "--out", out, "--workers", "1", "-q")
+        event(f"batch {existing}: exit {rc}")
+        assert rc in (0, 1, 2), (rc, err)
+        assert "Traceback" not in err
+        if rc == 2:
+            assert len([line for line in err.splitlines() if line.startswith("wfsim: error: ")]) == 1, err
+        else:
+            assert (out / "batch.json").is_file() and (out / "results.csv").is_file()
+        now = tree(work)
+        for name, digest in user_files.items():
+            assert now.get(name) == digest, f"user file {name} lost or changed"
+        assert not [p for p in work.rglob("*") if ".wfsim-tmp" in p.name], "temporary file left behind"
 
 
 @pytest.fixture(scope="module")

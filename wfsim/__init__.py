@@ -9,6 +9,11 @@ The public API re-exported here covers a whole run::
     result = Simulation(topology, [workload], placement=NearestEdge(), seed=1).run()
     result.metrics["latency"]      # mean / p50 / p95 / p99
     result.trace.task_events       # pandas DataFrame
+
+and a batch of scenarios × replications (``wfsim.batch``, :mod:`wfsim.experiments.batch`)::
+
+    runs = wfsim.batch("experiments/placement-batch.yaml", replications=3)
+    runs.summary(), runs.paired()  # means with 95% intervals; differences on common seeds
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ if TYPE_CHECKING:
         RunResult,
         Simulation,
     )
+    from wfsim.experiments.batch import batch
     from wfsim.model import (
         Edge,
         HealthStatus,
@@ -72,6 +78,7 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(["FIFO", "CloudOnly", "EarliestFinishTime", "NearestEdge", "PlacementStrategy"], "wfsim.policies"),
     **dict.fromkeys(["Trace", "summarize"], "wfsim.trace"),
     "tune": "wfsim.tuning",
+    "batch": "wfsim.experiments.batch",
     **dict.fromkeys(["MMPP", "Periodic", "Poisson", "TraceArrivals", "WorkDistribution", "Workload", "chain",
                      "diamond", "fork_join", "layered_random", "load_wfformat", "order_processing"],
                     "wfsim.workloads"),
@@ -88,6 +95,6 @@ __all__ = [
     "Edge", "HealthChange", "HealthStatus", "Link",
     "LocationRequirement", "NearestEdge", "NetworkFidelity", "Node", "Periodic", "PlacementStrategy", "Poisson",
     "RunResult", "Simulation", "Task", "TaskPriority", "Tier", "Topology", "Trace", "TraceArrivals", "TraceLevel",
-    "WorkDistribution", "Workflow", "WorkflowState", "Workload", "chain", "diamond", "fork_join", "hierarchical",
-    "layered_random", "load_wfformat", "order_processing", "summarize", "tune",
+    "WorkDistribution", "Workflow", "WorkflowState", "Workload", "batch", "chain", "diamond", "fork_join",
+    "hierarchical", "layered_random", "load_wfformat", "order_processing", "summarize", "tune",
 ]

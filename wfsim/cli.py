@@ -9,9 +9,16 @@
     Check a config (including its topology, workflow and arrival files) without running.
 ``wfsim info DIR``
     Check a saved run (manifest, file sizes and checksums) and summarise it.
-``wfsim compare CONFIG --vary KEY=V1,V2 [--seeds N …] [--out FILE]``
-    Run each value (same seeds for all) and print a Markdown table of latency,
-    makespan, cost, energy and deadline misses.
+``wfsim compare CONFIG --vary KEY=V1,V2 [--seeds N …] [--out FILE] [--workers K]``
+    Run each value (same seeds for all) in K worker processes and print a Markdown
+    table of latency, makespan, throughput, cost, energy and deadline misses (mean ±
+    sd); exit status 1 if a run failed (the others are tabulated).
+``wfsim batch FILE --out DIR [--replications R] [--seed S] [--workers K | --dask ADDRESS] [--trace …] [--set …]``
+    Run the scenarios × replications of a batch file (:mod:`wfsim.experiments.batch`)
+    in parallel, each run's record written to ``DIR`` as it finishes; running it
+    again runs only what is missing. Prints means with 95% intervals and paired
+    differences from the baseline; ``--retry-failed`` runs failed runs again; exit
+    status 1 if any run failed.
 ``wfsim check-history FILE… [--model register|kv] [--consistency …] [--format …] [--jobs K]``
     Check recorded operation histories (wfsim JSONL, Jepsen log, Porcupine or
     Knossos EDN) for linearizability, sequential or causal consistency; prints one
@@ -195,9 +202,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from tqdm.auto import tqdm
-
-    from wfsim.experiments.compare import compare, markdown, parse_vary
+    from wfsim.experiments.compare import compare, parse_vary
+    from wfsim.trace.rundir import write_atomically
 
     out = _writable_file(Path(args.out)) if args.out else None
     vary = parse_vary(args.vary, str(args.config))
@@ -205,22 +211,38 @@ def cmd_compare(args: argparse.Namespace) -> int:
         from wfsim.experiments.loading import load_config
 
         args.seeds = [load_config(args.config, args.set).seed]
-    runs = len(args.seeds)
-    for values in vary.values():
-        runs *= len(values)
-    with tqdm(total=runs, desc="comparing", unit="run", leave=False, disable=args.quiet) as bar:
-        def done(label: str) -> None:
-            bar.set_postfix_str(label, refresh=False)
-            bar.update(1)
-        results = compare(args.config, vary, args.seeds, args.set, progress=done)
-    table = markdown(results, list(vary))
+    result = compare(args.config, vary, args.seeds, args.set, workers=args.workers, progress=not args.quiet)
+    table = result.markdown("sd")
     print(table, flush=True)  # first: the table is never lost to a failed save
     if out is not None:
         try:
-            _write_atomically(out, f"{COMPARE_MARKER}\n{table}\n")
+            write_atomically(out, f"{COMPARE_MARKER}\n{table}\n")
         except OSError as exc:
             raise UserError(f"{out}: cannot write the table ({exc.strerror or exc}); it is printed above") from None
-    return 0
+    return _failed_runs(result)
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from wfsim.experiments.batch import batch
+
+    result = batch(args.file, args.out, replications=args.replications, seed=args.seed, overrides=args.set,
+                   trace=args.trace, workers=args.workers, dask=args.dask, retry_failed=args.retry_failed,
+                   progress=not args.quiet)
+    print(result.report(), flush=True)
+    return _failed_runs(result)
+
+
+def _failed_runs(result: Any) -> int:
+    """Report the failed runs of a batch result on stderr: 1 if there are any, else 0."""
+    failed = result.failed
+    if not len(failed):
+        return 0
+    first = failed.iloc[0]
+    where = (f"; their records are in {result.out}/runs, and --retry-failed runs them again"
+             if result.out is not None else "")
+    print(f"wfsim: {len(failed)} of {len(result.runs)} runs failed; the first: {first['scenario']} replication "
+          f"{first['replication']} (seed {first['seed']}): {first['error']}{where}", file=sys.stderr)
+    return 1
 
 
 #: First line of a table file written by ``compare --out``: only such a file is replaced.
@@ -250,17 +272,6 @@ def _writable_file(out: Path) -> Path:
     except OSError as exc:
         raise UserError(f"{out}: cannot write here ({exc.strerror or exc})") from None
     return out
-
-
-def _write_atomically(out: Path, text: str) -> None:
-    with tempfile.NamedTemporaryFile("w", dir=out.parent, prefix=f".{out.name}.", suffix=".tmp",
-                                     delete=False) as tmp:
-        tmp.write(text)
-    try:
-        os.replace(tmp.name, out)
-    except OSError:
-        os.unlink(tmp.name)
-        raise
 
 
 def _check_history_file(path: str, options: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -451,8 +462,38 @@ def make_parser() -> argparse.ArgumentParser:
     comparison.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                             help="override applied to every variant")
     comparison.add_argument("--out", help="also write the Markdown table to this file")
+    comparison.add_argument("--workers", type=_positive_int, metavar="K",
+                            help="run in K worker processes (default: one per CPU; 1: in this process)")
     comparison.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     comparison.set_defaults(func=cmd_compare)
+
+    batching = sub.add_parser(
+        "batch", help="run the scenarios and replications of a batch file, resumably",
+        description="Run every scenario of FILE (a batch file, or an experiment config: one scenario) with "
+                    "every replication seed, in parallel, writing each run's record to DIR as it finishes; "
+                    "print the means with 95%% intervals and the differences from the baseline paired on the "
+                    "seed. Running it again runs only what is missing. Exit status 1 if any run failed.")
+    batching.add_argument("file", metavar="FILE", help="batch file or experiment config (YAML)")
+    batching.add_argument("--out", required=True, metavar="DIR",
+                          help="batch directory: new, empty, or this batch's (resumed)")
+    batching.add_argument("--replications", type=_positive_int, metavar="R",
+                          help="replications, seeds derived from --seed (replaces the file's)")
+    batching.add_argument("--seed", type=_seed, metavar="S",
+                          help="root seed of the replications (default: the file's, else the experiment's)")
+    where = batching.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_positive_int, metavar="K",
+                       help="run in K worker processes (default: one per CPU; 1: in this process)")
+    where.add_argument("--dask", metavar="ADDRESS",
+                       help="run on the Dask cluster whose scheduler is ADDRESS, e.g. tcp://host:8786 (with "
+                            "--trace full, DIR must be on a file system its workers share)")
+    batching.add_argument("--trace", choices=["full", "metrics"],
+                          help="keep every run's trace under DIR/traces (full) or only its metrics (default: "
+                               "the file's, else metrics)")
+    batching.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                          help="override for every scenario, after the file's (repeatable)")
+    batching.add_argument("--retry-failed", action="store_true", help="also run again the runs that failed")
+    batching.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    batching.set_defaults(func=cmd_batch)
 
     history = sub.add_parser(
         "check-history", help="check operation histories for a consistency model",

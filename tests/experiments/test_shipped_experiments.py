@@ -1,4 +1,5 @@
-"""Every experiment shipped in experiments/ validates, and the small ones run."""
+"""Every experiment and batch file shipped in experiments/ validates, and the small
+experiments run."""
 
 from __future__ import annotations
 
@@ -7,8 +8,13 @@ from pathlib import Path
 import pytest
 
 from wfsim.experiments import build_simulation, load_config
+from wfsim.experiments.batchfile import load_plan
+from wfsim.experiments.loading import read_yaml
 
-EXPERIMENTS = sorted((Path(__file__).resolve().parents[2] / "experiments").glob("*.yaml"))
+SHIPPED = sorted((Path(__file__).resolve().parents[2] / "experiments").glob("*.yaml"))
+#: Batch files name their experiment (wfsim.experiments.batchfile); the rest are configs.
+BATCHES = [path for path in SHIPPED if "experiment" in read_yaml(path)]
+EXPERIMENTS = [path for path in SHIPPED if path not in BATCHES]
 
 
 @pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.name)
@@ -16,6 +22,12 @@ def test_experiment_builds(path: Path) -> None:
     config = load_config(path)
     sim = build_simulation(config, path.parent, str(path))
     assert sim.topology.nodes
+
+
+@pytest.mark.parametrize("path", BATCHES, ids=lambda p: p.name)
+def test_batch_file_plans_every_run(path: Path) -> None:
+    plan = load_plan(path)  # every scenario validated and built
+    assert len(plan.specs) == len(plan.scenarios) * len(plan.seeds) > 1
 
 
 @pytest.mark.parametrize("name", ["quickstart.yaml", "campus.yaml", "maintenance.yaml"])

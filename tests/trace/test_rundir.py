@@ -136,12 +136,10 @@ def test_compare_checks_its_out_before_running(tmp_path: Path, capsys: pytest.Ca
 
 def test_compare_prints_the_table_when_saving_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    import wfsim.cli
-
     def full_disk(out: Path, text: str) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(wfsim.cli, "_write_atomically", full_disk)
+    monkeypatch.setattr(rundir, "write_atomically", full_disk)
     cfg = write_config(tmp_path)
     rc, out, err = cli(capsys, "compare", cfg, "--vary", "placement=heft", "--out", tmp_path / "t.md", "-q")
     assert_user_error(rc, err, "t.md", "No space left", "printed above")

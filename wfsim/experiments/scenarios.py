@@ -200,7 +200,8 @@ def run_one(spec: RunSpec, trace_dir: str | None = None,
 
 def prepare_specs(config_path: str | Path, scenarios: Iterable[Scenario], seeds: Sequence[int],
                   overrides: Sequence[str] = (), trace: str = "metrics",
-                  data: dict[str, Any] | None = None) -> list[RunSpec]:
+                  data: dict[str, Any] | None = None,
+                  scenario_flag: Callable[[Scenario], str] | None = None) -> list[RunSpec]:
     """Every (scenario, seed) of an experiment as a :class:`RunSpec`, each scenario's
     config validated and built once first, so that a bad one is refused before
     anything runs.
@@ -212,6 +213,8 @@ def prepare_specs(config_path: str | Path, scenarios: Iterable[Scenario], seeds:
         overrides: ``key=value`` overrides for every scenario, applied first.
         trace: The trace level of every run (:data:`TRACE_LEVELS`).
         data: The config's content if already read (else read from ``config_path``).
+        scenario_flag: How the user gave a scenario's overrides, for error messages
+            (default ``scenario NAME:``; ``wfsim compare`` says ``--vary``).
 
     Raises:
         ConfigError: A scenario is not a valid config (named by its override).
@@ -226,8 +229,9 @@ def prepare_specs(config_path: str | Path, scenarios: Iterable[Scenario], seeds:
     base = apply_overrides(read_yaml(config_path) if data is None else data, list(overrides))
     specs = []
     for scenario in scenarios:
-        with blame_override(overrides), blame_override(scenario.overrides, f"scenario {scenario.name}:"):
-            raw = apply_overrides(base, list(scenario.overrides), f"scenario {scenario.name}:")
+        flag = scenario_flag(scenario) if scenario_flag else f"scenario {scenario.name}:"
+        with blame_override(overrides), blame_override(scenario.overrides, flag):
+            raw = apply_overrides(base, list(scenario.overrides), flag)
             config = validate_config(raw, source)
             build_simulation(config, base_dir, source)  # refused now rather than after other runs
         specs += [RunSpec(scenario.name, k, seed, raw, base_dir, source, trace) for k, seed in enumerate(seeds)]

@@ -53,6 +53,8 @@ RUN_FORMAT = "wfsim-run/1"
 #: Marker file inside a staging directory: JSON with the writer's ``pid`` and ``host``.
 STAGING_MARKER = ".wfsim-staging"
 _STAGING_INFIX = ".wfsim-tmp-"
+#: Suffix of the hidden temporary file :func:`write_atomically` writes first.
+ATOMIC_SUFFIX = ".wfsim-tmp"
 #: Column dtypes of the tables (:meth:`Trace.schema <wfsim.trace.trace.Trace.schema>`).
 _SCHEMA = "trace/schema.json"
 #: Files a run directory holds besides its manifest, in the order they are written.
@@ -196,6 +198,34 @@ def _write(out: str | Path, manifest: dict[str, Any], payload: Iterator[tuple[st
         _replace(staging, out)
         (out / STAGING_MARKER).unlink()
     return out
+
+
+def write_atomically(out: str | Path, content: str | bytes | Callable[[Path], object]) -> None:
+    """Write the file ``out`` through a hidden temporary file beside it, renamed into
+    place: a reader sees the old file or the new one, never part of one.
+
+    Args:
+        out: The file.
+        content: Its text or bytes, or a function writing the file at the path it is
+            given (``lambda p: frame.to_parquet(p)``).
+
+    Raises:
+        OSError: The write failed; nothing is left behind and ``out`` is unchanged.
+    """
+    out = Path(out)
+    fd, name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=ATOMIC_SUFFIX)
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            if isinstance(content, (str, bytes)):
+                f.write(content.encode() if isinstance(content, str) else content)
+        if callable(content):
+            content(tmp)
+        tmp.chmod(0o666 & ~_umask())  # mkstemp's 0600 would become the file's mode
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _metrics_payload(metrics: dict[str, Any]) -> Iterator[tuple[str, Callable[[Path], Any]]]:
