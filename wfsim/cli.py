@@ -20,25 +20,19 @@
     differences from the baseline; ``--retry-failed`` runs failed runs again; exit
     status 1 if any run failed.
 ``wfsim check-history FILE… [--model register|kv] [--consistency …] [--format …] [--jobs K]``
-    Check recorded operation histories (wfsim JSONL, Jepsen log, Porcupine or
-    Knossos EDN) for linearizability, sequential or causal consistency; prints one
-    JSON line per file with ``verdict`` ``ok``, ``violation`` or ``unknown``. A file
-    with a user error gets an error line on stderr, the others are still checked,
-    and the exit status is 2.
+    Check operation histories (wfsim JSONL, Jepsen log, EDN) for a consistency model:
+    one JSON line per file with ``verdict`` ``ok``, ``violation`` or ``unknown``; a
+    file with a user error gets a line on stderr, and the exit status is then 2.
 ``wfsim params [NAME …] [--json]``
-    List every declared parameter of the registered strategies and settings groups
-    (or of those named) with its kind, default, range or choices and doc: the
-    values a config accepts and the tuner searches.
+    List the declared parameters of strategies and settings groups: kind, default,
+    range or choices, doc; what a config accepts and the tuner searches.
 ``wfsim tune STUDY --out DIR [--n-trials N] [--workers K] [--storage URL] [--sampler NAME]``
-    Tune strategies and settings with Optuna (:mod:`wfsim.tuning`): the study file
-    names the experiment, the search space, the objective(s), replications and
-    seeds. Prints the best trial (or the Pareto front) and the held-out comparison;
-    writes ``DIR/trials.csv``, ``DIR/best.json`` and ``DIR/best-run``. Rerun on the
-    same ``DIR`` to resume an interrupted study.
+    Tune strategies and settings with Optuna (:mod:`wfsim.tuning`); prints the best
+    trial (or Pareto front) and the held-out comparison, writes ``DIR/trials.csv``,
+    ``best.json`` and ``best-run``. Rerun on the same ``DIR`` to resume.
 ``wfsim verify DIR [--property NAME …] [--json]``
-    Check the property catalog (:mod:`wfsim.verify.catalog`) on a saved run: one line
-    per property with its verdict and, when false, the first counterexample; with
-    ``--json`` one JSON object per property.  Exit status 0 whatever the verdicts.
+    Check the property catalog (:mod:`wfsim.verify.catalog`) on a saved run: a verdict
+    per property (and a counterexample when false); exit 0 whatever the verdicts.
 
 User errors (bad YAML, unknown field or strategy, value out of range, missing file,
 damaged run) exit with status 2 and one line naming the file (or ``--set`` argument),
