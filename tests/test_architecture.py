@@ -33,6 +33,8 @@ LAYERS: dict[str, frozenset[str]] = {
     "viz": frozenset({"model", "trace"}),
     "experiments": frozenset({"model", "workloads", "trace", "policies", "engine", "verify", "viz"}),
     "tuning": frozenset({"model", "workloads", "trace", "policies", "engine", "verify", "viz", "experiments"}),
+    "widgets": frozenset({"model", "workloads", "trace", "policies", "engine", "verify", "viz", "experiments",
+                          "tuning"}),
     "cli": ANY,
     "wfsim": ANY,
     "_lazy": frozenset(),  # a leaf: it imports no room, so every room may use it
