@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo test lint typecheck bench screenshots clean
 
 # flloat (the LTLf oracle in the tests) depends on lark-parser, which installs into
 # the same lark/ folder as the lark that jupyter needs: the last step puts lark back.
@@ -30,6 +30,9 @@ typecheck: $(STAMP)  ## mypy over the package (settings in pyproject.toml)
 
 bench: $(STAMP)  ## throughput benchmark against plain SimPy (run by hand)
 	$(BIN)/python benchmarks/bench_continuum.py --devices 1000 --json
+
+screenshots: $(STAMP)  ## the browser test alone, keeping its screenshots of the views in docs/screenshots
+	WFSIM_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/browser/test_jupyterlab.py
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .hypothesis .mypy_cache .ruff_cache

@@ -1,0 +1,220 @@
+"""The views in a real browser: JupyterLab on localhost, driven in Debian's chromium.
+
+The test writes a notebook (:data:`CELLS`) into a private directory, starts
+``jupyter lab`` on a free port of 127.0.0.1 with private config, data, runtime, settings
+and workspace directories, opens the notebook in headless chromium through Playwright,
+runs it from the Run menu, and checks that every view renders its figure and that a
+filter of the first view, clicked, changes what is drawn. It saves a screenshot of each
+view, named after its CSS class: into the test's tmp directory, or into
+``$WFSIM_SCREENSHOTS`` (``make screenshots`` writes ``docs/screenshots``).
+
+The browser is Debian's ``chromium`` (``.ci/chromium.sh`` installs it; Playwright never
+downloads one). Without it the test is skipped, except under CI (``CI`` set, as
+``.ci/run`` does), where it fails. The network may be closed: chromium is started with
+its background networking off and JupyterLab with news and update checks off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+
+playwright = pytest.importorskip("playwright.sync_api")
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which("chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+VIEWPORT = {"width": 1280, "height": 900}
+#: Seconds to wait for JupyterLab to start, and for a view to appear once the cells run.
+STARTUP_TIMEOUT = 120
+RENDER_TIMEOUT = 180
+
+#: JupyterLab settings (plugin → values): start the notebook's kernel without asking,
+#: fetch no news, check for no updates, keep every cell in the page.
+SETTINGS = {
+    "@jupyterlab/notebook-extension:tracker": {"autoStartDefaultKernel": True, "windowingMode": "none"},
+    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False,
+                                                   "doNotDisturbMode": True},
+}
+
+#: The notebook: a setup cell, then one cell per view, each ending with the view.
+SETUP = """\
+import ipywidgets as widgets
+from wfsim.widgets.base import FigureCanvas
+"""
+
+#: CSS class of a view's top-level widget → the cell that shows it. The first one has
+#: a ToggleButtons control whose other option the test clicks.
+VIEWS = {
+    "wfsim-figure-toggle": """\
+canvas = FigureCanvas(figsize=(6, 3))
+canvas.image.add_class("wfsim-figure")
+slope = widgets.ToggleButtons(options=["rising", "falling"], description="slope")
+
+def paint(figure):
+    figure.subplots().plot([0, 1], [0, 1] if slope.value == "rising" else [1, 0])
+
+slope.observe(lambda change: canvas.draw(paint), names="value")
+canvas.draw(paint)
+box = widgets.VBox([slope, canvas.image])
+box.add_class("wfsim-figure-toggle")
+box
+""",
+}
+
+
+def click_filter(view: playwright.Locator) -> None:
+    """Click a filter of the first view, one that changes what it draws."""
+    view.get_by_role("button", name="falling").click()
+
+
+@dataclass(frozen=True)
+class Lab:
+    """A running JupyterLab: its address and the token that opens it."""
+
+    url: str
+    token: str
+    log: Path
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[Lab]:
+    """JupyterLab serving ``tmp_path/root`` (holding ``views.ipynb``), stopped afterwards."""
+    if CHROMIUM is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing; .ci/chromium.sh installs it")
+        pytest.skip("no chromium on PATH (Debian: apt-get install chromium, or bash .ci/chromium.sh)")
+    root = tmp_path / "root"
+    root.mkdir()
+    write_notebook(root / "views.ipynb")
+    for plugin, values in SETTINGS.items():
+        package, name = plugin.split(":")
+        path = tmp_path / "settings" / package / f"{name}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+    token = secrets.token_hex(16)
+    # The kernel inherits this: it imports wfsim from this checkout and draws off-screen.
+    env = {**os.environ, "MPLBACKEND": "Agg", "IPYTHONDIR": str(tmp_path / "ipython"),
+           "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+           **{f"JUPYTER_{kind}_DIR": str(tmp_path / kind.lower()) for kind in ("CONFIG", "DATA", "RUNTIME")}}
+    log = tmp_path / "jupyterlab.log"
+    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--port=0",
+               "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+               "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+               f"--LabApp.user_settings_dir={tmp_path / 'settings'}",
+               f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}"]
+    with log.open("w") as output:
+        # A session of its own, so that the server and whatever it started stop together.
+        server = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        yield Lab(url=f"http://127.0.0.1:{_port(server, tmp_path / 'runtime', token, log)}", token=token, log=log)
+    finally:
+        _stop(server)
+
+
+def write_notebook(path: Path) -> None:
+    """The notebook of :data:`SETUP` and :data:`VIEWS`, for the ``python3`` kernel."""
+    cells = [nbformat.v4.new_code_cell(source) for source in (SETUP, *VIEWS.values())]
+    kernel = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": kernel}), path)
+
+
+def _port(server: subprocess.Popen[bytes], runtime: Path, token: str, log: Path) -> int:
+    """The port the server chose (from its ``jpserver-PID.json``), once it answers."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"jupyter lab exited with status {server.returncode}:\n{log.read_text()}")
+        info = runtime / f"jpserver-{server.pid}.json"
+        if info.exists():
+            port = json.loads(info.read_text())["port"]
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=5):
+                    return int(port)
+            except OSError:
+                pass
+        time.sleep(0.2)
+    pytest.fail(f"jupyter lab did not answer within {STARTUP_TIMEOUT} s:\n{log.read_text()}")
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    """Stop the server (it shuts its kernels down); kill its session if it lingers."""
+    for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(server.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            server.wait(wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@pytest.fixture
+def page(tmp_path: Path) -> Iterator[playwright.Page]:
+    """A page of headless chromium with a fresh profile."""
+    with playwright.sync_playwright() as driver:
+        context = driver.chromium.launch_persistent_context(
+            str(tmp_path / "chromium"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+            viewport=VIEWPORT)
+        try:
+            yield context.new_page()
+        finally:
+            context.close()
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    """Where the screenshots go: ``$WFSIM_SCREENSHOTS``, or the test's tmp directory."""
+    directory = Path(os.environ.get("WFSIM_SCREENSHOTS") or tmp_path / "screenshots")
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def test_views_render_in_jupyterlab_and_a_filter_redraws(lab: Lab, page: playwright.Page, screenshots: Path):
+    page.goto(f"{lab.url}/doc/tree/views.ipynb?token={lab.token}")
+    # Running before the kernel is up does nothing: wait until the status bar shows it idle.
+    page.locator("#jp-main-statusbar").get_by_text(re.compile(r"Python 3 .*\| Idle")).wait_for(
+        timeout=STARTUP_TIMEOUT * 1000)
+    page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+
+    for css in VIEWS:
+        view = page.locator(f".{css}")
+        _rendered(page, view, screenshots)
+        view.screenshot(path=screenshots / f"{css.removeprefix('wfsim-')}.png", animations="disabled")
+
+    first = page.locator(f".{next(iter(VIEWS))}")
+    figure = first.locator(".wfsim-figure")
+    before = figure.get_attribute("src")
+    click_filter(first)
+    playwright.expect(figure).not_to_have_attribute("src", before or "", timeout=RENDER_TIMEOUT * 1000)
+
+
+def _rendered(page: playwright.Page, view: playwright.Locator, screenshots: Path) -> None:
+    """Wait until ``view`` shows its figure; fail with the notebook's errors if it does not."""
+    figure = view.locator(".wfsim-figure")
+    try:
+        playwright.expect(figure).to_have_attribute("src", re.compile(r"^blob:"), timeout=RENDER_TIMEOUT * 1000)
+        playwright.expect(figure).to_be_visible()
+    except AssertionError:
+        page.screenshot(path=screenshots / "failed.png", full_page=True)
+        errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+        pytest.fail(f"{view} did not render (page: {screenshots / 'failed.png'}); the notebook's errors:\n"
+                    + "\n".join(errors.all_inner_texts()))
