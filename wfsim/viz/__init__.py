@@ -17,8 +17,9 @@ from wfsim.viz.figures import (
     tier_order,
     utilisation_by_tier,
 )
+from wfsim.viz.history import history_timeline, op_label
 
 __all__ = [
-    "TIER_COLORS", "gantt", "latency_by_tier", "latency_cdf", "overview", "tier_order",
-    "utilisation_by_tier",
+    "TIER_COLORS", "gantt", "history_timeline", "latency_by_tier", "latency_cdf", "op_label", "overview",
+    "tier_order", "utilisation_by_tier",
 ]
