@@ -28,7 +28,7 @@ def saved(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, TuneResult]:
 
 
 def test_open_study_gives_what_the_study_wrote(saved: tuple[Path, TuneResult]) -> None:
-    file, result = saved
+    _, result = saved
     opened = open_study(result.out)
     assert opened.setup is not None and opened.setup.fingerprint() == result.setup.fingerprint()
     pd.testing.assert_frame_equal(opened.trials.drop(columns="seconds"), result.trials.drop(columns="seconds"))

@@ -136,8 +136,8 @@ class TuneResult:
         parts = ", ".join(f"{int(states.get(s, 0))} {w}" for s, w in (("COMPLETE", "complete"), ("PRUNED", "pruned"),
                                                                        ("FAIL", "failed")) if states.get(s, 0))
         where = f" → {self.out}" if self.out else ""
-        lines = [f"study {self.study.study_name}: {int(sum(map(counts, self.study.get_trials(deepcopy=False))))} trials "
-                 f"({parts or 'none run'}){where}"]
+        total = int(sum(map(counts, self.study.get_trials(deepcopy=False))))
+        lines = [f"study {self.study.study_name}: {total} trials ({parts or 'none run'}){where}"]
         if not self.best:
             lines.append("no trial completed" + (" feasibly" if self.setup and self.setup.constraints else ""))
         front = len(self.best) > 1 or len(self.study.directions) > 1
