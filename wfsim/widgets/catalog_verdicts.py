@@ -124,7 +124,10 @@ class CatalogVerdicts(VerdictRenderer):
 
     def step(self, delta: int) -> None:
         """Show the next (``+1``) or previous (``-1``) counterexample; stops at the ends."""
-        self.show(self.index + delta)
+        examples = self.selected.counterexamples if self.selected is not None else []
+        target = min(max(self.index + delta, 0), max(len(examples) - 1, 0))
+        if target != self.index:
+            self.show(target)
 
     def show(self, index: int) -> None:
         """Show counterexample ``index`` of the selected property (clamped to the ends)."""

@@ -117,7 +117,8 @@ class HistoryVerdictView(VerdictRenderer):
 
     def step(self, delta: int) -> None:
         """Move the cursor ``delta`` steps along the linearization; stops at the ends."""
-        self.move((self.cursor or 0) + delta)
+        if self.cursor is not None and 0 <= self.cursor + delta < len(self.steps):
+            self.move(self.cursor + delta)
 
     def jump_to_blocked(self) -> None:
         """Move the cursor to the blocked operation (the last step), if there is one."""
