@@ -306,3 +306,13 @@ def test_mixed_or_missing_verdicts_are_refused(verdicts):
         VerificationPanel([verdicts[0], history_verdict])
     with pytest.raises(ValueError, match="no verdict"):
         VerificationPanel([])
+
+
+def test_filtering_keeps_the_counterexample_of_a_property_still_listed(verdicts):
+    explorer = RecordingExplorer()
+    view = VerificationPanel(verdicts, explorer=explorer).renderer
+    view.step(+1)
+    calls = len(explorer.highlighted)
+    view.text_filter.value = "failed"  # the formula "F failed" is still listed
+    view.verdict_filter.value = "false"
+    assert view.selected is verdicts[-1] and view.index == 1 and len(explorer.highlighted) == calls

@@ -102,7 +102,9 @@ class CatalogVerdicts(VerdictRenderer):
             self.chooser.value = current
         finally:
             self._quiet = False
-        self.select(None if current is None else self.verdicts[current])
+        chosen = None if current is None else self.verdicts[current]
+        if chosen is not self.selected or chosen is None:  # a property still listed keeps its counterexample
+            self.select(chosen)
 
     def _chosen(self, change: dict[str, Any]) -> None:
         if not self._quiet and change["new"] is not None and self.verdicts[change["new"]] is not self.selected:
