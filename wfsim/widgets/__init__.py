@@ -6,6 +6,19 @@ with the reports; each view is a small class around :class:`~wfsim.widgets.base.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from wfsim._lazy import lazy_exports
 from wfsim.widgets.base import FigureCanvas, View
 
-__all__ = ["FigureCanvas", "View"]
+if TYPE_CHECKING:
+    from wfsim.widgets.comparison import ComparisonView
+
+# Imported on first use: a view pulls in the room it shows (batches, Optuna).
+_LAZY: dict[str, str] = {
+    "ComparisonView": "wfsim.widgets.comparison",
+}
+
+__getattr__, __dir__ = lazy_exports(globals(), _LAZY)
+
+__all__ = ["ComparisonView", "FigureCanvas", "View"]
