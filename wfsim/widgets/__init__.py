@@ -13,12 +13,14 @@ from wfsim.widgets.base import FigureCanvas, View
 
 if TYPE_CHECKING:
     from wfsim.widgets.comparison import ComparisonView
+    from wfsim.widgets.study import StudyExplorer
 
 # Imported on first use: a view pulls in the room it shows (batches, Optuna).
 _LAZY: dict[str, str] = {
     "ComparisonView": "wfsim.widgets.comparison",
+    "StudyExplorer": "wfsim.widgets.study",
 }
 
 __getattr__, __dir__ = lazy_exports(globals(), _LAZY)
 
-__all__ = ["ComparisonView", "FigureCanvas", "View"]
+__all__ = ["ComparisonView", "FigureCanvas", "StudyExplorer", "View"]
