@@ -6,7 +6,8 @@ The views are imported on first use, so ``import wfsim.widgets`` stays cheap.
 
 * :class:`TraceExplorer` — the Gantt of a run's task executions, filtered and annotated;
 * :class:`TopologyView` — the continuum's load, health and links at a chosen time;
-* :class:`VerificationPanel` — verdicts of properties and histories, with their counterexamples.
+* :class:`VerificationPanel` — verdicts of properties and histories, with their counterexamples;
+* :class:`ComparisonView` — a batch's scenarios by metric; :class:`StudyExplorer` — an Optuna study.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from wfsim._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from wfsim.widgets.base import FigureCanvas, View
+    from wfsim.widgets.comparison import ComparisonView
     from wfsim.widgets.explorer import TraceExplorer
     from wfsim.widgets.renderers import VerdictRenderer, register_renderer
+    from wfsim.widgets.study import StudyExplorer
     from wfsim.widgets.topology import TopologyView
     from wfsim.widgets.verification import VerificationPanel
 
@@ -29,9 +32,11 @@ _LAZY: dict[str, str] = {
     "TopologyView": "wfsim.widgets.topology",
     "VerificationPanel": "wfsim.widgets.verification",
     **dict.fromkeys(["VerdictRenderer", "register_renderer"], "wfsim.widgets.renderers"),
+    "ComparisonView": "wfsim.widgets.comparison",
+    "StudyExplorer": "wfsim.widgets.study",
 }
 
 __getattr__, __dir__ = lazy_exports(globals(), _LAZY)
 
-__all__ = ["FigureCanvas", "TopologyView", "TraceExplorer", "VerdictRenderer", "VerificationPanel", "View",
-           "register_renderer"]
+__all__ = ["ComparisonView", "FigureCanvas", "StudyExplorer", "TopologyView", "TraceExplorer", "VerdictRenderer",
+           "VerificationPanel", "View", "register_renderer"]
