@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import re
 import secrets
@@ -57,9 +58,11 @@ SETTINGS = {
 
 #: The notebook: a setup cell running a small simulation, then one cell per view.
 SETUP = """\
+import wfsim
 from wfsim import (EarliestFinishTime, HealthChange, LocationRequirement, Poisson, Simulation, Task, Workflow,
                    Workload, hierarchical)
-from wfsim.widgets import TopologyView, TraceExplorer
+from wfsim.verify import check_catalog, check_formula
+from wfsim.widgets import ComparisonView, StudyExplorer, TopologyView, TraceExplorer, VerificationPanel
 from wfsim.workloads import layered_random
 
 sense = Workflow("sense", [
@@ -79,6 +82,31 @@ result = Simulation(hierarchical(devices=8, edge=3, regional=2), workloads, plac
 VIEWS = {
     "wfsim-trace-explorer": "TraceExplorer(result.trace)",
     "wfsim-topology-view": "TopologyView(result.trace)",
+    "wfsim-verification-panel": """\
+# The catalog, and a formula that fails (no workflow fails): its counterexamples in a trace explorer.
+VerificationPanel([*check_catalog(result.trace), check_formula(result.trace, "F failed")], trace=result.trace)
+""",
+    "wfsim-comparison-view": """\
+experiment = {"name": "two-tiers", "duration": 20,
+              "topology": {"hierarchical": {"devices": 6, "edge": 2, "regional": 1}},
+              "workloads": [{"name": "w", "workflow": {"generator": "chain", "length": 3, "work": 1.0e9},
+                             "arrivals": {"process": "poisson", "rate": 0.2}}]}
+batch = wfsim.batch({"experiment": experiment, "grid": {"placement": ["nearest_edge", "heft", "earliest_finish_time"]}},
+                    replications=2, workers=1)
+ComparisonView(batch)
+""",
+    "wfsim-study-explorer": """\
+import yaml
+
+with open("two-tiers.yaml", "w") as file:
+    yaml.safe_dump(experiment, file)
+study = wfsim.tune({"experiment": "two-tiers.yaml", "objective": "Latency", "seed": 3, "replications": 1,
+                    "held_out": 0, "pruner": "none",
+                    "space": {"placement": {"strategy": ["hybrid_dynamic", "heft"],
+                                            "params": {"latency_weight": {"low": 0.0, "high": 1.0}}}}},
+                   n_trials=8)
+StudyExplorer(study)
+""",
 }
 
 
@@ -200,20 +228,31 @@ def test_views_render_in_jupyterlab_and_a_filter_redraws(lab: Lab, page: playwri
     page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
 
     for css in VIEWS:
-        view = page.locator(f".{css}")
+        view = page.locator(f".{css}").first   # the view itself, before any view it holds
         _rendered(page, view, screenshots)
-        view.screenshot(path=screenshots / f"{css.removeprefix('wfsim-')}.png", animations="disabled")
+        _screenshot(page, view, screenshots / f"{css.removeprefix('wfsim-')}.png")
 
-    first = page.locator(f".{next(iter(VIEWS))}")
-    figure = first.locator(".wfsim-figure")
+    first = page.locator(f".{next(iter(VIEWS))}").first
+    figure = first.locator(".wfsim-figure").first
     before = figure.get_attribute("src")
     click_filter(first)
     playwright.expect(figure).not_to_have_attribute("src", before or "", timeout=REDRAW_TIMEOUT * 1000)
 
 
+def _screenshot(page: playwright.Page, view: playwright.Locator, path: Path) -> None:
+    """Save a PNG of ``view``, the page made tall enough to show all of it at once."""
+    box = view.bounding_box()
+    height = math.ceil(box["height"]) + 200 if box else 0   # the menu, toolbars and status bar
+    page.set_viewport_size({**VIEWPORT, "height": max(VIEWPORT["height"], height)})
+    try:
+        view.screenshot(path=path, animations="disabled")
+    finally:
+        page.set_viewport_size(VIEWPORT)
+
+
 def _rendered(page: playwright.Page, view: playwright.Locator, screenshots: Path) -> None:
     """Wait until ``view`` shows its figure; fail with the notebook's tracebacks as soon as one shows."""
-    figure = view.locator(".wfsim-figure").and_(page.locator("img[src^='blob:']"))
+    figure = view.locator(".wfsim-figure").and_(page.locator("img[src^='blob:']")).first
     failed = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
                           has_text="Traceback")
     with contextlib.suppress(AssertionError):  # neither shows up: said below
