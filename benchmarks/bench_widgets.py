@@ -14,8 +14,10 @@ load it.
 
 Each view's function loads the trace afresh (so its first draw computes the figure data
 from cold), then times each action: ``seconds`` is the wall-clock time of the call
-(figure data, drawing and PNG encoding), ``draw_s`` the canvas's own draw time. A view
-added later adds its function to :data:`BENCHES`.
+(figure data, drawing and PNG encoding), ``cpu_s`` its process time (steadier on a busy
+machine), ``draw_s`` the canvas's own draw time. The ``floor`` rows are a canvas drawing
+next to nothing: what matplotlib's layout and PNG encoding cost any view. A view added
+later adds its function to :data:`BENCHES`.
 """
 
 from __future__ import annotations
@@ -73,11 +75,26 @@ Row = dict[str, Any]
 
 
 def _timed(view: str, action: str, call: Callable[[], Any], canvas: Callable[[], Any]) -> Row:
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     call()
-    seconds = time.perf_counter() - began
-    return {"view": view, "action": action, "seconds": round(seconds, 3),
+    seconds, cpu_s = time.perf_counter() - began, time.process_time() - cpu
+    return {"view": view, "action": action, "seconds": round(seconds, 3), "cpu_s": round(cpu_s, 3),
             "draw_s": round(canvas().last_draw_seconds, 3)}
+
+
+def bench_floor(run: Path) -> list[Row]:
+    """The floor: a canvas drawing a single line, and one with 43 labelled rows (what
+    any view pays for matplotlib's layout and PNG encoding, whatever it draws)."""
+    from wfsim.widgets.base import FigureCanvas
+
+    canvas = FigureCanvas(figsize=(11.0, 6.0))
+    canvas.draw(lambda figure: figure.subplots())  # fonts and caches loaded once
+    rows = [_timed("floor", "a line", lambda: canvas.draw(lambda f: f.subplots().plot([0, 1], [0, 1])),
+                   lambda: canvas)]
+    labels = [f"edge-{k}" for k in range(43)]
+    rows.append(_timed("floor", "43 labelled rows", lambda: canvas.draw(
+        lambda f: f.subplots().set_yticks(range(len(labels)), labels)), lambda: canvas))
+    return rows
 
 
 def bench_trace_explorer(run: Path) -> list[Row]:
@@ -131,6 +148,7 @@ def bench_topology_view(run: Path) -> list[Row]:
 
 #: Each view's benchmark, by name; a new view adds its function here.
 BENCHES: dict[str, Callable[[Path], list[Row]]] = {
+    "floor": bench_floor,
     "trace_explorer": bench_trace_explorer,
     "topology_view": bench_topology_view,
 }
@@ -138,8 +156,9 @@ BENCHES: dict[str, Callable[[Path], list[Row]]] = {
 
 def table(rows: list[Row]) -> str:
     """The rows as a Markdown table."""
-    lines = ["| view | action | seconds | draw s |", "|---|---|---|---|"]
-    lines += [f"| {r['view']} | {r['action']} | {r['seconds']:.3f} | {r['draw_s']:.3f} |" for r in rows]
+    lines = ["| view | action | seconds | CPU s | draw s |", "|---|---|---|---|---|"]
+    lines += [f"| {r['view']} | {r['action']} | {r['seconds']:.2f} | {r['cpu_s']:.2f} | {r['draw_s']:.2f} |"
+              for r in rows]
     return "\n".join(lines)
 
 
