@@ -17,6 +17,7 @@ its background networking off and JupyterLab with news and update checks off.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import os
@@ -115,18 +116,40 @@ def click_filter(view: playwright.Locator) -> None:
     view.locator(".widget-select-multiple", has_text="tier").locator("select").select_option(label="EdgeCloud")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Lab:
-    """A running JupyterLab: its address and the token that opens it."""
+    """A JupyterLab starting in the background: :attr:`url` waits until it answers."""
 
-    url: str
+    server: subprocess.Popen[bytes]
+    runtime: Path
     token: str
     log: Path
+
+    @functools.cached_property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT``, with the port the server chose (from its
+        ``jpserver-PID.json``), once it answers."""
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.server.poll() is not None:
+                pytest.fail(f"jupyter lab exited with status {self.server.returncode}:\n{self.log.read_text()}")
+            info = self.runtime / f"jpserver-{self.server.pid}.json"
+            if info.exists():
+                url = f"http://127.0.0.1:{json.loads(info.read_text())['port']}"
+                try:
+                    with urllib.request.urlopen(f"{url}/api/status?token={self.token}", timeout=5):
+                        return url
+                except OSError:
+                    pass
+            time.sleep(0.2)
+        pytest.fail(f"jupyter lab did not answer within {STARTUP_TIMEOUT} s:\n{self.log.read_text()}")
 
 
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[Lab]:
-    """JupyterLab serving ``tmp_path/root`` (holding ``views.ipynb``), stopped afterwards."""
+    """JupyterLab serving ``tmp_path/root`` (holding ``views.ipynb``), stopped afterwards.
+
+    It is not waited for: the browser starts meanwhile."""
     if CHROMIUM is None:
         if os.environ.get("CI"):
             pytest.fail("chromium is missing; .ci/chromium.sh installs it")
@@ -154,7 +177,7 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
         # A session of its own, so that the server and whatever it started stop together.
         server = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        yield Lab(url=f"http://127.0.0.1:{_port(server, tmp_path / 'runtime', token, log)}", token=token, log=log)
+        yield Lab(server, tmp_path / "runtime", token, log)
     finally:
         _stop(server)
 
@@ -164,24 +187,6 @@ def write_notebook(path: Path) -> None:
     cells = [nbformat.v4.new_code_cell(source) for source in (SETUP, *VIEWS.values())]
     kernel = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
     nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": kernel}), path)
-
-
-def _port(server: subprocess.Popen[bytes], runtime: Path, token: str, log: Path) -> int:
-    """The port the server chose (from its ``jpserver-PID.json``), once it answers."""
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"jupyter lab exited with status {server.returncode}:\n{log.read_text()}")
-        info = runtime / f"jpserver-{server.pid}.json"
-        if info.exists():
-            port = json.loads(info.read_text())["port"]
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=5):
-                    return int(port)
-            except OSError:
-                pass
-        time.sleep(0.2)
-    pytest.fail(f"jupyter lab did not answer within {STARTUP_TIMEOUT} s:\n{log.read_text()}")
 
 
 def _stop(server: subprocess.Popen[bytes]) -> None:
