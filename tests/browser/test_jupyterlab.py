@@ -1,12 +1,14 @@
 """The views in a real browser: JupyterLab on localhost, driven in Debian's chromium.
 
-The test writes a notebook (:data:`CELLS`) into a private directory, starts
-``jupyter lab`` on a free port of 127.0.0.1 with private config, data, runtime, settings
-and workspace directories, opens the notebook in headless chromium through Playwright,
-runs it from the Run menu, and checks that every view renders its figure and that a
-filter of the first view, clicked, changes what is drawn. It saves a screenshot of each
-view, named after its CSS class: into the test's tmp directory, or into
-``$WFSIM_SCREENSHOTS`` (``make screenshots`` writes ``docs/screenshots``).
+The test writes a notebook (:data:`SETUP`, then a cell per view of :data:`VIEWS`) into
+a private directory, starts ``jupyter lab`` on a free port of 127.0.0.1 with private
+config, data, runtime, settings and workspace directories, opens the notebook in
+headless chromium through Playwright, runs it from the Run menu, and checks that every
+view renders its figure and that a filter of the first view, clicked, changes what is
+drawn (its image's ``src``: the kernel sends an image only when its bytes change). It
+saves a screenshot of each view, named after its CSS class: into the test's tmp
+directory, or into ``$WFSIM_SCREENSHOTS`` (``make screenshots`` writes
+``docs/screenshots``).
 
 The browser is Debian's ``chromium`` (``.ci/chromium.sh`` installs it; Playwright never
 downloads one). Without it the test is skipped, except under CI (``CI`` set, as
@@ -165,7 +167,7 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
     token = secrets.token_hex(16)
     # The kernel inherits this: it imports wfsim from this checkout and draws off-screen.
     env = {**os.environ, "MPLBACKEND": "Agg", "IPYTHONDIR": str(tmp_path / "ipython"),
-           "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
            **{f"JUPYTER_{kind}_DIR": str(tmp_path / kind.lower()) for kind in ("CONFIG", "DATA", "RUNTIME")}}
     log = tmp_path / "jupyterlab.log"
     command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--port=0",
@@ -224,7 +226,8 @@ def screenshots(tmp_path: Path) -> Path:
     return directory
 
 
-def test_views_render_in_jupyterlab_and_a_filter_redraws(lab: Lab, page: playwright.Page, screenshots: Path):
+def test_views_render_in_jupyterlab_and_a_filter_redraws(lab: Lab, page: playwright.Page, screenshots: Path,
+                                                          tmp_path: Path):
     page.goto(f"{lab.url}/doc/tree/views.ipynb?token={lab.token}")
     # Running before the kernel is up does nothing: wait until the status bar shows it idle.
     page.locator("#jp-main-statusbar").get_by_text(re.compile(r"Python 3 .*\| Idle")).wait_for(
@@ -234,7 +237,7 @@ def test_views_render_in_jupyterlab_and_a_filter_redraws(lab: Lab, page: playwri
 
     for css in VIEWS:
         view = page.locator(f".{css}").first   # the view itself, before any view it holds
-        _rendered(page, view, screenshots)
+        _rendered(page, view, tmp_path / "failed.png")
         _screenshot(page, view, screenshots / f"{css.removeprefix('wfsim-')}.png")
 
     first = page.locator(f".{next(iter(VIEWS))}").first
@@ -255,14 +258,15 @@ def _screenshot(page: playwright.Page, view: playwright.Locator, path: Path) -> 
         page.set_viewport_size(VIEWPORT)
 
 
-def _rendered(page: playwright.Page, view: playwright.Locator, screenshots: Path) -> None:
-    """Wait until ``view`` shows its figure; fail with the notebook's tracebacks as soon as one shows."""
+def _rendered(page: playwright.Page, view: playwright.Locator, failed_png: Path) -> None:
+    """Wait until ``view`` shows its figure; fail with the notebook's tracebacks as soon as
+    one shows (and a screenshot of the page in ``failed_png``)."""
     figure = view.locator(".wfsim-figure").and_(page.locator("img[src^='blob:']")).first
     failed = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
                           has_text="Traceback")
     with contextlib.suppress(AssertionError):  # neither shows up: said below
         playwright.expect(figure.or_(failed).first).to_be_visible(timeout=RENDER_TIMEOUT * 1000)
     if not figure.is_visible():
-        page.screenshot(path=screenshots / "failed.png", full_page=True)
-        pytest.fail(f"{view} did not render (the page: {screenshots / 'failed.png'}); the notebook's tracebacks:\n"
+        page.screenshot(path=failed_png, full_page=True)
+        pytest.fail(f"{view} did not render (the page: {failed_png}); the notebook's tracebacks:\n"
                     + "\n".join(failed.all_inner_texts()), pytrace=False)
