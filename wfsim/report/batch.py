@@ -17,7 +17,7 @@ from wfsim.experiments.batch import BatchResult, open_batch
 from wfsim.experiments.batchdir import MANIFEST
 from wfsim.experiments.summaries import METRICS
 from wfsim.report.document import Image, Part, Table, png, pretty_json, table, text
-from wfsim.report.figures import interval_figure
+from wfsim.report.figures import intervals_figure
 
 
 def batch_part(path: Path, title: str | None = None) -> tuple[Part, list[Part]]:
@@ -42,8 +42,8 @@ def batch_part(path: Path, title: str | None = None) -> tuple[Part, list[Part]]:
         part.parts.append(Part("Metrics", notes=[
             "Mean [95% Student t interval of the mean] over the replications; failed runs are left out."],
             tables=[wide_table(summary, "Mean [95% interval] per scenario")],
-            images=[Image(label, png(interval_figure(summary, metric, label, scale)))
-                    for metric, (label, scale) in METRICS.items() if metric in set(summary["metric"])]))
+            images=[Image("Mean and 95% interval of each main metric, per scenario", png(intervals_figure(
+                summary, {m: shown for m, shown in METRICS.items() if m in set(summary["metric"])})))]))
         if len(plan.scenarios) > 1:
             part.parts.append(Part(f"Differences from {plan.baseline}", notes=[
                 "Each scenario minus the baseline, paired on the replication seed (common random numbers): "

@@ -158,10 +158,11 @@ def metrics_part(metrics: Mapping[str, Any]) -> Part:
         ("energy (kWh)", text(metrics["energy_joules"] / 3.6e6)),
         ("deadline misses", f"{misses['workflows']} workflows, {misses['tasks']} tasks"),
     ]
-    per_tier = metrics["utilisation"]["per_tier"]
+    per_tier, per_node = metrics["utilisation"]["per_tier"], metrics["utilisation"]["per_node"]
     return Part("Metrics", tables=[
         table(["metric", "value"], rows, "Summary metrics"),
         table(["tier", "utilisation"], [(t, f"{u:.2%}") for t, u in per_tier.items()], "Utilisation per tier"),
+        table(["node", "utilisation"], [(n, f"{u:.2%}") for n, u in per_node.items()], "Utilisation per node"),
     ])
 
 
