@@ -91,7 +91,7 @@ def pareto_figure(trials: pd.DataFrame, objectives: Sequence[str], front: Sequen
 
 
 def importance_figure(importances: Mapping[str, float], objective: str) -> Figure:
-    """Parameter importances (fANOVA, as :func:`optuna.importance.get_param_importances` gives them)."""
+    """Parameter importances, as :func:`optuna.importance.get_param_importances` gives them."""
     names = list(importances)[::-1]
     fig = Figure(figsize=(6, 0.6 + 0.35 * len(names)), layout="constrained")
     ax = fig.add_subplot()
