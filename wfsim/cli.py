@@ -364,7 +364,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     elif not args.dir:
         raise UserError("give run, batch or study directories (or --notebook NB.ipynb)")
     else:
-        out = build_report(args.dir, args.out, title=args.title, command=["wfsim", *sys.argv[1:]])
+        command = ["wfsim", "report", *args.dir, "-o", args.out, *(["--title", args.title] if args.title else [])]
+        out = build_report(args.dir, args.out, title=args.title, command=command)
     if not args.quiet:
         print(f"wrote {out}")
     return 0
