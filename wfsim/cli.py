@@ -35,9 +35,8 @@
     Check the property catalog (:mod:`wfsim.verify.catalog`) on a saved run: a verdict
     per property (and a counterexample when false); exit 0 whatever the verdicts.
 
-User errors (bad YAML, unknown field or strategy, value out of range, missing file,
-damaged run) exit with status 2 and one line naming the file (or ``--set`` argument),
-field and what is allowed; SIGINT exits 130 and SIGTERM 143, after cleaning up.
+User errors (bad YAML, unknown field or strategy, value out of range, missing file, damaged run) exit 2 with
+one line naming the file (or ``--set`` argument), field and what is allowed; SIGINT/SIGTERM exit 130/143 after cleanup.
 """
 
 from __future__ import annotations
