@@ -68,10 +68,13 @@ def batch_dir(directory: Path) -> Path:
 
 
 def study_dir(directory: Path) -> Path:
-    """Three trials of a two-objective study of the placement, one held-out seed."""
+    """Three trials of a two-objective study of the placement, one held-out seed; the
+    study file is ``directory/study.yaml``."""
     spec = {"experiment": str(experiment(directory)), "seed": 5, "n_trials": 3, "replications": 1, "held_out": 1,
             "objectives": [{"latency.p95": "minimize"}, {"cost": "minimize"}], "sampler": "random",
             "space": {"placement": {"strategy": ["earliest_finish_time", "nearest_edge", "cloud_only"]}}}
+    path = directory / "study.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
     out = directory / "study"
-    tune(spec, out)
+    tune(path, out)
     return out

@@ -14,6 +14,7 @@ from wfsim.experiments.batch import open_batch
 from wfsim.report import GENERATOR, build_report
 from wfsim.report.build import render
 from wfsim.report.document import MAX_ROWS, Part, number, table
+from wfsim.report.study import objectives
 from wfsim.trace.rundir import check_run
 from wfsim.trace.trace import Trace
 from wfsim.tuning import open_study
@@ -124,6 +125,19 @@ def test_a_study_report_includes_its_best_run(sources: dict[str, Path], tmp_path
     assert page.count(PNG) >= 3
     for markup in MARKUP:
         assert markup not in page
+
+
+def test_the_objectives_of_a_study_whose_file_is_gone(sources: dict[str, Path]) -> None:
+    with_file = open_study(sources["study"])
+    assert with_file.setup is not None
+    study_file = sources["study"].parent / "study.yaml"
+    moved = study_file.rename(study_file.with_suffix(".moved"))
+    try:
+        without = open_study(sources["study"])
+    finally:
+        moved.rename(study_file)
+    assert without.setup is None
+    assert objectives(without) == objectives(with_file) == {"latency.p95": "minimize", "cost": "minimize"}
 
 
 def test_sources_in_one_report_keep_their_order_and_anchors_are_unique(sources: dict[str, Path],

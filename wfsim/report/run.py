@@ -41,7 +41,7 @@ def run_part(path: Path, title: str | None = None) -> tuple[Part, list[Part]]:
     name = str(config.get("name") or path.name)
     part = Part(title or f"Run {name}", notes=[f"Run directory {path}."])
     trace = Trace.load(path, check=False) if manifest.trace is TraceLevel.FULL else None  # checked above
-    part.parts.append(scenario_part(manifest, metrics, trace))
+    part.parts.append(scenario_part(manifest, trace))
     part.parts.append(metrics_part(metrics))
     if trace is None:
         part.notes.append("This run kept only its metrics (trace level 'metrics'): there is no trace to draw "
@@ -57,7 +57,7 @@ def run_part(path: Path, title: str | None = None) -> tuple[Part, list[Part]]:
 
 
 # --- scenario -------------------------------------------------------------------------
-def scenario_part(manifest: RunManifest, metrics: Mapping[str, Any], trace: Trace | None) -> Part:
+def scenario_part(manifest: RunManifest, trace: Trace | None) -> Part:
     """Name, seed, horizon and strategies; the topology and workloads."""
     config: dict[str, Any] = manifest.config or {}
     extra = manifest.model_extra or {}
