@@ -4,7 +4,9 @@ verdicts with counterexamples; the manifest; escaping; nothing loaded from elsew
 from __future__ import annotations
 
 import html
+import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -110,6 +112,21 @@ def test_a_batch_report(sources: dict[str, Path], tmp_path: Path) -> None:
     for seed in result.plan.seeds:
         assert str(seed) in page
     assert "<script" not in page.lower()
+
+
+def test_a_batch_report_lists_its_failed_runs(sources: dict[str, Path], tmp_path: Path) -> None:
+    failing = tmp_path / "failing"
+    shutil.copytree(sources["batch"], failing)
+    record = failing / "runs" / "1-r1.json"  # scenario 1, replication 1 failed
+    outcome = json.loads(record.read_text())
+    outcome.update(status="failed", metrics=None, error="RuntimeError: <b>no node</b>\nTraceback …")
+    record.write_text(json.dumps(outcome))
+    page = build_report([failing], tmp_path / "failing.html").read_text(encoding="utf-8")
+    failed = page[page.index(">Failed runs</h3>"):]
+    assert "Failed runs: 1" in failed
+    assert f"<td>placement=nearest_edge</td><td>1</td><td>{outcome['seed']}</td>" in failed
+    assert "<td>RuntimeError: &lt;b&gt;no node&lt;/b&gt;</td>" in failed
+    assert "runs</dt><dd>4 of 4 recorded, 3 ok, 1 failed</dd>" in page
 
 
 def test_a_study_report_includes_its_best_run(sources: dict[str, Path], tmp_path: Path) -> None:

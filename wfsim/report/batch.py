@@ -31,8 +31,9 @@ def batch_part(path: Path, title: str | None = None) -> tuple[Part, list[Part]]:
     runs = result.runs
     ok = int((runs["status"] == "ok").sum()) if len(runs) else 0
     expected = len(plan.scenarios) * len(plan.seeds)
-    part = Part(title or f"Batch {Path(plan.source).name}", notes=[f"Batch directory {path}."], facts=[
-        ("experiment", text(plan.experiment)), ("overrides for every scenario", " ".join(plan.overrides) or "–"),
+    part = Part(title or f"Batch {path.name}", notes=[f"Batch directory {path}."], facts=[
+        ("batch file", plan.source), ("experiment", text(plan.experiment)),
+        ("overrides for every scenario", " ".join(plan.overrides) or "–"),
         ("replications", f"{len(plan.seeds)} (the same seeds for every scenario)"),
         ("baseline", plan.baseline), ("trace level", plan.trace),
         ("runs", f"{len(runs)} of {expected} recorded, {ok} ok, {len(result.failed)} failed")])
@@ -54,7 +55,7 @@ def batch_part(path: Path, title: str | None = None) -> tuple[Part, list[Part]]:
         part.parts.append(Part("Failed runs", tables=[table(
             ["scenario", "replication", "seed", "error"],
             zip(failed["scenario"], failed["replication"], failed["seed"], failed["error"]),
-            f"{len(failed)} failed runs")]))
+            f"Failed runs: {len(failed)}")]))
     return part, [manifest_part(part.title, path, plan.seeds)]
 
 

@@ -4,6 +4,11 @@ metrics, figures and the property catalog's verdicts (with counterexamples).
 The run is read with :func:`~wfsim.trace.rundir.check_run` first, so a damaged run is
 refused with its message. A run kept at trace level ``metrics`` has no trace: its part
 holds the scenario and metrics, and says so.
+
+Whatever the size of the trace, what is drawn stays small: the Gantt chart shows the
+first :data:`GANTT_WORKFLOWS` workflow instances, the response times a sample per tier
+(:func:`wfsim.viz.latency_by_tier`), and the other figures aggregates; tables show their
+first :data:`~wfsim.report.document.MAX_ROWS` rows and say so.
 """
 
 from __future__ import annotations
