@@ -122,9 +122,10 @@ def test_report_notebook_runs_it_with_parameters(tmp_path: Path, capsys: pytest.
     assert json.loads(NOTEBOOK.read_text())["cells"][2]["outputs"] == []  # the notebook itself is unchanged
 
 
-def test_report_notebook_names_the_cell_that_failed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_notebook_names_the_cell_that_failed(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """In one line on the process's stderr: the kernel's own warnings do not get there."""
     out = tmp_path / "notebook.html"
-    rc, _, err = cli(capsys, "report", "--notebook", NOTEBOOK, "-p", "divisor=0", "-o", out)
+    rc, _, err = cli(capfd, "report", "--notebook", NOTEBOOK, "-p", "divisor=0", "-o", out)
     assert_user_error(rc, err, str(NOTEBOOK), "cell 4 (print(f\"ratio: {1 / divisor}\"))",
                       "ZeroDivisionError: division by zero")
     assert not out.exists()
