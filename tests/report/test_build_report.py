@@ -109,8 +109,12 @@ def test_a_batch_report(sources: dict[str, Path], tmp_path: Path) -> None:
         assert f"<td>{scenario}</td>" in page
     latency = result.summary().set_index(["scenario", "metric"]).loc[("placement=nearest_edge", "latency.mean")]
     assert f"{latency['mean']:.4g} [{latency['ci_low']:.4g}, {latency['ci_high']:.4g}]" in page
-    for seed in result.plan.seeds:
-        assert str(seed) in page
+    manifest = json.loads((sources["batch"] / "batch.json").read_text())
+    provenance = page[page.index(">Manifest</h2>"):]
+    assert f"<dd>{' '.join(map(str, result.plan.seeds))}</dd>" in provenance
+    assert manifest["git_revision"] in provenance and f"<td>simpy</td><td>{manifest['versions']['simpy']}" in provenance
+    for name, digests in manifest["outputs"].items():
+        assert f"<td>{name}</td><td>{digests[-1]}</td>" in provenance
     assert "<script" not in page.lower()
 
 

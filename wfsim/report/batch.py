@@ -104,8 +104,8 @@ def manifest_part(label: str, path: Path, seeds: tuple[int, ...]) -> Part:
     sessions = manifest.get("sessions") or []
     if sessions:
         part.tables.append(table(["session", "what"], enumerate(sessions), "Sessions"))
-    tables = manifest.get("tables") or {}
-    if tables:
-        part.tables.append(table(["file", "sha256"], tables.items(), "Tables"))
+    outputs = manifest.get("outputs") or {}  # file → its SHA-256 (the last is the file's)
+    part.tables.append(table(["file", "sha256"], ((name, digests[-1]) for name, digests in outputs.items() if digests),
+                             "Tables"))
     part.code = pretty_json(manifest.get("spec"))
     return part
