@@ -195,10 +195,11 @@ def counterexample_part(verdict: PropertyVerdict) -> Part:
     part = Part(f"{verdict.pid} {verdict.name}: false", notes=[
         f"{verdict.violated} of {verdict.checked} {verdict.unit} violate it."
         + (f" Formula: {verdict.formula}" if verdict.formula else "")])
-    for c in verdict.counterexamples[:SHOWN_COUNTEREXAMPLES]:
-        part.notes.append(c.describe())
-        if c.events:
-            part.tables.append(frame_table(c.frame(), f"The trace around {c.entity_kind} {c.entity}"))
+    for i, c in enumerate(verdict.counterexamples[:SHOWN_COUNTEREXAMPLES], start=1):
+        if c.events:  # each with its slice of the trace, under it
+            part.tables.append(frame_table(c.frame(), f"Counterexample {i}: {c.describe()}"))
+        else:
+            part.notes.append(f"Counterexample {i}: {c.describe()}")
     return part
 
 
