@@ -135,7 +135,8 @@ def draw_gantt(ax: Axes, data: TraceData, view: GanttView) -> GanttDrawn:
             & (frame["end"].to_numpy() >= t0)
         if view.workloads:
             keep &= frame["workload"].isin(view.workloads).to_numpy()
-        return frame[keep]
+        out: pd.DataFrame = frame[keep]
+        return out
 
     seg = in_view(data.segments)
     if seg.empty and not view.nodes and not view.tiers:
@@ -151,7 +152,7 @@ def draw_gantt(ax: Axes, data: TraceData, view: GanttView) -> GanttDrawn:
     band = pd.Series(shown, index=shown)
     labels = dict(zip(shown.tolist(), node_of[shown].tolist()))
     if len(shown) > view.max_rows:
-        busy = (np.minimum(seg["end"], t1) - np.maximum(seg["start"], t0)).groupby(seg["row"]).sum()
+        busy = (seg["end"].clip(upper=t1) - seg["start"].clip(lower=t0)).groupby(seg["row"]).sum()
         busy = busy[busy > 0]  # idle nodes fold, whatever the cap
         top = busy.sort_values(ascending=False, kind="stable").index[:view.max_rows].to_numpy()
         folding = ~np.isin(shown, top)
