@@ -233,7 +233,8 @@ def draw_gantt(ax: Axes, data: TraceData, view: GanttView) -> GanttDrawn:
 
 
 def _draw_marks(ax: Axes, data: TraceData, events: Sequence[Mapping[str, Any]], y_of: Mapping[str, float]) -> int:
-    """A red star at each event's (time, node row); a red line when its row is unknown."""
+    """A red star at each event's (time, node row); a red dotted line when its row is
+    unknown (a workflow's lifecycle event, a node not shown)."""
     if not events:
         return 0
     seg = data.segments
@@ -242,12 +243,12 @@ def _draw_marks(ax: Axes, data: TraceData, events: Sequence[Mapping[str, Any]], 
         time = event.get("time")
         if time is None or pd.isna(time):
             continue
-        node = event.get("node")
-        if (node is None or pd.isna(node)) and event.get("workflow") is not None and event.get("task") is not None:
+        node = event.get("node", event.get("source"))  # a migration's row: where it left
+        if pd.isna(node) and pd.notna(event.get("workflow")) and pd.notna(event.get("task")):
             # A task event without its node: the node the task ran on at that time.
             mine = seg[(seg["workflow"] == event["workflow"]) & (seg["task"] == str(event["task"]))]
             node = mine["node"].iloc[0] if len(mine) else None
-        y = y_of.get(str(node)) if node is not None and not pd.isna(node) else None
+        y = None if pd.isna(node) else y_of.get(str(node))
         (points.append((float(time), y)) if y is not None else lines.append(float(time)))
     if points:
         xs, ys = zip(*points)
