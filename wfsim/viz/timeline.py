@@ -34,7 +34,8 @@ class GanttView:
 
     Rows: one per node, grouped by tier (devices at the bottom, the cloud on top).
     With more than ``max_rows`` nodes to show, the ``max_rows`` busiest in the window
-    keep their own row and the others of each tier fold into one band row per tier
+    keep their own row, as do the selected workflow's nodes, marked nodes and nodes
+    whose health changed; the others of each tier fold into one band row per tier
     (``+k Tier``), drawn like one node with their summed cores (a tier with one such node keeps its row).
 
     Bars: with at most ``max_bars`` executions in the window, each is a bar (one
@@ -155,7 +156,7 @@ def draw_gantt(ax: Axes, data: TraceData, view: GanttView) -> GanttDrawn:
         busy = (seg["end"].clip(upper=t1) - seg["start"].clip(lower=t0)).groupby(seg["row"]).sum()
         busy = busy[busy > 0]  # idle nodes fold, whatever the cap
         top = busy.sort_values(ascending=False, kind="stable").index[:view.max_rows].to_numpy()
-        folding = ~np.isin(shown, top)
+        folding = ~np.isin(shown, np.concatenate([top, _pinned(data, view, seg)]))
         for tier in pd.unique(tier_of[shown[folding]]):
             folded = shown[folding & (tier_of[shown] == tier)]
             if len(folded) > 1:
@@ -230,6 +231,16 @@ def draw_gantt(ax: Axes, data: TraceData, view: GanttView) -> GanttDrawn:
                   fontsize=8, frameon=False)
     return GanttDrawn(mode, [labels[r] for r in drawn_rows], len(seg),
                       int(selected.sum()) if selected is not None else 0, critical, drawn_layers, marks, (t0, t1))
+
+
+def _pinned(data: TraceData, view: GanttView, seg: pd.DataFrame) -> np.ndarray:
+    """Rows that never fold: the selected workflow's nodes, marked nodes, nodes whose
+    health changed."""
+    nodes = [str(e["node"]) for e in view.marks if pd.notna(e.get("node"))]
+    rows = data.row_of.reindex(nodes).dropna().to_numpy(dtype=np.int64)
+    mine = seg.loc[seg["workflow"] == view.workflow, "row"].to_numpy(dtype=np.int64) \
+        if view.workflow is not None else np.empty(0, dtype=np.int64)
+    return np.concatenate([rows, mine, data.health_changes["row"].dropna().to_numpy(dtype=np.int64)])
 
 
 def _draw_marks(ax: Axes, data: TraceData, events: Sequence[Mapping[str, Any]], y_of: Mapping[str, float]) -> int:
