@@ -145,9 +145,11 @@ def history_timeline(
     finite = [t for op in shown for t in (float(op["call"]), _ret(op)) if math.isfinite(t)]
     begin, end = min(finite), max(finite)
     end = end + 0.05 * (end - begin or 1.0)  # room for the open-ended bars' hatching
-    bars: dict[bool, list[tuple[Any, ...]]] = {False: [], True: []}  # by open-endedness
+    # One collection per kind (open-ended or not): a Rectangle per bar (barh) costs
+    # ten times the drawing. Each kind: boxes, face colours, edge colours, edge widths, urls.
+    kinds: dict[bool, tuple[list[Any], ...]] = {False: ([], [], [], [], []), True: ([], [], [], [], [])}
     for op in shown:
-        op_id = op["id"]
+        op_id, y = op["id"], row[op["process"]]
         call, ret = float(op["call"]), _ret(op)
         if op_id == blocked:
             face = HISTORY_COLORS["blocked"]
@@ -157,19 +159,20 @@ def history_timeline(
             face = HISTORY_COLORS["other"]
         edge, width = (_CURSOR, 3.0) if op_id == cursor else (_OUTLINE, 1.8) if op_id in involved else ("0.4", 0.6)
         open_ended = not math.isfinite(ret)
-        bars[open_ended].append((row[op["process"]], (end if open_ended else ret) - call, call, face, edge, width,
-                                 op_id))
-    # One collection per kind: a Rectangle per bar (barh) costs ten times the drawing.
-    for open_ended, rows in bars.items():
-        if rows:
-            y, length, left, face, edge, width, ids = (list(c) for c in zip(*rows, strict=True))
-            boxes = [[(x, r - 0.3), (x, r + 0.3), (x + n, r + 0.3), (x + n, r - 0.3)]
-                     for r, n, x in zip(y, length, left, strict=True)]
-            bars_drawn = PolyCollection(boxes, facecolors=face, edgecolors=edge, linewidths=width,
-                                        hatch="//" if open_ended else None)
-            bars_drawn.set_gid(_OPEN_GID if open_ended else _BARS_GID)
-            bars_drawn.set_urls([f"#op-{op_id}" for op_id in ids])  # which bar is which (SVG links, tests)
-            ax.add_collection(bars_drawn)
+        right = end if open_ended else ret
+        boxes, faces, edges, widths, urls = kinds[open_ended]
+        boxes.append([(call, y - 0.3), (call, y + 0.3), (right, y + 0.3), (right, y - 0.3)])
+        faces.append(face)
+        edges.append(edge)
+        widths.append(width)
+        urls.append(f"#op-{op_id}")
+    for open_ended, (boxes, faces, edges, widths, urls) in kinds.items():
+        if boxes:
+            drawn = PolyCollection(boxes, facecolors=faces, edgecolors=edges, linewidths=widths,
+                                   hatch="//" if open_ended else None)
+            drawn.set_gid(_OPEN_GID if open_ended else _BARS_GID)
+            drawn.set_urls(urls)  # which bar is which (links in an SVG report, tests)
+            ax.add_collection(drawn)
     if len(shown) <= _MAX_LABELS:
         for op in shown:
             text = op_label(op) if op["id"] not in rank else f"{rank[op['id']] + 1}: {op_label(op)}"
