@@ -63,6 +63,7 @@ class HistoryVerdictView(VerdictRenderer):
         blocked: Id of the operation where linearization fails, if any.
         steps: ``linearized``, then ``blocked`` if any: what the cursor walks.
         cursor: Position in :attr:`steps` (``None`` when there are no steps).
+        ops: The key's operations as the timeline draws them (plain dicts).
         canvas: The timeline.
     """
 
