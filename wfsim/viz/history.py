@@ -188,6 +188,9 @@ def history_timeline(
     if heading:
         ax.set_title(heading, fontsize=10)
     ax.legend(handles=[Patch(facecolor=HISTORY_COLORS["linearized"], label="linearized"),
+                       Patch(facecolor=HISTORY_COLORS["later"], label="linearized later"),
+                       Patch(facecolor="white", edgecolor=_CURSOR, linewidth=2, label="cursor"),
+                       Patch(facecolor="white", edgecolor=_OUTLINE, linewidth=1.5, label="in the counterexample"),
                        Patch(facecolor=HISTORY_COLORS["blocked"], label="blocked"),
                        Patch(facecolor=HISTORY_COLORS["other"], label="not placed"),
                        Patch(facecolor="white", edgecolor="0.4", hatch="//", label="never returned")],
