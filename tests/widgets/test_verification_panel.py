@@ -16,7 +16,7 @@ from wfsim import Poisson, Simulation, Workload, chain, hierarchical
 from wfsim.verify import CATALOG, PropertyVerdict, TraceCounterexample, check_catalog, check_formula
 from wfsim.verify.history import check_history, load_history, parse_history
 from wfsim.viz.history import HISTORY_COLORS
-from wfsim.widgets import VerdictRenderer, VerificationPanel, register_renderer
+from wfsim.widgets import TraceExplorer, VerdictRenderer, VerificationPanel, register_renderer
 from wfsim.widgets.renderers import RENDERERS
 
 REGISTER = Path(__file__).resolve().parents[1] / "data" / "histories" / "register"
@@ -130,6 +130,23 @@ def test_the_false_property_is_chosen_and_its_counterexamples_stepped_in_order(v
     order = formula.counterexamples + formula.counterexamples[-2::-1]
     assert explorer.highlighted == [c.events for c in order]
     assert all(c.events for c in order)
+
+
+def test_counterexamples_are_highlighted_in_a_trace_explorer_of_the_trace(trace, verdicts):
+    panel = VerificationPanel(verdicts, trace=trace)
+    view = panel.renderer
+    explorer = view.explorer
+    assert isinstance(explorer, TraceExplorer) and explorer.widget in panel.renderer.widget.children
+    full = (explorer.window.min, explorer.window.max)  # the whole run
+    for example in verdicts[-1].counterexamples[:2]:
+        times = [e["time"] for e in example.events]
+        lo, hi = explorer.drawn.window
+        assert explorer.drawn.marks == len(example.events)
+        # zoomed around them (within the run's window, which starts at its first execution)
+        assert lo <= max(min(times), full[0]) and min(max(times), full[1]) <= hi and hi - lo < full[1] - full[0]
+        view.next_button.click()
+    view.select("lifecycle")  # true: nothing to highlight
+    assert explorer.drawn.marks == 0 and explorer.drawn.window == full
 
 
 def test_the_counterexample_shows_its_description_and_trace_slice(verdicts):
