@@ -395,6 +395,21 @@ def _integrals(start: np.ndarray, end: np.ndarray, weight: np.ndarray, edges: np
     return np.diff(edges * cs_w[i] - cs_ws[i] - (edges * ce_w[j] - ce_we[j]))
 
 
+def _by_band(frame: pd.DataFrame) -> Any:
+    """A function giving the ``start, end, cores`` arrays of one band of ``frame``
+    (sorted by band once, then sliced)."""
+    band = frame["band"].to_numpy()
+    order = np.argsort(band, kind="stable")
+    band = band[order]
+    columns = [frame[c].to_numpy(dtype=float)[order] for c in ("start", "end", "cores")]
+
+    def of(row: int) -> list[np.ndarray]:
+        lo, hi = np.searchsorted(band, row, side="left"), np.searchsorted(band, row, side="right")
+        return [c[lo:hi] for c in columns]
+
+    return of
+
+
 def busy_fraction(held: pd.DataFrame, capacity: pd.DataFrame, rows: Sequence[int], edges: np.ndarray) -> np.ndarray:
     """Fraction of each drawn row's cores busy in each time bin: busy core-seconds over
     the core-seconds the row's nodes had (autoscaling changes them).
@@ -410,11 +425,10 @@ def busy_fraction(held: pd.DataFrame, capacity: pd.DataFrame, rows: Sequence[int
         ``(len(rows), len(edges) - 1)`` fractions (0 where a row had no cores).
     """
     out = np.zeros((len(rows), len(edges) - 1))
+    busy, had = _by_band(held), _by_band(capacity)
     for k, row in enumerate(rows):
-        mine, cap = held[held["band"] == row], capacity[capacity["band"] == row]
-        busy = _integrals(mine["start"].to_numpy(float), mine["end"].to_numpy(float),
-                          mine["cores"].to_numpy(float), edges)
-        had = _integrals(cap["start"].to_numpy(float), cap["end"].to_numpy(float), cap["cores"].to_numpy(float), edges)
-        out[k] = np.divide(busy, had, out=np.zeros_like(busy), where=had > 0)
+        done = _integrals(*busy(row), edges)
+        available = _integrals(*had(row), edges)
+        out[k] = np.divide(done, available, out=np.zeros_like(done), where=available > 0)
     # The differences of cumulative sums leave rounding noise around 0.
     return np.where(np.abs(out) < 1e-9, 0.0, out)

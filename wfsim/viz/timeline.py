@@ -147,21 +147,22 @@ def draw_gantt(ax: Axes, data: TraceData, view: GanttView) -> GanttDrawn:
 
     # Rows: the busiest max_rows nodes keep theirs, the rest fold into a band per tier.
     shown = np.flatnonzero(keep_rows)
+    node_of, tier_of = rows["node"].to_numpy(), rows["tier"].to_numpy()
     band = pd.Series(shown, index=shown)
-    labels = {int(r): str(rows["node"].iloc[r]) for r in shown}
+    labels = dict(zip(shown.tolist(), node_of[shown].tolist()))
     if len(shown) > view.max_rows:
         busy = (np.minimum(seg["end"], t1) - np.maximum(seg["start"], t0)).groupby(seg["row"]).sum()
-        busy = busy.reindex(shown, fill_value=0.0)
         busy = busy[busy > 0]  # idle nodes fold, whatever the cap
-        top = set(busy.sort_values(ascending=False, kind="stable").index[:view.max_rows])
-        for tier in rows["tier"].iloc[shown].unique():
-            folded = [int(r) for r in shown if r not in top and rows["tier"].iloc[r] == tier]
+        top = busy.sort_values(ascending=False, kind="stable").index[:view.max_rows].to_numpy()
+        folding = ~np.isin(shown, top)
+        for tier in pd.unique(tier_of[shown[folding]]):
+            folded = shown[folding & (tier_of[shown] == tier)]
             if len(folded) > 1:
                 band[folded] = folded[-1]  # the band takes the place of the tier's last folded node
-                labels[folded[-1]] = f"+{len(folded)} {tier}"
-    drawn_rows = sorted(set(band.to_numpy()))
+                labels[int(folded[-1])] = f"+{len(folded)} {tier}"
+    drawn_rows = sorted(set(band.to_numpy().tolist()))
     y_of_row = {r: float(k) for k, r in enumerate(drawn_rows)}
-    y_of = {str(rows["node"].iloc[r]): y_of_row[int(band[r])] for r in shown}
+    y_of = dict(zip(node_of[shown].tolist(), band.map(y_of_row).tolist()))
     seg = seg.assign(band=band.reindex(seg["row"]).to_numpy())
     seg = seg.assign(y=seg["band"].map(y_of_row).to_numpy(dtype=float))
 
