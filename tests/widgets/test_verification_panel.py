@@ -354,3 +354,23 @@ def test_filtering_keeps_the_counterexample_of_a_property_still_listed(verdicts)
     view.text_filter.value = "failed"  # the formula "F failed" is still listed
     view.verdict_filter.value = "false"
     assert view.selected is verdicts[-1] and view.index == 1 and len(explorer.highlighted) == calls
+
+
+def test_a_causal_bad_pattern_draws_the_whole_history_it_was_found_in():
+    # p1 reads y = 1, written after x = 1 by p0, then reads x's initial value.
+    text = "\n".join(
+        f'{{"process": {p}, "type": "{t}", "f": "{f}", "key": "{k}", "value": {v}, "time": {i}}}'
+        for i, (p, t, f, k, v) in enumerate([
+            (0, "invoke", "write", "x", 1), (0, "ok", "write", "x", 1), (0, "invoke", "write", "y", 1),
+            (0, "ok", "write", "y", 1), (1, "invoke", "read", "y", "null"), (1, "ok", "read", "y", 1),
+            (1, "invoke", "read", "x", "null"), (1, "ok", "read", "x", "null")]))
+    history = parse_history(text, format="jsonl")
+    verdict = check_history(history, "register", "causal")
+    example = verdict.counterexample
+    assert verdict.verdict == "violation" and verdict.partitions[0].key is None and example.blocked == 3
+    panel = VerificationPanel(verdict, history=history)
+    bars = _bars(panel)
+    assert sorted(bars) == [0, 1, 2, 3]  # one check of the whole history: every key drawn
+    assert bars[3].face == to_rgba(HISTORY_COLORS["blocked"])
+    assert {i for i, bar in bars.items() if bar.linewidth > 1} >= set(example.ops)
+    assert "WriteCOInitRead" in panel.renderer.header.value and "causal-cm" in panel.renderer.header.value

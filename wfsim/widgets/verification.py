@@ -61,6 +61,11 @@ class VerificationPanel(View):
         history: For a history verdict: the checked ``History``, its operations, or
             the path of its file (else only the counterexample's operations are drawn).
 
+    Attributes:
+        renderer: The renderer showing the verdicts (its widgets and stepping methods,
+            e.g. ``panel.renderer.step(+1)``).
+        widget: The panel (CSS class ``wfsim-verification-panel``).
+
     Raises:
         TypeError: No renderer is registered for the verdicts' type.
         ValueError: ``result`` is an empty list.
