@@ -146,7 +146,7 @@ def history_timeline(
     begin, end = min(finite), max(finite)
     end = end + 0.05 * (end - begin or 1.0)  # room for the open-ended bars' hatching
     # One collection per kind (open-ended or not): a Rectangle per bar (barh) costs
-    # ten times the drawing. Each kind: boxes, face colours, edge colours, edge widths, urls.
+    # several times the drawing. Each kind: boxes, face colours, edge colours, edge widths, urls.
     kinds: dict[bool, tuple[list[Any], ...]] = {False: ([], [], [], [], []), True: ([], [], [], [], [])}
     for op in shown:
         op_id, y = op["id"], row[op["process"]]
