@@ -5,7 +5,10 @@ with the reports; each view is a small class around :class:`~wfsim.widgets.base.
 The views are imported on first use, so ``import wfsim.widgets`` stays cheap.
 
 * :class:`TraceExplorer` — the Gantt of a run's task executions, filtered and annotated;
-* :class:`TopologyView` — the continuum's load, health and links at a chosen time.
+* :class:`TopologyView` — the continuum's load, health and links at a chosen time;
+* :class:`VerificationPanel` — verdicts of the property catalog and the history
+  checkers, with counterexample stepping (a new kind of verdict plugs in with
+  :func:`register_renderer`).
 """
 
 from __future__ import annotations
@@ -17,15 +20,20 @@ from wfsim._lazy import lazy_exports
 if TYPE_CHECKING:
     from wfsim.widgets.base import FigureCanvas, View
     from wfsim.widgets.explorer import TraceExplorer
+    from wfsim.widgets.renderers import VerdictRenderer, register_renderer
     from wfsim.widgets.topology import TopologyView
+    from wfsim.widgets.verification import VerificationPanel
 
 _LAZY: dict[str, str] = {
     "FigureCanvas": "wfsim.widgets.base",
     "View": "wfsim.widgets.base",
     "TraceExplorer": "wfsim.widgets.explorer",
     "TopologyView": "wfsim.widgets.topology",
+    "VerificationPanel": "wfsim.widgets.verification",
+    **dict.fromkeys(["VerdictRenderer", "register_renderer"], "wfsim.widgets.renderers"),
 }
 
 __getattr__, __dir__ = lazy_exports(globals(), _LAZY)
 
-__all__ = ["FigureCanvas", "TopologyView", "TraceExplorer", "View"]
+__all__ = ["FigureCanvas", "TopologyView", "TraceExplorer", "VerdictRenderer", "View", "VerificationPanel",
+           "register_renderer"]
