@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipywidgets as widgets
 import pytest
 
+from wfsim.verify.properties import TraceView
 from wfsim.viz.data import figure_data
 from wfsim.viz.layers import GANTT_LAYERS
 from wfsim.widgets import TraceExplorer
@@ -69,19 +70,20 @@ def test_select_workflow_highlights_it_and_shows_its_details():
 
 
 def test_highlight_marks_events_and_zooms_around_them(maint):
+    # The slice a counterexample of a migrated task's workflow would carry.
     explorer = TraceExplorer(maint)
     full = explorer.drawn.window
     te = maint.task_events
-    cut = te[te["event"] == "checkpointed"].iloc[0]
-    events = [{"table": "task_events", "time": float(t), "workflow": int(r["workflow"]), "task": str(r["task"]),
-               "event": str(r["event"]), "node": str(r["node"])}
-              for t, (_, r) in zip(te.loc[(te["workflow"] == cut["workflow"]) & (te["task"] == cut["task"]), "time"],
-                                   te[(te["workflow"] == cut["workflow"]) & (te["task"] == cut["task"])].iterrows())]
+    workflow = int(te.loc[te["event"] == "checkpointed", "workflow"].iloc[0])
+    events = TraceView(maint).workflow_slice([workflow])[workflow]
+    assert {e["table"] for e in events} == {"workflow_events", "task_events"}
     explorer.highlight(events)
     lo, hi = explorer.drawn.window
-    assert full[0] <= lo <= min(e["time"] for e in events) and max(e["time"] for e in events) <= hi <= full[1]
-    assert hi - lo < full[1] - full[0]
-    assert explorer.drawn.marks == len(events) and explorer.view.workflow == int(cut["workflow"])
+    times = [e["time"] for e in events]
+    assert full[0] <= lo <= min(times) and max(times) <= hi <= full[1] and hi - lo < full[1] - full[0]
+    assert explorer.drawn.marks == len(events) and explorer.view.workflow == workflow
+    lines = [line for line in explorer.canvas.figure.axes[0].get_lines() if line.get_linestyle() == ":"]
+    assert len(lines) == sum(e["table"] == "workflow_events" for e in events)  # no node: a line
     explorer.highlight(None)
     assert explorer.drawn.window == full and explorer.drawn.marks == 0
 

@@ -16,7 +16,7 @@ from wfsim import Poisson, Simulation, Workload, chain, hierarchical
 from wfsim.verify import CATALOG, PropertyVerdict, TraceCounterexample, check_catalog, check_formula
 from wfsim.verify.history import check_history, load_history, parse_history
 from wfsim.viz.history import HISTORY_COLORS
-from wfsim.widgets import VerdictRenderer, VerificationPanel, register_renderer
+from wfsim.widgets import TraceExplorer, VerdictRenderer, VerificationPanel, register_renderer
 from wfsim.widgets.renderers import RENDERERS
 
 REGISTER = Path(__file__).resolve().parents[1] / "data" / "histories" / "register"
@@ -61,9 +61,32 @@ def _rows(table: widgets.HTML) -> int:
     return table.value.count("<tr>") - 1  # minus the header
 
 
-def _bars(panel) -> dict[int, object]:
-    ax = panel.renderer.canvas.figure.axes[0]
-    return {int(p.get_gid()[3:]): p for p in ax.patches if (p.get_gid() or "").startswith("op-")}
+@dataclass(frozen=True)
+class Bar:
+    """One operation's bar as drawn."""
+
+    face: tuple[float, ...]
+    linewidth: float
+    start: float
+    end: float
+    hatch: str | None
+
+
+def drawn_bars(ax) -> dict[int, Bar]:
+    """Op id → its bar, read from the timeline's collections."""
+    bars = {}
+    for c in ax.collections:
+        if c.get_gid() in ("history-ops", "history-ops-open"):
+            faces, widths = c.get_facecolors(), c.get_linewidths()
+            for i, (url, path) in enumerate(zip(c.get_urls(), c.get_paths(), strict=True)):
+                xs = path.vertices[:, 0]
+                bars[int(url.removeprefix("#op-"))] = Bar(tuple(faces[i]), float(widths[i % len(widths)]),
+                                                          float(xs.min()), float(xs.max()), c.get_hatch())
+    return bars
+
+
+def _bars(panel) -> dict[int, Bar]:
+    return drawn_bars(panel.renderer.canvas.figure.axes[0])
 
 
 # --- catalog verdicts ------------------------------------------------------------------
@@ -107,6 +130,23 @@ def test_the_false_property_is_chosen_and_its_counterexamples_stepped_in_order(v
     order = formula.counterexamples + formula.counterexamples[-2::-1]
     assert explorer.highlighted == [c.events for c in order]
     assert all(c.events for c in order)
+
+
+def test_counterexamples_are_highlighted_in_a_trace_explorer_of_the_trace(trace, verdicts):
+    panel = VerificationPanel(verdicts, trace=trace)
+    view = panel.renderer
+    explorer = view.explorer
+    assert isinstance(explorer, TraceExplorer) and explorer.widget in panel.renderer.widget.children
+    full = (explorer.window.min, explorer.window.max)  # the whole run
+    for example in verdicts[-1].counterexamples[:2]:
+        times = [e["time"] for e in example.events]
+        lo, hi = explorer.drawn.window
+        assert explorer.drawn.marks == len(example.events)
+        # zoomed around them (within the run's window, which starts at its first execution)
+        assert lo <= max(min(times), full[0]) and min(max(times), full[1]) <= hi and hi - lo < full[1] - full[0]
+        view.next_button.click()
+    view.select("lifecycle")  # true: nothing to highlight
+    assert explorer.drawn.marks == 0 and explorer.drawn.window == full
 
 
 def test_the_counterexample_shows_its_description_and_trace_slice(verdicts):
@@ -178,10 +218,10 @@ def test_a_new_old_inversion_is_blocked_at_the_second_read():
     assert view.blocked == 2 and view.current == 2  # the cursor starts on the blocked read
     bars = _bars(panel)
     red = to_rgba(HISTORY_COLORS["blocked"])
-    assert [op_id for op_id, bar in bars.items() if bar.get_facecolor() == red] == [2]
+    assert [op_id for op_id, bar in bars.items() if bar.face == red] == [2]
     assert sorted(bars) == [0, 1, 2, 3]  # every operation of the history is drawn
-    assert bars[3].get_hatch() == "//"  # p2's write never returned
-    assert {0, 1} <= {op_id for op_id, bar in bars.items() if bar.get_linewidth() > 1}  # involved
+    assert bars[3].hatch == "//"  # p2's write never returned
+    assert {0, 1} <= {op_id for op_id, bar in bars.items() if bar.linewidth > 1}  # involved
     assert "blocked: op 2 p1 read() -&gt; None" in view.position.value
     assert "violation" in view.header.value and "linearizable" in view.header.value
     assert "wfsim-figure" in view.canvas.image._dom_classes
@@ -198,19 +238,22 @@ def test_stepping_walks_the_longest_linearizable_prefix_to_the_blocked_operation
     assert view.steps == [*example.prefix, example.blocked]
     assert view.next_button.disabled and not view.prev_button.disabled
     walked = [view.current]
-    while not view.prev_button.disabled:
+    for _ in range(4):  # back from the blocked operation, one redraw each
         view.prev_button.click()
         walked.append(view.current)
-    assert walked[::-1] == view.steps
+    assert walked[::-1] == view.steps[-5:]
+    view.move(1)
+    view.prev_button.click()
+    assert view.prev_button.disabled and view.current == example.prefix[0]
     draws = view.canvas.draws
     view.step(-1)  # before the start: stays, not redrawn
     assert view.cursor == 0 and view.canvas.draws == draws
     green, pale = to_rgba(HISTORY_COLORS["linearized"]), to_rgba(HISTORY_COLORS["later"])
     bars = _bars(panel)
-    assert bars[example.prefix[0]].get_facecolor() == green
-    assert all(bars[i].get_facecolor() == pale for i in example.prefix[1:] if i in bars)
+    assert bars[example.prefix[0]].face == green
+    assert all(bars[i].face == pale for i in example.prefix[1:] if i in bars)
     view.next_button.click()
-    assert view.current == example.prefix[1] and _bars(panel)[example.prefix[1]].get_facecolor() == green
+    assert view.current == example.prefix[1] and _bars(panel)[example.prefix[1]].face == green
     draws = view.canvas.draws
     view.blocked_button.click()
     assert view.current == example.blocked and view.canvas.draws == draws + 1
@@ -226,7 +269,7 @@ def test_a_linearizable_history_has_no_red_and_steps_through_its_order():
     assert view.blocked is None and view.blocked_button.disabled
     assert view.steps == verdict.partitions[0].order and view.cursor == 0
     red = to_rgba(HISTORY_COLORS["blocked"])
-    assert not any(bar.get_facecolor() == red for bar in _bars(panel).values())
+    assert not any(bar.face == red for bar in _bars(panel).values())
     view.next_button.click()
     assert view.current == view.steps[1]
 
@@ -250,12 +293,7 @@ def test_keys_are_chosen_violations_first():
     assert "&lt;bad&gt;" in view.table.value and "<bad>" not in view.table.value
     assert view.partition.key == "<bad>" and view.blocked is not None
     view.key_chooser.value = view.key_chooser.options[1][1]
-    assert view.partition.key == "ok" and view.blocked is None and sorted(_bars_of(view)) == [0]
-
-
-def _bars_of(view) -> list[int]:
-    ax = view.canvas.figure.axes[0]
-    return [int(p.get_gid()[3:]) for p in ax.patches if (p.get_gid() or "").startswith("op-")]
+    assert view.partition.key == "ok" and view.blocked is None and sorted(drawn_bars(view.canvas.figure.axes[0])) == [0]
 
 
 def test_a_long_history_draws_a_window_around_the_cursor():
@@ -316,3 +354,23 @@ def test_filtering_keeps_the_counterexample_of_a_property_still_listed(verdicts)
     view.text_filter.value = "failed"  # the formula "F failed" is still listed
     view.verdict_filter.value = "false"
     assert view.selected is verdicts[-1] and view.index == 1 and len(explorer.highlighted) == calls
+
+
+def test_a_causal_bad_pattern_draws_the_whole_history_it_was_found_in():
+    # p1 reads y = 1, written after x = 1 by p0, then reads x's initial value.
+    text = "\n".join(
+        f'{{"process": {p}, "type": "{t}", "f": "{f}", "key": "{k}", "value": {v}, "time": {i}}}'
+        for i, (p, t, f, k, v) in enumerate([
+            (0, "invoke", "write", "x", 1), (0, "ok", "write", "x", 1), (0, "invoke", "write", "y", 1),
+            (0, "ok", "write", "y", 1), (1, "invoke", "read", "y", "null"), (1, "ok", "read", "y", 1),
+            (1, "invoke", "read", "x", "null"), (1, "ok", "read", "x", "null")]))
+    history = parse_history(text, format="jsonl")
+    verdict = check_history(history, "register", "causal")
+    example = verdict.counterexample
+    assert verdict.verdict == "violation" and verdict.partitions[0].key is None and example.blocked == 3
+    panel = VerificationPanel(verdict, history=history)
+    bars = _bars(panel)
+    assert sorted(bars) == [0, 1, 2, 3]  # one check of the whole history: every key drawn
+    assert bars[3].face == to_rgba(HISTORY_COLORS["blocked"])
+    assert {i for i, bar in bars.items() if bar.linewidth > 1} >= set(example.ops)
+    assert "WriteCOInitRead" in panel.renderer.header.value and "causal-cm" in panel.renderer.header.value

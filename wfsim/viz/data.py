@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import weakref
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -395,17 +395,17 @@ def _integrals(start: np.ndarray, end: np.ndarray, weight: np.ndarray, edges: np
     return np.diff(edges * cs_w[i] - cs_ws[i] - (edges * ce_w[j] - ce_we[j]))
 
 
-def _by_band(frame: pd.DataFrame) -> Any:
+def _by_band(frame: pd.DataFrame) -> Callable[[int], tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """A function giving the ``start, end, cores`` arrays of one band of ``frame``
     (sorted by band once, then sliced)."""
     band = frame["band"].to_numpy()
     order = np.argsort(band, kind="stable")
     band = band[order]
-    columns = [frame[c].to_numpy(dtype=float)[order] for c in ("start", "end", "cores")]
+    start, end, cores = (frame[c].to_numpy(dtype=float)[order] for c in ("start", "end", "cores"))
 
-    def of(row: int) -> list[np.ndarray]:
+    def of(row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         lo, hi = np.searchsorted(band, row, side="left"), np.searchsorted(band, row, side="right")
-        return [c[lo:hi] for c in columns]
+        return start[lo:hi], end[lo:hi], cores[lo:hi]
 
     return of
 

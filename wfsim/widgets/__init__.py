@@ -6,7 +6,9 @@ The views are imported on first use, so ``import wfsim.widgets`` stays cheap.
 
 * :class:`TraceExplorer` — the Gantt of a run's task executions, filtered and annotated;
 * :class:`TopologyView` — the continuum's load, health and links at a chosen time;
-* :class:`VerificationPanel` — verdicts of properties and histories, with their counterexamples;
+* :class:`VerificationPanel` — verdicts of the property catalog and the history
+  checkers, with counterexample stepping (a new kind of verdict plugs in with
+  :func:`register_renderer`);
 * :class:`ComparisonView` — a batch's scenarios by metric; :class:`StudyExplorer` — an Optuna study.
 """
 

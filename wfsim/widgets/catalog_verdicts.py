@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import importlib
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -169,12 +168,9 @@ def _counterexample_html(verdict: PropertyVerdict, example: TraceCounterexample)
 
 
 def _explorer_of(trace: Any) -> Any:
-    """A ``TraceExplorer`` of ``trace``, if there is a trace and the trace views are
-    installed (``wfsim.widgets.explorer``)."""
+    """A ``TraceExplorer`` of ``trace``, if there is a trace."""
     if trace is None:
         return None
-    try:
-        module = importlib.import_module("wfsim.widgets.explorer")
-    except ImportError:  # a checkout without the trace views: counterexamples are shown as tables only
-        return None
-    return module.TraceExplorer(trace)
+    from wfsim.widgets.explorer import TraceExplorer  # its figure data are computed only when needed
+
+    return TraceExplorer(trace)
