@@ -151,6 +151,9 @@ class ComparisonView(View):
         else:
             self._replications(ax, shown, metric)
         ax.set_yticks(range(len(shown)), shown)
+        for label in ax.get_yticklabels():
+            if label.get_text() == self.baseline.value:
+                label.set_color(_BASELINE_COLOUR)  # the baseline named in red in every panel
         ax.invert_yaxis()  # the batch's first scenario on top, as in the table
         ax.grid(axis="x", alpha=0.3)
 
