@@ -62,6 +62,8 @@ def test_the_front_is_the_studys_best_trials_and_an_objective_change_redraws(par
     expected = sorted((b.values["latency.p95"], b.values["cost"]) for b in pareto.best)
     drawn = sorted(map(tuple, front.get_offsets().tolist()))
     assert np.allclose(drawn, expected)
+    labelled = sorted(int(n) for t in axes(explorer).texts for n in t.get_text().split(", "))
+    assert labelled == sorted(b.number for b in pareto.best)
     assert {b.number for b in pareto.best} == {t.number for t in pareto.study.best_trials}
     explorer.panel.value = "history"
     draws, image = explorer.canvas.draws, explorer.canvas.image.value
