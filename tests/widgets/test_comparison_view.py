@@ -134,6 +134,7 @@ def test_a_batch_directory_opens_and_its_runs_traces_too(kept: BatchResult) -> N
     seed = kept.plan.seeds[2]
     latency = kept.runs.set_index(["scenario", "replication"]).loc[("heft", 2), "latency.mean"]
     assert f"seed {seed}" in head and f"{latency:.4g}" in head
+    assert "wfsim-trace-explorer" in view.explorer.children[1]._dom_classes  # the run's trace, explorable
 
 
 def test_a_batch_without_traces_offers_no_run(kept: BatchResult) -> None:

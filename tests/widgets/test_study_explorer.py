@@ -113,6 +113,7 @@ def test_a_chosen_trial_runs_again_with_its_trace(pareto: TuneResult) -> None:
     # One replication on the first tuning seed: the re-run measures what the trial did.
     assert f"seed {pareto.setup.seeds[0]}" in head
     assert f"{trial.values[0]:.4g}" in head and f"{trial.values[1]:.4g}" in head
+    assert "wfsim-trace-explorer" in explorer.run_output.children[1]._dom_classes  # its trace, explorable
 
 
 def test_a_study_directory_opens_and_without_its_file_refuses_to_rerun(pareto: TuneResult) -> None:
