@@ -9,7 +9,10 @@ The views are imported on first use, so ``import wfsim.widgets`` stays cheap.
 * :class:`VerificationPanel` — verdicts of the property catalog and the history
   checkers, with counterexample stepping (a new kind of verdict plugs in with
   :func:`register_renderer`);
-* :class:`ComparisonView` — a batch's scenarios by metric; :class:`StudyExplorer` — an Optuna study.
+* :class:`ComparisonView` — a batch's scenarios by metric: intervals, paired differences,
+  replications;
+* :class:`StudyExplorer` — a study's trials: history, Pareto front, importances, parallel
+  coordinates, and any trial re-run with its trace.
 """
 
 from __future__ import annotations
@@ -41,4 +44,4 @@ _LAZY: dict[str, str] = {
 __getattr__, __dir__ = lazy_exports(globals(), _LAZY)
 
 __all__ = ["ComparisonView", "FigureCanvas", "StudyExplorer", "TopologyView", "TraceExplorer", "VerdictRenderer",
-           "VerificationPanel", "View", "register_renderer"]
+           "View", "VerificationPanel", "register_renderer"]
