@@ -6,8 +6,14 @@ Example::
     viz.gantt(result.trace, max_workflows=5)
     viz.latency_by_tier(result.trace)
     viz.latency_cdf({"nearest edge": a.trace, "EFT": b.trace})
+
+The trace views draw from :func:`figure_data` (computed once per trace):
+:func:`draw_gantt` (any number of executions, with the :data:`GANTT_LAYERS`
+overlays) and :func:`draw_continuum` (the continuum at one instant).
 """
 
+from wfsim.viz.continuum import draw_continuum
+from wfsim.viz.data import figure_data
 from wfsim.viz.figures import (
     TIER_COLORS,
     gantt,
@@ -17,8 +23,10 @@ from wfsim.viz.figures import (
     tier_order,
     utilisation_by_tier,
 )
+from wfsim.viz.layers import GANTT_LAYERS, GanttLayer, register_layer
+from wfsim.viz.timeline import GanttView, draw_gantt
 
 __all__ = [
-    "TIER_COLORS", "gantt", "latency_by_tier", "latency_cdf", "overview", "tier_order",
-    "utilisation_by_tier",
+    "GANTT_LAYERS", "TIER_COLORS", "GanttLayer", "GanttView", "draw_continuum", "draw_gantt", "figure_data",
+    "gantt", "latency_by_tier", "latency_cdf", "overview", "register_layer", "tier_order", "utilisation_by_tier",
 ]

@@ -38,6 +38,7 @@ from matplotlib.ticker import PercentFormatter
 from wfsim.model.enums import Tier
 from wfsim.trace.metrics import utilisation
 from wfsim.trace.trace import Trace
+from wfsim.viz.data import figure_data
 
 __all__ = [
     "TIER_COLORS", "gantt", "latency_by_tier", "latency_cdf", "overview", "tier_order",
@@ -93,14 +94,6 @@ def tier_order(trace: Trace) -> list[Tier]:
     return [t for t in Tier if t in present]
 
 
-def _node_order(trace: Trace) -> list[str]:
-    """Node ids by tier (continuum order), then topology definition order."""
-    nodes = trace.nodes.reset_index(drop=True)
-    rank = nodes["tier"].astype(str).map(lambda t: Tier.parse(t).order)
-    order = sorted(range(len(nodes)), key=lambda i: (rank.iloc[i], i))
-    return [str(nodes["id"].iloc[i]) for i in order]
-
-
 def _auto_log(values: Iterable[np.ndarray], log: bool | None) -> bool:
     if log is not None:
         return log
@@ -143,25 +136,6 @@ def _workflow_colors(n: int) -> list[tuple[float, float, float]]:
 
 
 # --- Gantt -----------------------------------------------------------------------------
-def _checkpointed_runs(trace: Trace, workflows: Sequence[int]) -> pd.DataFrame:
-    """The executions of the given workflows that a checkpoint ended (a running
-    task migrated): ``workflow, task, node, start, stop`` with ``open`` False and
-    ``checkpointed`` True. :meth:`Trace.executions` keeps only a task's last one."""
-    te = trace.task_events
-    te = te[te["workflow"].isin(workflows) & te["event"].isin(["start", "checkpointed"])]
-    te = te.sort_values(["workflow", "task", "time"], kind="stable")
-    stops = te["event"].astype(str) == "checkpointed"
-    before = te.shift()
-    paired = stops & (before["event"].astype(str) == "start") & (before["workflow"] == te["workflow"]) \
-        & (before["task"].astype(str) == te["task"].astype(str))
-    cut = te[paired]
-    return pd.DataFrame({
-        "workflow": cut["workflow"].to_numpy(), "task": cut["task"].astype(str).to_numpy(),
-        "node": cut["node"].astype(str).to_numpy(), "start": before["time"][paired].to_numpy(),
-        "stop": cut["time"].to_numpy(), "open": False, "checkpointed": True,
-    })
-
-
 def gantt(
     trace: Trace,
     workflows: Sequence[int] | None = None,
@@ -197,8 +171,8 @@ def gantt(
         The axes. Bars are in ``ax.containers``, one ``BarContainer`` per workflow,
         with one bar per executed task.
     """
-    ex = trace.executions()
-    ran = ex[ex["start"].notna()].copy()
+    data = figure_data(trace)
+    ran = data.segments
     if workflows is None:
         if max_workflows < 1:
             raise ValueError(f"max_workflows must be >= 1, got {max_workflows}")
@@ -217,11 +191,8 @@ def gantt(
         ax.set_title("Tasks on their nodes")
         what = "the chosen workflows" if workflows is not None else "this trace"
         return _message(ax, f"No executed tasks in {what}")
-    ran["node"] = ran["node"].astype(str)
-    ran["stop"] = ran["end"].fillna(ran["failed"]).fillna(trace.horizon)
-    ran["open"] = ran["end"].isna()
-    ran["checkpointed"] = False
-    ran = pd.concat([ran, _checkpointed_runs(trace, chosen)], ignore_index=True)
+    ran = ran.assign(stop=ran["end"], open=ran["stop"].isin(["open", "failed"]),
+                     checkpointed=ran["stop"] == "checkpointed")
     chosen = [w for w in chosen if w in set(ran["workflow"])]
 
     moves = pd.DataFrame()
@@ -233,7 +204,7 @@ def gantt(
     used = set(ran["node"])
     if len(moves):
         used |= set(moves["source"].astype(str)) | set(moves["target"].astype(str))
-    rows = [n for n in _node_order(trace) if n in used]
+    rows = [n for n in data.rows["node"] if n in used]
 
     # Lanes: tasks overlapping in time on one node are stacked within its row, and a
     # row grows with its number of lanes.

@@ -2,10 +2,30 @@
 
 The figure data come from :mod:`wfsim.viz`, computed once from the trace and shared
 with the reports; each view is a small class around :class:`~wfsim.widgets.base.View`.
+The views are imported on first use, so ``import wfsim.widgets`` stays cheap.
+
+* :class:`TraceExplorer` — the Gantt of a run's task executions, filtered and annotated;
+* :class:`TopologyView` — the continuum's load, health and links at a chosen time.
 """
 
 from __future__ import annotations
 
-from wfsim.widgets.base import FigureCanvas, View
+from typing import TYPE_CHECKING
 
-__all__ = ["FigureCanvas", "View"]
+from wfsim._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from wfsim.widgets.base import FigureCanvas, View
+    from wfsim.widgets.explorer import TraceExplorer
+    from wfsim.widgets.topology import TopologyView
+
+_LAZY: dict[str, str] = {
+    "FigureCanvas": "wfsim.widgets.base",
+    "View": "wfsim.widgets.base",
+    "TraceExplorer": "wfsim.widgets.explorer",
+    "TopologyView": "wfsim.widgets.topology",
+}
+
+__getattr__, __dir__ = lazy_exports(globals(), _LAZY)
+
+__all__ = ["FigureCanvas", "TopologyView", "TraceExplorer", "View"]

@@ -1,0 +1,384 @@
+"""Figure data of a trace, computed once per trace and shared by widgets and reports.
+
+:func:`figure_data` returns the :class:`TraceData` of a trace, built on first use and
+kept while the trace lives: the Gantt rows and execution segments, the critical path
+of a workflow instance, the continuum's layout by tier, and node load, capacity,
+health and link usage at any time (:class:`StepSeries`: one ``searchsorted`` and one
+``bincount`` per query, no loop over events).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from wfsim.model.enums import HealthStatus, Tier
+from wfsim.trace.trace import Trace
+
+__all__ = ["HEALTH_CODES", "ContinuumLayout", "StepSeries", "TraceData", "figure_data"]
+
+#: Health states by severity: the code a :class:`StepSeries` of health carries.
+HEALTH_CODES: dict[str, int] = {s.value: k for k, s in enumerate(
+    [HealthStatus.HEALTHY, HealthStatus.DEGRADED, HealthStatus.MAINTENANCE, HealthStatus.UNHEALTHY])}
+
+_CACHE: dict[int, TraceData] = {}
+
+
+def figure_data(trace: Trace) -> TraceData:
+    """The figure data of ``trace``: built on first call, the same object afterwards
+    (until the trace is garbage-collected)."""
+    key = id(trace)
+    data = _CACHE.get(key)
+    if data is None or data.trace is not trace:
+        data = TraceData(weakref.ref(trace))
+        _CACHE[key] = data
+        weakref.finalize(trace, _CACHE.pop, key, None)
+    return data
+
+
+@dataclass(frozen=True)
+class StepSeries:
+    """Values of ``n`` entities (nodes, links) that change at recorded times.
+
+    Stored as changes sorted by time; :meth:`at` sums the changes up to ``t`` per
+    entity with one ``searchsorted`` and one ``bincount``.
+
+    Attributes:
+        times: Times of the changes, sorted.
+        index: Entity of each change.
+        delta: Change of the entity's value at that time.
+        initial: Each entity's value before any change.
+    """
+
+    times: np.ndarray
+    index: np.ndarray
+    delta: np.ndarray
+    initial: np.ndarray
+
+    def at(self, t: float) -> np.ndarray:
+        """Every entity's value at time ``t`` (changes at ``t`` included)."""
+        k = int(np.searchsorted(self.times, t, side="right"))
+        return self.initial + np.bincount(self.index[:k], weights=self.delta[:k], minlength=len(self.initial))
+
+    @classmethod
+    def of_intervals(cls, start: np.ndarray, end: np.ndarray, index: np.ndarray, amount: np.ndarray,
+                     n: int) -> StepSeries:
+        """The sum of ``amount`` over the intervals ``[start, end)`` open at each time."""
+        times = np.concatenate([start, end]).astype(float)
+        order = np.argsort(times, kind="stable")
+        return cls(times[order], np.concatenate([index, index]).astype(np.int64)[order],
+                   np.concatenate([amount, -amount]).astype(float)[order], np.zeros(n))
+
+    @classmethod
+    def of_changes(cls, times: np.ndarray, index: np.ndarray, values: np.ndarray,
+                   initial: np.ndarray) -> StepSeries:
+        """The latest of ``values`` set on each entity (``initial`` before any)."""
+        order = np.lexsort((times, index))  # by entity, then time: a change's previous value
+        times, index, values = times[order], index[order].astype(np.int64), values[order].astype(float)
+        previous = np.where(np.r_[True, index[1:] != index[:-1]], initial[index], np.r_[0.0, values[:-1]])
+        by_time = np.argsort(times, kind="stable")
+        return cls(times[by_time], index[by_time], (values - previous)[by_time], initial.astype(float))
+
+
+@dataclass(frozen=True)
+class ContinuumLayout:
+    """Positions of the continuum's nodes, tiers as horizontal layers (cloud on top).
+
+    With more than ``max_devices`` devices (leaf nodes below their one neighbour's
+    tier), the devices of each parent are drawn as one unit ``"<k> devices @ parent"``.
+
+    Attributes:
+        units: The units drawn, in layout order.
+        unit_of: Index into ``units`` of each node, in ``TraceData.rows`` order.
+        tier: Each unit's tier.
+        pos: ``(len(units), 2)`` positions.
+        links: ``(m, 2)`` unit indices of the links drawn (merged links once).
+        link_of: Index into ``links`` of each link of the trace's ``links`` table
+            (-1: a link inside a unit, not drawn).
+        grouped: Whether devices were aggregated.
+    """
+
+    units: list[str]
+    unit_of: np.ndarray
+    tier: list[str]
+    pos: np.ndarray
+    links: np.ndarray
+    link_of: np.ndarray
+    grouped: bool
+
+
+class TraceData:
+    """The data the trace views draw, each part computed on first use and kept.
+
+    Attributes are ``cached_property``: a widget and a report drawing from the same
+    trace share them (:func:`figure_data`).
+    """
+
+    def __init__(self, trace: weakref.ref[Trace]) -> None:
+        self._trace = trace
+        self._layers: dict[str, Any] = {}
+        self._layouts: dict[int, ContinuumLayout] = {}
+
+    @property
+    def trace(self) -> Trace:
+        """The trace (it must still be alive)."""
+        trace = self._trace()
+        if trace is None:
+            raise ReferenceError("the trace of these figure data no longer exists")
+        return trace
+
+    def layer(self, name: str, build: Any) -> Any:
+        """``build(trace)`` computed once per layer name (the Gantt layers' data)."""
+        if name not in self._layers:
+            self._layers[name] = build(self.trace)
+        return self._layers[name]
+
+    # --- rows and segments ------------------------------------------------------------
+    @cached_property
+    def rows(self) -> pd.DataFrame:
+        """One row per node: ``node, tier, cores``, ordered by tier (LocalDevice
+        first, the Gantt's bottom row) then topology order; the index is the row."""
+        nodes = self.trace.nodes.reset_index(drop=True)
+        tier = nodes["tier"].astype(str)
+        rank = tier.map(lambda t: Tier.parse(t).order).to_numpy()
+        order = np.lexsort((np.arange(len(nodes)), rank))
+        return pd.DataFrame({"node": nodes["id"].astype(str).to_numpy()[order], "tier": tier.to_numpy()[order],
+                             "cores": nodes["cores"].to_numpy(dtype=float)[order]})
+
+    @cached_property
+    def row_of(self) -> pd.Series:
+        """Row of each node id."""
+        return pd.Series(self.rows.index.to_numpy(), index=self.rows["node"])
+
+    @cached_property
+    def segments(self) -> pd.DataFrame:
+        """One row per execution of a task on a node: ``workflow, workload, task, node,
+        row, tier, start, end, stop, cores`` (the spec's cores) where ``stop`` says how it ended: ``end``,
+        ``checkpointed`` (the task migrated and resumed elsewhere: a later segment),
+        ``failed``, or ``open`` (still running at the horizon, drawn up to it)."""
+        trace = self.trace
+        ev = trace.task_events
+        ev = ev[ev["event"].isin(["start", "end", "checkpointed", "failed"])]
+        ev = ev.sort_values(["workflow", "task", "time"], kind="stable")
+        event = ev["event"].astype(str).to_numpy()
+        workflow, task = ev["workflow"].to_numpy(), ev["task"].cat.codes.to_numpy()
+        same = np.r_[(workflow[1:] == workflow[:-1]) & (task[1:] == task[:-1]), False]
+        nxt_event = np.concatenate([event[1:], ["start"]])
+        closed = same & (nxt_event != "start")
+        starts = event == "start"
+        times = ev["time"].to_numpy(dtype=float)
+        seg = pd.DataFrame({
+            "workflow": workflow[starts], "task": ev["task"].astype(str).to_numpy()[starts],
+            "node": ev["node"].astype(str).to_numpy()[starts], "start": times[starts],
+            "end": np.where(closed, np.r_[times[1:], np.nan], trace.horizon)[starts],
+            "stop": np.where(closed, nxt_event, "open")[starts],
+        })
+        workload = trace.workflows.set_index("workflow")["workload"].astype(str)
+        seg["workload"] = workload.reindex(seg["workflow"]).to_numpy()
+        seg["row"] = self.row_of.reindex(seg["node"]).to_numpy()
+        seg["tier"] = self.rows["tier"].to_numpy()[seg["row"].to_numpy()]
+        specs = trace.task_specs.set_index(["definition", "task"])["cores"]
+        definition = trace.workflows.set_index("workflow")["definition"].reindex(seg["workflow"]).to_numpy()
+        seg["cores"] = specs.reindex(pd.MultiIndex.from_arrays([definition, seg["task"]])).to_numpy(dtype=float)
+        return seg[["workflow", "workload", "task", "node", "row", "tier", "start", "end", "stop", "cores"]]
+
+    # --- workflows ----------------------------------------------------------------------
+    @cached_property
+    def summary(self) -> pd.DataFrame:
+        """:meth:`Trace.workflow_summary` indexed by workflow id."""
+        return self.trace.workflow_summary().set_index("workflow")
+
+    @cached_property
+    def executions(self) -> pd.DataFrame:
+        """:meth:`Trace.executions` (one row per task instance)."""
+        return self.trace.executions()
+
+    def critical_path(self, workflow: int) -> list[str]:
+        """The chain of tasks that determined the workflow instance's completion.
+
+        From the task that ended last, walk back through the definition's
+        dependencies (a networkx DAG of ``task_edges``), each time to the predecessor
+        that ended last: the input the task waited for longest. Tasks that did not end
+        are left out.
+
+        Raises:
+            KeyError: ``workflow`` is not in the trace.
+        """
+        trace = self.trace
+        definition = self.summary.at[workflow, "definition"]
+        ex = self.executions
+        ended = ex[(ex["workflow"] == workflow) & ex["end"].notna()]
+        if ended.empty:
+            return []
+        end = dict(zip(ended["task"].astype(str), ended["end"].astype(float)))
+        edges = trace.task_edges[trace.task_edges["definition"] == definition]
+        dag = nx.DiGraph(list(zip(edges["source"].astype(str), edges["target"].astype(str))))
+        task = max(end, key=lambda k: end[k])
+        path = [task]
+        while dag.has_node(task):
+            before = [p for p in dag.predecessors(task) if p in end]
+            if not before:
+                break
+            task = max(before, key=lambda k: end[k])
+            path.append(task)
+        return path[::-1]
+
+    # --- the continuum at time t --------------------------------------------------------
+    @cached_property
+    def busy_cores(self) -> StepSeries:
+        """Cores held on each node (row order) over time, from :meth:`Trace.holdings`."""
+        held = self.trace.holdings()
+        return StepSeries.of_intervals(held["start"].to_numpy(), held["end"].to_numpy(),
+                                       self.row_of.reindex(held["node"].astype(str)).to_numpy(),
+                                       held["cores"].to_numpy(dtype=float), len(self.rows))
+
+    @cached_property
+    def capacity(self) -> StepSeries:
+        """Each node's cores over time: its spec, then the ``capacity`` states."""
+        st = self.trace.states
+        st = st[st["kind"].astype(str) == "capacity"]
+        return StepSeries.of_changes(st["time"].to_numpy(dtype=float),
+                                     self.row_of.reindex(st["entity"].astype(str)).to_numpy(),
+                                     pd.to_numeric(st["state"].astype(str)).to_numpy(dtype=float),
+                                     self.rows["cores"].to_numpy(dtype=float))
+
+    def load_at(self, t: float) -> np.ndarray:
+        """Busy cores / current cores of every node (row order) at time ``t``."""
+        cores = self.capacity.at(t)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(cores > 0, np.clip(self.busy_cores.at(t), 0.0, None) / cores, 0.0)
+
+    @cached_property
+    def health(self) -> StepSeries:
+        """Each node's health code (:data:`HEALTH_CODES`) over time; all start Healthy."""
+        st = self.health_changes
+        return StepSeries.of_changes(st["time"].to_numpy(dtype=float), st["row"].to_numpy(),
+                                     st["state"].map(HEALTH_CODES).to_numpy(dtype=float), np.zeros(len(self.rows)))
+
+    @cached_property
+    def health_changes(self) -> pd.DataFrame:
+        """The ``health`` states: ``time, node, row, state``."""
+        st = self.trace.states
+        st = st[st["kind"].astype(str) == "health"]
+        node = st["entity"].astype(str)
+        return pd.DataFrame({"time": st["time"].to_numpy(dtype=float), "node": node.to_numpy(),
+                             "row": self.row_of.reindex(node).to_numpy(),
+                             "state": st["state"].astype(str).to_numpy()})
+
+    def health_at(self, t: float) -> list[str]:
+        """Every node's health (row order) at time ``t``."""
+        names = list(HEALTH_CODES)
+        return [names[round(c)] for c in self.health.at(t)]
+
+    @cached_property
+    def link_load(self) -> StepSeries:
+        """Estimated utilisation of each link (``links`` order) over time: every
+        ``link_usage`` row adds ``bytes / (end − start) / bandwidth`` while it is on
+        the link (its time on the link includes the propagation delay, so this
+        underestimates the rate of short transfers)."""
+        use, links = self.trace.link_usage, self.trace.links
+        index = pd.Series(np.arange(len(links)), index=links["link"].astype(str))
+        link = index.reindex(use["link"].astype(str)).to_numpy()
+        bandwidth = links["bandwidth"].to_numpy(dtype=float)[link]
+        span = (use["end"] - use["start"]).to_numpy(dtype=float)
+        rate = np.where(span > 0, use["bytes"].to_numpy(dtype=float) / np.where(span > 0, span, 1.0), 0.0)
+        return StepSeries.of_intervals(use["start"].to_numpy(), use["end"].to_numpy(), link,
+                                       rate / bandwidth, len(links))
+
+    @cached_property
+    def link_transfers(self) -> StepSeries:
+        """Transfers in flight on each link (``links`` order) over time."""
+        use, links = self.trace.link_usage, self.trace.links
+        index = pd.Series(np.arange(len(links)), index=links["link"].astype(str))
+        link = index.reindex(use["link"].astype(str)).to_numpy()
+        return StepSeries.of_intervals(use["start"].to_numpy(), use["end"].to_numpy(), link,
+                                       np.ones(len(use)), len(links))
+
+    def layout(self, max_devices: int = 60) -> ContinuumLayout:
+        """The continuum's layout by tier (networkx ``multipartite_layout``), devices
+        aggregated per parent beyond ``max_devices``; cached per ``max_devices``."""
+        if max_devices not in self._layouts:
+            self._layouts[max_devices] = _layout(self.rows, self.trace.links, max_devices)
+        return self._layouts[max_devices]
+
+
+def _layout(rows: pd.DataFrame, links: pd.DataFrame, max_devices: int) -> ContinuumLayout:
+    rank = {n: Tier.parse(t).order for n, t in zip(rows["node"], rows["tier"])}
+    graph: nx.Graph = nx.Graph()
+    graph.add_nodes_from(rows["node"])
+    graph.add_edges_from(zip(links["a"].astype(str), links["b"].astype(str)))
+    # A device: a leaf below its one neighbour's tier.
+    parent = {n: next(iter(graph[n])) for n in graph if graph.degree(n) == 1
+              and rank[next(iter(graph[n]))] > rank[n]}
+    grouped = len(parent) > max_devices
+    counts = pd.Series(list(parent.values())).value_counts() if grouped else pd.Series(dtype=int)
+    unit_name = {n: (f"{counts[parent[n]]} devices @ {parent[n]}" if grouped and n in parent else n)
+                 for n in rows["node"]}
+    tiers = dict(zip(rows["node"], rows["tier"]))
+    # Units top tier first, breadth-first from the top, so each tier's units sit under
+    # their parents.
+    highest = max(rank.values(), default=0)
+    tops = [n for n in rows["node"][::-1] if rank[n] == highest]
+    reached = [n for layer in nx.bfs_layers(graph, tops) for n in layer] if tops else []
+    seen = set(reached)
+    order = list(dict.fromkeys(unit_name[n] for n in [*reached, *(n for n in rows["node"] if n not in seen)]))
+    unit_tier = {unit_name[n]: tiers[n] for n in rows["node"]}
+    layers: dict[int, list[str]] = {}
+    for unit in order:
+        layers.setdefault(Tier.parse(unit_tier[unit]).order, []).append(unit)
+    index = {u: k for k, u in enumerate(order)}
+    pairs: dict[tuple[str, str], int] = {}
+    link_of = []
+    for a, b in zip(links["a"].astype(str), links["b"].astype(str)):
+        ua, ub = unit_name[a], unit_name[b]
+        if ua == ub:
+            link_of.append(-1)
+            continue
+        key = (ua, ub) if index[ua] < index[ub] else (ub, ua)
+        link_of.append(pairs.setdefault(key, len(pairs)))
+    # Layers given as ordered lists: multipartite_layout keeps their order.
+    units: nx.Graph = nx.Graph()
+    units.add_nodes_from(order)
+    pos = nx.multipartite_layout(units, subset_key=layers, align="horizontal")
+    return ContinuumLayout(
+        units=order, unit_of=np.array([index[unit_name[n]] for n in rows["node"]], dtype=np.int64),
+        tier=[unit_tier[u] for u in order], pos=np.array([pos[u] for u in order]).reshape(-1, 2),
+        links=np.array([[index[a], index[b]] for a, b in pairs], dtype=np.int64).reshape(-1, 2),
+        link_of=np.array(link_of, dtype=np.int64), grouped=grouped)
+
+
+def busy_fraction(segments: pd.DataFrame, rows: Sequence[int], cores: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Mean fraction of each row's cores busy in each time bin.
+
+    Args:
+        segments: Rows of :attr:`TraceData.segments` with a ``band`` column (the
+            drawn row each belongs to) and ``cores``.
+        rows: The drawn rows (values of ``band``), in order.
+        cores: Cores of each drawn row.
+        edges: Bin edges (sorted).
+
+    Returns:
+        ``(len(rows), len(edges) - 1)``: busy core-seconds / (cores × bin width).
+    """
+    out = np.zeros((len(rows), len(edges) - 1))
+    band = segments["band"].to_numpy()
+    for k, row in enumerate(rows):
+        mine = band == row
+        s = np.sort(segments["start"].to_numpy()[mine])
+        e = np.sort(segments["end"].to_numpy()[mine])
+        w_s = segments["cores"].to_numpy(dtype=float)[mine][np.argsort(segments["start"].to_numpy()[mine])]
+        w_e = segments["cores"].to_numpy(dtype=float)[mine][np.argsort(segments["end"].to_numpy()[mine])]
+        # Busy core-seconds before t: sum over started w·(t − s) minus over ended w·(t − e).
+        cs_w, cs_ws = np.r_[0.0, np.cumsum(w_s)], np.r_[0.0, np.cumsum(w_s * s)]
+        ce_w, ce_we = np.r_[0.0, np.cumsum(w_e)], np.r_[0.0, np.cumsum(w_e * e)]
+        i, j = np.searchsorted(s, edges, side="right"), np.searchsorted(e, edges, side="right")
+        integral = edges * cs_w[i] - cs_ws[i] - (edges * ce_w[j] - ce_we[j])
+        out[k] = np.diff(integral) / (max(cores[k], 1e-12) * np.diff(edges))
+    return out
