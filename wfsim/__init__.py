@@ -14,6 +14,7 @@ and a batch of scenarios × replications (``wfsim.batch``, :mod:`wfsim.experimen
 
     runs = wfsim.batch("experiments/placement-batch.yaml", replications=3)
     runs.summary(), runs.paired()  # means with 95% intervals; differences on common seeds
+    wfsim.open_batch("results/placement"), wfsim.open_study("results/tune")  # saved ones, read back
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
         RunResult,
         Simulation,
     )
-    from wfsim.experiments.batch import batch
+    from wfsim.experiments.batch import batch, open_batch
     from wfsim.model import (
         Edge,
         HealthStatus,
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
     )
     from wfsim.policies import FIFO, CloudOnly, EarliestFinishTime, NearestEdge, PlacementStrategy
     from wfsim.trace import Trace, summarize
-    from wfsim.tuning import tune
+    from wfsim.tuning import open_study, tune
     from wfsim.workloads import (
         MMPP,
         Periodic,
@@ -77,8 +78,8 @@ _LAZY: dict[str, str] = {
                     "wfsim.model"),
     **dict.fromkeys(["FIFO", "CloudOnly", "EarliestFinishTime", "NearestEdge", "PlacementStrategy"], "wfsim.policies"),
     **dict.fromkeys(["Trace", "summarize"], "wfsim.trace"),
-    "tune": "wfsim.tuning",
-    "batch": "wfsim.experiments.batch",
+    **dict.fromkeys(["open_study", "tune"], "wfsim.tuning"),
+    **dict.fromkeys(["batch", "open_batch"], "wfsim.experiments.batch"),
     **dict.fromkeys(["MMPP", "Periodic", "Poisson", "TraceArrivals", "WorkDistribution", "Workload", "chain",
                      "diamond", "fork_join", "layered_random", "load_wfformat", "order_processing"],
                     "wfsim.workloads"),
@@ -96,5 +97,6 @@ __all__ = [
     "LocationRequirement", "NearestEdge", "NetworkFidelity", "Node", "Periodic", "PlacementStrategy", "Poisson",
     "RunResult", "Simulation", "Task", "TaskPriority", "Tier", "Topology", "Trace", "TraceArrivals", "TraceLevel",
     "WorkDistribution", "Workflow", "WorkflowState", "Workload", "batch", "chain", "diamond", "fork_join",
-    "hierarchical", "layered_random", "load_wfformat", "order_processing", "summarize", "tune",
+    "hierarchical", "layered_random", "load_wfformat", "open_batch", "open_study", "order_processing", "summarize",
+    "tune",
 ]

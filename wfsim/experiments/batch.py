@@ -13,6 +13,8 @@ ones). :func:`batch` is the same from Python, returning a :class:`BatchResult`::
     result.summary()        # per scenario and metric: n, mean, sd, 95% interval
     result.paired()         # each scenario minus the baseline, paired on the seed
 
+A saved batch directory opens again without running anything: ``open_batch(DIR)``.
+
 On Dask every run is a task calling :func:`~wfsim.experiments.scenarios.run_one`;
 the workers need the same wfsim installed, and with ``trace: full`` the output
 directory on a file system they share, since each writes its run's trace there.
@@ -29,7 +31,7 @@ from typing import Any
 
 import pandas as pd
 
-from wfsim.experiments.batchdir import BatchDirectory, opened
+from wfsim.experiments.batchdir import BatchDirectory, opened, read_batch, run_name
 from wfsim.experiments.batchfile import BatchPlan, load_plan
 from wfsim.experiments.errors import ConfigError
 from wfsim.experiments.scenarios import RunOutcome, RunSpec, flat_metrics, run_one
@@ -77,6 +79,20 @@ class BatchResult:
         :func:`~wfsim.experiments.summaries.markdown`)."""
         return markdown(self.summary(), _labels(self.plan), cell, count="n" if cell == "ci" else None)
 
+    def run_directory(self, scenario: str | int, replication: int) -> Path | None:
+        """The run directory of a run kept with ``trace: full`` (None when the batch
+        kept only metrics, is in memory only, or that run has no trace).
+
+        Args:
+            scenario: The scenario's name or index.
+            replication: The replication's index.
+        """
+        if self.out is None:
+            return None
+        index = scenario if isinstance(scenario, int) else self.plan.names.index(scenario)
+        path = self.out / "traces" / run_name(index, replication)
+        return path if (path / "manifest.json").is_file() else None
+
     def report(self) -> str:
         """What ``wfsim batch`` prints and writes to ``summary.md``: the means with
         their intervals, then (with several scenarios) the paired differences."""
@@ -110,6 +126,24 @@ def batch(source: str | Path | Mapping[str, Any], out: str | Path | None = None,
     warm_up(workers, dask)
     plan = load_plan(source, replications=replications, seed=seed, seeds=seeds, overrides=overrides, trace=trace)
     return run_batch(plan, out, workers=workers, dask=dask, retry_failed=retry_failed, progress=progress)
+
+
+def open_batch(path: str | Path) -> BatchResult:
+    """A batch directory written by ``wfsim batch`` (or :func:`batch` with ``out``),
+    as a :class:`BatchResult`, without running anything.
+
+    Runs not recorded yet (an interrupted batch) are missing from ``runs``.
+
+    Example::
+
+        result = open_batch("results/placement")
+        result.summary()
+
+    Raises:
+        ConfigError: ``path`` is not a batch directory, or a record is damaged.
+    """
+    plan, outcomes = read_batch(path)
+    return BatchResult(plan, runs_table(plan, outcomes), Path(path).absolute())
 
 
 def warm_up(workers: int | None, dask: Any = None) -> None:

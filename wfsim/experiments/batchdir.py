@@ -39,7 +39,7 @@ import pandas as pd
 
 from wfsim.experiments.batchfile import BatchPlan
 from wfsim.experiments.errors import ConfigError
-from wfsim.experiments.scenarios import RunOutcome
+from wfsim.experiments.scenarios import RunOutcome, Scenario
 from wfsim.trace.manifest import git_revision, package_versions
 from wfsim.trace.rundir import ATOMIC_SUFFIX, write_atomically
 
@@ -182,6 +182,36 @@ def _manifest_of(path: Path) -> dict[str, Any] | None:
         found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
         raise ConfigError(str(path / MANIFEST), "format", f"is {found!r}; this wfsim writes {BATCH_FORMAT!r}")
     return manifest
+
+
+def read_batch(path: str | Path) -> tuple[BatchPlan, dict[tuple[int, int], RunOutcome]]:
+    """The plan of a saved batch, as its manifest records it, and its run records.
+
+    The plan holds no run specs: it describes what was run (scenarios, seeds,
+    baseline, trace level), not how to run it again.
+
+    Raises:
+        ConfigError: ``path`` is not a readable batch directory, or a record is damaged.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise ConfigError(str(path), None, "is not a directory; expected a batch directory written by wfsim batch")
+    if not (path / MANIFEST).is_file():
+        raise ConfigError(str(path), None, f"is not a wfsim batch directory (no {MANIFEST}); expected one written "
+                          "by wfsim batch")
+    manifest = _manifest_of(path)
+    assert manifest is not None  # it has a manifest
+    try:
+        plan = BatchPlan(
+            source=str(manifest["source"]), experiment=manifest["experiment"]["path"],
+            experiment_sha256=manifest["experiment"]["sha256"], overrides=tuple(manifest["set"]),
+            scenarios=tuple(Scenario(s["name"], tuple(s["overrides"]), dict(s["labels"]))
+                            for s in manifest["scenarios"]),
+            root_seed=manifest["root_seed"], seeds=tuple(int(seed) for seed in manifest["seeds"]),
+            trace=manifest["trace"], baseline=manifest["baseline"], specs=(), spec=manifest.get("spec"))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(str(path / MANIFEST), None, f"not a complete batch manifest (no {exc})") from None
+    return plan, _records(path, plan)
 
 
 def _identity(manifest: Mapping[str, Any]) -> dict[str, Any]:

@@ -16,14 +16,15 @@
     result.best[0].overrides          # the best configuration, as --set overrides
     result.trials                     # one row per trial
     run = result.rerun_best()         # its run again, with the full trace
+    again = open_study("results/tune")  # the saved study, without running anything
 """
 
 from __future__ import annotations
 
 from wfsim.tuning.objectives import OptimizationObjective
 from wfsim.tuning.samplers import SAMPLERS, EpsilonGreedySampler
-from wfsim.tuning.session import BestTrial, HeldOut, TuneError, TuneResult, tune
+from wfsim.tuning.session import BestTrial, HeldOut, TuneError, TuneResult, open_study, tune
 from wfsim.tuning.study import Study, load_study
 
 __all__ = ["SAMPLERS", "BestTrial", "EpsilonGreedySampler", "HeldOut", "OptimizationObjective", "Study",
-           "TuneError", "TuneResult", "load_study", "tune"]
+           "TuneError", "TuneResult", "load_study", "open_study", "tune"]

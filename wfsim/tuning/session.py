@@ -80,7 +80,8 @@ class TuneResult:
     """What :func:`tune` returns.
 
     Attributes:
-        setup: The checked study file.
+        setup: The checked study file (None for a study opened from its directory
+            whose study file is no longer found: it can be shown, not re-run).
         study: The Optuna study (trials, storage, user attributes).
         trials: One row per trial (what ``trials.csv`` holds).
         best: The best trial, or the Pareto front of a multi-objective study (empty
@@ -89,7 +90,7 @@ class TuneResult:
         out: The output directory, if any.
     """
 
-    setup: Study
+    setup: Study | None
     study: optuna.Study
     trials: pd.DataFrame
     best: list[BestTrial]
@@ -104,7 +105,30 @@ class TuneResult:
             seed: The run seed (default: the first tuning seed).
             which: Which of :attr:`best` (a Pareto front has several).
         """
-        return rerun(self.setup, self.best[which].overrides, self.setup.seeds[0] if seed is None else seed)
+        return self._rerun(self.best[which].overrides, seed)
+
+    def rerun_trial(self, number: int, seed: int | None = None) -> RunResult:
+        """Run the configuration of trial ``number`` again, keeping the full trace.
+
+        Args:
+            number: The trial's number.
+            seed: The run seed (default: the first tuning seed).
+
+        Raises:
+            KeyError: No such trial.
+            TuneError: The study file is not known (see :attr:`setup`).
+        """
+        trials = self.study.get_trials(deepcopy=False)
+        found = [t for t in trials if t.number == number]
+        if not found:
+            raise KeyError(f"no trial {number} in study {self.study.study_name!r} (trials 0–{len(trials) - 1})")
+        return self._rerun(list(found[0].user_attrs.get("overrides") or []), seed)
+
+    def _rerun(self, overrides: Sequence[str], seed: int | None) -> RunResult:
+        if self.setup is None:
+            raise TuneError(f"study {self.study.study_name!r}: its study file was not found, so its runs cannot be "
+                            "repeated; open it with open_study(DIR, study=FILE)")
+        return rerun(self.setup, overrides, self.setup.seeds[0] if seed is None else seed)
 
     def summary(self) -> list[str]:
         """Lines saying what the study found (what ``wfsim tune`` prints)."""
@@ -112,11 +136,11 @@ class TuneResult:
         parts = ", ".join(f"{int(states.get(s, 0))} {w}" for s, w in (("COMPLETE", "complete"), ("PRUNED", "pruned"),
                                                                        ("FAIL", "failed")) if states.get(s, 0))
         where = f" → {self.out}" if self.out else ""
-        lines = [f"study {self.setup.name}: {int(sum(map(counts, self.study.get_trials(deepcopy=False))))} trials "
-                 f"({parts or 'none run'}){where}"]
+        total = int(sum(map(counts, self.study.get_trials(deepcopy=False))))
+        lines = [f"study {self.study.study_name}: {total} trials ({parts or 'none run'}){where}"]
         if not self.best:
-            lines.append("no trial completed" + (" feasibly" if self.setup.constraints else ""))
-        front = len(self.best) > 1 or len(self.setup.objectives) > 1
+            lines.append("no trial completed" + (" feasibly" if self.setup and self.setup.constraints else ""))
+        front = len(self.best) > 1 or len(self.study.directions) > 1
         for b in self.best:
             lines.append(f"{'pareto' if front else 'best'} trial {b.number}: {_values(b.values)}   "
                          + " ".join(f"{k}={_plain(v)}" for k, v in b.params.items()))
@@ -190,6 +214,96 @@ def tune(study: str | Path | Mapping[str, Any], out: str | Path | None = None, *
         timings["trials"] = time.perf_counter() - started
         result = _collect(setup, optuna.load_study(study_name=setup.name, storage=store), out_dir, timings)
     return result
+
+
+def open_study(path: str | Path, *, study: str | Path | None = None, storage: str | None = None) -> TuneResult:
+    """A study directory written by ``wfsim tune`` (or :func:`tune` with ``out``), as a
+    :class:`TuneResult`, without running anything.
+
+    Its trials come from the study's storage; ``best`` and ``held_out`` from
+    ``best.json``. To re-run trials the study file is needed: ``study``, else the
+    file the study was run from if it is still there and describes the same study
+    (else :attr:`TuneResult.setup` is None).
+
+    Args:
+        path: The study directory.
+        study: The study file, if it has moved.
+        storage: The database URL, for a study run with ``--storage``.
+
+    Example::
+
+        result = open_study("results/tune")
+        result.trials, result.best
+
+    Raises:
+        ConfigError: ``path`` is not a study directory, ``study`` is another study's
+            file, or the storage cannot be read.
+    """
+    import json
+
+    from wfsim.tuning.outputs import FORMAT, MARKER
+
+    out = Path(path).absolute()
+    try:
+        marker = json.loads((out / MARKER).read_text(encoding="utf-8"))
+        assert isinstance(marker, dict) and marker.get("format") == FORMAT
+        name, fingerprint = str(marker["name"]), marker["fingerprint"]
+    except (OSError, ValueError, AssertionError, KeyError):
+        raise ConfigError(str(out), None, f"is not a wfsim study directory (no readable {MARKER}); expected one "
+                          "written by wfsim tune") from None
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    check_storage(storage, 1)
+    store = open_storage(storage, None) if storage is not None else open_storage(None, out)
+    try:
+        loaded = optuna.load_study(study_name=name, storage=store)
+    except KeyError:
+        raise ConfigError(storage or str(out), None, f"holds no study named {name!r}") from None
+    setup = _setup_of(loaded, fingerprint, study)
+    trials = trials_frame(setup, loaded) if setup is not None else _read_csv(out / "trials.csv")
+    best, held = _read_best(out / "best.json")
+    return TuneResult(setup, loaded, trials, best, held, out)
+
+
+def _setup_of(study: optuna.Study, fingerprint: str, file: str | Path | None) -> Study | None:
+    """The study file of ``study``: ``file`` (checked), else its recorded source if
+    that still describes the same study."""
+    recorded = (study.user_attrs.get("study") or {}).get("source")
+    candidate = file if file is not None else recorded
+    if candidate is None or (file is None and not Path(candidate).is_file()):
+        return None
+    try:
+        setup = load_study(candidate)
+    except ConfigError:
+        if file is not None:
+            raise
+        return None
+    if setup.fingerprint() != fingerprint:
+        if file is not None:
+            raise ConfigError(str(file), None, f"describes another study than {study.study_name!r} (its experiment, "
+                              "space, objectives, replications, seed or constraints differ)")
+        return None
+    return setup
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path)
+    except (OSError, ValueError):
+        return pd.DataFrame()
+
+
+def _read_best(path: Path) -> tuple[list[BestTrial], HeldOut | None]:
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        best = [BestTrial(int(b["number"]), dict(b["values"]), dict(b["params"]), list(b["overrides"]))
+                for b in data.get("best") or []]
+        held = data.get("held_out")
+        return best, None if not held else HeldOut(
+            list(held["seeds"]), dict(held["default"]), {int(k): v for k, v in held["best"].items()})
+    except (OSError, ValueError, KeyError, TypeError):
+        return [], None  # a study interrupted before its end has no best.json yet
 
 
 def _start(setup: Study, storage: optuna.storages.BaseStorage, claim: Claim, out: Path | None, url: str | None,

@@ -23,10 +23,12 @@ from wfsim.viz.figures import (
     tier_order,
     utilisation_by_tier,
 )
+from wfsim.viz.history import history_timeline, op_label
 from wfsim.viz.layers import GANTT_LAYERS, GanttLayer, register_layer
 from wfsim.viz.timeline import GanttView, draw_gantt
 
 __all__ = [
     "GANTT_LAYERS", "TIER_COLORS", "GanttLayer", "GanttView", "draw_continuum", "draw_gantt", "figure_data",
-    "gantt", "latency_by_tier", "latency_cdf", "overview", "register_layer", "tier_order", "utilisation_by_tier",
+    "gantt", "history_timeline", "latency_by_tier", "latency_cdf", "op_label", "overview", "register_layer",
+    "tier_order", "utilisation_by_tier",
 ]

@@ -17,15 +17,20 @@ from wfsim._lazy import lazy_exports
 if TYPE_CHECKING:
     from wfsim.widgets.base import FigureCanvas, View
     from wfsim.widgets.explorer import TraceExplorer
+    from wfsim.widgets.renderers import VerdictRenderer, register_renderer
     from wfsim.widgets.topology import TopologyView
+    from wfsim.widgets.verification import VerificationPanel
 
 _LAZY: dict[str, str] = {
     "FigureCanvas": "wfsim.widgets.base",
     "View": "wfsim.widgets.base",
     "TraceExplorer": "wfsim.widgets.explorer",
     "TopologyView": "wfsim.widgets.topology",
+    "VerificationPanel": "wfsim.widgets.verification",
+    **dict.fromkeys(["VerdictRenderer", "register_renderer"], "wfsim.widgets.renderers"),
 }
 
 __getattr__, __dir__ = lazy_exports(globals(), _LAZY)
 
-__all__ = ["FigureCanvas", "TopologyView", "TraceExplorer", "View"]
+__all__ = ["FigureCanvas", "TopologyView", "TraceExplorer", "VerdictRenderer", "VerificationPanel", "View",
+           "register_renderer"]
