@@ -10,6 +10,11 @@ Scenarios run on the same replication seeds see the same arrivals and work draws
 (common random numbers), so :func:`paired_differences` compares each scenario with
 the baseline replication by replication: the interval of the mean difference is
 then usually much narrower than the two scenarios' own intervals suggest.
+
+The figures of a batch (the comparison widget, the report) draw from the same
+functions: :func:`summarize_runs` and :func:`paired_differences` for one metric give
+the error bars, :func:`by_replication` the points, :func:`top_scenarios` which
+scenarios a crowded figure keeps.
 """
 
 from __future__ import annotations
@@ -122,6 +127,51 @@ def paired_differences(runs: pd.DataFrame, baseline: str, metrics: Sequence[str]
             both = pd.concat([mine[metric], base[metric]], axis=1, keys=["x", "b"], join="inner").dropna()
             rows.append((scenario, metric, *interval(list(both["x"] - both["b"]))))
     return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def by_replication(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """The metric's value in each successful run: one row per replication, one column
+    per scenario (in the order of ``runs``).
+
+    A row holds runs on the same seed (common random numbers), so a figure can link
+    a replication's points across scenarios. A failed run, or one without the
+    metric, is NaN.
+
+    Raises:
+        ValueError: ``metric`` is not a column of ``runs``.
+    """
+    if metric not in runs:
+        raise ValueError(f"unknown metric {metric!r}; allowed: {', '.join(metric_columns(runs))}")
+    ok = _ok(runs)
+    table = ok.pivot(index="replication", columns="scenario", values=metric)
+    replications = sorted(runs["replication"].unique())
+    return table.reindex(index=replications, columns=list(runs["scenario"].unique())).astype(float)
+
+
+def top_scenarios(summary: pd.DataFrame, metric: str, n: int, *, highest: bool = True,
+                  keep: str | None = None) -> list[str]:
+    """The ``n`` scenarios with the highest (or lowest) mean of ``metric``, best first.
+
+    Args:
+        summary: A summary (:func:`summarize_runs`) holding ``metric``.
+        metric: The flat metric ranked by.
+        n: How many to keep.
+        highest: Rank the highest means first (False: the lowest).
+        keep: A scenario kept whatever its rank (the baseline), last if it is not
+            among the ``n``.
+
+    Scenarios without a mean (every run failed) rank last.
+
+    >>> table = pd.DataFrame({"scenario": ["a", "b", "c"], "metric": "cost", "mean": [2.0, 3.0, 1.0]})
+    >>> top_scenarios(table, "cost", 2), top_scenarios(table, "cost", 1, highest=False, keep="a")
+    (['b', 'a'], ['c', 'a'])
+    """
+    rows = summary[summary["metric"] == metric]
+    ranked = list(rows.sort_values("mean", ascending=not highest, na_position="last", kind="stable")["scenario"])
+    chosen = ranked[:n]
+    if keep is not None and keep in ranked and keep not in chosen:
+        chosen.append(keep)
+    return chosen
 
 
 def markdown(table: pd.DataFrame, labels: Mapping[str, Mapping[str, str]], cell: str = "ci",

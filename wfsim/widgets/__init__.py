@@ -16,14 +16,18 @@ from wfsim._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from wfsim.widgets.base import FigureCanvas, View
+    from wfsim.widgets.comparison import ComparisonView
     from wfsim.widgets.explorer import TraceExplorer
     from wfsim.widgets.renderers import VerdictRenderer, register_renderer
+    from wfsim.widgets.study import StudyExplorer
     from wfsim.widgets.topology import TopologyView
     from wfsim.widgets.verification import VerificationPanel
 
 _LAZY: dict[str, str] = {
     "FigureCanvas": "wfsim.widgets.base",
     "View": "wfsim.widgets.base",
+    "ComparisonView": "wfsim.widgets.comparison",
+    "StudyExplorer": "wfsim.widgets.study",
     "TraceExplorer": "wfsim.widgets.explorer",
     "TopologyView": "wfsim.widgets.topology",
     "VerificationPanel": "wfsim.widgets.verification",
@@ -32,5 +36,5 @@ _LAZY: dict[str, str] = {
 
 __getattr__, __dir__ = lazy_exports(globals(), _LAZY)
 
-__all__ = ["FigureCanvas", "TopologyView", "TraceExplorer", "VerdictRenderer", "VerificationPanel", "View",
-           "register_renderer"]
+__all__ = ["ComparisonView", "FigureCanvas", "StudyExplorer", "TopologyView", "TraceExplorer", "VerdictRenderer",
+           "VerificationPanel", "View", "register_renderer"]
