@@ -35,6 +35,7 @@ LAYERS: dict[str, frozenset[str]] = {
     "tuning": frozenset({"model", "workloads", "trace", "policies", "engine", "verify", "viz", "experiments"}),
     "widgets": frozenset({"model", "workloads", "trace", "policies", "engine", "verify", "viz", "experiments",
                           "tuning"}),
+    "report": frozenset({"model", "trace", "verify", "viz", "experiments", "tuning"}),
     "cli": ANY,
     "wfsim": ANY,
     "_lazy": frozenset(),  # a leaf: it imports no room, so every room may use it

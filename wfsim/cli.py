@@ -14,11 +14,10 @@
     table of latency, makespan, throughput, cost, energy and deadline misses (mean ±
     sd); exit status 1 if a run failed (the others are tabulated).
 ``wfsim batch FILE --out DIR [--replications R] [--seed S] [--workers K | --dask ADDRESS] [--trace …] [--set …]``
-    Run the scenarios × replications of a batch file (:mod:`wfsim.experiments.batch`)
-    in parallel, each run's record written to ``DIR`` as it finishes; running it
-    again runs only what is missing. Prints means with 95% intervals and paired
-    differences from the baseline; ``--retry-failed`` runs failed runs again; exit
-    status 1 if any run failed.
+    Run the scenarios × replications of a batch file (:mod:`wfsim.experiments.batch`) in parallel,
+    each run's record written to ``DIR`` as it finishes; running it again runs only what is missing.
+    Prints means with 95% intervals and paired differences from the baseline; ``--retry-failed``
+    runs failed runs again; exit status 1 if any run failed.
 ``wfsim check-history FILE… [--model register|kv] [--consistency …] [--format …] [--jobs K]``
     Check operation histories (wfsim JSONL, Jepsen log, EDN) for a consistency model:
     one JSON line per file with ``verdict`` ``ok``, ``violation`` or ``unknown``; a
@@ -30,6 +29,8 @@
     Tune strategies and settings with Optuna (:mod:`wfsim.tuning`); prints the best
     trial (or Pareto front) and the held-out comparison, writes ``DIR/trials.csv``,
     ``best.json`` and ``best-run``. Rerun on the same ``DIR`` to resume.
+``wfsim report DIR… -o FILE.html [--title T]``, ``wfsim report --notebook NB.ipynb [-p KEY=VALUE …] -o FILE.html``
+    One self-contained HTML report of runs, batches and studies (:mod:`wfsim.report`), or of a notebook.
 ``wfsim verify DIR [--property NAME …] [--json]``
     Check the property catalog (:mod:`wfsim.verify.catalog`) on a saved run: a verdict
     per property (and a counterexample when false); exit 0 whatever the verdicts.
@@ -351,6 +352,24 @@ def cmd_tune(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from wfsim.report import build_report, notebook_report, parse_parameters
+
+    if args.notebook is not None:
+        if args.dir:
+            raise UserError("give run, batch or study directories or --notebook, not both")
+        out = notebook_report(args.notebook, parse_parameters(args.parameter), args.out, title=args.title)
+    elif args.parameter:
+        raise UserError("-p sets a parameter of --notebook; give --notebook NB.ipynb")
+    elif not args.dir:
+        raise UserError("give run, batch or study directories (or --notebook NB.ipynb)")
+    else:
+        out = build_report(args.dir, args.out, title=args.title, command=["wfsim", *sys.argv[1:]])
+    if not args.quiet:
+        print(f"wrote {out}")
+    return 0
+
+
 def _fmt(value: Any, unit: str = "", scale: float = 1.0) -> str:
     return "n/a" if value is None else f"{value * scale:.4g}{unit}"
 
@@ -533,6 +552,21 @@ def make_parser() -> argparse.ArgumentParser:
     tuning.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     tuning.set_defaults(func=cmd_tune)
 
+    reporting = sub.add_parser(
+        "report", help="write a self-contained HTML report of runs, batches and studies, or of a notebook",
+        description="Write one HTML file with everything embedded: a section per run, batch or study directory "
+                    "(scenario, metrics, figures, verdicts, comparisons, trials) and the manifest that reproduces "
+                    "each; or, with --notebook, the notebook executed with the -p parameters (papermill) and "
+                    "exported (nbconvert). An existing -o is replaced only if wfsim report wrote it.")
+    reporting.add_argument("dir", nargs="*", metavar="DIR", help="run, batch or study directory")
+    reporting.add_argument("-o", "--out", required=True, metavar="FILE.html", help="the HTML file to write")
+    reporting.add_argument("--title", help="the report's title")
+    reporting.add_argument("--notebook", metavar="NB.ipynb", help="report a notebook run with parameters instead")
+    reporting.add_argument("-p", "--parameter", action="append", default=[], metavar="KEY=VALUE",
+                           help="a notebook parameter, VALUE read as a YAML scalar (repeatable)")
+    reporting.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    reporting.set_defaults(func=cmd_report)
+
     verify = sub.add_parser("verify", help="check the property catalog on a saved run")
     verify.add_argument("dir", help="run directory written by 'wfsim run'")
     verify.add_argument("--property", action="append", default=[], metavar="NAME",
@@ -608,7 +642,7 @@ def _user_errors() -> tuple[type[Exception], ...]:
     # have raised its error, and startup stays light for quick commands.
     found: list[type[Exception]] = [UserError]
     for module, name in (("wfsim.experiments.errors", "ConfigError"), ("wfsim.trace.rundir", "RunDirectoryError"),
-                         ("wfsim.tuning.session", "TuneError")):
+                         ("wfsim.tuning.session", "TuneError"), ("wfsim.report.build", "ReportError")):
         if module in sys.modules:
             found.append(getattr(sys.modules[module], name))
     return tuple(found)

@@ -1,0 +1,110 @@
+"""The part of a report about one batch directory: scenarios, means with 95% intervals,
+paired differences from the baseline, an interval figure per main metric, failed runs.
+
+The batch is read by :func:`~wfsim.experiments.batch.open_batch`; its provenance
+(versions, git revision, sessions) from ``batch.json``, which records it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from wfsim.experiments.batch import BatchResult, open_batch
+from wfsim.experiments.batchdir import MANIFEST
+from wfsim.experiments.summaries import METRICS
+from wfsim.report.document import Image, Part, Table, png, pretty_json, table, text
+from wfsim.report.figures import interval_figure
+
+
+def batch_part(path: Path, title: str | None = None) -> tuple[Part, list[Part]]:
+    """The report's part about the batch directory ``path``, and its manifest part.
+
+    Raises:
+        ConfigError: ``path`` is not a readable batch directory.
+    """
+    result = open_batch(path)
+    plan = result.plan
+    runs = result.runs
+    ok = int((runs["status"] == "ok").sum()) if len(runs) else 0
+    expected = len(plan.scenarios) * len(plan.seeds)
+    part = Part(title or f"Batch {Path(plan.source).name}", notes=[f"Batch directory {path}."], facts=[
+        ("experiment", text(plan.experiment)), ("overrides for every scenario", " ".join(plan.overrides) or "–"),
+        ("replications", f"{len(plan.seeds)} (the same seeds for every scenario)"),
+        ("baseline", plan.baseline), ("trace level", plan.trace),
+        ("runs", f"{len(runs)} of {expected} recorded, {ok} ok, {len(result.failed)} failed")])
+    part.tables.append(scenarios_table(result))
+    if ok:
+        summary = result.summary()
+        part.parts.append(Part("Metrics", notes=[
+            "Mean [95% Student t interval of the mean] over the replications; failed runs are left out."],
+            tables=[wide_table(summary, "Mean [95% interval] per scenario")],
+            images=[Image(label, png(interval_figure(summary, metric, label, scale)))
+                    for metric, (label, scale) in METRICS.items() if metric in set(summary["metric"])]))
+        if len(plan.scenarios) > 1:
+            part.parts.append(Part(f"Differences from {plan.baseline}", notes=[
+                "Each scenario minus the baseline, paired on the replication seed (common random numbers): "
+                "mean difference [95% interval]."],
+                tables=[wide_table(result.paired(), "Paired differences", sign="+")]))
+    if len(result.failed):
+        failed = result.failed
+        part.parts.append(Part("Failed runs", tables=[table(
+            ["scenario", "replication", "seed", "error"],
+            zip(failed["scenario"], failed["replication"], failed["seed"], failed["error"]),
+            f"{len(failed)} failed runs")]))
+    return part, [manifest_part(part.title, path, plan.seeds)]
+
+
+def scenarios_table(result: BatchResult) -> Table:
+    """Each scenario: its overrides and how many of its runs succeeded."""
+    runs = result.runs
+    rows = []
+    for s in result.plan.scenarios:
+        mine = runs[runs["scenario"] == s.name] if len(runs) else runs
+        rows.append([s.name, " ".join(s.overrides) or "(as written)", int((mine["status"] == "ok").sum()),
+                     int((mine["status"] != "ok").sum())])
+    return table(["scenario", "overrides", "ok runs", "failed runs"], rows, "Scenarios")
+
+
+def wide_table(summary: pd.DataFrame, caption: str, sign: str = "") -> Table:
+    """A summary (or paired differences) as one row per scenario, one column per metric."""
+    metrics = [m for m in METRICS if m in set(summary["metric"])]
+    rows = []
+    for scenario, group in summary.groupby("scenario", sort=False):
+        by_metric = {row.metric: row for row in group.itertuples(index=False)}
+        rows.append([scenario, int(group["n"].max()), *(_cell(by_metric[m], METRICS[m][1], sign) for m in metrics)])
+    return table(["scenario", "n", *(METRICS[m][0] for m in metrics)], rows, caption)
+
+
+def _cell(row: Any, scale: float, sign: str) -> str:
+    """``mean [low, high]`` of one row of a summary, in the metric's unit."""
+    if pd.isna(row.mean):
+        return "n/a"
+    cell = f"{row.mean * scale:{sign}.4g}"
+    if not pd.isna(row.ci_low):
+        cell += f" [{row.ci_low * scale:.4g}, {row.ci_high * scale:.4g}]"
+    return cell
+
+
+def manifest_part(label: str, path: Path, seeds: tuple[int, ...]) -> Part:
+    """What reproduces the batch: its file, seeds, versions, git revision, the tables' checksums."""
+    manifest: dict[str, Any] = json.loads((path / MANIFEST).read_text(encoding="utf-8"))  # open_batch read it
+    part = Part(label, facts=[
+        ("directory", str(path)), ("batch file", text(manifest.get("source"))),
+        ("experiment", f"{text(manifest.get('experiment', {}).get('path'))} (sha256 "
+                       f"{text(manifest.get('experiment', {}).get('sha256'))})"),
+        ("root seed", text(manifest.get("root_seed"))), ("seeds", " ".join(map(str, seeds))),
+        ("git revision", text(manifest.get("git_revision"))), ("created", text(manifest.get("created")))])
+    versions = manifest.get("versions") or {}
+    part.tables.append(table(["package", "version"], versions.items(), "Versions", limit=len(versions)))
+    sessions = manifest.get("sessions") or []
+    if sessions:
+        part.tables.append(table(["session", "what"], enumerate(sessions), "Sessions"))
+    tables = manifest.get("tables") or {}
+    if tables:
+        part.tables.append(table(["file", "sha256"], tables.items(), "Tables"))
+    part.code = pretty_json(manifest.get("spec"))
+    return part
