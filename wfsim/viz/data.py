@@ -10,6 +10,7 @@ health and link usage at any time (:class:`StepSeries`: one ``searchsorted`` and
 from __future__ import annotations
 
 import weakref
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -28,18 +29,22 @@ __all__ = ["HEALTH_CODES", "ContinuumLayout", "StepSeries", "TraceData", "figure
 HEALTH_CODES: dict[str, int] = {s.value: k for k, s in enumerate(
     [HealthStatus.HEALTHY, HealthStatus.DEGRADED, HealthStatus.MAINTENANCE, HealthStatus.UNHEALTHY])}
 
-_CACHE: dict[int, TraceData] = {}
+#: The figure data of every trace some view still uses, by the trace's id (a
+#: TraceData holds its trace, so the id is not reused while the entry exists).
+_CACHE: weakref.WeakValueDictionary[int, TraceData] = weakref.WeakValueDictionary()
+#: The last few used, kept even when no view holds them (a report drawn after a widget).
+_RECENT: deque[TraceData] = deque(maxlen=4)
 
 
 def figure_data(trace: Trace) -> TraceData:
     """The figure data of ``trace``: built on first call, the same object afterwards
-    (until the trace is garbage-collected)."""
-    key = id(trace)
-    data = _CACHE.get(key)
+    while a view holds it or it is among the four traces used last."""
+    data = _CACHE.get(id(trace))
     if data is None or data.trace is not trace:
-        data = TraceData(weakref.ref(trace))
-        _CACHE[key] = data
-        weakref.finalize(trace, _CACHE.pop, key, None)
+        data = TraceData(trace)
+        _CACHE[id(trace)] = data
+    if not _RECENT or _RECENT[-1] is not data:
+        _RECENT.append(data)
     return data
 
 
@@ -117,22 +122,17 @@ class ContinuumLayout:
 class TraceData:
     """The data the trace views draw, each part computed on first use and kept.
 
-    Attributes are ``cached_property``: a widget and a report drawing from the same
+    Its parts are ``cached_property``: a widget and a report drawing from the same
     trace share them (:func:`figure_data`).
+
+    Attributes:
+        trace: The trace.
     """
 
-    def __init__(self, trace: weakref.ref[Trace]) -> None:
-        self._trace = trace
+    def __init__(self, trace: Trace) -> None:
+        self.trace = trace
         self._layers: dict[str, Any] = {}
         self._layouts: dict[int, ContinuumLayout] = {}
-
-    @property
-    def trace(self) -> Trace:
-        """The trace (it must still be alive)."""
-        trace = self._trace()
-        if trace is None:
-            raise ReferenceError("the trace of these figure data no longer exists")
-        return trace
 
     def layer(self, name: str, build: Any) -> Any:
         """``build(trace)`` computed once per layer name (the Gantt layers' data)."""
@@ -189,6 +189,15 @@ class TraceData:
         seg["cores"] = specs.reindex(pd.MultiIndex.from_arrays([definition, seg["task"]])).to_numpy(dtype=float)
         return seg[["workflow", "workload", "task", "node", "row", "tier", "start", "end", "stop", "cores"]]
 
+    @cached_property
+    def held(self) -> pd.DataFrame:
+        """:meth:`Trace.holdings` (the cores each execution held, piece by piece) with
+        ``workload`` and ``row`` columns: what busy fractions are computed from."""
+        held = self.trace.holdings()
+        workload = self.trace.workflows.set_index("workflow")["workload"].astype(str)
+        return held.assign(workload=workload.reindex(held["workflow"]).to_numpy(),
+                           row=self.row_of.reindex(held["node"].astype(str)).to_numpy())
+
     # --- workflows ----------------------------------------------------------------------
     @cached_property
     def summary(self) -> pd.DataFrame:
@@ -234,9 +243,8 @@ class TraceData:
     @cached_property
     def busy_cores(self) -> StepSeries:
         """Cores held on each node (row order) over time, from :meth:`Trace.holdings`."""
-        held = self.trace.holdings()
-        return StepSeries.of_intervals(held["start"].to_numpy(), held["end"].to_numpy(),
-                                       self.row_of.reindex(held["node"].astype(str)).to_numpy(),
+        held = self.held
+        return StepSeries.of_intervals(held["start"].to_numpy(), held["end"].to_numpy(), held["row"].to_numpy(),
                                        held["cores"].to_numpy(dtype=float), len(self.rows))
 
     @cached_property
@@ -248,6 +256,23 @@ class TraceData:
                                      self.row_of.reindex(st["entity"].astype(str)).to_numpy(),
                                      pd.to_numeric(st["state"].astype(str)).to_numpy(dtype=float),
                                      self.rows["cores"].to_numpy(dtype=float))
+
+    @cached_property
+    def capacity_spans(self) -> pd.DataFrame:
+        """Each node's cores as intervals ``row, start, end, cores``: its spec from 0,
+        then each ``capacity`` state until the next (the last until the horizon)."""
+        st = self.trace.states
+        st = st[st["kind"].astype(str) == "capacity"]
+        spans = pd.concat([
+            pd.DataFrame({"row": self.rows.index.to_numpy(), "start": 0.0, "cores": self.rows["cores"].to_numpy()}),
+            pd.DataFrame({"row": self.row_of.reindex(st["entity"].astype(str)).to_numpy(),
+                          "start": st["time"].to_numpy(dtype=float),
+                          "cores": pd.to_numeric(st["state"].astype(str)).to_numpy(dtype=float)}),
+        ], ignore_index=True).sort_values(["row", "start"], kind="stable")
+        row = spans["row"].to_numpy()
+        same = np.r_[row[1:] == row[:-1], False]
+        end = np.where(same, np.r_[spans["start"].to_numpy()[1:], 0.0], max(self.trace.horizon, 0.0))
+        return spans.assign(end=end).reset_index(drop=True)
 
     def load_at(self, t: float) -> np.ndarray:
         """Busy cores / current cores of every node (row order) at time ``t``."""
@@ -354,31 +379,37 @@ def _layout(rows: pd.DataFrame, links: pd.DataFrame, max_devices: int) -> Contin
         link_of=np.array(link_of, dtype=np.int64), grouped=grouped)
 
 
-def busy_fraction(segments: pd.DataFrame, rows: Sequence[int], cores: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Mean fraction of each row's cores busy in each time bin.
+def _integrals(start: np.ndarray, end: np.ndarray, weight: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """The integral of ``sum(weight · 1[start <= x < end])`` over each bin of ``edges``."""
+    s_order, e_order = np.argsort(start, kind="stable"), np.argsort(end, kind="stable")
+    s, e = start[s_order], end[e_order]
+    cs_w, cs_ws = np.r_[0.0, np.cumsum(weight[s_order])], np.r_[0.0, np.cumsum(weight[s_order] * s)]
+    ce_w, ce_we = np.r_[0.0, np.cumsum(weight[e_order])], np.r_[0.0, np.cumsum(weight[e_order] * e)]
+    i, j = np.searchsorted(s, edges, side="right"), np.searchsorted(e, edges, side="right")
+    # Up to t: the started intervals count w·(t − start), minus w·(t − end) for the ended.
+    return np.diff(edges * cs_w[i] - cs_ws[i] - (edges * ce_w[j] - ce_we[j]))
+
+
+def busy_fraction(held: pd.DataFrame, capacity: pd.DataFrame, rows: Sequence[int], edges: np.ndarray) -> np.ndarray:
+    """Fraction of each drawn row's cores busy in each time bin: busy core-seconds over
+    the core-seconds the row's nodes had (autoscaling changes them).
 
     Args:
-        segments: Rows of :attr:`TraceData.segments` with a ``band`` column (the
-            drawn row each belongs to) and ``cores``.
+        held: Rows of :attr:`TraceData.held` with a ``band`` column (the drawn row
+            each belongs to).
+        capacity: Rows of :attr:`TraceData.capacity_spans`, with ``band`` likewise.
         rows: The drawn rows (values of ``band``), in order.
-        cores: Cores of each drawn row.
         edges: Bin edges (sorted).
 
     Returns:
-        ``(len(rows), len(edges) - 1)``: busy core-seconds / (cores × bin width).
+        ``(len(rows), len(edges) - 1)`` fractions (0 where a row had no cores).
     """
     out = np.zeros((len(rows), len(edges) - 1))
-    band = segments["band"].to_numpy()
     for k, row in enumerate(rows):
-        mine = band == row
-        s = np.sort(segments["start"].to_numpy()[mine])
-        e = np.sort(segments["end"].to_numpy()[mine])
-        w_s = segments["cores"].to_numpy(dtype=float)[mine][np.argsort(segments["start"].to_numpy()[mine])]
-        w_e = segments["cores"].to_numpy(dtype=float)[mine][np.argsort(segments["end"].to_numpy()[mine])]
-        # Busy core-seconds before t: sum over started w·(t − s) minus over ended w·(t − e).
-        cs_w, cs_ws = np.r_[0.0, np.cumsum(w_s)], np.r_[0.0, np.cumsum(w_s * s)]
-        ce_w, ce_we = np.r_[0.0, np.cumsum(w_e)], np.r_[0.0, np.cumsum(w_e * e)]
-        i, j = np.searchsorted(s, edges, side="right"), np.searchsorted(e, edges, side="right")
-        integral = edges * cs_w[i] - cs_ws[i] - (edges * ce_w[j] - ce_we[j])
-        out[k] = np.diff(integral) / (max(cores[k], 1e-12) * np.diff(edges))
-    return out
+        mine, cap = held[held["band"] == row], capacity[capacity["band"] == row]
+        busy = _integrals(mine["start"].to_numpy(float), mine["end"].to_numpy(float),
+                          mine["cores"].to_numpy(float), edges)
+        had = _integrals(cap["start"].to_numpy(float), cap["end"].to_numpy(float), cap["cores"].to_numpy(float), edges)
+        out[k] = np.divide(busy, had, out=np.zeros_like(busy), where=had > 0)
+    # The differences of cumulative sums leave rounding noise around 0.
+    return np.where(np.abs(out) < 1e-9, 0.0, out)

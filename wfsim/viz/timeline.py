@@ -35,12 +35,13 @@ class GanttView:
     Rows: one per node, grouped by tier (devices at the bottom, the cloud on top).
     With more than ``max_rows`` nodes to show, the ``max_rows`` busiest in the window
     keep their own row and the others of each tier fold into one band row per tier
-    (``+k Tier``), drawn like a node with their summed cores (a tier with one such node keeps its row).
+    (``+k Tier``), drawn like one node with their summed cores (a tier with one such node keeps its row).
 
     Bars: with at most ``max_bars`` executions in the window, each is a bar (one
     ``PolyCollection`` per workload colour, not an artist per task; executions
     overlapping on a node overlap in its row). Beyond that, each row shows the
-    fraction of its cores busy in each of ``bins`` time bins (one ``pcolormesh``).
+    fraction of its cores busy in each of ``bins`` time bins (one ``pcolormesh``): the
+    core-seconds the executions held (:meth:`Trace.holdings`) over those the nodes had.
 
     Attributes:
         start: Left edge of the window (s); None: the first execution's start.
@@ -122,16 +123,21 @@ def draw_gantt(ax: Axes, data: TraceData, view: GanttView) -> GanttDrawn:
         What was drawn; an empty selection draws a grey message instead.
     """
     t0, t1 = window_of(data, view)
-    seg, rows = data.segments, data.rows
+    rows = data.rows
     keep_rows = np.ones(len(rows), dtype=bool)
     if view.tiers:
         keep_rows &= rows["tier"].isin(view.tiers).to_numpy()
     if view.nodes:
         keep_rows &= rows["node"].isin(view.nodes).to_numpy()
-    keep = keep_rows[seg["row"].to_numpy()] & (seg["start"].to_numpy() <= t1) & (seg["end"].to_numpy() >= t0)
-    if view.workloads:
-        keep &= seg["workload"].isin(view.workloads).to_numpy()
-    seg = seg[keep]
+
+    def in_view(frame: pd.DataFrame) -> pd.DataFrame:
+        keep = keep_rows[frame["row"].to_numpy()] & (frame["start"].to_numpy() <= t1) \
+            & (frame["end"].to_numpy() >= t0)
+        if view.workloads:
+            keep &= frame["workload"].isin(view.workloads).to_numpy()
+        return frame[keep]
+
+    seg = in_view(data.segments)
     if seg.empty and not view.nodes and not view.tiers:
         ax.text(0.5, 0.5, "No task executions in this selection", transform=ax.transAxes, ha="center",
                 va="center", color="0.45", fontsize=11)
@@ -146,6 +152,7 @@ def draw_gantt(ax: Axes, data: TraceData, view: GanttView) -> GanttDrawn:
     if len(shown) > view.max_rows:
         busy = (np.minimum(seg["end"], t1) - np.maximum(seg["start"], t0)).groupby(seg["row"]).sum()
         busy = busy.reindex(shown, fill_value=0.0)
+        busy = busy[busy > 0]  # idle nodes fold, whatever the cap
         top = set(busy.sort_values(ascending=False, kind="stable").index[:view.max_rows])
         for tier in rows["tier"].iloc[shown].unique():
             folded = [int(r) for r in shown if r not in top and rows["tier"].iloc[r] == tier]
@@ -155,7 +162,6 @@ def draw_gantt(ax: Axes, data: TraceData, view: GanttView) -> GanttDrawn:
     drawn_rows = sorted(set(band.to_numpy()))
     y_of_row = {r: float(k) for k, r in enumerate(drawn_rows)}
     y_of = {str(rows["node"].iloc[r]): y_of_row[int(band[r])] for r in shown}
-    cores = pd.Series(rows["cores"].to_numpy()[shown], index=band.to_numpy()).groupby(level=0).sum()
     seg = seg.assign(band=band.reindex(seg["row"]).to_numpy())
     seg = seg.assign(y=seg["band"].map(y_of_row).to_numpy(dtype=float))
 
@@ -167,7 +173,10 @@ def draw_gantt(ax: Axes, data: TraceData, view: GanttView) -> GanttDrawn:
     if len(seg) > view.max_bars:
         mode = "bins"
         edges = np.linspace(t0, t1, view.bins + 1)
-        frac = busy_fraction(seg, drawn_rows, cores.reindex(drawn_rows).to_numpy(dtype=float), edges)
+        held = in_view(data.held)
+        capacity = data.capacity_spans[keep_rows[data.capacity_spans["row"].to_numpy()]]
+        frac = busy_fraction(held.assign(band=band.reindex(held["row"]).to_numpy()),
+                             capacity.assign(band=band.reindex(capacity["row"]).to_numpy()), drawn_rows, edges)
         mesh = ax.pcolormesh(edges, np.arange(len(drawn_rows) + 1) - 0.5, np.ma.masked_equal(frac, 0.0),
                              cmap="Blues", vmin=0.0, vmax=1.0, zorder=2)
         ax.figure.colorbar(mesh, ax=ax, label="busy fraction of cores", pad=0.12, fraction=0.04)
