@@ -189,7 +189,7 @@ class Health(GanttLayer):
         st = st[st["kind"].astype(str) == "health"].sort_values(["entity", "time"], kind="stable")
         node = st["entity"].astype(str).to_numpy()
         times = st["time"].to_numpy(dtype=float)
-        same = np.r_[node[1:] == node[:-1], False]
+        same = np.append(node[1:] == node[:-1], False)[:len(node)]   # no health rows: nothing, not [False]
         out = pd.DataFrame({"node": node, "state": st["state"].astype(str).to_numpy(), "start": times,
                             "end": np.where(same, np.r_[times[1:], 0.0], trace.horizon)})
         return out[out["state"] != "Healthy"].reset_index(drop=True)
