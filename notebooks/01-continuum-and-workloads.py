@@ -287,12 +287,15 @@ ax.set_title("the first mosaic instance");
 # %% [markdown]
 # ## 6. Exploring the run
 #
-# `TraceExplorer` shows the whole trace interactively: pick a workload or a workflow
-# instance, zoom to a time window, and the Gantt chart, the node timelines and the
-# tables follow. From code, `select_workflow(...)`, `set_window(...)` and
-# `highlight(...)` do the same (a verification panel uses them to point at a
-# counterexample). On a big run it aggregates what it draws, so it stays responsive
-# on a hundred thousand task executions.
+# `TraceExplorer` shows the whole trace interactively: every task execution on its
+# node, grouped by tier. Filter by workload, tier or node, choose a time window, pick
+# a workflow instance (its tasks outlined, its critical path in red, its details
+# below), and switch the overlays (transfers, migrations, allocations, node health)
+# on and off. From code, `select_workflow(...)`, `set_window(...)` and
+# `highlight(...)` do the same (the verification panel uses them to point at a
+# counterexample). On a big run it draws each node's busy fraction over time instead
+# of single bars, so it stays responsive on a hundred thousand task executions.
+# Here it opens on the first mosaic instance.
 
 # %%
 from wfsim.widgets import TopologyView, TraceExplorer
@@ -302,8 +305,10 @@ explorer.select_workflow(int(first_mosaic))
 explorer
 
 # %% [markdown]
-# `TopologyView` draws the continuum itself, coloured by what the run did on it:
-# how busy each node was and how much data each link carried.
+# `TopologyView` draws the continuum itself at one instant of the run: each node
+# filled by its load (busy cores / cores), outlined by its health, each link as wide
+# as its estimated utilisation. Move the time slider, or press play to watch the
+# load travel through the continuum as the mosaics arrive.
 
 # %%
 TopologyView(trace)
