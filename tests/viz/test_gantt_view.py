@@ -62,6 +62,10 @@ def test_rows_beyond_the_cap_fold_into_a_band_per_tier(maint):
     assert "+12 LocalDevice" in drawn.rows                   # devices run nothing: folded
     assert len(drawn.rows) <= 4 + 4
     assert {"edge-0", "edge-1", "edge-2"} <= set(drawn.rows)  # the busiest keep their rows
+    _, drawn = _draw(maint, max_rows=1, layers=())
+    assert "edge-0" in drawn.rows                            # its health changed: never folded
+    _, drawn = _draw(maint, max_rows=1, layers=(), marks=({"time": 5.0, "node": "device-3"},))
+    assert "device-3" in drawn.rows and "+11 LocalDevice" in drawn.rows
 
 
 def test_selected_workflow_and_its_critical_path(maint):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import weakref
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -23,7 +23,7 @@ import pandas as pd
 from wfsim.model.enums import HealthStatus, Tier
 from wfsim.trace.trace import Trace
 
-__all__ = ["HEALTH_CODES", "ContinuumLayout", "StepSeries", "TraceData", "figure_data"]
+__all__ = ["HEALTH_CODES", "ContinuumLayout", "StepSeries", "TraceData", "figure_data", "successors"]
 
 #: Health states by severity: the code a :class:`StepSeries` of health carries.
 HEALTH_CODES: dict[str, int] = {s.value: k for k, s in enumerate(
@@ -46,6 +46,11 @@ def figure_data(trace: Trace) -> TraceData:
     if not _RECENT or _RECENT[-1] is not data:
         _RECENT.append(data)
     return data
+
+
+def successors(values: np.ndarray, fill: Any) -> np.ndarray:
+    """Each element's successor in ``values`` (``fill`` for the last), same length."""
+    return np.concatenate([values[1:], np.asarray([fill], dtype=values.dtype)])[:len(values)]
 
 
 @dataclass(frozen=True)
@@ -169,15 +174,15 @@ class TraceData:
         ev = ev.sort_values(["workflow", "task", "time"], kind="stable")
         event = ev["event"].astype(str).to_numpy()
         workflow, task = ev["workflow"].to_numpy(), ev["task"].cat.codes.to_numpy()
-        same = np.r_[(workflow[1:] == workflow[:-1]) & (task[1:] == task[:-1]), False]
-        nxt_event = np.concatenate([event[1:], ["start"]])
+        same = (successors(workflow, -1) == workflow) & (successors(task, -1) == task)
+        nxt_event = successors(event, "start")
         closed = same & (nxt_event != "start")
         starts = event == "start"
         times = ev["time"].to_numpy(dtype=float)
         seg = pd.DataFrame({
             "workflow": workflow[starts], "task": ev["task"].astype(str).to_numpy()[starts],
             "node": ev["node"].astype(str).to_numpy()[starts], "start": times[starts],
-            "end": np.where(closed, np.r_[times[1:], np.nan], trace.horizon)[starts],
+            "end": np.where(closed, successors(times, np.nan), trace.horizon)[starts],
             "stop": np.where(closed, nxt_event, "open")[starts],
         })
         workload = trace.workflows.set_index("workflow")["workload"].astype(str)
@@ -270,8 +275,8 @@ class TraceData:
                           "cores": pd.to_numeric(st["state"].astype(str)).to_numpy(dtype=float)}),
         ], ignore_index=True).sort_values(["row", "start"], kind="stable")
         row = spans["row"].to_numpy()
-        same = np.r_[row[1:] == row[:-1], False]
-        end = np.where(same, np.r_[spans["start"].to_numpy()[1:], 0.0], max(self.trace.horizon, 0.0))
+        same = successors(row, -1) == row
+        end = np.where(same, successors(spans["start"].to_numpy(), 0.0), max(self.trace.horizon, 0.0))
         return spans.assign(end=end).reset_index(drop=True)
 
     def load_at(self, t: float) -> np.ndarray:
@@ -390,6 +395,21 @@ def _integrals(start: np.ndarray, end: np.ndarray, weight: np.ndarray, edges: np
     return np.diff(edges * cs_w[i] - cs_ws[i] - (edges * ce_w[j] - ce_we[j]))
 
 
+def _by_band(frame: pd.DataFrame) -> Callable[[int], tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """A function giving the ``start, end, cores`` arrays of one band of ``frame``
+    (sorted by band once, then sliced)."""
+    band = frame["band"].to_numpy()
+    order = np.argsort(band, kind="stable")
+    band = band[order]
+    start, end, cores = (frame[c].to_numpy(dtype=float)[order] for c in ("start", "end", "cores"))
+
+    def of(row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        lo, hi = np.searchsorted(band, row, side="left"), np.searchsorted(band, row, side="right")
+        return start[lo:hi], end[lo:hi], cores[lo:hi]
+
+    return of
+
+
 def busy_fraction(held: pd.DataFrame, capacity: pd.DataFrame, rows: Sequence[int], edges: np.ndarray) -> np.ndarray:
     """Fraction of each drawn row's cores busy in each time bin: busy core-seconds over
     the core-seconds the row's nodes had (autoscaling changes them).
@@ -405,11 +425,10 @@ def busy_fraction(held: pd.DataFrame, capacity: pd.DataFrame, rows: Sequence[int
         ``(len(rows), len(edges) - 1)`` fractions (0 where a row had no cores).
     """
     out = np.zeros((len(rows), len(edges) - 1))
+    busy, had = _by_band(held), _by_band(capacity)
     for k, row in enumerate(rows):
-        mine, cap = held[held["band"] == row], capacity[capacity["band"] == row]
-        busy = _integrals(mine["start"].to_numpy(float), mine["end"].to_numpy(float),
-                          mine["cores"].to_numpy(float), edges)
-        had = _integrals(cap["start"].to_numpy(float), cap["end"].to_numpy(float), cap["cores"].to_numpy(float), edges)
-        out[k] = np.divide(busy, had, out=np.zeros_like(busy), where=had > 0)
+        done = _integrals(*busy(row), edges)
+        available = _integrals(*had(row), edges)
+        out[k] = np.divide(done, available, out=np.zeros_like(done), where=available > 0)
     # The differences of cumulative sums leave rounding noise around 0.
     return np.where(np.abs(out) < 1e-9, 0.0, out)

@@ -20,6 +20,7 @@ from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection, PolyCollection
 
 from wfsim.trace.trace import Trace
+from wfsim.viz.data import successors
 
 __all__ = ["GANTT_LAYERS", "GanttFrame", "GanttLayer", "register_layer"]
 
@@ -189,9 +190,9 @@ class Health(GanttLayer):
         st = st[st["kind"].astype(str) == "health"].sort_values(["entity", "time"], kind="stable")
         node = st["entity"].astype(str).to_numpy()
         times = st["time"].to_numpy(dtype=float)
-        same = np.append(node[1:] == node[:-1], False)[:len(node)]   # no health rows: nothing, not [False]
+        same = successors(node, "") == node
         out = pd.DataFrame({"node": node, "state": st["state"].astype(str).to_numpy(), "start": times,
-                            "end": np.where(same, np.r_[times[1:], 0.0], trace.horizon)})
+                            "end": np.where(same, successors(times, 0.0), trace.horizon)})
         return out[out["state"] != "Healthy"].reset_index(drop=True)
 
     def draw(self, ax: Axes, data: pd.DataFrame, frame: GanttFrame) -> int:

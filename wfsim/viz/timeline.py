@@ -34,7 +34,8 @@ class GanttView:
 
     Rows: one per node, grouped by tier (devices at the bottom, the cloud on top).
     With more than ``max_rows`` nodes to show, the ``max_rows`` busiest in the window
-    keep their own row and the others of each tier fold into one band row per tier
+    keep their own row, as do the selected workflow's nodes, marked nodes and nodes
+    whose health changed; the others of each tier fold into one band row per tier
     (``+k Tier``), drawn like one node with their summed cores (a tier with one such node keeps its row).
 
     Bars: with at most ``max_bars`` executions in the window, each is a bar (one
@@ -135,7 +136,8 @@ def draw_gantt(ax: Axes, data: TraceData, view: GanttView) -> GanttDrawn:
             & (frame["end"].to_numpy() >= t0)
         if view.workloads:
             keep &= frame["workload"].isin(view.workloads).to_numpy()
-        return frame[keep]
+        out: pd.DataFrame = frame[keep]
+        return out
 
     seg = in_view(data.segments)
     if seg.empty and not view.nodes and not view.tiers:
@@ -147,21 +149,22 @@ def draw_gantt(ax: Axes, data: TraceData, view: GanttView) -> GanttDrawn:
 
     # Rows: the busiest max_rows nodes keep theirs, the rest fold into a band per tier.
     shown = np.flatnonzero(keep_rows)
+    node_of, tier_of = rows["node"].to_numpy(), rows["tier"].to_numpy()
     band = pd.Series(shown, index=shown)
-    labels = {int(r): str(rows["node"].iloc[r]) for r in shown}
+    labels = dict(zip(shown.tolist(), node_of[shown].tolist()))
     if len(shown) > view.max_rows:
-        busy = (np.minimum(seg["end"], t1) - np.maximum(seg["start"], t0)).groupby(seg["row"]).sum()
-        busy = busy.reindex(shown, fill_value=0.0)
+        busy = (seg["end"].clip(upper=t1) - seg["start"].clip(lower=t0)).groupby(seg["row"]).sum()
         busy = busy[busy > 0]  # idle nodes fold, whatever the cap
-        top = set(busy.sort_values(ascending=False, kind="stable").index[:view.max_rows])
-        for tier in rows["tier"].iloc[shown].unique():
-            folded = [int(r) for r in shown if r not in top and rows["tier"].iloc[r] == tier]
+        top = busy.sort_values(ascending=False, kind="stable").index[:view.max_rows].to_numpy()
+        folding = ~np.isin(shown, np.concatenate([top, _pinned(data, view, seg)]))
+        for tier in pd.unique(tier_of[shown[folding]]):
+            folded = shown[folding & (tier_of[shown] == tier)]
             if len(folded) > 1:
                 band[folded] = folded[-1]  # the band takes the place of the tier's last folded node
-                labels[folded[-1]] = f"+{len(folded)} {tier}"
-    drawn_rows = sorted(set(band.to_numpy()))
+                labels[int(folded[-1])] = f"+{len(folded)} {tier}"
+    drawn_rows = sorted(set(band.to_numpy().tolist()))
     y_of_row = {r: float(k) for k, r in enumerate(drawn_rows)}
-    y_of = {str(rows["node"].iloc[r]): y_of_row[int(band[r])] for r in shown}
+    y_of = dict(zip(node_of[shown].tolist(), band.map(y_of_row).tolist()))
     seg = seg.assign(band=band.reindex(seg["row"]).to_numpy())
     seg = seg.assign(y=seg["band"].map(y_of_row).to_numpy(dtype=float))
 
@@ -230,8 +233,19 @@ def draw_gantt(ax: Axes, data: TraceData, view: GanttView) -> GanttDrawn:
                       int(selected.sum()) if selected is not None else 0, critical, drawn_layers, marks, (t0, t1))
 
 
+def _pinned(data: TraceData, view: GanttView, seg: pd.DataFrame) -> np.ndarray:
+    """Rows that never fold: the selected workflow's nodes, marked nodes, nodes whose
+    health changed."""
+    nodes = [str(e["node"]) for e in view.marks if pd.notna(e.get("node"))]
+    rows = data.row_of.reindex(nodes).dropna().to_numpy(dtype=np.int64)
+    mine = seg.loc[seg["workflow"] == view.workflow, "row"].to_numpy(dtype=np.int64) \
+        if view.workflow is not None else np.empty(0, dtype=np.int64)
+    return np.concatenate([rows, mine, data.health_changes["row"].dropna().to_numpy(dtype=np.int64)])
+
+
 def _draw_marks(ax: Axes, data: TraceData, events: Sequence[Mapping[str, Any]], y_of: Mapping[str, float]) -> int:
-    """A red star at each event's (time, node row); a red line when its row is unknown."""
+    """A red star at each event's (time, node row); a red dotted line when its row is
+    unknown (a workflow's lifecycle event, a node not shown)."""
     if not events:
         return 0
     seg = data.segments
@@ -240,12 +254,12 @@ def _draw_marks(ax: Axes, data: TraceData, events: Sequence[Mapping[str, Any]], 
         time = event.get("time")
         if time is None or pd.isna(time):
             continue
-        node = event.get("node")
-        if (node is None or pd.isna(node)) and event.get("workflow") is not None and event.get("task") is not None:
+        node = event.get("node", event.get("source"))  # a migration's row: where it left
+        if pd.isna(node) and pd.notna(event.get("workflow")) and pd.notna(event.get("task")):
             # A task event without its node: the node the task ran on at that time.
             mine = seg[(seg["workflow"] == event["workflow"]) & (seg["task"] == str(event["task"]))]
             node = mine["node"].iloc[0] if len(mine) else None
-        y = y_of.get(str(node)) if node is not None and not pd.isna(node) else None
+        y = None if pd.isna(node) else y_of.get(str(node))
         (points.append((float(time), y)) if y is not None else lines.append(float(time)))
     if points:
         xs, ys = zip(*points)

@@ -135,7 +135,7 @@ class TraceExplorer(View):
             span = float(times.max() - times.min())
             pad = max(0.25 * span, 0.01 * (self._full[1] - self._full[0]), 1e-3)
             self.window.value = (max(self._full[0], times.min() - pad), min(self._full[1], times.max() + pad))
-            workflows = {int(e["workflow"]) for e in marks if e.get("workflow") is not None}
+            workflows = {int(e["workflow"]) for e in marks if pd.notna(e.get("workflow"))}
             if len(workflows) == 1 and workflows <= set(self.data.summary.index):
                 self.workflow.value = workflows.pop()
 
