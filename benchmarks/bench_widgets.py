@@ -146,11 +146,59 @@ def bench_topology_view(run: Path) -> list[Row]:
     return rows
 
 
+def bench_verification_panel(run: Path) -> list[Row]:
+    """VerificationPanel: the catalog's verdicts on the trace (the check timed apart),
+    with and without a TraceExplorer; then a 10 000-operation register history with
+    a stale read (``history_gen.py``), creation to first timeline draw and steps."""
+    from wfsim.trace.trace import Trace
+    from wfsim.verify import check_catalog, check_formula
+    from wfsim.verify.history import History, check_history
+    from wfsim.widgets import VerificationPanel
+    from wfsim.widgets.base import FigureCanvas
+
+    from history_gen import register_history
+
+    trace = Trace.load(run)
+    verdicts: list[Any] = []
+    undrawn = FigureCanvas()  # the catalog view draws no figure of its own: draw_s 0
+    rows = [_timed("VerificationPanel", "check_catalog + F failed (not the panel)",
+                   lambda: verdicts.extend([*check_catalog(trace), check_formula(trace, "F failed")]),
+                   lambda: undrawn)]
+    holder: dict[str, Any] = {}
+    rows.append(_timed("VerificationPanel", f"create, {len(verdicts)} verdicts",
+                       lambda: holder.setdefault("p", VerificationPanel(verdicts)), lambda: undrawn))
+    view = holder["p"].renderer
+    rows.append(_timed("VerificationPanel", "next counterexample", lambda: view.step(+1), lambda: undrawn))
+    rows.append(_timed("VerificationPanel", "filter: false", lambda: setattr(view.verdict_filter, "value", "false"),
+                       lambda: undrawn))
+    rows.append(_timed("VerificationPanel", "create with a TraceExplorer (+ its highlight)",
+                       lambda: holder.__setitem__("p", VerificationPanel(verdicts, trace=trace)),
+                       lambda: holder["p"].renderer.explorer.canvas))
+    explorer_view = holder["p"].renderer
+    rows.append(_timed("VerificationPanel", "next counterexample (explorer highlights)",
+                       lambda: explorer_view.step(+1), lambda: explorer_view.explorer.canvas))
+    ops = register_history(5, 10_000, "stale", seed=1)
+    checked: dict[str, Any] = {}
+    rows.append(_timed("VerificationPanel", "check_history 10 000 ops (not the panel)",
+                       lambda: checked.setdefault("v", check_history(History(ops), "register")), lambda: undrawn))
+    rows.append(_timed("VerificationPanel", "history: create + first timeline draw",
+                       lambda: holder.__setitem__("h", VerificationPanel(checked["v"], history=ops)),
+                       lambda: holder["h"].renderer.canvas))
+    history_view = holder["h"].renderer
+    rows[-1]["action"] += f" ({len(history_view.steps)} steps, {history_view.max_ops} ops drawn)"
+    for action, call in [("history: prev step", lambda: history_view.step(-1)),
+                         ("history: to step 1", lambda: history_view.move(0)),
+                         ("history: jump to blocked", history_view.jump_to_blocked)]:
+        rows.append(_timed("VerificationPanel", action, call, lambda: history_view.canvas))
+    return rows
+
+
 #: Each view's benchmark, by name; a new view adds its function here.
 BENCHES: dict[str, Callable[[Path], list[Row]]] = {
     "floor": bench_floor,
     "trace_explorer": bench_trace_explorer,
     "topology_view": bench_topology_view,
+    "verification_panel": bench_verification_panel,
 }
 
 

@@ -18,6 +18,7 @@ from collections.abc import Collection, Hashable, Mapping, Sequence
 from typing import Any
 
 from matplotlib.axes import Axes
+from matplotlib.collections import PolyCollection
 from matplotlib.patches import Patch
 
 __all__ = ["HISTORY_COLORS", "MAX_TIMELINE_OPS", "history_timeline", "op_label", "timeline_window"]
@@ -30,13 +31,14 @@ HISTORY_COLORS: dict[str, str] = {
     "other": "#d9d9d9",  # not placed by the checker
 }
 _OUTLINE = "black"
+_BARS_GID, _OPEN_GID = "history-ops", "history-ops-open"
 _CURSOR = "#1f4e9e"
 
 #: Operations drawn at most; the rest are left out around the focus.
 MAX_TIMELINE_OPS = 300
 
 #: Labels are written into bars only when at most this many are drawn.
-_MAX_LABELS = 150
+_MAX_LABELS = 80
 _MAX_TEXT = 10
 
 
@@ -106,7 +108,9 @@ def history_timeline(
 ) -> Axes:
     """Draw operations as bars from invocation to return, one row per process.
 
-    Each bar's ``gid`` is ``op-<id>``, so a test or an SVG report can find it.
+    The bars are two ``PolyCollection`` s, gid ``history-ops`` and (hatched, never
+    returned) ``history-ops-open``, whose urls are ``#op-<id>``, one per bar: an SVG
+    report links them, a test finds them.
 
     Args:
         ax: Axes to draw on.
@@ -121,6 +125,8 @@ def history_timeline(
             and it is outlined in blue. ``None`` shows the whole linearization.
         max_ops: At most this many operations are drawn, consecutive by invocation
             time around the cursor (else the blocked operation); the title says so.
+            Bars are labelled only when at most 80 are drawn (text is what costs most
+            to draw, and more labels would not be legible).
         title: Title of the axes (the count drawn is appended when some are left out).
 
     Returns:
@@ -139,9 +145,11 @@ def history_timeline(
     finite = [t for op in shown for t in (float(op["call"]), _ret(op)) if math.isfinite(t)]
     begin, end = min(finite), max(finite)
     end = end + 0.05 * (end - begin or 1.0)  # room for the open-ended bars' hatching
-    bars: dict[bool, list[tuple[Any, ...]]] = {False: [], True: []}  # by open-endedness
+    # One collection per kind (open-ended or not): a Rectangle per bar (barh) costs
+    # several times the drawing. Each kind: boxes, face colours, edge colours, edge widths, urls.
+    kinds: dict[bool, tuple[list[Any], ...]] = {False: ([], [], [], [], []), True: ([], [], [], [], [])}
     for op in shown:
-        op_id = op["id"]
+        op_id, y = op["id"], row[op["process"]]
         call, ret = float(op["call"]), _ret(op)
         if op_id == blocked:
             face = HISTORY_COLORS["blocked"]
@@ -151,16 +159,20 @@ def history_timeline(
             face = HISTORY_COLORS["other"]
         edge, width = (_CURSOR, 3.0) if op_id == cursor else (_OUTLINE, 1.8) if op_id in involved else ("0.4", 0.6)
         open_ended = not math.isfinite(ret)
-        bars[open_ended].append((row[op["process"]], (end if open_ended else ret) - call, call, face, edge, width,
-                                 op_id))
-    # One barh call per kind: hundreds of calls would cost more than the drawing.
-    for open_ended, rows in bars.items():
-        if rows:
-            columns = list(zip(*rows, strict=True))
-            container = ax.barh(columns[0], columns[1], left=columns[2], height=0.6, color=columns[3],
-                                edgecolor=columns[4], linewidth=columns[5], hatch="//" if open_ended else None)
-            for bar, op_id in zip(container.patches, columns[6], strict=True):
-                bar.set_gid(f"op-{op_id}")
+        right = end if open_ended else ret
+        boxes, faces, edges, widths, urls = kinds[open_ended]
+        boxes.append([(call, y - 0.3), (call, y + 0.3), (right, y + 0.3), (right, y - 0.3)])
+        faces.append(face)
+        edges.append(edge)
+        widths.append(width)
+        urls.append(f"#op-{op_id}")
+    for open_ended, (boxes, faces, edges, widths, urls) in kinds.items():
+        if boxes:
+            drawn = PolyCollection(boxes, facecolors=faces, edgecolors=edges, linewidths=widths,
+                                   hatch="//" if open_ended else None)
+            drawn.set_gid(_OPEN_GID if open_ended else _BARS_GID)
+            drawn.set_urls(urls)  # which bar is which (links in an SVG report, tests)
+            ax.add_collection(drawn)
     if len(shown) <= _MAX_LABELS:
         for op in shown:
             text = op_label(op) if op["id"] not in rank else f"{rank[op['id']] + 1}: {op_label(op)}"
@@ -176,6 +188,9 @@ def history_timeline(
     if heading:
         ax.set_title(heading, fontsize=10)
     ax.legend(handles=[Patch(facecolor=HISTORY_COLORS["linearized"], label="linearized"),
+                       Patch(facecolor=HISTORY_COLORS["later"], label="linearized later"),
+                       Patch(facecolor="white", edgecolor=_CURSOR, linewidth=2, label="cursor"),
+                       Patch(facecolor="white", edgecolor=_OUTLINE, linewidth=1.5, label="in the counterexample"),
                        Patch(facecolor=HISTORY_COLORS["blocked"], label="blocked"),
                        Patch(facecolor=HISTORY_COLORS["other"], label="not placed"),
                        Patch(facecolor="white", edgecolor="0.4", hatch="//", label="never returned")],

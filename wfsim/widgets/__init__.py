@@ -5,7 +5,10 @@ with the reports; each view is a small class around :class:`~wfsim.widgets.base.
 The views are imported on first use, so ``import wfsim.widgets`` stays cheap.
 
 * :class:`TraceExplorer` — the Gantt of a run's task executions, filtered and annotated;
-* :class:`TopologyView` — the continuum's load, health and links at a chosen time.
+* :class:`TopologyView` — the continuum's load, health and links at a chosen time;
+* :class:`VerificationPanel` — verdicts of the property catalog and the history
+  checkers, with counterexample stepping (a new kind of verdict plugs in with
+  :func:`register_renderer`).
 """
 
 from __future__ import annotations

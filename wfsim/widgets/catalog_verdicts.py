@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import importlib
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -102,7 +101,9 @@ class CatalogVerdicts(VerdictRenderer):
             self.chooser.value = current
         finally:
             self._quiet = False
-        self.select(None if current is None else self.verdicts[current])
+        chosen = None if current is None else self.verdicts[current]
+        if chosen is not self.selected or chosen is None:  # a property still listed keeps its counterexample
+            self.select(chosen)
 
     def _chosen(self, change: dict[str, Any]) -> None:
         if not self._quiet and change["new"] is not None and self.verdicts[change["new"]] is not self.selected:
@@ -124,7 +125,10 @@ class CatalogVerdicts(VerdictRenderer):
 
     def step(self, delta: int) -> None:
         """Show the next (``+1``) or previous (``-1``) counterexample; stops at the ends."""
-        self.show(self.index + delta)
+        examples = self.selected.counterexamples if self.selected is not None else []
+        target = min(max(self.index + delta, 0), max(len(examples) - 1, 0))
+        if target != self.index:
+            self.show(target)
 
     def show(self, index: int) -> None:
         """Show counterexample ``index`` of the selected property (clamped to the ends)."""
@@ -164,12 +168,9 @@ def _counterexample_html(verdict: PropertyVerdict, example: TraceCounterexample)
 
 
 def _explorer_of(trace: Any) -> Any:
-    """A ``TraceExplorer`` of ``trace``, if there is a trace and the trace views are
-    installed (``wfsim.widgets.explorer``)."""
+    """A ``TraceExplorer`` of ``trace``, if there is a trace."""
     if trace is None:
         return None
-    try:
-        module = importlib.import_module("wfsim.widgets.explorer")
-    except ImportError:  # a checkout without the trace views: counterexamples are shown as tables only
-        return None
-    return module.TraceExplorer(trace)
+    from wfsim.widgets.explorer import TraceExplorer  # its figure data are computed only when needed
+
+    return TraceExplorer(trace)

@@ -20,10 +20,17 @@ __all__ = ["HistoryVerdictView", "key_operations", "steps_of"]
 
 
 def key_operations(operations: Sequence[Operation], key: Hashable | None, model: str) -> list[dict[str, Any]]:
-    """The operations on ``key`` as the timeline's plain data (``Operation.to_json()``
-    plus ``text``, the model's rendering, as in a counterexample's ``operations``)."""
+    """The operations of a partition as the timeline's plain data (``Operation.to_json()``
+    plus ``text``, the model's rendering, as in a counterexample's ``operations``).
+
+    Args:
+        operations: The checked history.
+        key: The partition's key; ``None`` for every operation (a single register,
+            or a check of the whole history at once, as the causal one).
+        model: The model's name, for the texts.
+    """
     describe = get_model(model).describe
-    return [{**op.to_json(), "text": describe(op)} for op in operations if op.key == key]
+    return [{**op.to_json(), "text": describe(op)} for op in operations if key is None or op.key == key]
 
 
 def steps_of(partition: PartitionResult) -> tuple[list[int], int | None]:
@@ -63,6 +70,7 @@ class HistoryVerdictView(VerdictRenderer):
         blocked: Id of the operation where linearization fails, if any.
         steps: ``linearized``, then ``blocked`` if any: what the cursor walks.
         cursor: Position in :attr:`steps` (``None`` when there are no steps).
+        ops: The key's operations as the timeline draws them (plain dicts).
         canvas: The timeline.
     """
 
@@ -117,7 +125,8 @@ class HistoryVerdictView(VerdictRenderer):
 
     def step(self, delta: int) -> None:
         """Move the cursor ``delta`` steps along the linearization; stops at the ends."""
-        self.move((self.cursor or 0) + delta)
+        if self.cursor is not None and 0 <= self.cursor + delta < len(self.steps):
+            self.move(self.cursor + delta)
 
     def jump_to_blocked(self) -> None:
         """Move the cursor to the blocked operation (the last step), if there is one."""

@@ -53,12 +53,18 @@ class VerificationPanel(View):
             (``check_catalog``), one of them (``check_formula``), a
             :class:`~wfsim.verify.history.HistoryVerdict`, or a
             :class:`~wfsim.trace.trace.Trace` (its whole catalog is checked).
-        trace: The checked trace, to show counterexamples in a trace explorer built
-            from it (when the trace views are installed and ``explorer`` is not given).
+        trace: The checked trace: unless ``explorer`` is given, counterexamples are
+            highlighted in a :class:`~wfsim.widgets.explorer.TraceExplorer` of it,
+            shown in the panel.
         explorer: A view with ``highlight(events)`` (a ``TraceExplorer``) in which
             each counterexample shown is highlighted; the caller displays it.
         history: For a history verdict: the checked ``History``, its operations, or
             the path of its file (else only the counterexample's operations are drawn).
+
+    Attributes:
+        renderer: The renderer showing the verdicts (its widgets and stepping methods,
+            e.g. ``panel.renderer.step(+1)``).
+        widget: The panel (CSS class ``wfsim-verification-panel``).
 
     Raises:
         TypeError: No renderer is registered for the verdicts' type.
