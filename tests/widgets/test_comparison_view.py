@@ -42,10 +42,10 @@ def bars(view: ComparisonView) -> pd.DataFrame:
     for container in ax.containers:
         assert isinstance(container, ErrorbarContainer)
         point, _, (segments,) = container.lines
-        (x,), (y,) = point.get_xdata(), point.get_ydata()
-        ((low, _), (high, _)), = segments.get_segments()
-        rows.append({"scenario": labels[int(y)], "mean": x, "ci_low": low, "ci_high": high})
-    return pd.DataFrame(rows).set_index("scenario")
+        for x, y, ((low, _), (high, _)) in zip(point.get_xdata(), point.get_ydata(), segments.get_segments()):
+            rows.append({"scenario": labels[int(y)], "mean": x, "ci_low": low, "ci_high": high,
+                         "colour": point.get_color()})
+    return pd.DataFrame(rows).set_index("scenario").sort_values("scenario", key=lambda s: s.map(labels.index))
 
 
 def test_the_mean_bars_are_the_summary(kept: BatchResult) -> None:
@@ -54,6 +54,7 @@ def test_the_mean_bars_are_the_summary(kept: BatchResult) -> None:
     expected = kept.summary(["latency.mean"]).set_index("scenario")
     drawn = bars(view)
     assert list(drawn.index) == [EDGE, "heft"]
+    assert list(drawn.pop("colour")) == ["tab:red", "tab:blue"]  # the baseline marked
     pd.testing.assert_frame_equal(drawn, expected[["mean", "ci_low", "ci_high"]], check_names=False)
     assert expected.loc["heft", "n"] == 2  # the failed run is left out...
 
@@ -73,7 +74,7 @@ def test_the_difference_bars_are_the_paired_differences(kept: BatchResult) -> No
     assert view.baseline.value == EDGE  # the plan's baseline: its first scenario
     view.panel.value = "differences"
     expected = kept.paired(metrics=["latency.mean"]).set_index("scenario")
-    drawn = bars(view)
+    drawn = bars(view).drop(columns="colour")
     assert list(drawn.index) == ["heft"]  # the baseline minus itself is not drawn
     pd.testing.assert_frame_equal(drawn, expected[["mean", "ci_low", "ci_high"]], check_names=False)
     assert expected.loc["heft", "n"] == 2  # the pairs where both runs succeeded

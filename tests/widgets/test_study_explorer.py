@@ -136,3 +136,11 @@ def test_a_plain_optuna_study_is_shown_and_refuses_to_rerun() -> None:
     explorer.panel.value = "importances"
     labels = [t.get_text() for t in axes(explorer).get_yticklabels()]
     assert labels == list(figures.importances(plain, ["value"], "value").index)  # the most important on top
+
+
+def test_an_optuna_study_with_its_setup_is_the_tune_result(single: TuneResult) -> None:
+    assert single.setup is not None
+    explorer = StudyExplorer(single.study, single.setup)
+    assert explorer.names == ["Balanced"] and explorer.result.best == single.best
+    assert explorer.trial.options == StudyExplorer(single).trial.options
+    assert explorer.canvas.image.value == StudyExplorer(single).canvas.image.value

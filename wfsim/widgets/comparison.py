@@ -99,42 +99,44 @@ class ComparisonView(View):
         self.refresh()
 
     # --- what is shown ------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Recompute the statistics of the current choices, then redraw the figure
+        and the table."""
+        metric, baseline, chosen = self.metric.value, self.baseline.value, list(self.scenarios.value)
+        summary = summarize_runs(self.batch.runs, [metric])
+        shown = chosen
+        if len(chosen) > self.top:
+            kept = set(top_scenarios(summary[summary["scenario"].isin(chosen)], metric, self.top,
+                                     highest=self.order.value == "highest",
+                                     keep=baseline if baseline in chosen else None))
+            shown = [s for s in chosen if s in kept]
+        paired = paired_differences(self.batch.runs, baseline, [metric])
+        self._shown = shown
+        self._summary = summary[summary["scenario"].isin(shown)].reset_index(drop=True)
+        self._paired = paired[paired["scenario"].isin(shown)].reset_index(drop=True)
+        self.order.layout.display = None if len(chosen) > self.top else "none"
+        self.note.value = (f"<i>Showing the {len(shown)} scenarios with the {self.order.value} mean "
+                           f"{html.escape(metric)} of {len(chosen)} chosen.</i>" if len(chosen) > len(shown) else "")
+        self.table.value = self._table_html()
+        self.canvas.draw(self._paint)
+
     def shown(self) -> list[str]:
         """The scenarios drawn: those chosen, at most :attr:`top` of them, in the
         batch's order."""
-        chosen = list(self.scenarios.value)
-        if len(chosen) <= self.top:
-            return chosen
-        summary = summarize_runs(self.batch.runs, [self.metric.value])
-        summary = summary[summary["scenario"].isin(chosen)]
-        kept = set(top_scenarios(summary, self.metric.value, self.top, highest=self.order.value == "highest",
-                                 keep=self.baseline.value if self.baseline.value in chosen else None))
-        return [s for s in chosen if s in kept]
+        return list(self._shown)
 
     def summary(self) -> pd.DataFrame:
         """The drawn scenarios' statistics of the chosen metric: n, mean, sd and
         95% interval (as :meth:`BatchResult.summary`)."""
-        table = summarize_runs(self.batch.runs, [self.metric.value])
-        return table[table["scenario"].isin(self.shown())].reset_index(drop=True)
+        return self._summary.copy()
 
     def paired(self) -> pd.DataFrame:
         """The drawn scenarios minus the baseline, paired on the seed (as
         :meth:`BatchResult.paired`)."""
-        table = paired_differences(self.batch.runs, self.baseline.value, [self.metric.value])
-        return table[table["scenario"].isin(self.shown())].reset_index(drop=True)
-
-    def refresh(self) -> None:
-        """Redraw the figure and the table for the current choices."""
-        shown = self.shown()
-        chosen = len(self.scenarios.value)
-        self.order.layout.display = None if chosen > self.top else "none"
-        self.note.value = (f"<i>Showing the {len(shown)} scenarios with the {self.order.value} mean "
-                           f"{html.escape(self.metric.value)} of {chosen} chosen.</i>" if chosen > len(shown) else "")
-        self.table.value = self._table_html()
-        self.canvas.draw(self._paint)
+        return self._paired.copy()
 
     def _paint(self, figure: Figure) -> None:
-        shown = self.shown()
+        shown = self._shown
         figure.set_size_inches(9.0, max(2.5, 1.2 + 0.32 * max(len(shown), 1)))
         ax = figure.add_subplot()
         if not shown:
@@ -153,14 +155,14 @@ class ComparisonView(View):
         ax.grid(axis="x", alpha=0.3)
 
     def _means(self, ax: Axes, shown: list[str], metric: str) -> None:
-        table = self.summary().set_index("scenario").reindex(shown)
+        table = self._summary.set_index("scenario").reindex(shown)
         _interval_bars(ax, table, self.baseline.value)
         if self.baseline.value in table.index:
             ax.axvline(table.loc[self.baseline.value, "mean"], color=_BASELINE_COLOUR, lw=0.8, ls=":")
         ax.set_xlabel(f"{metric}: mean and 95% interval (baseline in red)")
 
     def _differences(self, ax: Axes, shown: list[str], metric: str) -> None:
-        table = self.paired().set_index("scenario").reindex(shown)
+        table = self._paired.set_index("scenario").reindex(shown)
         _interval_bars(ax, table, self.baseline.value)
         ax.axvline(0.0, color="black", lw=0.8)
         ax.set_xlabel(f"{metric} minus {self.baseline.value}, paired on the seed: mean and 95% interval")
@@ -175,8 +177,8 @@ class ComparisonView(View):
         ax.set_xlabel(f"{metric}: one point per replication, a line joins a seed's runs")
 
     def _table_html(self) -> str:
-        summary = self.summary().drop(columns="metric").set_index("scenario")
-        paired = self.paired().set_index("scenario")
+        summary = self._summary.drop(columns="metric").set_index("scenario")
+        paired = self._paired.set_index("scenario")
         summary["difference"] = paired["mean"]
         summary["difference 95%"] = [
             "" if pd.isna(low) else f"[{low:.4g}, {high:.4g}]"
@@ -223,9 +225,12 @@ def _interval_bars(ax: Axes, table: pd.DataFrame, baseline: str) -> None:
     high = table["ci_high"].to_numpy(float)
     # An interval needs two values: without one the mean is drawn alone.
     errors = np.nan_to_num(np.vstack([mean - low, high - mean]), nan=0.0)
-    colours = [_BASELINE_COLOUR if s == baseline else "tab:blue" for s in table.index]
-    for k in np.flatnonzero(~np.isnan(mean)):  # no mean (the baseline's own difference): nothing to draw
-        ax.errorbar(mean[k], y[k], xerr=errors[:, k:k + 1], fmt="o", color=colours[k], capsize=3)
+    for is_baseline in (False, True):
+        # Only where there is a mean: the baseline's own difference is not drawn.
+        rows = np.flatnonzero(((table.index == baseline) == is_baseline) & ~np.isnan(mean))
+        if len(rows):
+            ax.errorbar(mean[rows], y[rows], xerr=errors[:, rows], fmt="o", capsize=3,
+                        color=_BASELINE_COLOUR if is_baseline else "tab:blue")
 
 
 def _failures(runs: pd.DataFrame) -> str:
