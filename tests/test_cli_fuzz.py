@@ -267,7 +267,8 @@ def _damage(run: Path, how: tuple[Any, ...]) -> None:
 
 @FUZZ
 @given(damages=st.lists(DAMAGE, min_size=1, max_size=3),
-       command=st.sampled_from([["info"], ["info", "--json"], ["verify", "--property", "P1"], ["run"]]),
+       command=st.sampled_from([["info"], ["info", "--json"], ["verify", "--property", "P1"], ["run"],
+                                ["report", "-o", "report.html"]]),
        level=st.sampled_from(["full", "metrics"]))
 def test_damaged_run_directories_keep_the_rules(saved_runs: dict[str, Path], damages: list[tuple[Any, ...]],
                                                 command: list[str], level: str,
@@ -289,7 +290,7 @@ def test_damaged_run_directories_keep_the_rules(saved_runs: dict[str, Path], dam
 
             argv: list[Any] = ["run", write_config(work), "--out", run, "-q"]
         else:
-            argv = [command[0], run, *command[1:]]
+            argv = [command[0], run, *(work / a if a.endswith(".html") else a for a in command[1:])]
         rc, out, err = cli(capsys, *argv)
         event(f"{command[0]}{' (damaged)' if harmed else ''}: exit {rc}")
         check_rules(rc, err, work, user_files, run if command == ["run"] else None)

@@ -35,9 +35,8 @@
     Check the property catalog (:mod:`wfsim.verify.catalog`) on a saved run: a verdict
     per property (and a counterexample when false); exit 0 whatever the verdicts.
 
-User errors (bad YAML, unknown field or strategy, value out of range, missing file,
-damaged run) exit with status 2 and one line naming the file (or ``--set`` argument),
-field and what is allowed; SIGINT exits 130 and SIGTERM 143, after cleaning up.
+User errors (bad YAML, unknown field or strategy, value out of range, missing file, damaged run) exit 2 with
+one line naming the file (or ``--set`` argument), field and what is allowed; SIGINT/SIGTERM exit 130/143 after cleanup.
 """
 
 from __future__ import annotations
@@ -364,7 +363,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     elif not args.dir:
         raise UserError("give run, batch or study directories (or --notebook NB.ipynb)")
     else:
-        out = build_report(args.dir, args.out, title=args.title, command=["wfsim", *sys.argv[1:]])
+        command = ["wfsim", "report", *args.dir, "-o", args.out, *(["--title", args.title] if args.title else [])]
+        out = build_report(args.dir, args.out, title=args.title, command=command)
     if not args.quiet:
         print(f"wrote {out}")
     return 0

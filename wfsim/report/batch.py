@@ -17,7 +17,7 @@ from wfsim.experiments.batch import BatchResult, open_batch
 from wfsim.experiments.batchdir import MANIFEST
 from wfsim.experiments.summaries import METRICS
 from wfsim.report.document import Image, Part, Table, png, pretty_json, table, text
-from wfsim.report.figures import interval_figure
+from wfsim.report.figures import intervals_figure
 
 
 def batch_part(path: Path, title: str | None = None) -> tuple[Part, list[Part]]:
@@ -31,8 +31,9 @@ def batch_part(path: Path, title: str | None = None) -> tuple[Part, list[Part]]:
     runs = result.runs
     ok = int((runs["status"] == "ok").sum()) if len(runs) else 0
     expected = len(plan.scenarios) * len(plan.seeds)
-    part = Part(title or f"Batch {Path(plan.source).name}", notes=[f"Batch directory {path}."], facts=[
-        ("experiment", text(plan.experiment)), ("overrides for every scenario", " ".join(plan.overrides) or "–"),
+    part = Part(title or f"Batch {path.name}", notes=[f"Batch directory {path}."], facts=[
+        ("batch file", plan.source), ("experiment", text(plan.experiment)),
+        ("overrides for every scenario", " ".join(plan.overrides) or "–"),
         ("replications", f"{len(plan.seeds)} (the same seeds for every scenario)"),
         ("baseline", plan.baseline), ("trace level", plan.trace),
         ("runs", f"{len(runs)} of {expected} recorded, {ok} ok, {len(result.failed)} failed")])
@@ -42,8 +43,8 @@ def batch_part(path: Path, title: str | None = None) -> tuple[Part, list[Part]]:
         part.parts.append(Part("Metrics", notes=[
             "Mean [95% Student t interval of the mean] over the replications; failed runs are left out."],
             tables=[wide_table(summary, "Mean [95% interval] per scenario")],
-            images=[Image(label, png(interval_figure(summary, metric, label, scale)))
-                    for metric, (label, scale) in METRICS.items() if metric in set(summary["metric"])]))
+            images=[Image("Mean and 95% interval of each main metric, per scenario", png(intervals_figure(
+                summary, {m: shown for m, shown in METRICS.items() if m in set(summary["metric"])})))]))
         if len(plan.scenarios) > 1:
             part.parts.append(Part(f"Differences from {plan.baseline}", notes=[
                 "Each scenario minus the baseline, paired on the replication seed (common random numbers): "
@@ -54,7 +55,7 @@ def batch_part(path: Path, title: str | None = None) -> tuple[Part, list[Part]]:
         part.parts.append(Part("Failed runs", tables=[table(
             ["scenario", "replication", "seed", "error"],
             zip(failed["scenario"], failed["replication"], failed["seed"], failed["error"]),
-            f"{len(failed)} failed runs")]))
+            f"Failed runs: {len(failed)}")]))
     return part, [manifest_part(part.title, path, plan.seeds)]
 
 
@@ -103,8 +104,8 @@ def manifest_part(label: str, path: Path, seeds: tuple[int, ...]) -> Part:
     sessions = manifest.get("sessions") or []
     if sessions:
         part.tables.append(table(["session", "what"], enumerate(sessions), "Sessions"))
-    tables = manifest.get("tables") or {}
-    if tables:
-        part.tables.append(table(["file", "sha256"], tables.items(), "Tables"))
+    outputs = manifest.get("outputs") or {}  # file → its SHA-256 (the last is the file's)
+    part.tables.append(table(["file", "sha256"], ((name, digests[-1]) for name, digests in outputs.items() if digests),
+                             "Tables"))
     part.code = pretty_json(manifest.get("spec"))
     return part

@@ -1,4 +1,4 @@
-"""Figures of batches and studies that :mod:`wfsim.viz` does not draw (yet): a metric's
+"""Figures of batches and studies that :mod:`wfsim.viz` does not draw (yet): the main metrics'
 95% intervals per scenario, a study's optimisation history, its Pareto front and its
 parameter importances. Each draws on a new :class:`~matplotlib.figure.Figure` (never
 pyplot) from the plain tables of :class:`~wfsim.experiments.batch.BatchResult` and
@@ -15,28 +15,31 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 
-def interval_figure(summary: pd.DataFrame, metric: str, label: str, scale: float = 1.0) -> Figure:
-    """One metric's mean and 95% interval per scenario (rows of
+def intervals_figure(summary: pd.DataFrame, metrics: Mapping[str, tuple[str, float]]) -> Figure:
+    """One panel per metric: each scenario's mean and 95% interval (the rows of
     :meth:`BatchResult.summary <wfsim.experiments.batch.BatchResult.summary>`).
 
     Args:
         summary: The summary table (``scenario, metric, n, mean, sd, ci_low, ci_high``).
-        metric: The flat metric drawn.
-        label: Its axis label.
-        scale: Factor to the unit of ``label``.
+        metrics: The flat metrics drawn → (axis label, factor to its unit).
     """
-    rows = summary[summary["metric"] == metric].reset_index(drop=True)
-    fig = Figure(figsize=(5.2, 0.5 + 0.42 * max(len(rows), 2)), layout="constrained")
-    ax = fig.add_subplot()
-    y = np.arange(len(rows))[::-1]
-    mean = rows["mean"].to_numpy(float) * scale
-    low = (rows["mean"] - rows["ci_low"]).to_numpy(float) * scale
-    high = (rows["ci_high"] - rows["mean"]).to_numpy(float) * scale
-    ax.errorbar(mean, y, xerr=np.nan_to_num(np.vstack([low, high])), fmt="o", color="#2e86ab", capsize=4)
-    ax.set_yticks(y, [str(s) for s in rows["scenario"]])
-    ax.set_xlabel(label)
-    ax.set_title(f"{label}: mean and 95% interval", fontsize=10)
-    ax.grid(axis="x", alpha=0.3)
+    columns = 2
+    rows = -(-len(metrics) // columns)
+    scenarios = list(dict.fromkeys(summary["scenario"]))
+    fig = Figure(figsize=(11, rows * (0.9 + 0.3 * len(scenarios))), layout="constrained")
+    axes = fig.subplots(rows, columns, squeeze=False).ravel()
+    y = np.arange(len(scenarios))[::-1]
+    for ax, (metric, (label, scale)) in zip(axes, metrics.items()):
+        mine = summary[summary["metric"] == metric].set_index("scenario").reindex(scenarios)
+        mean = mine["mean"].to_numpy(float) * scale
+        spread = np.vstack([mine["mean"] - mine["ci_low"], mine["ci_high"] - mine["mean"]]).astype(float) * scale
+        ax.errorbar(mean, y, xerr=np.nan_to_num(spread), fmt="o", color="#2e86ab", capsize=4)
+        ax.set_yticks(y, scenarios, fontsize=8)
+        ax.set_title(label, fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+    for ax in axes[len(metrics):]:
+        ax.set_visible(False)
+    fig.suptitle("Mean and 95% interval per scenario", fontsize=11)
     return fig
 
 
@@ -88,7 +91,7 @@ def pareto_figure(trials: pd.DataFrame, objectives: Sequence[str], front: Sequen
 
 
 def importance_figure(importances: Mapping[str, float], objective: str) -> Figure:
-    """Parameter importances (fANOVA, as :func:`optuna.importance.get_param_importances` gives them)."""
+    """Parameter importances, as :func:`optuna.importance.get_param_importances` gives them."""
     names = list(importances)[::-1]
     fig = Figure(figsize=(6, 0.6 + 0.35 * len(names)), layout="constrained")
     ax = fig.add_subplot()

@@ -10,6 +10,7 @@ as code. Images are embedded.
 
 from __future__ import annotations
 
+import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from importlib import resources
@@ -86,7 +87,7 @@ def notebook_report(notebook: str | Path, parameters: Mapping[str, Any], out: st
         executed = Path(scratch) / notebook.name
         try:
             papermill.execute_notebook(notebook, executed, parameters=dict(parameters), cwd=notebook.parent,
-                                       progress_bar=False, log_output=False)
+                                       progress_bar=False, log_output=False, kernel_manager_class=_quiet_kernels())
         except papermill.PapermillExecutionError as exc:
             raise ReportError(f"{notebook}: {_cell_name(original, exc.source)} failed: {exc.ename}: "
                               f"{exc.evalue}") from None
@@ -107,6 +108,20 @@ def export(nb: Any, title: str) -> str:
         html, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title},
                                                               "wfsim_generator": GENERATOR})
     return str(html)
+
+
+def _quiet_kernels() -> type:
+    """A kernel manager whose kernels' own stderr goes nowhere: ipykernel logs warnings
+    there (e.g. about TCP without encryption) that would break a user error's one line;
+    what the cells print reaches the notebook over the kernel's channels all the same."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class QuietKernelManager(AsyncKernelManager):
+        async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]  # async, as the class's own
+            kw.setdefault("stderr", subprocess.DEVNULL)
+            await super().start_kernel(**kw)
+
+    return QuietKernelManager
 
 
 def _cell_name(nb: Any, source: str) -> str:

@@ -4,6 +4,11 @@ metrics, figures and the property catalog's verdicts (with counterexamples).
 The run is read with :func:`~wfsim.trace.rundir.check_run` first, so a damaged run is
 refused with its message. A run kept at trace level ``metrics`` has no trace: its part
 holds the scenario and metrics, and says so.
+
+Whatever the size of the trace, what is drawn stays small: the Gantt chart shows the
+first :data:`GANTT_WORKFLOWS` workflow instances, the response times a sample per tier
+(:func:`wfsim.viz.latency_by_tier`), and the other figures aggregates; tables show their
+first :data:`~wfsim.report.document.MAX_ROWS` rows and say so.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ def run_part(path: Path, title: str | None = None) -> tuple[Part, list[Part]]:
     name = str(config.get("name") or path.name)
     part = Part(title or f"Run {name}", notes=[f"Run directory {path}."])
     trace = Trace.load(path, check=False) if manifest.trace is TraceLevel.FULL else None  # checked above
-    part.parts.append(scenario_part(manifest, metrics, trace))
+    part.parts.append(scenario_part(manifest, trace))
     part.parts.append(metrics_part(metrics))
     if trace is None:
         part.notes.append("This run kept only its metrics (trace level 'metrics'): there is no trace to draw "
@@ -57,7 +62,7 @@ def run_part(path: Path, title: str | None = None) -> tuple[Part, list[Part]]:
 
 
 # --- scenario -------------------------------------------------------------------------
-def scenario_part(manifest: RunManifest, metrics: Mapping[str, Any], trace: Trace | None) -> Part:
+def scenario_part(manifest: RunManifest, trace: Trace | None) -> Part:
     """Name, seed, horizon and strategies; the topology and workloads."""
     config: dict[str, Any] = manifest.config or {}
     extra = manifest.model_extra or {}
@@ -158,10 +163,11 @@ def metrics_part(metrics: Mapping[str, Any]) -> Part:
         ("energy (kWh)", text(metrics["energy_joules"] / 3.6e6)),
         ("deadline misses", f"{misses['workflows']} workflows, {misses['tasks']} tasks"),
     ]
-    per_tier = metrics["utilisation"]["per_tier"]
+    per_tier, per_node = metrics["utilisation"]["per_tier"], metrics["utilisation"]["per_node"]
     return Part("Metrics", tables=[
         table(["metric", "value"], rows, "Summary metrics"),
         table(["tier", "utilisation"], [(t, f"{u:.2%}") for t, u in per_tier.items()], "Utilisation per tier"),
+        table(["node", "utilisation"], [(n, f"{u:.2%}") for n, u in per_node.items()], "Utilisation per node"),
     ])
 
 
@@ -189,10 +195,11 @@ def counterexample_part(verdict: PropertyVerdict) -> Part:
     part = Part(f"{verdict.pid} {verdict.name}: false", notes=[
         f"{verdict.violated} of {verdict.checked} {verdict.unit} violate it."
         + (f" Formula: {verdict.formula}" if verdict.formula else "")])
-    for c in verdict.counterexamples[:SHOWN_COUNTEREXAMPLES]:
-        part.notes.append(c.describe())
-        if c.events:
-            part.tables.append(frame_table(c.frame(), f"The trace around {c.entity_kind} {c.entity}"))
+    for i, c in enumerate(verdict.counterexamples[:SHOWN_COUNTEREXAMPLES], start=1):
+        if c.events:  # each with its slice of the trace, under it
+            part.tables.append(frame_table(c.frame(), f"Counterexample {i}: {c.describe()}"))
+        else:
+            part.notes.append(f"Counterexample {i}: {c.describe()}")
     return part
 
 

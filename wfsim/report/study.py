@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import statistics
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -112,13 +113,17 @@ def figures_part(result: TuneResult, keys: dict[str, str]) -> Part:
     if len(names) > 1:
         part.images.append(Image(f"Pareto front on {names[0]} and {names[1]}",
                                  png(pareto_figure(trials, names, [b.number for b in result.best]))))
+    sign = 1.0 if keys[names[0]] == "minimize" else -1.0  # Optuna's default evaluator ranks low targets
     try:
-        importances = optuna.importance.get_param_importances(result.study, target=lambda t: t.values[0])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # its reminder of the above, and of small samples
+            importances = optuna.importance.get_param_importances(result.study,
+                                                                  target=lambda t: sign * t.values[0])
     except (RuntimeError, ValueError) as exc:  # too few trials, or no parameter varies
         part.notes.append(f"Parameter importances are not computable for this study ({exc}).")
     else:
         if importances:
-            part.images.append(Image(f"Parameter importances for {names[0]} (fANOVA)",
+            part.images.append(Image(f"Parameter importances for {names[0]} (Optuna's default evaluator)",
                                      png(importance_figure(importances, names[0]))))
     return part
 
