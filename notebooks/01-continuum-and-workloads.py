@@ -28,6 +28,7 @@
 devices = 24          # devices of the continuum (each one a submitting user)
 duration = 300.0      # arrival window of the run (simulated seconds)
 mosaic_period = 60.0  # one mosaic workflow every this many seconds
+workflow_file = "../tests/data/workflows/wfsim-mosaic-10.json"  # any WfFormat file, e.g. a WfCommons instance
 
 # %%
 from pathlib import Path
@@ -205,27 +206,32 @@ for ax, (name, workflow) in zip(axes, shapes.items()):
 # recording machine's speed × its cores, so a node of that speed reproduces the
 # recorded runtime; each edge carries the files the parent writes and the child reads.
 #
-# The instance used here, `tests/data/workflows/wfsim-mosaic-10.json`, ships with the
-# repository: a small Montage-like mosaic (10 tasks) written by the project in
-# WfFormat 1.5, with a hand-computed critical path (`tests/data/README.md`). The
-# instances published by WfCommons load the same way: `load_wfformat("montage-….json")`.
+# The instance used by default, `tests/data/workflows/wfsim-mosaic-10.json`, ships
+# with the repository: a small Montage-like mosaic (10 tasks) written by the project
+# in WfFormat 1.5, recorded on one 2400-MHz machine, with a hand-computed critical path
+# (`tests/data/README.md`). The instances WfCommons publishes load the same way: set
+# `workflow_file` in the parameters cell to one of them (a Montage instance of
+# `wfinstances`, say) and run the notebook again.
 
 # %%
-mosaic_file = REPOSITORY / "tests" / "data" / "workflows" / "wfsim-mosaic-10.json"
+mosaic_file = Path(workflow_file)
 mosaic = load_wfformat(mosaic_file)
+print(f"{mosaic.name}: {len(mosaic.tasks)} tasks, {len(mosaic.edges)} dependencies")
 pd.DataFrame([{"task": t.id, "cores": t.cores, "G ops": t.work / 1e9,
                "inputs from": ", ".join(mosaic.tasks[p].id for p in mosaic.predecessors[i])}
-              for i, t in enumerate(mosaic.tasks)])
+              for i, t in enumerate(mosaic.tasks)]).head(12)
 
 # %% [markdown]
-# The recording machine ran at 2400 MHz. The critical path at that speed is the
-# shortest makespan the DAG allows with unlimited machines and free data transfer;
-# the recorded makespan (one machine, tasks waiting for cores) is longer.
+# Read with `reference_speed=1.0`, each task's work is its recorded runtime × cores,
+# so the critical path at speed 1 is in recorded seconds: the shortest makespan the
+# DAG allows on unlimited machines like the recording ones with free data transfer.
+# The recorded makespan (machines shared, tasks waiting for cores) is longer.
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 3))
 draw_dag(mosaic, ax)
-{"critical path at 2.4 GHz (s)": mosaic.critical_path_length(speed=2.4e9),
+recorded = load_wfformat(mosaic_file, reference_speed=1.0)
+{"critical path, recorded runtimes (s)": recorded.critical_path_length(speed=1.0),
  "recorded makespan (s)": recorded_makespan(mosaic_file)}
 
 # %% [markdown]
@@ -260,8 +266,8 @@ m = result.metrics
 # %% [markdown]
 # Per workload: how many instances completed and how long they took. The mosaic runs
 # on nodes faster than its recording machine, several at once, so it can beat both its
-# recorded makespan and its critical path at 2.4 GHz; the cloud's 3 GHz critical path
-# is the bound it cannot beat.
+# recorded makespan and its recorded critical path; its critical path at the cloud's
+# 3 GHz is the bound it cannot beat.
 
 # %%
 latency = trace.workflow_summary().groupby("workload", observed=True)["latency"]
@@ -319,7 +325,7 @@ TopologyView(trace)
 # * Change `placement=` to `NearestEdge()` or `CloudOnly()` and watch where the
 #   mosaic's heavy projections go, and what that does to the orders' latency.
 # * Raise the MMPP burst rate: the orders' p95 latency grows long before their mean.
-# * Swap the mosaic for a real WfCommons instance (`load_wfformat(path)`), or write
+# * Swap the mosaic for a real WfCommons instance (`workflow_file`), or write
 #   the whole experiment as YAML (`experiments/quickstart.yaml`) and run it with
 #   `wfsim run`.
 # * `02-strategies-compared` compares placements properly: many seeds, intervals,
