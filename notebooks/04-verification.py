@@ -158,7 +158,7 @@ print(counterexample.explanation)
 counterexample.frame()
 
 # %% [markdown]
-# All the violations fall in (or just after) the outage, and all are orders: the
+# All the violations fall in the outage, and all are orders: the
 # sensors' chains may run anywhere and kept completing.
 
 # %%
