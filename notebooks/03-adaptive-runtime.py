@@ -45,6 +45,7 @@ seed = 5              # the seed of the run looked at in detail
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from IPython.display import display
 
 from wfsim import (
     AutoscalingSettings,
