@@ -54,3 +54,15 @@ def test_many_devices_are_grouped_per_parent(maint):
 def test_an_empty_trace_draws_its_idle_nodes():
     view = TopologyView(empty_trace())
     assert view.drawn.units == ["e", "d0"] and not view.drawn.load.any()
+
+
+def test_links_show_the_transfers_in_flight(maint):
+    use = maint.link_usage
+    busy = use[(use["bytes"] > 0) & (use["end"] > use["start"])].iloc[0]
+    t = float((busy["start"] + busy["end"]) / 2)
+    view = TopologyView(maint, time=t)
+    in_flight = int(((use["start"] <= t) & (use["end"] > t)).sum())
+    assert view.drawn.link_transfers.sum() == in_flight >= 1
+    assert view.drawn.link_load.max() > 0
+    view.show(maint.horizon)
+    assert view.drawn.link_transfers.sum() == 0

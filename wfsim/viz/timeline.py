@@ -124,12 +124,11 @@ def draw_gantt(ax: Axes, data: TraceData, view: GanttView) -> GanttDrawn:
         What was drawn; an empty selection draws a grey message instead.
     """
     t0, t1 = window_of(data, view)
-    rows = data.rows
-    keep_rows = np.ones(len(rows), dtype=bool)
+    keep_rows = np.ones(len(data.rows), dtype=bool)
     if view.tiers:
-        keep_rows &= rows["tier"].isin(view.tiers).to_numpy()
+        keep_rows &= data.rows["tier"].isin(view.tiers).to_numpy()
     if view.nodes:
-        keep_rows &= rows["node"].isin(view.nodes).to_numpy()
+        keep_rows &= data.rows["node"].isin(view.nodes).to_numpy()
 
     def in_view(frame: pd.DataFrame) -> pd.DataFrame:
         keep = keep_rows[frame["row"].to_numpy()] & (frame["start"].to_numpy() <= t1) \
@@ -147,13 +146,67 @@ def draw_gantt(ax: Axes, data: TraceData, view: GanttView) -> GanttDrawn:
         ax.set_yticks([])
         return GanttDrawn("empty", [], 0, window=(t0, t1))
 
-    # Rows: the busiest max_rows nodes keep theirs, the rest fold into a band per tier.
+    rows = _fold_rows(data, view, keep_rows, seg, (t0, t1))
+    seg = seg.assign(y=seg["row"].map(rows.y_of_row).to_numpy(dtype=float))
+    selected = seg["workflow"].to_numpy() == view.workflow if view.workflow is not None else None
+    critical = data.critical_path(view.workflow) if view.workflow is not None \
+        and view.workflow in data.summary.index else []
+    colors = _workload_colors(data)
+    if len(seg) > view.max_bars:
+        mode, handles = "bins", []
+        held = in_view(data.held)
+        capacity = data.capacity_spans[keep_rows[data.capacity_spans["row"].to_numpy()]]
+        _draw_bins(ax, held, capacity, rows, np.linspace(t0, t1, view.bins + 1))
+    else:
+        mode, handles = "bars", _draw_bars(ax, seg, selected, colors)
+    if selected is not None and selected.any():
+        handles.append(_draw_selected(ax, seg[selected], critical, colors, view.workflow))
+
+    workflows = None
+    if view.workloads:
+        wl = data.trace.workflows
+        workflows = frozenset(int(w) for w in wl.loc[wl["workload"].astype(str).isin(view.workloads), "workflow"])
+    frame = GanttFrame(t0, t1, rows.y_of, workflows, view.workflow)
+    drawn_layers = {}
+    for name in view.layers:
+        layer = GANTT_LAYERS[name]
+        drawn_layers[name] = layer.draw(ax, data.layer(name, layer.build), frame)
+        if drawn_layers[name]:
+            handles.append(Line2D([], [], color="0.3", label=name))
+    marks = _draw_marks(ax, data, view.marks, rows.y_of)
+    _decorate(ax, data.rows, rows.drawn, rows.labels, (t0, t1))
+    what = "busy fraction of each row's cores" if mode == "bins" else "task executions"
+    ax.set_title(f"{len(seg)} task executions in [{t0:g}, {t1:g}] s ({what})", fontsize=10)
+    if handles:
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=min(6, len(handles)),
+                  fontsize=8, frameon=False)
+    return GanttDrawn(mode, [rows.labels[r] for r in rows.drawn], len(seg),
+                      int(selected.sum()) if selected is not None else 0, critical, drawn_layers, marks, (t0, t1))
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """The drawn rows: ``drawn`` (row ids bottom up, a band standing for its folded
+    nodes), the drawn row of each shown row (``band_of``), its y (``y_of_row``, and by
+    node id ``y_of``), and the labels of the drawn rows."""
+
+    drawn: list[int]
+    band_of: dict[int, int]
+    y_of_row: dict[int, float]
+    y_of: dict[str, float]
+    labels: dict[int, str]
+
+
+def _fold_rows(data: TraceData, view: GanttView, keep_rows: np.ndarray, seg: pd.DataFrame,
+               window: tuple[float, float]) -> _Rows:
+    """The busiest ``max_rows`` nodes (and the pinned ones) keep their rows; the rest
+    of each tier fold into a band."""
     shown = np.flatnonzero(keep_rows)
-    node_of, tier_of = rows["node"].to_numpy(), rows["tier"].to_numpy()
+    node_of, tier_of = data.rows["node"].to_numpy(), data.rows["tier"].to_numpy()
     band = pd.Series(shown, index=shown)
     labels = dict(zip(shown.tolist(), node_of[shown].tolist()))
     if len(shown) > view.max_rows:
-        busy = (seg["end"].clip(upper=t1) - seg["start"].clip(lower=t0)).groupby(seg["row"]).sum()
+        busy = (seg["end"].clip(upper=window[1]) - seg["start"].clip(lower=window[0])).groupby(seg["row"]).sum()
         busy = busy[busy > 0]  # idle nodes fold, whatever the cap
         top = busy.sort_values(ascending=False, kind="stable").index[:view.max_rows].to_numpy()
         folding = ~np.isin(shown, np.concatenate([top, _pinned(data, view, seg)]))
@@ -162,75 +215,54 @@ def draw_gantt(ax: Axes, data: TraceData, view: GanttView) -> GanttDrawn:
             if len(folded) > 1:
                 band[folded] = folded[-1]  # the band takes the place of the tier's last folded node
                 labels[int(folded[-1])] = f"+{len(folded)} {tier}"
-    drawn_rows = sorted(set(band.to_numpy().tolist()))
-    y_of_row = {r: float(k) for k, r in enumerate(drawn_rows)}
-    y_of = dict(zip(node_of[shown].tolist(), band.map(y_of_row).tolist()))
-    seg = seg.assign(band=band.reindex(seg["row"]).to_numpy())
-    seg = seg.assign(y=seg["band"].map(y_of_row).to_numpy(dtype=float))
+    drawn = sorted(set(band.to_numpy().tolist()))
+    y_of_band = {r: float(k) for k, r in enumerate(drawn)}
+    y_of_row = dict(zip(shown.tolist(), band.map(y_of_band).tolist()))
+    return _Rows(drawn, dict(zip(shown.tolist(), band.tolist())), y_of_row,
+                 dict(zip(node_of[shown].tolist(), y_of_row.values())), labels)
 
-    selected = seg["workflow"].to_numpy() == view.workflow if view.workflow is not None else None
-    critical = data.critical_path(view.workflow) if view.workflow is not None \
-        and view.workflow in data.summary.index else []
-    colors = _workload_colors(data)
+
+def _draw_bins(ax: Axes, held: pd.DataFrame, capacity: pd.DataFrame, rows: _Rows, edges: np.ndarray) -> None:
+    """Each drawn row's busy fraction per time bin, as one ``pcolormesh``."""
+    frac = busy_fraction(held.assign(band=held["row"].map(rows.band_of).to_numpy()),
+                         capacity.assign(band=capacity["row"].map(rows.band_of).to_numpy()), rows.drawn, edges)
+    mesh = ax.pcolormesh(edges, np.arange(len(rows.drawn) + 1) - 0.5, np.ma.masked_equal(frac, 0.0),
+                         cmap="Blues", vmin=0.0, vmax=1.0, zorder=2)
+    ax.figure.colorbar(mesh, ax=ax, label="busy fraction of cores", pad=0.12, fraction=0.04)
+
+
+def _draw_bars(ax: Axes, seg: pd.DataFrame, selected: np.ndarray | None, colors: Mapping[str, Any]) -> list[Any]:
+    """One bar per execution, a ``PolyCollection`` per workload (checkpointed pieces
+    dashed); faded when a workflow is selected. Returns the legend handles."""
     handles: list[Any] = []
-    if len(seg) > view.max_bars:
-        mode = "bins"
-        edges = np.linspace(t0, t1, view.bins + 1)
-        held = in_view(data.held)
-        capacity = data.capacity_spans[keep_rows[data.capacity_spans["row"].to_numpy()]]
-        frac = busy_fraction(held.assign(band=band.reindex(held["row"]).to_numpy()),
-                             capacity.assign(band=band.reindex(capacity["row"]).to_numpy()), drawn_rows, edges)
-        mesh = ax.pcolormesh(edges, np.arange(len(drawn_rows) + 1) - 0.5, np.ma.masked_equal(frac, 0.0),
-                             cmap="Blues", vmin=0.0, vmax=1.0, zorder=2)
-        ax.figure.colorbar(mesh, ax=ax, label="busy fraction of cores", pad=0.12, fraction=0.04)
-    else:
-        mode = "bars"
-        fade = 0.25 if selected is not None else 0.85
-        for name, part in seg.groupby("workload", sort=True):
-            part = part[~selected[seg["workload"].to_numpy() == name]] if selected is not None else part
-            if part.empty:
-                continue
-            solid = part["stop"].to_numpy() != "checkpointed"
-            for is_solid, piece in ((True, part[solid]), (False, part[~solid])):
-                if piece.empty:
-                    continue
+    fade = 0.25 if selected is not None else 0.85
+    workload = seg["workload"].to_numpy()
+    for name, part in seg.groupby("workload", sort=True):
+        if selected is not None:
+            part = part[~selected[workload == name]]
+        solid = part["stop"].to_numpy() != "checkpointed"
+        for is_solid, piece in ((True, part[solid]), (False, part[~solid])):
+            if len(piece):
                 ax.add_collection(PolyCollection(
                     list(_boxes(piece["start"].to_numpy(), piece["end"].to_numpy(), piece["y"].to_numpy(), 0.7)),
-                    facecolors=colors.get(str(name), "0.5"), alpha=fade, edgecolors="black" if not is_solid else "none",
+                    facecolors=colors.get(str(name), "0.5"), alpha=fade, edgecolors="none" if is_solid else "black",
                     linestyles="solid" if is_solid else "dashed", linewidths=0.8, zorder=2))
-            handles.append(Patch(color=colors.get(str(name), "0.5"), label=str(name)))
-    if selected is not None and selected.any():
-        mine = seg[selected]
-        on_path = mine["task"].isin(critical).to_numpy()
-        for part, edge, width in ((mine[~on_path], "black", 1.0), (mine[on_path], "red", 2.2)):
-            if len(part):
-                ax.add_collection(PolyCollection(
-                    list(_boxes(part["start"].to_numpy(), part["end"].to_numpy(), part["y"].to_numpy(), 0.8)),
-                    facecolors=[colors.get(str(w), "0.5") for w in part["workload"]], edgecolors=edge,
-                    linestyles=["dashed" if s == "checkpointed" else "solid" for s in part["stop"]],
-                    linewidths=width, zorder=5))
-        handles.append(Patch(facecolor="white", edgecolor="red", linewidth=2, label=f"#{view.workflow} critical path"))
+        handles.append(Patch(color=colors.get(str(name), "0.5"), label=str(name)))
+    return handles
 
-    workflows = None
-    if view.workloads:
-        wl = data.trace.workflows
-        workflows = frozenset(int(w) for w in wl.loc[wl["workload"].astype(str).isin(view.workloads), "workflow"])
-    frame = GanttFrame(t0, t1, y_of, workflows, view.workflow)
-    drawn_layers = {}
-    for name in view.layers:
-        layer = GANTT_LAYERS[name]
-        drawn_layers[name] = layer.draw(ax, data.layer(name, layer.build), frame)
-        if drawn_layers[name]:
-            handles.append(Line2D([], [], color="0.3", label=name))
-    marks = _draw_marks(ax, data, view.marks, y_of)
-    _decorate(ax, rows, drawn_rows, labels, (t0, t1))
-    what = "busy fraction of each row's cores" if mode == "bins" else "task executions"
-    ax.set_title(f"{len(seg)} task executions in [{t0:g}, {t1:g}] s ({what})", fontsize=10)
-    if handles:
-        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=min(6, len(handles)),
-                  fontsize=8, frameon=False)
-    return GanttDrawn(mode, [labels[r] for r in drawn_rows], len(seg),
-                      int(selected.sum()) if selected is not None else 0, critical, drawn_layers, marks, (t0, t1))
+
+def _draw_selected(ax: Axes, mine: pd.DataFrame, critical: Sequence[str], colors: Mapping[str, Any],
+                   workflow: int | None) -> Any:
+    """The selected workflow's executions outlined, its critical path in red."""
+    on_path = mine["task"].isin(critical).to_numpy()
+    for part, edge, width in ((mine[~on_path], "black", 1.0), (mine[on_path], "red", 2.2)):
+        if len(part):
+            ax.add_collection(PolyCollection(
+                list(_boxes(part["start"].to_numpy(), part["end"].to_numpy(), part["y"].to_numpy(), 0.8)),
+                facecolors=[colors.get(str(w), "0.5") for w in part["workload"]], edgecolors=edge,
+                linestyles=["dashed" if s == "checkpointed" else "solid" for s in part["stop"]],
+                linewidths=width, zorder=5))
+    return Patch(facecolor="white", edgecolor="red", linewidth=2, label=f"#{workflow} critical path")
 
 
 def _pinned(data: TraceData, view: GanttView, seg: pd.DataFrame) -> np.ndarray:
