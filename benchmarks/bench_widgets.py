@@ -193,12 +193,110 @@ def bench_verification_panel(run: Path) -> list[Row]:
     return rows
 
 
+def synthetic_batch(scenarios: int, replications: int) -> Any:
+    """A batch of ``scenarios`` × ``replications`` runs without running them all: the
+    outcomes of two real 10 s runs of compare-placement.yaml (nearest_edge, heft),
+    their metrics scaled per scenario and seed, in a real plan's runs table."""
+    import copy
+    import dataclasses
+
+    import numpy as np
+
+    from wfsim.experiments.batch import BatchResult, runs_table
+    from wfsim.experiments.batchfile import load_plan
+    from wfsim.experiments.scenarios import run_one
+
+    def scaled(value: Any, factor: float) -> Any:
+        if isinstance(value, dict):
+            return {k: scaled(v, factor) for k, v in value.items()}
+        return value * factor if isinstance(value, float) else value
+
+    experiment = Path(__file__).resolve().parents[1] / "experiments" / "compare-placement.yaml"
+    plan = load_plan({"experiment": str(experiment), "set": ["duration=10"], "replications": replications, "seed": 1,
+                      "scenarios": [{"name": f"s{i:02d}", "set": [f"placement={('nearest_edge', 'heft')[i % 2]}"]}
+                                    for i in range(scenarios)]})
+    real = [run_one(plan.specs[0]), run_one(plan.specs[replications])]
+    rng = np.random.default_rng(0)
+    outcomes = {}
+    for spec in plan.specs:
+        i, k = plan.index(spec)
+        base = real[i % 2]
+        factor = (1 + 0.05 * i) * rng.lognormal(0, 0.1)
+        outcomes[(i, k)] = dataclasses.replace(base, scenario=spec.scenario, replication=k, seed=spec.seed,
+                                               metrics=scaled(copy.deepcopy(base.metrics), factor))
+    return BatchResult(plan, runs_table(plan, outcomes))
+
+
+def bench_comparison_view(run: Path) -> list[Row]:
+    """ComparisonView (the trace is not used): 20 scenarios × 10 replications, then 45
+    × 10, of which it draws the top 30 (:func:`synthetic_batch`)."""
+    return [row for scenarios in (20, 45) for row in _comparison_rows(synthetic_batch(scenarios, 10))]
+
+
+def _comparison_rows(batch: Any) -> list[Row]:
+    from wfsim.widgets import ComparisonView
+
+    holder: dict[str, ComparisonView] = {}
+    rows = [_timed("ComparisonView", f"create + first draw: {len(batch.plan.scenarios)} scenarios × 10",
+                   lambda: holder.setdefault("v", ComparisonView(batch)), lambda: holder["v"].canvas)]
+    v = holder["v"]
+    rows[0]["action"] += f", {len(v.shown())} drawn"
+    for action, control, value in [("metric: throughput", v.metric, "throughput"),
+                                   ("panel: differences", v.panel, "differences"),
+                                   ("panel: replications", v.panel, "replications"),
+                                   ("baseline: s01", v.baseline, "s01")]:
+        rows.append(_timed("ComparisonView", action, lambda c=control, x=value: setattr(c, "value", x),
+                           lambda: v.canvas))
+    return rows
+
+
+def bench_study_explorer(run: Path) -> list[Row]:
+    """StudyExplorer (the trace is not used): Optuna studies of 200 trials of a cheap
+    objective over four parameters (log float, float, int, category), one and two
+    objectives."""
+    import numpy as np
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+    def objective(t: optuna.Trial) -> tuple[float, float]:
+        x, y = t.suggest_float("x", 1e-3, 10, log=True), t.suggest_float("y", -5, 5)
+        k, n = t.suggest_categorical("k", ["a", "b", "c"]), t.suggest_int("n", 1, 20)
+        return float((np.log(x) - 1) ** 2 + y * y * (k == "b") + n / 10), abs(y) + (k == "c") + 1 / n
+
+    single = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    single.optimize(lambda t: objective(t)[0], n_trials=200)
+    double = optuna.create_study(directions=["minimize"] * 2, sampler=optuna.samplers.RandomSampler(seed=0))
+    double.optimize(objective, n_trials=200)
+    return _study_rows(single) + _study_rows(double)
+
+
+def _study_rows(study: Any) -> list[Row]:
+    from wfsim.widgets import StudyExplorer
+
+    holder: dict[str, StudyExplorer] = {}
+    n = len(study.directions)
+    rows = [_timed("StudyExplorer", f"create + first draw (history): 200 trials, {n} objective{'s' * (n > 1)}",
+                   lambda: holder.setdefault("e", StudyExplorer(study)), lambda: holder["e"].canvas)]
+    e = holder["e"]
+    for panel in e.panel.options[1:]:
+        rows.append(_timed("StudyExplorer", f"panel: {panel}", lambda p=panel: setattr(e.panel, "value", p),
+                           lambda: e.canvas))
+    if n > 1:
+        e.panel.value = "history"
+        rows.append(_timed("StudyExplorer", "history, objective: objective 1",
+                           lambda: setattr(e.objective, "value", "objective 1"), lambda: e.canvas))
+    return rows
+
+
 #: Each view's benchmark, by name; a new view adds its function here.
 BENCHES: dict[str, Callable[[Path], list[Row]]] = {
     "floor": bench_floor,
     "trace_explorer": bench_trace_explorer,
     "topology_view": bench_topology_view,
     "verification_panel": bench_verification_panel,
+    "comparison_view": bench_comparison_view,
+    "study_explorer": bench_study_explorer,
 }
 
 

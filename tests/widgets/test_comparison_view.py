@@ -78,6 +78,8 @@ def test_the_difference_bars_are_the_paired_differences(kept: BatchResult) -> No
     assert list(drawn.index) == ["heft"]  # the baseline minus itself is not drawn
     pd.testing.assert_frame_equal(drawn, expected[["mean", "ci_low", "ci_high"]], check_names=False)
     assert expected.loc["heft", "n"] == 2  # the pairs where both runs succeeded
+    ticks = {t.get_text(): t.get_color() for t in view.canvas.figure.axes[0].get_yticklabels()}
+    assert ticks == {EDGE: "tab:red", "heft": "black"}  # the baseline named in red, though not drawn
     view.baseline.value = "heft"
     flipped = bars(view)
     assert flipped.loc[EDGE, "mean"] == pytest.approx(-expected.loc["heft", "mean"])
@@ -132,6 +134,7 @@ def test_a_batch_directory_opens_and_its_runs_traces_too(kept: BatchResult) -> N
     seed = kept.plan.seeds[2]
     latency = kept.runs.set_index(["scenario", "replication"]).loc[("heft", 2), "latency.mean"]
     assert f"seed {seed}" in head and f"{latency:.4g}" in head
+    assert "wfsim-trace-explorer" in view.explorer.children[1]._dom_classes  # the run's trace, explorable
 
 
 def test_a_batch_without_traces_offers_no_run(kept: BatchResult) -> None:

@@ -62,6 +62,8 @@ def test_the_front_is_the_studys_best_trials_and_an_objective_change_redraws(par
     expected = sorted((b.values["latency.p95"], b.values["cost"]) for b in pareto.best)
     drawn = sorted(map(tuple, front.get_offsets().tolist()))
     assert np.allclose(drawn, expected)
+    labelled = sorted(int(n) for t in axes(explorer).texts for n in t.get_text().split(", "))
+    assert labelled == sorted(b.number for b in pareto.best)
     assert {b.number for b in pareto.best} == {t.number for t in pareto.study.best_trials}
     explorer.panel.value = "history"
     draws, image = explorer.canvas.draws, explorer.canvas.image.value
@@ -111,6 +113,7 @@ def test_a_chosen_trial_runs_again_with_its_trace(pareto: TuneResult) -> None:
     # One replication on the first tuning seed: the re-run measures what the trial did.
     assert f"seed {pareto.setup.seeds[0]}" in head
     assert f"{trial.values[0]:.4g}" in head and f"{trial.values[1]:.4g}" in head
+    assert "wfsim-trace-explorer" in explorer.run_output.children[1]._dom_classes  # its trace, explorable
 
 
 def test_a_study_directory_opens_and_without_its_file_refuses_to_rerun(pareto: TuneResult) -> None:

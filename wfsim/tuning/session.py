@@ -122,13 +122,18 @@ class TuneResult:
         found = [t for t in trials if t.number == number]
         if not found:
             raise KeyError(f"no trial {number} in study {self.study.study_name!r} (trials 0–{len(trials) - 1})")
-        return self._rerun(list(found[0].user_attrs.get("overrides") or []), seed)
+        setup = self._setup()
+        return rerun(setup, trial_overrides(setup, found[0]), setup.seeds[0] if seed is None else seed)
 
     def _rerun(self, overrides: Sequence[str], seed: int | None) -> RunResult:
+        setup = self._setup()
+        return rerun(setup, overrides, setup.seeds[0] if seed is None else seed)
+
+    def _setup(self) -> Study:
         if self.setup is None:
             raise TuneError(f"study {self.study.study_name!r}: its study file was not found, so its runs cannot be "
                             "repeated; open it with open_study(DIR, study=FILE)")
-        return rerun(self.setup, overrides, self.setup.seeds[0] if seed is None else seed)
+        return self.setup
 
     def summary(self) -> list[str]:
         """Lines saying what the study found (what ``wfsim tune`` prints)."""
@@ -446,7 +451,7 @@ def best_trials(setup: Study, study: optuna.Study) -> list[BestTrial]:
     else:
         found = sorted(study.best_trials, key=lambda t: t.number)
     return [BestTrial(t.number, dict(zip((o.key for o in setup.objectives), t.values or ())), dict(t.params),
-                      list(t.user_attrs.get("overrides") or setup.space.overrides(t.params))) for t in found]
+                      trial_overrides(setup, t)) for t in found]
 
 
 def held_out(setup: Study, best: Sequence[BestTrial]) -> HeldOut:
@@ -477,6 +482,12 @@ def rerun(setup: Study, overrides: Sequence[str], seed: int) -> RunResult:
                             trace="full", data=setup.experiment_data)
     sim = build_simulation(validate_config(dict(spec.config), spec.source), spec.base_dir, spec.source, seed=seed)
     return sim.run()
+
+
+def trial_overrides(setup: Study, trial: FrozenTrial) -> list[str]:
+    """A trial's configuration as overrides of the experiment: as recorded when it
+    ran, else derived from its parameters."""
+    return list(trial.user_attrs.get("overrides") or setup.space.overrides(trial.params))
 
 
 def trials_frame(setup: Study, study: optuna.Study) -> pd.DataFrame:

@@ -8,7 +8,11 @@ The views are imported on first use, so ``import wfsim.widgets`` stays cheap.
 * :class:`TopologyView` — the continuum's load, health and links at a chosen time;
 * :class:`VerificationPanel` — verdicts of the property catalog and the history
   checkers, with counterexample stepping (a new kind of verdict plugs in with
-  :func:`register_renderer`).
+  :func:`register_renderer`);
+* :class:`ComparisonView` — a batch's scenarios by metric: intervals, paired differences,
+  replications;
+* :class:`StudyExplorer` — a study's trials: history, Pareto front, importances, parallel
+  coordinates, and any trial re-run with its trace.
 """
 
 from __future__ import annotations
@@ -29,15 +33,15 @@ if TYPE_CHECKING:
 _LAZY: dict[str, str] = {
     "FigureCanvas": "wfsim.widgets.base",
     "View": "wfsim.widgets.base",
-    "ComparisonView": "wfsim.widgets.comparison",
-    "StudyExplorer": "wfsim.widgets.study",
     "TraceExplorer": "wfsim.widgets.explorer",
     "TopologyView": "wfsim.widgets.topology",
     "VerificationPanel": "wfsim.widgets.verification",
     **dict.fromkeys(["VerdictRenderer", "register_renderer"], "wfsim.widgets.renderers"),
+    "ComparisonView": "wfsim.widgets.comparison",
+    "StudyExplorer": "wfsim.widgets.study",
 }
 
 __getattr__, __dir__ = lazy_exports(globals(), _LAZY)
 
 __all__ = ["ComparisonView", "FigureCanvas", "StudyExplorer", "TopologyView", "TraceExplorer", "VerdictRenderer",
-           "VerificationPanel", "View", "register_renderer"]
+           "View", "VerificationPanel", "register_renderer"]

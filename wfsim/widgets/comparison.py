@@ -103,17 +103,17 @@ class ComparisonView(View):
         """Recompute the statistics of the current choices, then redraw the figure
         and the table."""
         metric, baseline, chosen = self.metric.value, self.baseline.value, list(self.scenarios.value)
-        summary = summarize_runs(self.batch.runs, [metric])
+        runs = self.batch.runs
+        summary = summarize_runs(runs[runs["scenario"].isin(chosen)], [metric])
         shown = chosen
         if len(chosen) > self.top:
-            kept = set(top_scenarios(summary[summary["scenario"].isin(chosen)], metric, self.top,
-                                     highest=self.order.value == "highest",
+            kept = set(top_scenarios(summary, metric, self.top, highest=self.order.value == "highest",
                                      keep=baseline if baseline in chosen else None))
             shown = [s for s in chosen if s in kept]
-        paired = paired_differences(self.batch.runs, baseline, [metric])
+        paired = paired_differences(runs[runs["scenario"].isin([*shown, baseline])], baseline, [metric])
         self._shown = shown
         self._summary = summary[summary["scenario"].isin(shown)].reset_index(drop=True)
-        self._paired = paired[paired["scenario"].isin(shown)].reset_index(drop=True)
+        self._paired = paired.reset_index(drop=True)
         self.order.layout.display = None if len(chosen) > self.top else "none"
         self.note.value = (f"<i>Showing the {len(shown)} scenarios with the {self.order.value} mean "
                            f"{html.escape(metric)} of {len(chosen)} chosen.</i>" if len(chosen) > len(shown) else "")
@@ -151,6 +151,9 @@ class ComparisonView(View):
         else:
             self._replications(ax, shown, metric)
         ax.set_yticks(range(len(shown)), shown)
+        for label in ax.get_yticklabels():
+            if label.get_text() == self.baseline.value:
+                label.set_color(_BASELINE_COLOUR)  # the baseline named in red in every panel
         ax.invert_yaxis()  # the batch's first scenario on top, as in the table
         ax.grid(axis="x", alpha=0.3)
 

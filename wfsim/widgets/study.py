@@ -136,8 +136,9 @@ class StudyExplorer(View):
             ax.scatter(bad[x], bad[y], s=14, marker="x", color="grey", label="infeasible")
         front = values[values["front"]]
         ax.scatter(front[x], front[y], s=30, color="tab:red", label="Pareto front", zorder=3)
-        for _, row in front.iterrows():
-            ax.annotate(str(int(row["number"])), (row[x], row[y]), fontsize="x-small", xytext=(3, 3),
+        # Trials of one configuration often coincide: one label names them all.
+        for (at_x, at_y), numbers in front.groupby([x, y], sort=False)["number"]:
+            ax.annotate(", ".join(map(str, numbers)), (at_x, at_y), fontsize="x-small", xytext=(3, 3),
                         textcoords="offset points")
         ax.set_xlabel(f"{x} ({self._direction(x)})")
         ax.set_ylabel(f"{y} ({self._direction(y)})")
