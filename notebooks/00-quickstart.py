@@ -187,3 +187,19 @@ trace.task_events.head()
 
 # %%
 trace.executions().head()
+
+# %% [markdown]
+# ## 7. Exploring a run
+#
+# `TraceExplorer` shows the whole trace interactively: choose a workload, a tier or a
+# node, a workflow instance (its critical path is outlined) or a time window, and
+# switch overlays (transfers, migrations, health) on and off. On big runs it draws
+# busy fractions instead of single bars, so it stays responsive. From code,
+# `select_workflow`, `set_window` and `highlight` do the same.
+
+# %%
+from wfsim.widgets import TraceExplorer
+
+explorer = TraceExplorer(trace)
+explorer.select_workflow(chosen[0])
+explorer

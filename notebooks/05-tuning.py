@@ -45,6 +45,7 @@ import yaml
 
 from wfsim import tune, viz
 from wfsim.experiments import build_simulation, load_config
+from wfsim.widgets import StudyExplorer
 
 pd.set_option("display.float_format", "{:,.4g}".format)
 pd.set_option("display.max_colwidth", 60)
@@ -100,6 +101,16 @@ ax.set_title("optimisation history: Balanced per trial");
 # %%
 ax = optuna.visualization.matplotlib.plot_param_importances(result.study)
 ax.figure.set_size_inches(8, 5)
+
+# %% [markdown]
+# `StudyExplorer` puts the study's figures in one view: the optimisation history, the
+# parameter importances and parallel coordinates (every trial a line across the
+# parameters' axes, coloured by its score: look for the ranges the good trials
+# share). Choose a trial and press *re-run* to run its configuration again with the
+# full trace and open it in the trace explorer.
+
+# %%
+StudyExplorer(result)
 
 # %% [markdown]
 # ## 3. Held-out seeds
@@ -167,6 +178,13 @@ print("\n".join(front.summary()[:6]))
 ax = optuna.visualization.matplotlib.plot_pareto_front(
     front.study, target_names=["latency p95 (s)", "cost", "energy (J)"])
 ax.figure.set_size_inches(7, 6)
+
+# %% [markdown]
+# The explorer shows a multi-objective study too: its Pareto front, two objectives at
+# a time, with the trials that broke a constraint crossed out.
+
+# %%
+StudyExplorer(front)
 
 # %%
 pd.DataFrame([{**b.values, "placement": b.params.get("placement.strategy"),

@@ -35,7 +35,12 @@ CELL_TIMEOUT = 300
 
 #: notebook → the parameter values CI runs it with (see the module docstring).
 SMALL: dict[str, dict[str, object]] = {
+    "01-continuum-and-workloads": {"devices": 8, "duration": 60.0, "mosaic_period": 30.0},
+    "02-strategies-compared": {"replications": 2, "duration": 30.0, "workers": 1},
+    "03-adaptive-runtime": {"duration": 120.0, "replications": 2},
+    "04-verification": {"duration": 90.0},
     "05-tuning": {"n_trials": 4, "pareto_trials": 4, "replications": 1, "held_out": 2, "duration": 20.0},
+    "06-report": {"duration": 30.0, "replications": 1, "n_trials": 3},
 }
 
 
