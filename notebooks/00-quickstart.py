@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     cell_metadata_filter: -all
+#     cell_metadata_filter: tags,-all
 #     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
@@ -46,6 +46,12 @@ from wfsim import (
 
 pd.set_option("display.float_format", "{:,.4g}".format)
 
+# %% tags=["parameters"]
+# The sizes of this tour (papermill's parameters: `wfsim report --notebook` can change them).
+devices = 8          # devices at the bottom of the continuum
+duration = 120.0     # simulated seconds per run
+seed = 42            # the same seed for both placements
+
 # %% [markdown]
 # ## 1. The continuum
 #
@@ -54,7 +60,7 @@ pd.set_option("display.float_format", "{:,.4g}".format)
 # latency and bandwidth.
 
 # %%
-topology = hierarchical(devices=8, edge=2, regional=1)
+topology = hierarchical(devices=devices, edge=2, regional=1)
 topology
 
 # %%
@@ -103,10 +109,9 @@ pd.DataFrame(
 # topology, workload and seed, so the arrivals and work draws are identical.
 
 # %%
-SEED, DURATION = 42, 120.0
 placements = {"NearestEdge": NearestEdge(), "EarliestFinishTime": EarliestFinishTime()}
 results = {
-    name: Simulation(topology, workloads, placement=placement, seed=SEED, duration=DURATION).run()
+    name: Simulation(topology, workloads, placement=placement, seed=seed, duration=duration).run()
     for name, placement in placements.items()
 }
 traces = {name: result.trace for name, result in results.items()}

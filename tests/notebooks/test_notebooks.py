@@ -35,6 +35,7 @@ CELL_TIMEOUT = 300
 
 #: notebook → the parameter values CI runs it with (see the module docstring).
 SMALL: dict[str, dict[str, object]] = {
+    "00-quickstart": {"duration": 60.0},
     "01-continuum-and-workloads": {"devices": 8, "duration": 60.0, "mosaic_period": 30.0},
     "02-strategies-compared": {"replications": 2, "duration": 30.0, "workers": 1},
     "03-adaptive-runtime": {"duration": 120.0, "replications": 2},
@@ -54,6 +55,16 @@ def _read_py(path: Path):
 
 def test_notebooks_exist():
     assert SOURCES, f"no notebooks/*.py found in {NOTEBOOKS}"
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.name)
+def test_each_notebook_has_one_parameters_cell_and_ci_sets_only_its_names(source: Path):
+    nb = _read_py(source)
+    tagged = [cell for cell in nb.cells if "parameters" in cell.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1, f"{source.name}: expected one cell tagged 'parameters' (papermill's), found {len(tagged)}"
+    assigned = set(re.findall(r"(?m)^(\w+)\s*=", tagged[0].source))
+    unknown = set(SMALL.get(source.stem, {})) - assigned
+    assert not unknown, f"{source.name}: SMALL sets {sorted(unknown)}, which its parameters cell does not define"
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.name)
