@@ -43,7 +43,7 @@ def draw_means(ax: Axes, summary: pd.DataFrame, metric: str, scenarios: Sequence
     marked = table["mean"].get(baseline, np.nan) if baseline is not None else np.nan
     if not np.isnan(marked):
         ax.axvline(float(marked), color=BASELINE_COLOUR, lw=0.8, ls=":")
-    ax.set_xlabel(f"{label or metric}: mean and 95% interval" + (" (baseline in red)" if baseline else ""))
+    ax.set_xlabel(f"{label or metric}\nmean and 95% interval" + (", baseline in red" if baseline else ""))
     _scenario_axis(ax, scenarios, baseline)
 
 
@@ -63,7 +63,7 @@ def draw_differences(ax: Axes, paired: pd.DataFrame, metric: str, scenarios: Seq
     """
     _interval_bars(ax, _rows(paired, metric, scenarios), baseline)
     ax.axvline(0.0, color="black", lw=0.8)
-    ax.set_xlabel(f"{label or metric} minus {baseline}, paired on the seed: mean and 95% interval")
+    ax.set_xlabel(f"{label or metric} minus the baseline\npaired on the seed: mean and 95% interval")
     _scenario_axis(ax, scenarios, baseline)
 
 
@@ -85,7 +85,7 @@ def draw_replications(ax: Axes, values: pd.DataFrame, baseline: str | None = Non
                showfliers=False, medianprops={"color": "grey"})
     for row in values.to_numpy(float):  # one line per replication: the same seed in every scenario
         ax.plot(row, y, color=_COLOUR, alpha=0.35, lw=0.8, marker="o", ms=4)
-    ax.set_xlabel(f"{label}: one point per replication, a line joins a seed's runs")
+    ax.set_xlabel(f"{label}\none point per replication, a line joins a seed's runs")
     _scenario_axis(ax, scenarios, baseline)
 
 
@@ -118,3 +118,5 @@ def _scenario_axis(ax: Axes, scenarios: Sequence[str], baseline: str | None) -> 
             label.set_color(BASELINE_COLOUR)
     ax.invert_yaxis()  # the first scenario on top, as in the tables
     ax.grid(axis="x", alpha=0.3)
+    # Costs are often 1e-5 and energies 1e6: written out, their ticks run into each other.
+    ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4))
