@@ -102,7 +102,7 @@ def test_a_batch_report(sources: dict[str, Path], tmp_path: Path) -> None:
     assert "<title>Placement &lt;review&gt;</title>" in page
     found = sections(page)
     assert "Metrics" in found and "Differences from placement=earliest_finish_time" in found
-    assert page.count(PNG) == 1
+    assert page.count(PNG) == 2  # the means and the paired differences, a panel per metric
     result = open_batch(sources["batch"])
     for scenario in result.plan.names:
         assert f"<td>{scenario}</td>" in page
@@ -141,8 +141,9 @@ def test_a_study_report_includes_its_best_run(sources: dict[str, Path], tmp_path
     result = open_study(sources["study"])
     for best in result.best:
         assert escape(" ".join(best.overrides)) in page
-    # history and Pareto front of the study; overview of its best run; importances if computable
-    assert page.count(PNG) >= 3
+    # history, Pareto front and parallel coordinates of the study; overview of its best run;
+    # importances if computable
+    assert page.count(PNG) >= 4
     for markup in MARKUP:
         assert markup not in page
 

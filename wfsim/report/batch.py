@@ -1,5 +1,9 @@
 """The part of a report about one batch directory: scenarios, means with 95% intervals,
-paired differences from the baseline, an interval figure per main metric, failed runs.
+paired differences from the baseline, each with a figure of a panel per main metric,
+failed runs.
+
+The statistics come from :mod:`wfsim.experiments.summaries` and the panels are drawn
+by :mod:`wfsim.viz.batches`, both shared with the comparison view.
 
 The batch is read by :func:`~wfsim.experiments.batch.open_batch`; its provenance
 (versions, git revision, sessions) from ``batch.json``, which records it.
@@ -8,16 +12,22 @@ The batch is read by :func:`~wfsim.experiments.batch.open_batch`; its provenance
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from wfsim.experiments.batch import BatchResult, open_batch
 from wfsim.experiments.batchdir import MANIFEST
 from wfsim.experiments.summaries import METRICS
-from wfsim.report.document import Image, Part, Table, png, pretty_json, table, text
-from wfsim.report.figures import intervals_figure
+from wfsim.report.document import Image, Part, Table, panels, png, pretty_json, table, text
+from wfsim.viz.batches import draw_differences, draw_means
+
+#: A panel of one metric: (axes, table, metric, scenarios, baseline, label).
+Panel = Callable[[Axes, pd.DataFrame, str, Sequence[str], str, str], None]
 
 
 def batch_part(path: Path, title: str | None = None) -> tuple[Part, list[Part]]:
@@ -43,13 +53,16 @@ def batch_part(path: Path, title: str | None = None) -> tuple[Part, list[Part]]:
         part.parts.append(Part("Metrics", notes=[
             "Mean [95% Student t interval of the mean] over the replications; failed runs are left out."],
             tables=[wide_table(summary, "Mean [95% interval] per scenario")],
-            images=[Image("Mean and 95% interval of each main metric, per scenario", png(intervals_figure(
-                summary, {m: shown for m, shown in METRICS.items() if m in set(summary["metric"])})))]))
+            images=[Image("Mean and 95% interval of each main metric, per scenario (the baseline in red)",
+                          png(metrics_figure(summary, plan.names, plan.baseline, draw_means)))]))
         if len(plan.scenarios) > 1:
+            paired = result.paired()
             part.parts.append(Part(f"Differences from {plan.baseline}", notes=[
                 "Each scenario minus the baseline, paired on the replication seed (common random numbers): "
                 "mean difference [95% interval]."],
-                tables=[wide_table(result.paired(), "Paired differences", sign="+")]))
+                tables=[wide_table(paired, "Paired differences", sign="+")],
+                images=[Image(f"Each scenario minus {plan.baseline} (in red), paired on the seed, per main metric",
+                              png(metrics_figure(paired, plan.names, plan.baseline, draw_differences)))]))
     if len(result.failed):
         failed = result.failed
         part.parts.append(Part("Failed runs", tables=[table(
@@ -68,6 +81,18 @@ def scenarios_table(result: BatchResult) -> Table:
         rows.append([s.name, " ".join(s.overrides) or "(as written)", int((mine["status"] == "ok").sum()),
                      int((mine["status"] != "ok").sum())])
     return table(["scenario", "overrides", "ok runs", "failed runs"], rows, "Scenarios")
+
+
+def metrics_figure(table: pd.DataFrame, scenarios: Sequence[str], baseline: str, draw: Panel) -> Figure:
+    """A panel per main metric of ``table`` (a summary or paired differences), two a
+    row, each drawn by ``draw`` in the metric's unit, one row per scenario."""
+    metrics = [m for m in METRICS if m in set(table["metric"])]
+    scale = table["metric"].map(lambda m: METRICS[m][1] if m in METRICS else 1.0)
+    shown = table.assign(**{c: table[c] * scale for c in ("mean", "sd", "ci_low", "ci_high")})
+    fig, axes = panels(len(metrics), columns=2, width=11.0, height=0.9 + 0.3 * len(scenarios))
+    for ax, metric in zip(axes, metrics):
+        draw(ax, shown, metric, scenarios, baseline, METRICS[metric][0])
+    return fig
 
 
 def wide_table(summary: pd.DataFrame, caption: str, sign: str = "") -> Table:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 #: Rows a table shows at most; the caption then says "first N of M".
@@ -121,6 +122,17 @@ def frame_table(frame: pd.DataFrame, caption: str = "", limit: int = MAX_ROWS) -
     head = frame.head(limit)
     rows = [[text(v) for v in row] for row in head.itertuples(index=False, name=None)]
     return Table([str(c) for c in frame.columns], rows, len(frame), caption)
+
+
+def panels(count: int, *, columns: int = 1, width: float = 6.5, height: float = 2.6) -> tuple[Figure, list[Axes]]:
+    """A new figure (never pyplot) of ``count`` panels, ``columns`` a row, each row
+    ``height`` inches tall, and its panels' axes (cells left over are hidden)."""
+    rows = max(-(-count // columns), 1)
+    fig = Figure(figsize=(width, rows * height), layout="constrained")
+    axes = list(fig.subplots(rows, columns, squeeze=False).ravel())
+    for ax in axes[count:]:
+        ax.set_visible(False)
+    return fig, axes[:count]
 
 
 def png(fig: Figure) -> str:

@@ -1,6 +1,7 @@
 """The part of a report about one study directory: objectives, trials, the best
 trial(s) and their overrides, the held-out comparison, the optimisation history,
-the Pareto front, parameter importances and the best configuration's run.
+the Pareto front, parameter importances, parallel coordinates and the best
+configuration's run.
 
 The study is read by :func:`~wfsim.tuning.open_study`; its ``best-run`` is a run
 directory and gets the run part of :mod:`wfsim.report.run`.
@@ -10,17 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import statistics
-import warnings
 from pathlib import Path
 from typing import Any
 
-import optuna
-
-from wfsim.report.document import Image, Part, png, pretty_json, table, text
-from wfsim.report.figures import history_figure, importance_figure, pareto_figure
+from wfsim.report.document import Image, Part, panels, png, pretty_json, table, text
 from wfsim.report.run import run_part
-from wfsim.tuning import TuneResult, open_study
+from wfsim.tuning import TuneResult, figures, open_study
 from wfsim.tuning.outputs import BEST_RUN, MARKER
+from wfsim.viz.studies import draw_history, draw_importances, draw_parallel_coordinates, draw_pareto
 
 #: Files of a study directory whose checksums the manifest part lists (when present).
 _FILES = (MARKER, "best.json", "trials.csv", "study.journal")
@@ -68,7 +66,7 @@ def objectives(result: TuneResult) -> dict[str, str]:
         return {o.key: o.direction for o in result.setup.objectives}
     described = result.study.user_attrs.get("study") or {}
     listed = described.get("objectives") or [{described.get("objective") or "Balanced": None}]
-    return {next(iter(entry)): d.name.lower() for entry, d in zip(listed, result.study.directions)}
+    return figures.directions(result.study, [next(iter(entry)) for entry in listed])
 
 
 def best_part(result: TuneResult, keys: dict[str, str]) -> Part:
@@ -101,30 +99,37 @@ def held_out_part(result: TuneResult) -> Part:
 
 
 def figures_part(result: TuneResult, keys: dict[str, str]) -> Part:
-    """Optimisation history, Pareto front (several objectives) and importances."""
+    """Optimisation history, Pareto front (several objectives), importances and
+    parallel coordinates, from :mod:`wfsim.tuning.figures` drawn by :mod:`wfsim.viz.studies`."""
     part = Part("Figures")
-    trials = result.trials
-    if not len(trials) or not (trials["state"] == "COMPLETE").any():
+    study, names = result.study, list(keys)
+    values = figures.trial_values(study, names)
+    if values.empty:
         part.notes.append("No trial completed: nothing to draw.")
         return part
-    part.images.append(Image("Optimisation history: each completed trial and the best so far",
-                             png(history_figure(trials, keys))))
-    names = list(keys)
+    fig, axes = panels(len(names))
+    for ax, name in zip(axes, names):
+        draw_history(ax, figures.history(study, names, name), f"{name} ({keys[name]})")
+    part.images.append(Image("Optimisation history: each completed trial and the best feasible value so far",
+                             png(fig)))
     if len(names) > 1:
-        part.images.append(Image(f"Pareto front on {names[0]} and {names[1]}",
-                                 png(pareto_figure(trials, names, [b.number for b in result.best]))))
-    sign = 1.0 if keys[names[0]] == "minimize" else -1.0  # Optuna's default evaluator ranks low targets
+        fig, (ax,) = panels(1, width=6.0, height=4.5)
+        draw_pareto(ax, values, names[0], names[1], keys)
+        part.images.append(Image(f"Pareto front on {names[0]} and {names[1]} (Optuna's best trials)", png(fig)))
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # its reminder of the above, and of small samples
-            importances = optuna.importance.get_param_importances(result.study,
-                                                                  target=lambda t: sign * t.values[0])
-    except (RuntimeError, ValueError) as exc:  # too few trials, or no parameter varies
+        found = figures.importances(study, names, names[0])
+    except ValueError as exc:  # too few trials, or no parameter varies
         part.notes.append(f"Parameter importances are not computable for this study ({exc}).")
     else:
-        if importances:
-            part.images.append(Image(f"Parameter importances for {names[0]} (Optuna's default evaluator)",
-                                     png(importance_figure(importances, names[0]))))
+        fig, (ax,) = panels(1, width=6.0, height=0.8 + 0.35 * len(found))
+        draw_importances(ax, found)
+        part.images.append(Image(f"Parameter importances for {names[0]} (Optuna's PED-ANOVA)", png(fig)))
+    lines = figures.parallel_coordinates(study, names, names[0])
+    if len(lines.positions.columns):
+        fig, (ax,) = panels(1, width=8.0, height=4.0)
+        draw_parallel_coordinates(ax, lines, keep=set(values.loc[values["front"], "number"]))
+        part.images.append(Image(f"Parallel coordinates: each completed trial's parameters and {names[0]}",
+                                 png(fig)))
     return part
 
 

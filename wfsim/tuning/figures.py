@@ -5,7 +5,7 @@ completed trials' objective values with the Pareto front (:func:`trial_values`,
 the front being ``study.best_trials``), the optimisation history with its best so
 far (:func:`history`), the parameter importances (:func:`importances`) and the
 parallel-coordinates positions (:func:`parallel_coordinates`). The figures only
-draw them.
+draw them, with :mod:`wfsim.viz.studies`.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import optuna
 import pandas as pd
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
+
+from wfsim.viz.studies import ParallelCoordinates
 
 
 def objective_names(study: optuna.Study) -> list[str]:
@@ -35,6 +36,11 @@ def objective_names(study: optuna.Study) -> list[str]:
     if len(recorded) == n:
         return recorded
     return ["value"] if n == 1 else [f"objective {i}" for i in range(n)]
+
+
+def directions(study: optuna.Study, names: Sequence[str]) -> dict[str, str]:
+    """Objective name → ``minimize`` or ``maximize``, in the study's order."""
+    return {name: direction.name.lower() for name, direction in zip(names, study.directions, strict=True)}
 
 
 def feasible(trial: FrozenTrial) -> bool:
@@ -100,27 +106,9 @@ def importances(study: optuna.Study, names: Sequence[str], objective: str) -> pd
     return pd.Series(found, name=objective, dtype=float)
 
 
-@dataclass(frozen=True)
-class ParallelCoordinates:
-    """Parallel-coordinates data: each completed trial's parameters on axes from 0 to 1.
-
-    Attributes:
-        positions: One row per trial (index: trial number), one column per parameter:
-            a number's position between the smallest and largest value tried (on a
-            log scale for a log-distributed one; 0.5 when only one value was tried), a
-            category's code spread over its choices; NaN where a trial lacks the
-            parameter (a conditional one).
-        ticks: Parameter → (position, label) pairs to mark on its axis.
-        values: The objective's value of each trial (same index).
-    """
-
-    positions: pd.DataFrame
-    ticks: dict[str, list[tuple[float, str]]]
-    values: pd.Series
-
-
 def parallel_coordinates(study: optuna.Study, names: Sequence[str], objective: str) -> ParallelCoordinates:
-    """The completed trials' parameters and ``objective`` for a parallel-coordinates plot."""
+    """The completed trials' parameters and ``objective`` for a parallel-coordinates plot
+    (:func:`wfsim.viz.studies.draw_parallel_coordinates`)."""
     index = list(names).index(objective)
     done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     params = list(dict.fromkeys(p for t in done for p in t.params))

@@ -10,8 +10,14 @@ Example::
 The trace views draw from :func:`figure_data` (computed once per trace):
 :func:`draw_gantt` (any number of executions, with the :data:`GANTT_LAYERS`
 overlays) and :func:`draw_continuum` (the continuum at one instant).
+
+The batch and study figures draw on a given ``Axes`` from plain frames, for the
+widgets and the reports alike: :mod:`wfsim.viz.batches` (a metric's means, paired
+differences and replications per scenario) and :mod:`wfsim.viz.studies` (history,
+Pareto front, importances, parallel coordinates).
 """
 
+from wfsim.viz.batches import draw_differences, draw_means, draw_replications
 from wfsim.viz.continuum import draw_continuum
 from wfsim.viz.data import figure_data
 from wfsim.viz.figures import (
@@ -25,10 +31,18 @@ from wfsim.viz.figures import (
 )
 from wfsim.viz.history import history_timeline, op_label
 from wfsim.viz.layers import GANTT_LAYERS, GanttLayer, register_layer
+from wfsim.viz.studies import (
+    ParallelCoordinates,
+    draw_history,
+    draw_importances,
+    draw_parallel_coordinates,
+    draw_pareto,
+)
 from wfsim.viz.timeline import GanttView, draw_gantt
 
 __all__ = [
-    "GANTT_LAYERS", "TIER_COLORS", "GanttLayer", "GanttView", "draw_continuum", "draw_gantt", "figure_data",
-    "gantt", "history_timeline", "latency_by_tier", "latency_cdf", "op_label", "overview", "register_layer",
-    "tier_order", "utilisation_by_tier",
+    "GANTT_LAYERS", "TIER_COLORS", "GanttLayer", "GanttView", "ParallelCoordinates", "draw_continuum",
+    "draw_differences", "draw_gantt", "draw_history", "draw_importances", "draw_means", "draw_parallel_coordinates",
+    "draw_pareto", "draw_replications", "figure_data", "gantt", "history_timeline", "latency_by_tier",
+    "latency_cdf", "op_label", "overview", "register_layer", "tier_order", "utilisation_by_tier",
 ]

@@ -6,9 +6,7 @@ import html
 from pathlib import Path
 
 import ipywidgets as widgets
-import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from wfsim.experiments.batch import BatchResult, open_batch
@@ -21,12 +19,12 @@ from wfsim.experiments.summaries import (
 )
 from wfsim.trace.rundir import read_metrics
 from wfsim.trace.trace import Trace
+from wfsim.viz.batches import draw_differences, draw_means, draw_replications
 from wfsim.widgets.base import FigureCanvas, View
 from wfsim.widgets.runs import run_widgets
 
 #: The panels, by the label of their button.
 PANELS = ("means", "differences", "replications")
-_BASELINE_COLOUR = "tab:red"
 
 
 class ComparisonView(View):
@@ -44,8 +42,8 @@ class ComparisonView(View):
     What is drawn stays small whatever the batch: the figures show per-scenario
     statistics and at most one point per run, of at most ``top`` scenarios (the
     highest or lowest means of the metric, the baseline always kept; a note says
-    so). The statistics come from :mod:`wfsim.experiments.summaries`, shared with
-    the report.
+    so). The statistics come from :mod:`wfsim.experiments.summaries` and the panels
+    are drawn by :mod:`wfsim.viz.batches`, both shared with the report.
 
     Args:
         batch: A batch result, or the path of a batch directory.
@@ -143,41 +141,13 @@ class ComparisonView(View):
             ax.set_axis_off()
             ax.text(0.5, 0.5, "no scenario chosen", ha="center", va="center", transform=ax.transAxes)
             return
-        metric = self.metric.value
+        metric, baseline = self.metric.value, self.baseline.value
         if self.panel.value == "means":
-            self._means(ax, shown, metric)
+            draw_means(ax, self._summary, metric, shown, baseline)
         elif self.panel.value == "differences":
-            self._differences(ax, shown, metric)
+            draw_differences(ax, self._paired, metric, shown, baseline)
         else:
-            self._replications(ax, shown, metric)
-        ax.set_yticks(range(len(shown)), shown)
-        for label in ax.get_yticklabels():
-            if label.get_text() == self.baseline.value:
-                label.set_color(_BASELINE_COLOUR)  # the baseline named in red in every panel
-        ax.invert_yaxis()  # the batch's first scenario on top, as in the table
-        ax.grid(axis="x", alpha=0.3)
-
-    def _means(self, ax: Axes, shown: list[str], metric: str) -> None:
-        table = self._summary.set_index("scenario").reindex(shown)
-        _interval_bars(ax, table, self.baseline.value)
-        if self.baseline.value in table.index:
-            ax.axvline(table.loc[self.baseline.value, "mean"], color=_BASELINE_COLOUR, lw=0.8, ls=":")
-        ax.set_xlabel(f"{metric}: mean and 95% interval (baseline in red)")
-
-    def _differences(self, ax: Axes, shown: list[str], metric: str) -> None:
-        table = self._paired.set_index("scenario").reindex(shown)
-        _interval_bars(ax, table, self.baseline.value)
-        ax.axvline(0.0, color="black", lw=0.8)
-        ax.set_xlabel(f"{metric} minus {self.baseline.value}, paired on the seed: mean and 95% interval")
-
-    def _replications(self, ax: Axes, shown: list[str], metric: str) -> None:
-        values = by_replication(self.batch.runs, metric)[shown]
-        y = np.arange(len(shown))
-        ax.boxplot([values[s].dropna() for s in shown], positions=y, orientation="horizontal", widths=0.5,
-                   showfliers=False, medianprops={"color": "grey"})
-        for _, row in values.iterrows():  # one line per replication: the same seed in every scenario
-            ax.plot(row.to_numpy(), y, color="tab:blue", alpha=0.35, lw=0.8, marker="o", ms=4)
-        ax.set_xlabel(f"{metric}: one point per replication, a line joins a seed's runs")
+            draw_replications(ax, by_replication(self.batch.runs, metric)[shown], baseline, metric)
 
     def _table_html(self) -> str:
         summary = self._summary.drop(columns="metric").set_index("scenario")
@@ -218,22 +188,6 @@ def _default_metric(metrics: list[str]) -> str:
 
 def _baseline(batch: BatchResult, names: list[str]) -> str:
     return batch.plan.baseline if batch.plan.baseline in names else names[0]
-
-
-def _interval_bars(ax: Axes, table: pd.DataFrame, baseline: str) -> None:
-    """Means with their intervals, one row per scenario; the baseline in red."""
-    y = np.arange(len(table))
-    mean = table["mean"].to_numpy(float)
-    low = table["ci_low"].to_numpy(float)
-    high = table["ci_high"].to_numpy(float)
-    # An interval needs two values: without one the mean is drawn alone.
-    errors = np.nan_to_num(np.vstack([mean - low, high - mean]), nan=0.0)
-    for is_baseline in (False, True):
-        # Only where there is a mean: the baseline's own difference is not drawn.
-        rows = np.flatnonzero(((table.index == baseline) == is_baseline) & ~np.isnan(mean))
-        if len(rows):
-            ax.errorbar(mean[rows], y[rows], xerr=errors[:, rows], fmt="o", capsize=3,
-                        color=_BASELINE_COLOUR if is_baseline else "tab:blue")
 
 
 def _failures(runs: pd.DataFrame) -> str:

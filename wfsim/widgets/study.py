@@ -7,20 +7,16 @@ import time
 from pathlib import Path
 
 import ipywidgets as widgets
-import numpy as np
 import optuna
 from matplotlib.axes import Axes
-from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 from wfsim.tuning import figures
 from wfsim.tuning.session import TuneResult, best_trials, open_study, trials_frame
 from wfsim.tuning.study import Study
+from wfsim.viz.studies import draw_history, draw_importances, draw_parallel_coordinates, draw_pareto
 from wfsim.widgets.base import FigureCanvas, View
 from wfsim.widgets.runs import run_widgets
-
-#: Most trials drawn as lines in parallel coordinates; beyond it a seeded sample, the best kept.
-MAX_LINES = 500
 
 
 class StudyExplorer(View):
@@ -35,7 +31,8 @@ class StudyExplorer(View):
     coordinates (each parameter's axis from its lowest to its highest value tried,
     categories as codes labelled with their choices, lines coloured by the
     objective; a line passes by the axis of a conditional parameter its trial
-    lacks). The data come from :mod:`wfsim.tuning.figures`, shared with the report.
+    lacks). The data come from :mod:`wfsim.tuning.figures` and the panels are drawn
+    by :mod:`wfsim.viz.studies`, both shared with the report.
 
     Choosing a completed trial and pressing *re-run* runs its configuration again
     with the full trace (:meth:`TuneResult.rerun_trial`) and shows its headline
@@ -43,8 +40,9 @@ class StudyExplorer(View):
     it is running and shows any error.
 
     What is drawn stays small whatever the study: points per trial in the history
-    and front, one bar per parameter, and at most :data:`MAX_LINES` lines in
-    parallel coordinates (a seeded sample then, with the best trials always drawn).
+    and front, one bar per parameter, and at most
+    :data:`~wfsim.viz.studies.MAX_LINES` lines in parallel coordinates (a seeded
+    sample then, with the best trials always drawn).
 
     Args:
         study: A :func:`~wfsim.tune` result, an Optuna study, or the path of a study
@@ -110,86 +108,26 @@ class StudyExplorer(View):
             _message(ax, "no completed trial yet")
             return
         {"history": self._history, "pareto front": self._pareto, "importances": self._importances,
-         "parallel coordinates": self._parallel}[self.panel.value](figure, ax)
+         "parallel coordinates": self._parallel}[self.panel.value](ax)
 
-    def _history(self, figure: Figure, ax: Axes) -> None:
+    def _history(self, ax: Axes) -> None:
         name = self.objective.value
-        frame = figures.history(self.study, self.names, name)
-        ok = frame[frame["feasible"]]
-        ax.scatter(ok["number"], ok["value"], s=14, color="tab:blue", label="trial")
-        if not frame["feasible"].all():
-            bad = frame[~frame["feasible"]]
-            ax.scatter(bad["number"], bad["value"], s=14, marker="x", color="grey", label="infeasible")
-        ax.step(frame["number"], frame["best"], where="post", color="tab:red", label="best so far")
-        ax.set_xlabel("trial")
-        ax.set_ylabel(name)
-        ax.legend(loc="best", fontsize="small")
-        ax.grid(alpha=0.3)
+        draw_history(ax, figures.history(self.study, self.names, name), name)
 
-    def _pareto(self, figure: Figure, ax: Axes) -> None:
-        x, y = self.x.value, self.y.value
-        values = self.values
-        rest = values[~values["front"] & values["feasible"]]
-        ax.scatter(rest[x], rest[y], s=14, color="tab:blue", alpha=0.6, label="trial")
-        bad = values[~values["feasible"]]
-        if not bad.empty:
-            ax.scatter(bad[x], bad[y], s=14, marker="x", color="grey", label="infeasible")
-        front = values[values["front"]]
-        ax.scatter(front[x], front[y], s=30, color="tab:red", label="Pareto front", zorder=3)
-        # Trials of one configuration often coincide: one label names them all.
-        for (at_x, at_y), numbers in front.groupby([x, y], sort=False)["number"]:
-            ax.annotate(", ".join(map(str, numbers)), (at_x, at_y), fontsize="x-small", xytext=(3, 3),
-                        textcoords="offset points")
-        ax.set_xlabel(f"{x} ({self._direction(x)})")
-        ax.set_ylabel(f"{y} ({self._direction(y)})")
-        ax.legend(loc="best", fontsize="small")
-        ax.grid(alpha=0.3)
+    def _pareto(self, ax: Axes) -> None:
+        draw_pareto(ax, self.values, self.x.value, self.y.value, figures.directions(self.study, self.names))
 
-    def _importances(self, figure: Figure, ax: Axes) -> None:
+    def _importances(self, ax: Axes) -> None:
         try:
             found = figures.importances(self.study, self.names, self.objective.value)
         except ValueError as exc:
             _message(ax, f"no importances: {exc}")
             return
-        ax.barh(found.index, found.to_numpy(), color="tab:blue")
-        ax.invert_yaxis()  # the most important on top
-        ax.set_xlabel(f"importance for {self.objective.value} (PED-ANOVA, sums to 1)")
+        draw_importances(ax, found)
 
-    def _parallel(self, figure: Figure, ax: Axes) -> None:
-        name = self.objective.value
-        data = figures.parallel_coordinates(self.study, self.names, name)
-        positions, values = data.positions, data.values
-        if len(positions) > MAX_LINES:
-            best = set(self.values.loc[self.values["front"], "number"])
-            others = positions.index[~positions.index.isin(best)]
-            room = min(max(MAX_LINES - len(best), 0), len(others))
-            keep = np.random.default_rng(0).choice(others, room, replace=False)
-            positions = positions.loc[sorted([*best, *keep])]
-            values = values.loc[positions.index]
-        low, high = values.min(), values.max()
-        scaled = (values - low) / (high - low) if high > low else values * 0 + 0.5
-        columns = list(positions.columns)
-        xs = np.arange(len(columns) + 1)
-        segments = [_polyline(xs, np.array([*row, s])) for row, s in zip(positions.to_numpy(), scaled.to_numpy())]
-        lines = LineCollection(segments, cmap="viridis", alpha=0.6, linewidths=1.0)
-        lines.set_array(values.to_numpy())
-        ax.add_collection(lines)
-        for k, column in enumerate(columns):
-            ax.axvline(k, color="black", lw=0.6)
-            for position, label in data.ticks[column]:
-                ax.text(k, position, f" {label}", fontsize="x-small", va="center")
-        ax.axvline(len(columns), color="black", lw=0.6)
-        ax.set_xlim(-0.1, len(columns) + 0.3)
-        ax.set_ylim(-0.05, 1.05)
-        ax.set_xticks(xs, [*columns, name], rotation=20, ha="right", fontsize="small")
-        ax.set_yticks([])
-        figure.colorbar(lines, ax=ax, label=name)
-        shown = f"{len(positions)} of {len(data.positions)}" if len(positions) < len(data.positions) else "all"
-        ax.set_title(f"{shown} completed trials; a line passes by the axis of a parameter its trial did not have",
-                     fontsize="small")
-
-    def _direction(self, name: str) -> str:
-        return self.study.directions[self.names.index(name)].name.lower()
+    def _parallel(self, ax: Axes) -> None:
+        data = figures.parallel_coordinates(self.study, self.names, self.objective.value)
+        draw_parallel_coordinates(ax, data, keep=set(self.values.loc[self.values["front"], "number"]))
 
     # --- re-running a trial -------------------------------------------------------------
     def rerun_trial(self) -> None:
@@ -217,12 +155,6 @@ def _opened(study: TuneResult | optuna.Study | str | Path, setup: Study | None) 
         return TuneResult(setup, study, trials if trials is not None else study.trials_dataframe(),
                           best_trials(setup, study) if setup else [])
     return open_study(study)
-
-
-def _polyline(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    """The points of one trial's line, without the axes it has no value on."""
-    present = ~np.isnan(ys)
-    return np.column_stack([xs[present], ys[present]])
 
 
 def _message(ax: Axes, text: str) -> None:
