@@ -100,6 +100,9 @@ def importances(study: optuna.Study, names: Sequence[str], objective: str) -> pd
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "PedAnovaImportanceEvaluator computes the importances", UserWarning)
+            # "Some regimes … have less than 2 trials": true of any small study, and
+            # printed once per parameter; the figure's caption says how many trials.
+            warnings.filterwarnings("ignore", "Some regimes for parameter", UserWarning)
             found = optuna.importance.get_param_importances(study, target=lambda t: sign * t.values[index])
     except RuntimeError as exc:  # Optuna raises it when the parameters cannot be assessed
         raise ValueError(str(exc)) from None
