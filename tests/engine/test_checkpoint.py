@@ -147,7 +147,7 @@ def test_finishing_task_is_not_migrated():
                                                    "task is finishing (no work left)"}
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(works=st.lists(st.floats(0.5, 20.0), min_size=1, max_size=5),
        moves=st.lists(st.tuples(st.floats(0.0, 40.0), st.integers(0, 4), st.booleans(), st.floats(0.0, 5.0)),
                       max_size=8))

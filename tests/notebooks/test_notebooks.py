@@ -40,8 +40,8 @@ SMALL: dict[str, dict[str, object]] = {
     "02-strategies-compared": {"replications": 2, "duration": 30.0, "workers": 1},
     "03-adaptive-runtime": {"duration": 120.0, "replications": 2},
     "04-verification": {"duration": 90.0},
-    "05-tuning": {"n_trials": 4, "pareto_trials": 4, "replications": 1, "held_out": 2, "duration": 20.0},
-    "06-report": {"duration": 30.0, "replications": 1, "n_trials": 3},
+    "05-tuning": {"n_trials": 3, "pareto_trials": 3, "replications": 1, "held_out": 1, "duration": 15.0},
+    "06-report": {"duration": 15.0, "replications": 1, "n_trials": 2},
 }
 
 

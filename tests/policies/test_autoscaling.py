@@ -313,7 +313,7 @@ def small_continuum(cores: int) -> Topology:
     return Topology(nodes, links)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scaler=scalers, seed=st.integers(0, 10_000), rate=st.floats(0.05, 2.0),
        cores=st.integers(1, 3), interval=st.sampled_from([5.0, 10.0, 20.0]))
 def test_p18_resource_conservation_with_autoscaling(scaler, seed, rate, cores, interval):
