@@ -95,7 +95,7 @@ experiment = {"name": "two-tiers", "duration": 20,
               "workloads": [{"name": "w", "workflow": {"generator": "chain", "length": 3, "work": 1.0e9},
                              "arrivals": {"process": "poisson", "rate": 0.2}}]}
 batch = wfsim.batch({"experiment": experiment, "grid": {"placement": ["nearest_edge", "heft", "earliest_finish_time"]}},
-                    replications=2, workers=1)
+                    replications=3, workers=1)
 ComparisonView(batch)
 """,
     "wfsim-study-explorer": """\
