@@ -101,10 +101,16 @@ def notebook_report(notebook: str | Path, parameters: Mapping[str, Any], out: st
 def export(nb: Any, title: str) -> str:
     """An executed notebook as a self-contained HTML page carrying wfsim's generator mark."""
     from nbconvert import HTMLExporter
+    from traitlets.config import Config
 
+    # Without the widget manager a widget's output would render as nothing: its still
+    # (the views put one in image/png) or its text shows instead.
+    shown = Config({"NbConvertBase": {"display_data_priority": [
+        "text/html", "text/markdown", "image/svg+xml", "image/png", "image/jpeg", "text/plain"]}})
     with resources.as_file(resources.files("wfsim.report") / "templates") as templates:
         exporter = HTMLExporter(  # type: ignore[no-untyped-call]
-            template_name="lab", template_file=TEMPLATE, embed_images=True, extra_template_paths=[str(templates)])
+            config=shown, template_name="lab", template_file=TEMPLATE, embed_images=True,
+            extra_template_paths=[str(templates)])
         html, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title},
                                                               "wfsim_generator": GENERATOR})
     return str(html)

@@ -9,6 +9,7 @@ image's bytes are what a person sees.
 
 from __future__ import annotations
 
+import base64
 import io
 import time
 from collections.abc import Callable
@@ -52,10 +53,18 @@ class View:
     """Base of the views: ``widget`` is what a notebook shows.
 
     A view displays itself when it is the last expression of a cell (it forwards
-    ``_repr_mimebundle_`` to its widget), and ``display(view)`` works as well.
+    ``_repr_mimebundle_`` to its widget), and ``display(view)`` works as well. The
+    output also carries a still of the view's figure (``image/png``, its ``canvas`` as
+    first drawn) for where widgets do not run: a notebook exported to HTML (``wfsim
+    report --notebook``), a notebook viewed on a code forge. Jupyter shows the live
+    widget instead.
     """
 
     widget: widgets.Widget
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
+        bundle = dict(self.widget._repr_mimebundle_(**kwargs))
+        canvas = getattr(self, "canvas", None)
+        if isinstance(canvas, FigureCanvas) and canvas.image.value:
+            bundle["image/png"] = base64.b64encode(canvas.image.value).decode("ascii")
+        return bundle
