@@ -46,7 +46,6 @@ import json
 import os
 import signal
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -257,14 +256,11 @@ def _writable_file(out: Path) -> Path:
         if not ours:
             raise UserError(f"{out}: exists and was not written by wfsim compare; refusing to overwrite it "
                             "(choose another --out)")
-    parent = out.parent if str(out.parent) else Path(".")
-    if not parent.is_dir():
-        raise UserError(f"{out}: its directory {parent} does not exist")
-    try:
-        with tempfile.NamedTemporaryFile(dir=parent, prefix=f".{out.name}.", suffix=".tmp"):
-            pass
-    except OSError as exc:
-        raise UserError(f"{out}: cannot write here ({exc.strerror or exc})") from None
+    from wfsim.trace.rundir import unwritable_file
+
+    problem = unwritable_file(out)
+    if problem:
+        raise UserError(f"{out}: {problem}")
     return out
 
 

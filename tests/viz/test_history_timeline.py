@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import pytest
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 
 from wfsim.viz.history import HISTORY_COLORS, history_timeline, op_label, timeline_window
+
+from history_timeline_support import drawn_bars
 
 
 def _op(op_id: int, process: int, f: str, call: float, ret: float | None, value=None, output=None,
@@ -23,28 +24,6 @@ OPS = [_op(0, 0, "write", 0, 10, value=1), _op(1, 1, "read", 1, 2, output=1), _o
        _op(3, 2, "write", 5, None, value=2, status="info")]
 
 
-@dataclass(frozen=True)
-class Bar:
-    """One operation's bar as drawn."""
-
-    face: tuple[float, ...]
-    linewidth: float
-    start: float
-    end: float
-    hatch: str | None
-
-
-def drawn_bars(ax) -> dict[int, Bar]:
-    """Op id → its bar, read from the timeline's collections."""
-    bars = {}
-    for c in ax.collections:
-        if c.get_gid() in ("history-ops", "history-ops-open"):
-            faces, widths = c.get_facecolors(), c.get_linewidths()
-            for i, (url, path) in enumerate(zip(c.get_urls(), c.get_paths(), strict=True)):
-                xs = path.vertices[:, 0]
-                bars[int(url.removeprefix("#op-"))] = Bar(tuple(faces[i]), float(widths[i % len(widths)]),
-                                                          float(xs.min()), float(xs.max()), c.get_hatch())
-    return bars
 
 
 @pytest.mark.parametrize(("op", "label"), [

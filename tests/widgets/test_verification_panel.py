@@ -19,6 +19,8 @@ from wfsim.viz.history import HISTORY_COLORS
 from wfsim.widgets import TraceExplorer, VerdictRenderer, VerificationPanel, register_renderer
 from wfsim.widgets.renderers import RENDERERS
 
+from history_timeline_support import Bar, drawn_bars
+
 REGISTER = Path(__file__).resolve().parents[1] / "data" / "histories" / "register"
 
 #: Two clients: p0 writes 1 over [0, 10]; p1 reads 1, then the initial value (nil).
@@ -61,28 +63,6 @@ def _rows(table: widgets.HTML) -> int:
     return table.value.count("<tr>") - 1  # minus the header
 
 
-@dataclass(frozen=True)
-class Bar:
-    """One operation's bar as drawn."""
-
-    face: tuple[float, ...]
-    linewidth: float
-    start: float
-    end: float
-    hatch: str | None
-
-
-def drawn_bars(ax) -> dict[int, Bar]:
-    """Op id → its bar, read from the timeline's collections."""
-    bars = {}
-    for c in ax.collections:
-        if c.get_gid() in ("history-ops", "history-ops-open"):
-            faces, widths = c.get_facecolors(), c.get_linewidths()
-            for i, (url, path) in enumerate(zip(c.get_urls(), c.get_paths(), strict=True)):
-                xs = path.vertices[:, 0]
-                bars[int(url.removeprefix("#op-"))] = Bar(tuple(faces[i]), float(widths[i % len(widths)]),
-                                                          float(xs.min()), float(xs.max()), c.get_hatch())
-    return bars
 
 
 def _bars(panel) -> dict[int, Bar]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import shlex
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
@@ -19,7 +18,7 @@ from pathlib import Path
 import jinja2
 
 from wfsim.report.document import Part, number
-from wfsim.trace.rundir import write_atomically
+from wfsim.trace.rundir import unwritable_file, write_atomically
 
 #: The ``generator`` every report declares in its head; only such a file is replaced.
 GENERATOR = "wfsim report"
@@ -49,14 +48,9 @@ def check_output(out: str | Path) -> Path:
     if (out.exists() or out.is_symlink()) and not written_by_wfsim(out):
         raise ReportError(f"{out}: exists and was not written by wfsim report; refusing to overwrite it "
                           "(choose another -o)")
-    parent = out.parent if str(out.parent) else Path(".")
-    if not parent.is_dir():
-        raise ReportError(f"{out}: its directory {parent} does not exist")
-    try:
-        with tempfile.NamedTemporaryFile(dir=parent, prefix=f".{out.name}.", suffix=".tmp"):
-            pass
-    except OSError as exc:
-        raise ReportError(f"{out}: cannot write here ({exc.strerror or exc})") from None
+    problem = unwritable_file(out)
+    if problem:
+        raise ReportError(f"{out}: {problem}")
     return out
 
 

@@ -200,6 +200,23 @@ def _write(out: str | Path, manifest: dict[str, Any], payload: Iterator[tuple[st
     return out
 
 
+def unwritable_file(out: Path) -> str | None:
+    """Why the file ``out`` could not be written (without creating it), or None.
+
+    Checked before the work that makes it, so that a missing or read-only directory
+    fails at once rather than after the run.
+    """
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        return f"its directory {parent} does not exist"
+    try:
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=f".{out.name}.", suffix=ATOMIC_SUFFIX):
+            pass
+    except OSError as exc:
+        return f"cannot write here ({exc.strerror or exc})"
+    return None
+
+
 def write_atomically(out: str | Path, content: str | bytes | Callable[[Path], object]) -> None:
     """Write the file ``out`` through a hidden temporary file beside it, renamed into
     place: a reader sees the old file or the new one, never part of one.
