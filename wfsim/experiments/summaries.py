@@ -203,7 +203,9 @@ def markdown(table: pd.DataFrame, labels: Mapping[str, Mapping[str, str]], cell:
     return "\n".join(lines)
 
 
-def _mean_ci(row: pd.Series, scale: float, sign: str = "") -> str:
+def mean_ci(row: pd.Series, scale: float = 1.0, sign: str = "") -> str:
+    """``mean [low, high]`` of one row of a summary (or of paired differences), times
+    ``scale`` (the metric's unit), to 4 significant digits; ``sign="+"`` signs the mean."""
     if pd.isna(row["mean"]):
         return "n/a"
     text = f"{row['mean'] * scale:{sign}.4g}"
@@ -222,9 +224,9 @@ def _mean_sd(row: pd.Series, scale: float) -> str:
 
 
 _CELLS: dict[str, Callable[[pd.Series, float], str]] = {
-    "ci": _mean_ci,
+    "ci": mean_ci,
     "sd": _mean_sd,
-    "diff": lambda row, scale: _mean_ci(row, scale, "+"),
+    "diff": lambda row, scale: mean_ci(row, scale, "+"),
 }
 
 

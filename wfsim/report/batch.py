@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 
 from wfsim.experiments.batch import BatchResult, open_batch
 from wfsim.experiments.batchdir import MANIFEST
-from wfsim.experiments.summaries import METRICS
+from wfsim.experiments.summaries import METRICS, mean_ci
 from wfsim.report.document import Image, Part, Table, panels, png, pretty_json, table, text
 from wfsim.viz.batches import draw_differences, draw_means
 
@@ -100,19 +100,9 @@ def wide_table(summary: pd.DataFrame, caption: str, sign: str = "") -> Table:
     metrics = [m for m in METRICS if m in set(summary["metric"])]
     rows = []
     for scenario, group in summary.groupby("scenario", sort=False):
-        by_metric = {row.metric: row for row in group.itertuples(index=False)}
-        rows.append([scenario, int(group["n"].max()), *(_cell(by_metric[m], METRICS[m][1], sign) for m in metrics)])
+        by_metric = dict(iter(group.set_index("metric").iterrows()))
+        rows.append([scenario, int(group["n"].max()), *(mean_ci(by_metric[m], METRICS[m][1], sign) for m in metrics)])
     return table(["scenario", "n", *(METRICS[m][0] for m in metrics)], rows, caption)
-
-
-def _cell(row: Any, scale: float, sign: str) -> str:
-    """``mean [low, high]`` of one row of a summary, in the metric's unit."""
-    if pd.isna(row.mean):
-        return "n/a"
-    cell = f"{row.mean * scale:{sign}.4g}"
-    if not pd.isna(row.ci_low):
-        cell += f" [{row.ci_low * scale:.4g}, {row.ci_high * scale:.4g}]"
-    return cell
 
 
 def manifest_part(label: str, path: Path, seeds: tuple[int, ...]) -> Part:
