@@ -28,7 +28,7 @@
 devices = 24          # devices of the continuum (each one a submitting user)
 duration = 300.0      # arrival window of the run (simulated seconds)
 mosaic_period = 60.0  # one mosaic workflow every this many seconds
-workflow_file = "../tests/data/workflows/wfsim-mosaic-10.json"  # any WfFormat file, e.g. a WfCommons instance
+workflow_file = "../data/wfcommons/montage-chameleon-dss-05d-001.json"  # any WfFormat file
 
 # %%
 from pathlib import Path
@@ -206,12 +206,13 @@ for ax, (name, workflow) in zip(axes, shapes.items()):
 # recording machine's speed × its cores, so a node of that speed reproduces the
 # recorded runtime; each edge carries the files the parent writes and the child reads.
 #
-# The instance used by default, `tests/data/workflows/wfsim-mosaic-10.json`, ships
-# with the repository: a small Montage-like mosaic (10 tasks) written by the project
-# in WfFormat 1.5, recorded on one 2400-MHz machine, with a hand-computed critical path
-# (`tests/data/README.md`). The instances WfCommons publishes load the same way: set
-# `workflow_file` in the parameters cell to one of them (a Montage instance of
-# `wfinstances`, say) and run the notebook again.
+# The instance used by default is a real one: `data/wfcommons/montage-chameleon-dss-05d-001.json`,
+# from WfCommons' WfInstances collection (LGPL-3.0, its licence beside it), a Montage
+# run of 58 tasks on the Chameleon cloud that built a sky mosaic, recorded with each
+# task's runtime, files and machine and the whole run's makespan. Any WfFormat file
+# loads the same way: `workflow_file` in the parameters cell takes another (the
+# project's own 10-task `tests/data/workflows/wfsim-mosaic-10.json`, whose critical
+# path is computed by hand in `tests/data/README.md`, is a small one to start with).
 
 # %%
 mosaic_file = Path(workflow_file)
@@ -325,7 +326,7 @@ TopologyView(trace)
 # * Change `placement=` to `NearestEdge()` or `CloudOnly()` and watch where the
 #   mosaic's heavy projections go, and what that does to the orders' latency.
 # * Raise the MMPP burst rate: the orders' p95 latency grows long before their mean.
-# * Swap the mosaic for a real WfCommons instance (`workflow_file`), or write
+# * Swap the Montage run for another WfFormat instance (`workflow_file`), or write
 #   the whole experiment as YAML (`experiments/quickstart.yaml`) and run it with
 #   `wfsim run`.
 # * `02-strategies-compared` compares placements properly: many seeds, intervals,
