@@ -245,23 +245,21 @@ COMPARE_MARKER = "<!-- written by wfsim compare -->"
 def _writable_file(out: Path) -> Path:
     """Check, before the work, that ``out`` can be written (without creating it) and
     that it is new or a table wfsim wrote (never the config or anyone's notes)."""
-    if out.is_dir():
-        raise UserError(f"{out}: is a directory; --out names the file to write")
-    if out.exists() or out.is_symlink():
-        try:
-            with out.open(encoding="utf-8", errors="replace") as f:
-                ours = f.readline().rstrip("\n") == COMPARE_MARKER
-        except OSError:
-            ours = False
-        if not ours:
-            raise UserError(f"{out}: exists and was not written by wfsim compare; refusing to overwrite it "
-                            "(choose another --out)")
-    from wfsim.trace.rundir import unwritable_file
+    from wfsim.trace.rundir import output_file_problem
 
-    problem = unwritable_file(out)
+    problem = output_file_problem(out, _compare_table, "wfsim compare", "--out")
     if problem:
         raise UserError(f"{out}: {problem}")
     return out
+
+
+def _compare_table(path: Path) -> bool:
+    """Whether ``path`` is a table ``compare --out`` wrote (its first line is the marker)."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as f:
+            return f.readline().rstrip("\n") == COMPARE_MARKER
+    except OSError:
+        return False
 
 
 def _check_history_file(path: str, options: dict[str, Any]) -> tuple[str | None, str | None]:

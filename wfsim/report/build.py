@@ -18,7 +18,7 @@ from pathlib import Path
 import jinja2
 
 from wfsim.report.document import Part, number
-from wfsim.trace.rundir import unwritable_file, write_atomically
+from wfsim.trace.rundir import output_file_problem, write_atomically
 
 #: The ``generator`` every report declares in its head; only such a file is replaced.
 GENERATOR = "wfsim report"
@@ -43,12 +43,7 @@ def check_output(out: str | Path) -> Path:
         ReportError: Naming ``out`` and why not.
     """
     out = Path(out)
-    if out.is_dir():
-        raise ReportError(f"{out}: is a directory; -o names the HTML file to write")
-    if (out.exists() or out.is_symlink()) and not written_by_wfsim(out):
-        raise ReportError(f"{out}: exists and was not written by wfsim report; refusing to overwrite it "
-                          "(choose another -o)")
-    problem = unwritable_file(out)
+    problem = output_file_problem(out, written_by_wfsim, "wfsim report", "-o")
     if problem:
         raise ReportError(f"{out}: {problem}")
     return out

@@ -200,12 +200,23 @@ def _write(out: str | Path, manifest: dict[str, Any], payload: Iterator[tuple[st
     return out
 
 
-def unwritable_file(out: Path) -> str | None:
-    """Why the file ``out`` could not be written (without creating it), or None.
+def output_file_problem(out: Path, ours: Callable[[Path], bool], writer: str, flag: str) -> str | None:
+    """Why the output file ``out`` must not be written, or None; checked before the
+    work that makes it, without creating it.
 
-    Checked before the work that makes it, so that a missing or read-only directory
-    fails at once rather than after the run.
+    It must not be a directory, must be new or a file ``writer`` wrote (``ours``
+    tells), and its directory must exist and take a new file.
+
+    Args:
+        out: The file.
+        ours: Whether an existing file was written by ``writer`` (and may be replaced).
+        writer: Who writes it, for the message (``wfsim report``).
+        flag: The option that named it, for the message (``-o``).
     """
+    if out.is_dir():
+        return f"is a directory; {flag} names the file to write"
+    if (out.exists() or out.is_symlink()) and not ours(out):
+        return f"exists and was not written by {writer}; refusing to overwrite it (choose another {flag})"
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
         return f"its directory {parent} does not exist"
