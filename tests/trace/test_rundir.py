@@ -153,12 +153,12 @@ SLOW_WRITER = textwrap.dedent("""
     from wfsim.trace import rundir
     from wfsim.cli import main
 
-    real = rundir._record
+    real = rundir.file_record
     def slow(path):
         print("staged", flush=True)
         time.sleep(60)
         return real(path)
-    rundir._record = slow
+    rundir.file_record = slow
     sys.exit(main(["run", sys.argv[1], "--out", sys.argv[2], "-q"]))
 """)
 

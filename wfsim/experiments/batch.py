@@ -53,11 +53,14 @@ class BatchResult:
             failed), ``error`` (the first line), ``wall_seconds``, then the flat
             metrics (:func:`~wfsim.experiments.scenarios.flat_metrics`).
         out: The batch directory (None: kept in memory only).
+        manifest: The directory's ``batch.json``, for a batch opened with
+            :func:`open_batch` (its provenance: versions, git revision, sessions).
     """
 
     plan: BatchPlan
     runs: pd.DataFrame
     out: Path | None = None
+    manifest: dict[str, Any] | None = None
 
     def summary(self, metrics: Sequence[str] | None = None) -> pd.DataFrame:
         """Per scenario and metric: n, mean, sd and 95% interval
@@ -142,8 +145,8 @@ def open_batch(path: str | Path) -> BatchResult:
     Raises:
         ConfigError: ``path`` is not a batch directory, or a record is damaged.
     """
-    plan, outcomes = read_batch(path)
-    return BatchResult(plan, runs_table(plan, outcomes), Path(path).absolute())
+    plan, outcomes, manifest = read_batch(path)
+    return BatchResult(plan, runs_table(plan, outcomes), Path(path).absolute(), manifest)
 
 
 def warm_up(workers: int | None, dask: Any = None) -> None:

@@ -184,8 +184,9 @@ def _manifest_of(path: Path) -> dict[str, Any] | None:
     return manifest
 
 
-def read_batch(path: str | Path) -> tuple[BatchPlan, dict[tuple[int, int], RunOutcome]]:
-    """The plan of a saved batch, as its manifest records it, and its run records.
+def read_batch(path: str | Path) -> tuple[BatchPlan, dict[tuple[int, int], RunOutcome], dict[str, Any]]:
+    """The plan of a saved batch, as its manifest records it, its run records, and the
+    manifest itself (versions, git revision, sessions, the tables' checksums).
 
     The plan holds no run specs: it describes what was run (scenarios, seeds,
     baseline, trace level), not how to run it again.
@@ -211,7 +212,7 @@ def read_batch(path: str | Path) -> tuple[BatchPlan, dict[tuple[int, int], RunOu
             trace=manifest["trace"], baseline=manifest["baseline"], specs=(), spec=manifest.get("spec"))
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(str(path / MANIFEST), None, f"not a complete batch manifest (no {exc})") from None
-    return plan, _records(path, plan)
+    return plan, _records(path, plan), manifest
 
 
 def _identity(manifest: Mapping[str, Any]) -> dict[str, Any]:

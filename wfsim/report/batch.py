@@ -5,23 +5,20 @@ failed runs.
 The statistics come from :mod:`wfsim.experiments.summaries` and the panels are drawn
 by :mod:`wfsim.viz.batches`, both shared with the comparison view.
 
-The batch is read by :func:`~wfsim.experiments.batch.open_batch`; its provenance
-(versions, git revision, sessions) from ``batch.json``, which records it.
+The batch is read by :func:`~wfsim.experiments.batch.open_batch`, with its provenance
+(versions, git revision, sessions), which ``batch.json`` records.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from wfsim.experiments.batch import BatchResult, open_batch
-from wfsim.experiments.batchdir import MANIFEST
 from wfsim.experiments.summaries import METRICS, mean_ci
 from wfsim.report.document import Image, Part, Table, panels, png, pretty_json, table, text
 from wfsim.viz.batches import draw_differences, draw_means
@@ -69,7 +66,7 @@ def batch_part(path: Path, title: str | None = None) -> tuple[Part, list[Part]]:
             ["scenario", "replication", "seed", "error"],
             zip(failed["scenario"], failed["replication"], failed["seed"], failed["error"]),
             f"Failed runs: {len(failed)}")]))
-    return part, [manifest_part(part.title, path, plan.seeds)]
+    return part, [manifest_part(part.title, path, result)]
 
 
 def scenarios_table(result: BatchResult) -> Table:
@@ -105,9 +102,10 @@ def wide_table(summary: pd.DataFrame, caption: str, sign: str = "") -> Table:
     return table(["scenario", "n", *(METRICS[m][0] for m in metrics)], rows, caption)
 
 
-def manifest_part(label: str, path: Path, seeds: tuple[int, ...]) -> Part:
+def manifest_part(label: str, path: Path, result: BatchResult) -> Part:
     """What reproduces the batch: its file, seeds, versions, git revision, the tables' checksums."""
-    manifest: dict[str, Any] = json.loads((path / MANIFEST).read_text(encoding="utf-8"))  # open_batch read it
+    manifest = result.manifest or {}
+    seeds = result.plan.seeds
     part = Part(label, facts=[
         ("directory", str(path)), ("batch file", text(manifest.get("source"))),
         ("experiment", f"{text(manifest.get('experiment', {}).get('path'))} (sha256 "

@@ -9,13 +9,13 @@ directory and gets the run part of :mod:`wfsim.report.run`.
 
 from __future__ import annotations
 
-import hashlib
 import statistics
 from pathlib import Path
 from typing import Any
 
 from wfsim.report.document import Image, Part, panels, png, pretty_json, table, text
 from wfsim.report.run import run_part
+from wfsim.trace.rundir import file_record
 from wfsim.tuning import TuneResult, figures, open_study
 from wfsim.tuning.outputs import BEST_RUN, MARKER
 from wfsim.viz.studies import draw_history, draw_importances, draw_parallel_coordinates, draw_pareto
@@ -146,12 +146,8 @@ def manifest_part(label: str, path: Path, result: TuneResult) -> Part:
     sessions = {k: v for k, v in attrs.items() if k.startswith("session.")}
     part.tables.append(table(["session", "what"], sessions.items(), "Sessions"))
     part.tables.append(table(["file", "bytes", "sha256"],
-                             ([name, (path / name).stat().st_size, _sha256(path / name)] for name in _FILES
+                             ([name, *file_record(path / name).values()] for name in _FILES
                               if (path / name).is_file()), "Files, as this report read them"))
     part.code = pretty_json(described)
     return part
 
-
-def _sha256(path: Path) -> str:
-    with path.open("rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()

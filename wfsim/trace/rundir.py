@@ -187,7 +187,7 @@ def _write(out: str | Path, manifest: dict[str, Any], payload: Iterator[tuple[st
             path = staging / name
             path.parent.mkdir(exist_ok=True)
             write(path)
-            files[name] = _record(path)
+            files[name] = file_record(path)
             if on_file is not None:
                 on_file(name)
         manifest = {**manifest, "format": RUN_FORMAT, "files": files}
@@ -463,7 +463,8 @@ def _inside(directory: Path, path: Path) -> bool:
     return True
 
 
-def _record(path: Path) -> dict[str, Any]:
+def file_record(path: Path) -> dict[str, Any]:
+    """A file's size and SHA-256, as a manifest records them: ``{"bytes", "sha256"}``."""
     return {"bytes": path.stat().st_size, "sha256": _sha256(path)}
 
 
