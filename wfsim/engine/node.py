@@ -140,7 +140,7 @@ class NodeRuntime:
         "env", "index", "spec", "queue", "free_cores", "free_memory", "running",
         "outstanding_ops", "busy_core_seconds", "on_end", "_record", "_rate",
         "capacity", "target", "on_capacity", "dispatch", "_excess", "health",
-        "executions", "_growable", "_record_allocation",
+        "executions", "_growable", "_record_allocation", "up",
     )
 
     def __init__(
@@ -172,6 +172,9 @@ class NodeRuntime:
         self._excess = 0
         # Set by the simulation (Simulation.set_health).
         self.health = HealthStatus.HEALTHY
+        #: False while the node is crashed (a fault): it runs nothing, sends no
+        #: heartbeats and forwards no traffic. Health is what the system believes.
+        self.up = True
         self.executions: dict[tuple[int, int], TaskExecution] = {}
         # Elastic executions holding fewer cores than recommended, in start order.
         self._growable: list[TaskExecution] = []

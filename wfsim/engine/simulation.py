@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import gc
 import time
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Collection, Generator, Iterable, Sequence
 from dataclasses import InitVar, dataclass, field
 from functools import cached_property
 from typing import Any
@@ -243,6 +243,9 @@ class Simulation:
                 (s.time, "scheduling_policy", "cluster", s.new)))
         self._started = False
         self._health_pending: set[simpy.Event] = set()  # scheduled, not yet applied
+        # Periodic or scheduled processes (heartbeats, fault schedules, …) that must not
+        # keep a run going on their own: each gives its pending events (see add_background).
+        self._background_sources: list[Callable[[], Collection[simpy.Event]]] = []
         for change in health or ():
             self.set_health(change.node, change.status, at=change.time, evacuate=change.evacuate)
 
@@ -307,6 +310,14 @@ class Simulation:
             self.evacuator.evacuate(node, MigrationTrigger.PERFORMANCE_DEGRADATION)
         else:
             self.evacuator.stop(node)
+
+    def add_background(self, pending: Callable[[], Collection[simpy.Event]]) -> None:
+        """Declare a process that alone never keeps the run going (a heartbeat, a
+        fault schedule, …): ``pending()`` returns its events scheduled at the moment
+        it is called, cheaply (a set the process keeps: it is asked after every event
+        near the end of a run). A run without ``until`` ends when nothing but such
+        events (and the other background ticks) is left; see :meth:`run`."""
+        self._background_sources.append(pending)
 
     def _origins(self, workload: Workload) -> list[int]:
         if workload.origins is None:
@@ -440,7 +451,8 @@ class Simulation:
 
     def _has_background(self) -> bool:
         """Whether periodic processes or scheduled health changes are pending."""
-        return self.rebalancer is not None or self.autoscaling is not None or bool(self._health_pending)
+        return (self.rebalancer is not None or self.autoscaling is not None or bool(self._health_pending)
+                or bool(self._background_sources))
 
     def _background(self) -> set[int]:
         """Ids of the scheduled events that alone never keep a run going."""
@@ -449,6 +461,8 @@ class Simulation:
             out.add(id(self.rebalancer.pending))
         if self.autoscaling is not None:
             out |= self.autoscaling.background()
+        for pending in self._background_sources:
+            out.update(id(e) for e in pending())
         return out
 
     def _run_until_idle(self, tick: Callable[[], None] | None = None) -> None:
@@ -464,13 +478,14 @@ class Simulation:
         health = self._health_pending
         ticks = (self.rebalancer is not None) + (self.autoscaling is not None)
         provisioning = self.autoscaling.provisioning if self.autoscaling is not None else {}
+        sources = self._background_sources
         n = 0
         while queue:
             n += 1
             if tick is not None and not n & _TICK_EVERY:
                 tick()
             # Cheap test first: only background events left means few events left.
-            if len(queue) <= ticks + len(health) + len(provisioning):
+            if len(queue) <= ticks + len(health) + len(provisioning) + sum(len(p()) for p in sources):
                 background = self._background()
                 if (all(id(item[3]) in background for item in queue)
                         and not any(node.queue for node in nodes)):

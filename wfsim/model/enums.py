@@ -222,3 +222,147 @@ class TraceLevel(str, Enum):
             ValueError: For anything else; the message lists the allowed values.
         """
         return parse_member(cls, value, "trace level")
+
+
+# --- faults, partitions and edge autonomy (the seed's part 2) ----------------------
+
+
+class NodeState(str, Enum):
+    """A node as the failure detector believes it to be (the seed's fault-tolerance
+    ``NodeState``): ``Partitioned`` after one missed heartbeat check, ``Failed`` after
+    more (three by default); a heartbeat brings it back to ``Healthy``. ``Degraded`` is
+    never produced by the detector (the seed declares it); it maps onto the
+    :class:`HealthStatus` of the same name."""
+
+    HEALTHY = "Healthy"
+    DEGRADED = "Degraded"
+    PARTITIONED = "Partitioned"
+    FAILED = "Failed"
+
+
+#: The health placement sees for each detector state: a suspected node (Partitioned
+#: or Failed) gets no new work until a heartbeat clears it.
+HEALTH_OF_NODE_STATE: dict[NodeState, HealthStatus] = {
+    NodeState.HEALTHY: HealthStatus.HEALTHY,
+    NodeState.DEGRADED: HealthStatus.DEGRADED,
+    NodeState.PARTITIONED: HealthStatus.UNHEALTHY,
+    NodeState.FAILED: HealthStatus.UNHEALTHY,
+}
+
+
+class RecoveryAction(str, Enum):
+    """What a node's return from a suspected state calls for (the seed's ``RecoveryAction``)."""
+
+    RESTART = "Restart"
+    FAILOVER = "Failover"
+    RECONCILE = "Reconcile"
+    STATE_TRANSFER = "StateTransfer"
+
+
+#: The recovery actions the seed's default handler runs when a heartbeat clears a node,
+#: by the state it was in (the seed reads the state *after* the reset, so it never
+#: runs any: the intent is the state before).
+RECOVERY_PLAN: dict[NodeState, tuple[RecoveryAction, ...]] = {
+    NodeState.HEALTHY: (),
+    NodeState.DEGRADED: (),
+    NodeState.PARTITIONED: (RecoveryAction.RECONCILE,),
+    NodeState.FAILED: (RecoveryAction.RESTART, RecoveryAction.STATE_TRANSFER),
+}
+
+
+class PartitionHandlingStrategy(str, Enum):
+    """Which writes a node accepts while it is ``Partitioned`` (the seed's
+    ``PartitionHandlingStrategy``).
+
+    ``ReadOnly``: the partitioned node serves reads and refuses writes. ``WriteLocal``:
+    it accepts writes locally, to be reconciled when the partition heals.
+    ``RejectWrites``: while any node is partitioned, writes are refused everywhere (the
+    seed makes it the same as ``ReadOnly``; the workbench keeps the two apart).
+    ``LeaderOnly``: only the side of the partition holding a majority of the nodes
+    accepts writes (the seed's stub picks the side of the smallest node id).
+    """
+
+    READ_ONLY = "ReadOnly"
+    WRITE_LOCAL = "WriteLocal"
+    REJECT_WRITES = "RejectWrites"
+    LEADER_ONLY = "LeaderOnly"
+
+
+class FaultToleranceMode(str, Enum):
+    """How a task survives the loss of its node (the seed's ``FaultToleranceMode``,
+    declared there without behaviour).
+
+    ``ActivePassive``: the task runs on a primary; a standby chosen at placement takes
+    over from the last checkpoint when the primary is lost. ``ActiveActive``: replicas
+    run at once and the first result wins. ``Quorum``: replicas run and a majority of
+    them must return the same result. ``MultiMaster``: the task runs on one node of
+    whichever side of a partition its origin is on, and every node accepts its writes
+    (reconciled on heal).
+    """
+
+    ACTIVE_PASSIVE = "ActivePassive"
+    ACTIVE_ACTIVE = "ActiveActive"
+    QUORUM = "Quorum"
+    MULTI_MASTER = "MultiMaster"
+
+
+class ConnectivityStatus(str, Enum):
+    """An edge node's link to the cloud, from the age of the last heartbeat it heard
+    (the seed's ``ConnectivityStatus``): below T/4 ``Connected``, below T/2
+    ``Degraded``, below T ``Intermittent``, else ``Disconnected``."""
+
+    CONNECTED = "Connected"
+    DEGRADED = "Degraded"
+    INTERMITTENT = "Intermittent"
+    DISCONNECTED = "Disconnected"
+
+
+class EdgeAutonomyLevel(str, Enum):
+    """How much an edge node decides on its own (the seed's ``EdgeAutonomyLevel``)."""
+
+    FULLY_DEPENDENT = "FullyDependent"
+    SEMI_AUTONOMOUS = "SemiAutonomous"
+    HIGHLY_AUTONOMOUS = "HighlyAutonomous"
+    FULLY_AUTONOMOUS = "FullyAutonomous"
+
+
+#: The autonomy level each connectivity calls for (the seed's ``adjust_autonomy_level``);
+#: ``Connected`` maps to ``SemiAutonomous`` only when the node's decision accuracy is
+#: above the gate, else to ``FullyDependent`` (see :func:`autonomy_level`).
+AUTONOMY_OF_CONNECTIVITY: dict[ConnectivityStatus, EdgeAutonomyLevel] = {
+    ConnectivityStatus.CONNECTED: EdgeAutonomyLevel.SEMI_AUTONOMOUS,
+    ConnectivityStatus.DEGRADED: EdgeAutonomyLevel.SEMI_AUTONOMOUS,
+    ConnectivityStatus.INTERMITTENT: EdgeAutonomyLevel.HIGHLY_AUTONOMOUS,
+    ConnectivityStatus.DISCONNECTED: EdgeAutonomyLevel.FULLY_AUTONOMOUS,
+}
+
+
+def autonomy_level(status: ConnectivityStatus, accuracy: float, gate: float = 0.9) -> EdgeAutonomyLevel:
+    """The seed's mapping from connectivity to autonomy level: a ``Connected`` node is
+    ``SemiAutonomous`` only if its decision ``accuracy`` is above ``gate`` (else
+    ``FullyDependent``); the other states map by :data:`AUTONOMY_OF_CONNECTIVITY`."""
+    if status is ConnectivityStatus.CONNECTED and not accuracy > gate:
+        return EdgeAutonomyLevel.FULLY_DEPENDENT
+    return AUTONOMY_OF_CONNECTIVITY[status]
+
+
+class DecisionRuleType(str, Enum):
+    """The kinds of rule an edge node may decide by (the seed's ``DecisionRuleType``;
+    it implements only the first two)."""
+
+    THRESHOLD = "Threshold"
+    PATTERN = "Pattern"
+    PREDICTION = "Prediction"
+    COMPOSITE = "Composite"
+
+
+class FallbackAction(str, Enum):
+    """What an edge node does with a request it cannot hand to the cloud (the seed's
+    ``FallbackAction``)."""
+
+    RETRY = "Retry"
+    USE_CACHE = "UseCache"
+    EXECUTE_LOCAL = "ExecuteLocal"
+    DEFER = "Defer"
+    REJECT = "Reject"
+    USE_APPROXIMATION = "UseApproximation"

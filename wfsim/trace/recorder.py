@@ -62,6 +62,17 @@ class TraceRecorder:
             a rebalancing round looked at, as the round saw it before moving anything.
         states: ``(time, kind, entity, state)`` for node and link state changes.
         violations: ``(time, kind, entity, message)`` for run-time contract breaches.
+        faults: ``(time, kind code, target, process, detail)``: injected faults
+            (codes index :data:`~wfsim.model.events.FAULT_KINDS`; ``detail`` may be None).
+        detections: flat rows of ``time, node, state code, missed checks``.
+        recoveries: flat rows of ``time, node, action code, phase code``.
+        task_faults: flat rows of ``time, workflow id, task index, node (-1: none), kind
+            code, attempt, work lost``.
+        connectivity: flat rows of ``time, node, status code, level code``.
+        decisions: flat rows of ``time, node, workflow id, task index, decider code,
+            action code (-1: none), agrees (1, 0, NaN), staleness (NaN: none)``.
+        writes: ``(time, node, key, workflow id, accepted, state code, side node)``.
+        leases: ``(time, resource, holder node, event code, expires)``.
         level: What is kept. At :attr:`TraceLevel.METRICS
             <wfsim.model.enums.TraceLevel.METRICS>`, ``hops`` and ``transfers`` stay
             empty (their bytes are summed per link direction and in total instead),
@@ -90,6 +101,23 @@ class TraceRecorder:
         self.record_rebalance = self.rebalances.extend
         self.states: list[tuple] = []
         self.violations: list[tuple] = []
+        # Faults, detection, recovery and edge autonomy: few rows, kept at every level.
+        self.faults: list[tuple] = []
+        self.record_fault = self.faults.append
+        self.detections: list[float] = []
+        self.record_detection = self.detections.extend
+        self.recoveries: list[float] = []
+        self.record_recovery = self.recoveries.extend
+        self.task_faults: list[float] = []
+        self.record_task_fault = self.task_faults.extend
+        self.connectivity: list[float] = []
+        self.record_connectivity = self.connectivity.extend
+        self.decisions: list[float] = []
+        self.record_decision = self.decisions.extend
+        self.writes: list[tuple] = []
+        self.record_write = self.writes.append
+        self.leases: list[tuple] = []
+        self.record_lease = self.leases.append
         self._specs: dict[int, Workflow] = {}
         self._bytes = _ByteSums()
         if level is TraceLevel.METRICS:
@@ -195,6 +223,25 @@ class TraceRecorder:
         tables["rebalances"] = DECLARED["rebalances"].frame(r[0], nodes_cat(r[1]), r[2])
         tables["states"] = DECLARED["states"].frame(*_columns(self.states, "f8 O O O"))
         tables["violations"] = DECLARED["violations"].frame(*_columns(self.violations, "f8 O O O"))
+        f = _columns(self.faults, "f8 i8 O O O")
+        tables["faults"] = DECLARED["faults"].frame(f[0], f[1], f[2], pd.Categorical(f[3]), f[4])
+        d = _flat_columns(self.detections, "f8 i8 i8 i8")
+        tables["detections"] = DECLARED["detections"].frame(d[0], nodes_cat(d[1]), d[2], d[3])
+        v = _flat_columns(self.recoveries, "f8 i8 i8 i8")
+        tables["recoveries"] = DECLARED["recoveries"].frame(v[0], nodes_cat(v[1]), v[2], v[3])
+        q = _flat_columns(self.task_faults, "f8 i8 i8 i8 i8 i8 f8")
+        tables["task_faults"] = DECLARED["task_faults"].frame(
+            q[0], q[1], task_names(q[1], q[2]), nodes_cat(q[3]), q[4], q[5], q[6])
+        c = _flat_columns(self.connectivity, "f8 i8 i8 i8")
+        tables["connectivity"] = DECLARED["connectivity"].frame(c[0], nodes_cat(c[1]), c[2], c[3])
+        k = _flat_columns(self.decisions, "f8 i8 i8 i8 i8 i8 f8 f8")
+        tables["decisions"] = DECLARED["decisions"].frame(
+            k[0], nodes_cat(k[1]), k[2], task_names(k[2], k[3]), k[4], k[5], k[6], k[7])
+        r = _columns(self.writes, "f8 i8 O i8 ? i8 i8")
+        tables["writes"] = DECLARED["writes"].frame(
+            r[0], nodes_cat(r[1]), pd.Categorical(r[2]), r[3], r[4], r[5], nodes_cat(r[6]))
+        s = _columns(self.leases, "f8 O i8 i8 f8")
+        tables["leases"] = DECLARED["leases"].frame(s[0], pd.Categorical(s[1]), nodes_cat(s[2]), s[3], s[4])
 
         tables["task_specs"] = DECLARED["task_specs"].cast(pd.DataFrame(
             [(k, spec.name, t.id, t.work, t.cores, t.memory, t.priority.name.title(),

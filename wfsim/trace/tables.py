@@ -16,7 +16,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from wfsim.model.events import MIGRATION_STATES, MIGRATION_TRIGGERS, TASK_EVENTS, WORKFLOW_STATES
+from wfsim.model.events import (
+    AUTONOMY_LEVELS,
+    CONNECTIVITY_STATES,
+    DECIDERS,
+    FALLBACK_ACTIONS,
+    FAULT_KINDS,
+    LEASE_EVENTS,
+    MIGRATION_STATES,
+    MIGRATION_TRIGGERS,
+    NODE_STATES,
+    RECOVERY_ACTIONS,
+    RECOVERY_PHASES,
+    TASK_EVENTS,
+    TASK_FAULT_KINDS,
+    WORKFLOW_STATES,
+)
 
 # --- column kinds ---------------------------------------------------------------------
 #: 64-bit floats (times, bytes, sizes; NaN where missing).
@@ -219,7 +234,8 @@ DECLARATIONS: tuple[Table, ...] = (
         _WORKFLOW,
         _TASK,
         ("event", CATEGORY, "``checkpointed``: a running task stopped for a migration (it is "
-         "``ready`` and starts again where it resumes)", TASK_EVENTS),
+         "``ready`` and starts again where it resumes); ``lost``: its node crashed under it; "
+         "``cancelled``: a replica whose result was not needed", TASK_EVENTS),
         ("node", CATEGORY, "NaN when it failed before placement"),
     )),
     Table("transfers", "One row per data transfer between nodes.", _columns(
@@ -278,6 +294,74 @@ DECLARATIONS: tuple[Table, ...] = (
         _TIME,
         ("node", CATEGORY),
         ("load", FLOAT, "as the round decided on it: (queued + running + incoming tasks) / current capacity"),
+    ), optional=True),
+    Table("faults", "Injected faults as they begin and end (:mod:`wfsim.faults`): the ground truth "
+          "the failure detector and the edge nodes try to see.", _columns(
+              _TIME,
+              ("kind", CATEGORY, "", FAULT_KINDS),
+              ("target", STRING, "the node, the link (``a~b``), or the partition's or site's name"),
+              ("process", CATEGORY, "the fault process that drew it"),
+              ("detail", STRING, "partition: its nodes, comma-separated; handover: ``from->to``; "
+               "spike: the latency factor; ``<NA>`` otherwise"),
+          ), optional=True),
+    Table("detections", "The failure detector's view of each node as it changes (heartbeat checks).",
+          _columns(
+              _TIME,
+              ("node", CATEGORY),
+              ("state", CATEGORY, "", NODE_STATES),
+              ("missed", INT, "consecutive missed checks when the state changed (0 on a heartbeat)"),
+          ), optional=True),
+    Table("recoveries", "Recovery actions run when a suspected node comes back, or a failed one is "
+          "failed over.", _columns(
+              _TIME,
+              ("node", CATEGORY),
+              ("action", CATEGORY, "", RECOVERY_ACTIONS),
+              ("phase", CATEGORY, "", RECOVERY_PHASES),
+          ), optional=True),
+    Table("task_faults", "Task-level fault handling: lost executions, retries, replicas, takeovers.",
+          _columns(
+              _TIME,
+              _WORKFLOW,
+              _TASK,
+              ("node", CATEGORY, "where it happened (NaN for a retry not yet placed)"),
+              ("kind", CATEGORY, "", TASK_FAULT_KINDS),
+              ("attempt", INT, "the task's attempt: 0 for its first run"),
+              ("work_lost", FLOAT, "ops done since the last checkpoint and now lost (``lost`` rows; else 0)"),
+          ), optional=True),
+    Table("connectivity", "Each edge node's connectivity to the cloud and its autonomy level, as they "
+          "change.", _columns(
+              _TIME,
+              ("node", CATEGORY),
+              ("status", CATEGORY, "", CONNECTIVITY_STATES),
+              ("level", CATEGORY, "", AUTONOMY_LEVELS),
+          ), optional=True),
+    Table("decisions", "What an edge node did with a task while it could not (or chose not to) "
+          "defer to the cloud's decision.", _columns(
+              _TIME,
+              ("node", CATEGORY, "the edge node that decided"),
+              _WORKFLOW,
+              _TASK,
+              ("decider", CATEGORY, "", DECIDERS),
+              ("action", CATEGORY, "the fallback action; NaN for a decision that was not a fallback",
+               FALLBACK_ACTIONS),
+              ("agrees", FLOAT, "1 if the cloud would have decided the same, 0 if not, NaN if unknown"),
+              ("staleness", FLOAT, "age of a cached result served (``UseCache``), seconds; else NaN"),
+          ), optional=True),
+    Table("writes", "State writes and the partition-handling gate's verdict on each.", _columns(
+        _TIME,
+        ("node", CATEGORY),
+        ("key", CATEGORY),
+        _WORKFLOW,
+        ("accepted", BOOL),
+        ("state", CATEGORY, "the node's detector state when it wrote", NODE_STATES),
+        ("side", CATEGORY, "the partition side it was on, named by its first node in topology order"),
+    ), optional=True),
+    Table("leases", "Lease events per resource (at most one unexpired lease each).", _columns(
+        _TIME,
+        ("resource", CATEGORY),
+        ("holder", CATEGORY, "node id"),
+        ("event", CATEGORY, "", LEASE_EVENTS),
+        ("expires", FLOAT, "when the lease expires after this event (NaN once it ended)"),
     ), optional=True),
     Table("nodes", "The topology's nodes (static): the fields of :class:`~wfsim.model.topology.Node`.",
           _columns(

@@ -91,6 +91,14 @@ class Trace:
     migrations: pd.DataFrame = field(default_factory=DECLARED["migrations"].empty)
     allocations: pd.DataFrame = field(default_factory=DECLARED["allocations"].empty)
     rebalances: pd.DataFrame = field(default_factory=DECLARED["rebalances"].empty)
+    faults: pd.DataFrame = field(default_factory=DECLARED["faults"].empty)
+    detections: pd.DataFrame = field(default_factory=DECLARED["detections"].empty)
+    recoveries: pd.DataFrame = field(default_factory=DECLARED["recoveries"].empty)
+    task_faults: pd.DataFrame = field(default_factory=DECLARED["task_faults"].empty)
+    connectivity: pd.DataFrame = field(default_factory=DECLARED["connectivity"].empty)
+    decisions: pd.DataFrame = field(default_factory=DECLARED["decisions"].empty)
+    writes: pd.DataFrame = field(default_factory=DECLARED["writes"].empty)
+    leases: pd.DataFrame = field(default_factory=DECLARED["leases"].empty)
     manifest: dict[str, Any] = field(default_factory=dict)
 
     @property
