@@ -173,11 +173,13 @@ class WriteGate:
 
     def _reconcile(self, node: int, since: float) -> None:
         """Node ``node`` is back from a partition that began at ``since``: count the
-        keys it wrote meanwhile that another side also wrote."""
+        keys it wrote while partitioned that another node wrote from another side
+        between ``since`` and now."""
         window = self._accepted[bisect.bisect_left(self._times, since):]
         mine: dict[str, set[int]] = {}
         for _t, i, key, side, partitioned in window:
             if i == node and partitioned:
                 mine.setdefault(key, set()).add(side)
+        # A conflict: another node wrote the key from a side other than one it was written on here.
         self.conflicts += len({key for _t, i, key, side, _p in window
-                               if i != node and key in mine and side not in mine[key]})
+                               if i != node and key in mine and mine[key] - {side}})

@@ -322,8 +322,8 @@ def write_unavailability(trace: Trace) -> pd.Series:
 def reconcile_conflicts(trace: Trace) -> int:
     """Keys found written on two sides when partitioned nodes reconciled: for each
     ``Reconcile`` done at node n, the keys n accepted while ``Partitioned`` (since the
-    detector last made it so) that another node accepted, on another side, between
-    then and the reconcile."""
+    detector last made it so) that another node accepted, from a side other than one
+    n wrote it on, between then and the reconcile."""
     rec = trace.recoveries
     done = rec[(rec["action"].astype(str) == "Reconcile") & (rec["phase"].astype(str) == "done")]
     if not len(done):
@@ -346,7 +346,7 @@ def reconcile_conflicts(trace: Trace) -> int:
         for k, s in zip(w_key[window & (w_node == node) & w_parted], w_side[window & (w_node == node) & w_parted]):
             mine.setdefault(k, set()).add(s)
         others = window & (w_node != node)
-        total += len({k for k, s in zip(w_key[others], w_side[others]) if k in mine and s not in mine[k]})
+        total += len({k for k, s in zip(w_key[others], w_side[others]) if k in mine and mine[k] - {s}})
     return total
 
 
