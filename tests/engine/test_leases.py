@@ -154,7 +154,7 @@ def test_resources_spread_over_candidates_and_settings_are_checked():
     sim = holding(5.0, resources=("a", "b", "c", "d"))
     holders = {r: sim.topology.nodes[lease.holder].id for r, lease in sim.leases.manager.leases.items()}
     assert holders == {"a": "edge-0", "b": "edge-1", "c": "edge-2", "d": "edge-0"}
-    with pytest.raises(ValueError, match="renew_every .* must be < duration"):
+    with pytest.raises(ValueError, match=r"renew_every \(1.0\) must be < duration"):
         LeaseSettings(duration=1.0, renew_every=1.0)
     with pytest.raises(ValueError, match="candidates: unknown node 'x'"):
         holding(5.0, candidates=("x",))

@@ -240,9 +240,11 @@ class FailureDetector:
             self.transfer(i, self.settings.state_bytes, lambda: self.record_recovery(i, action, DONE),
                            lambda: self.record_recovery(i, action, FAILED))
         elif action is RecoveryAction.RECONCILE:
-            # One round trip to the monitor: the node's local writes there and back.
-            if not self.network.send(i, self.monitor, self.settings.heartbeat_bytes, self.transfer, i, 0.0,
-                                     lambda: self._reconciled(i, since), lambda: self.record_recovery(i, action, FAILED)):
+            # One round trip to the monitor: the local writes there, the merge back.
+            round_trip = self.network.send(i, self.monitor, self.settings.heartbeat_bytes, self.transfer, i, 0.0,
+                                           lambda: self._reconciled(i, since),
+                                           lambda: self.record_recovery(i, action, FAILED))
+            if not round_trip:
                 self.record_recovery(i, action, FAILED)
 
     def transfer(self, i: int, nbytes: float, done: Callable[[], None], failed: Callable[[], None]) -> None:
