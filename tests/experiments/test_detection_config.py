@@ -109,3 +109,4 @@ def test_the_cli_reports_one_user_error(tmp_path: Path, capsys: pytest.CaptureFi
     path.write_text(yaml.safe_dump(with_(partition_handling={"strategy": "Majority"})))
     rc, out, err = cli(capsys, "validate", path)
     assert_user_error(rc, err, str(path), "partition_handling.strategy", "'Majority'", "'LeaderOnly'")
+    assert out == ""
