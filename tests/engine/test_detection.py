@@ -192,3 +192,17 @@ def test_settings_are_checked():
         Simulation(small(), [], leases=LeaseSettings(), until=1.0)
     sim = detecting(DetectionSettings(monitor="regional-0", tiers=("EdgeCloud",)), until=1.0)
     assert [sim.topology.nodes[i].id for i in sim.detector.monitored] == ["edge-0", "edge-1"]
+
+
+def test_a_run_keeping_only_metrics_summarizes_the_same():
+    from sim_support import assert_same_metrics
+
+    def run(level):
+        s = DetectionSettings(period=1.0, timeout=2.5, check_period=1.0)
+        sim = detecting(s, until=30.0, workloads=[Workload("w", chain(2), Poisson(0.5))], trace=level)
+        at(sim, 5.5, lambda: cut(sim, "edge-1", False, crash=True))
+        return sim.run().metrics
+
+    full, lean = run("full"), run("metrics")
+    assert full["detection"]["crashes_detected"] == 1
+    assert_same_metrics(full, lean)
