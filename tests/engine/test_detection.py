@@ -206,3 +206,14 @@ def test_a_run_keeping_only_metrics_summarizes_the_same():
     full, lean = run("full"), run("metrics")
     assert full["detection"]["crashes_detected"] == 1
     assert_same_metrics(full, lean)
+
+
+def test_a_run_without_until_ends_even_when_heartbeats_outlast_their_period():
+    slow = hierarchical(devices=2, edge=2, regional=1, links={"regional-cloud": {"latency": 2.0}})
+    sim = Simulation(slow, [Workload("w", chain(2), Poisson(0.5))], duration=10, seed=1,
+                     detection=DetectionSettings(period=0.5, timeout=5.0, check_period=0.5))
+    trace = sim.run().trace
+    # Heartbeats stop once the arrival window is over and the work done; the last
+    # ones arrive within a period and a crossing of the slow link (2 s > the 0.5 s period).
+    quiet = max(trace.task_events["time"].max(), 10.0)
+    assert quiet <= trace.horizon <= quiet + 0.5 + 2.0 + 0.1

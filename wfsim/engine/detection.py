@@ -10,9 +10,9 @@ consecutive misses make it ``Partitioned``, ``failed_after`` make it ``Failed``
 runs the :data:`~wfsim.model.enums.RECOVERY_PLAN` of the state it was in (the seed
 runs the plan of the state after the reset, that is none).
 
-A run without ``until`` ends when nothing but the detector's timers is scheduled; a
-heartbeat still in flight then keeps it going until it arrives (under a
-millisecond on the default links).
+A run without ``until`` ends when nothing but the detector's timers is scheduled:
+once its work is done (:attr:`FailureDetector.quiet`), no more heartbeats are sent, and
+the last ones in flight end the run when they arrive.
 """
 
 from __future__ import annotations
@@ -95,6 +95,9 @@ class FailureDetector:
         on_reconciled: Called with ``(node index, since)`` when a node back from
             ``Partitioned`` has reconciled the writes it accepted since ``since``.
         on_check: Called after each round of checks.
+        quiet: True once the run is only waiting for its end (no work left, none to
+            come): no more messages are sent, so the run can end (the simulation
+            sets it for runs without ``until``).
         version: Bumped by every change of :attr:`state`, so what is derived from it
             can be cached.
 
@@ -150,6 +153,7 @@ class FailureDetector:
         self.on_clear: list[Callable[[NodeRuntime], None]] = []
         self.on_reconciled: list[Callable[[int, float], None]] = []
         self.on_check: list[Callable[[], None]] = []
+        self.quiet: Callable[[], bool] = lambda: False
         self.version = 0
         self._pending: set[simpy.Event] = set()
         background(lambda: self._pending)
@@ -171,9 +175,10 @@ class FailureDetector:
 
     def _beat(self) -> None:
         send, nodes, size, monitor = self.network.send, self.nodes, self.settings.heartbeat_bytes, self.monitor
-        for i in self.monitored:
-            if nodes[i].up:
-                send(i, monitor, size, self._heard, i)  # False: lost, no route is up
+        if not self.quiet():
+            for i in self.monitored:
+                if nodes[i].up:
+                    send(i, monitor, size, self._heard, i)  # False: lost, no route is up
         self._after(self.settings.period, self._beat)
 
     def _check(self) -> None:

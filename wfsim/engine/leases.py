@@ -257,8 +257,9 @@ class LeaseKeeper:
 
     def _round(self) -> None:
         nodes, monitor, size = self.detector.nodes, self.detector.monitor, self.settings.message_bytes
+        quiet = self.detector.quiet()
         for resource, lease in list(self.manager.leases.items()):
-            if nodes[lease.holder].up:
+            if nodes[lease.holder].up and not quiet:
                 self.network.send(lease.holder, monitor, size, self._renewal, lease.holder, resource)
         for resource, old in list(self._vacant.items()):
             self._failover(resource, old)

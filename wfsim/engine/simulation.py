@@ -269,6 +269,9 @@ class Simulation:
         if detection is not None:
             self.detector = FailureDetector(self.env, topology, self.nodes, self.network, self.recorder, detection,
                                             self._apply_health, self.add_background)
+            if until is None:
+                # Arrivals end at ``duration``; after that, an idle executor means the end.
+                self.detector.quiet = lambda: self.env.now >= self.duration and not self.executor.active
             if leases is not None:
                 self.leases = LeaseKeeper(self.detector, self.recorder, leases, self.add_background)
             if partition_handling is not None:
