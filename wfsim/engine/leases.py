@@ -252,8 +252,11 @@ class LeaseKeeper:
 
     def _watch(self, resource: str) -> None:
         """Check for expiry when the current lease would lapse."""
-        lease = self.manager.leases[resource]
-        self._after(lease.expires - self.env.now, lambda: self._maybe_expired(resource))
+        expires, now = self.manager.leases[resource].expires, self.env.now
+        delay = expires - now
+        while now + delay < expires:  # never a rounding early, when the lease still holds
+            delay = math.nextafter(delay, math.inf)
+        self._after(delay, lambda: self._maybe_expired(resource))
 
     def _round(self) -> None:
         nodes, monitor, size = self.detector.nodes, self.detector.monitor, self.settings.message_bytes
