@@ -38,6 +38,32 @@ _ACTION_CODE = {RecoveryAction(v): i for i, v in enumerate(RECOVERY_ACTIONS)}
 START, DONE, FAILED = (RECOVERY_PHASES.index(p) for p in ("start", "done", "failed"))
 
 
+class Timers:
+    """Timers of a periodic process that must not keep a run going on its own: their
+    pending events are the simulation's background (``Simulation.add_background``).
+
+    Args:
+        env: The simulation's environment.
+        background: Registers the pending events (the simulation's ``add_background``).
+    """
+
+    def __init__(self, env: simpy.Environment, background: Callable[[Callable[[], set[simpy.Event]]], None]) -> None:
+        self.env = env
+        self.pending: set[simpy.Event] = set()
+        background(lambda: self.pending)
+
+    def after(self, delay: float, action: Callable[[], None]) -> None:
+        """Run ``action()`` in ``delay`` seconds."""
+        event = self.env.timeout(delay)
+        self.pending.add(event)
+
+        def fire(e: simpy.Event) -> None:
+            self.pending.discard(e)
+            action()
+
+        event.callbacks.append(fire)
+
+
 @dataclass(frozen=True)
 class DetectionSettings(Tunable):
     """Heartbeat failure detection and recovery (:class:`FailureDetector`; YAML: the
@@ -155,23 +181,9 @@ class FailureDetector:
         self.on_check: list[Callable[[], None]] = []
         self.quiet: Callable[[], bool] = lambda: False
         self.version = 0
-        self._pending: set[simpy.Event] = set()
-        background(lambda: self._pending)
+        self._after = Timers(env, background).after
         self._after(0.0, self._beat)
         self._after(settings.check_period, self._check)
-
-    # --- timers ------------------------------------------------------------------
-    def _after(self, delay: float, action: Callable[[], None]) -> simpy.Event:
-        """Run ``action`` in ``delay`` seconds, as a background event."""
-        event = self.env.timeout(delay)
-        self._pending.add(event)
-
-        def fire(e: simpy.Event) -> None:
-            self._pending.discard(e)
-            action()
-
-        event.callbacks.append(fire)
-        return event
 
     def _beat(self) -> None:
         send, nodes, size, monitor = self.network.send, self.nodes, self.settings.heartbeat_bytes, self.monitor

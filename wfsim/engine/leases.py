@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import simpy
 
-from wfsim.engine.detection import DONE, FAILED, START, FailureDetector
+from wfsim.engine.detection import DONE, FAILED, START, FailureDetector, Timers
 from wfsim.engine.node import NodeRuntime
 from wfsim.model.enums import NodeState, RecoveryAction
 from wfsim.model.events import ACQUIRE, EXPIRE, REFUSE, RELEASE, RENEW, REVOKE
@@ -225,23 +225,12 @@ class LeaseKeeper:
         self.failovers: list[tuple[str, int, int, float]] = []
         self._vacant: dict[str, int] = {}  # resource → its last holder, awaiting failover
         self._revoking: set[str] = set()
-        self._pending: set[simpy.Event] = set()
         self._holder: dict[str, int] = {}  # resource → its last granted holder
-        background(lambda: self._pending)
+        self._after = Timers(env, background).after
         detector.on_suspect.append(self._suspected)
         for k, resource in enumerate(settings.resources):
             self._grant(self.candidates[k % len(self.candidates)], resource)
         self._after(settings.renew_every, self._round)
-
-    def _after(self, delay: float, action: Callable[[], None]) -> None:
-        event = self.env.timeout(delay)
-        self._pending.add(event)
-
-        def fire(e: simpy.Event) -> None:
-            self._pending.discard(e)
-            action()
-
-        event.callbacks.append(fire)
 
     def _grant(self, holder: int, resource: str) -> bool:
         if not self.manager.acquire(holder, resource, self.settings.duration):
