@@ -62,6 +62,11 @@ class WriteGate:
     side of the partition (its connected component over the links that are up) holds
     a strict majority of the :attr:`members`; at most one side does.
 
+    Whether each node would accept a write is re-evaluated at every write, every
+    change of the detector's beliefs and every detector check (so a ``LeaderOnly``
+    side's availability, which follows the links, is recorded to within a check
+    period), and recorded in ``states`` as it changes.
+
     A run whose workflow is ``MultiMaster`` writes anywhere: give
     :attr:`fault_tolerance` a function from a run to its
     :class:`~wfsim.model.enums.FaultToleranceMode` (the task fault-tolerance
