@@ -30,15 +30,6 @@ def leader_only(topo: Topology) -> Simulation:
                                                                                            "e4")))
 
 
-def test_side_is_the_first_node_of_the_component_and_follows_link_changes():
-    topo = line()
-    assert [topo.side(i) for i in range(6)] == [0] * 6
-    topo.set_link_up(topo.link_index("e2", "e3"), False)
-    assert [topo.side(i) for i in range(6)] == [0, 0, 0, 0, 4, 4]
-    topo.set_link_up(topo.link_index("e2", "e3"), True)
-    assert topo.side(5) == 0
-
-
 def test_leader_only_accepts_on_the_majority_side_of_a_3_2_split_only():
     sim = leader_only(line())
     topo = sim.topology
