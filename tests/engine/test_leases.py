@@ -158,3 +158,16 @@ def test_resources_spread_over_candidates_and_settings_are_checked():
         LeaseSettings(duration=1.0, renew_every=1.0)
     with pytest.raises(ValueError, match="candidates: unknown node 'x'"):
         holding(5.0, candidates=("x",))
+
+
+def test_the_same_run_twice_gives_the_same_lease_and_recovery_tables():
+    def run():
+        sim = holding(30.0, duration=4.0, renew_every=1.0, resources=("a", "b", "c"))
+        at(sim, 3.3, lambda: sim.topology.set_link_up(sim.topology.link_index("edge-0", "regional-0"), False))
+        at(sim, 12.3, lambda: sim.topology.set_link_up(sim.topology.link_index("edge-0", "regional-0"), True))
+        return sim.run().trace
+
+    first, second = run(), run()
+    assert len(first.leases) > 20 and first.leases.equals(second.leases)
+    assert first.recoveries.equals(second.recoveries) and first.detections.equals(second.detections)
+    assert lease_violations(first) == []
