@@ -171,3 +171,18 @@ def test_the_same_run_twice_gives_the_same_lease_and_recovery_tables():
     assert len(first.leases) > 20 and first.leases.equals(second.leases)
     assert first.recoveries.equals(second.recoveries) and first.detections.equals(second.detections)
     assert lease_violations(first) == []
+
+
+def test_a_failed_holder_cut_off_from_its_revocation_is_revoked_when_its_renewal_gets_through():
+    sim = holding(40.0, duration=30.0, renew_every=2.0)
+    link = sim.topology.link_index("edge-0", "regional-0")
+    at(sim, 5.1, lambda: sim.topology.set_link_up(link, False))
+    at(sim, 13.1, lambda: sim.topology.set_link_up(link, True))
+    trace = sim.run().trace
+    le = trace.leases
+    events = [(t, h, e) for t, h, e in zip(le["time"], le["holder"].astype(str), le["event"].astype(str))
+              if e != "renew"]
+    assert [(h, e) for _, h, e in events] == [("edge-0", "acquire"), ("edge-0", "revoke"), ("edge-1", "acquire")]
+    # The first renewal round after the heal (t = 14) reaches the monitor one uplink later.
+    assert 14.0 < events[1][0] == events[2][0] < 14.1
+    assert lease_violations(trace) == []

@@ -11,11 +11,13 @@ an expired lease is never revived by a renewal, which the seed allows).
   holder that is down or cut off cannot renew, and its lease expires.
 * When the detector finds a holder ``Failed``, the manager sends it a revocation.
   Delivered, it revokes the lease at once; undeliverable (no route), the manager
-  waits for the lease to expire (the seed's "Restart: wait for expiry").
+  waits for the lease to expire (the seed's "Restart: wait for expiry"), or revokes
+  it in answer to a renewal that still gets through first.
 * After the revocation or the expiry, never before, the resource fails over to the
   first candidate believed ``Healthy`` and reachable from the monitor, which then
-  receives the resource's state (``StateTransfer``). With none, the resource stays
-  vacant and failover is tried again at each renewal round.
+  receives the resource's state (``StateTransfer``). With none, the failover is
+  recorded as failed, the resource stays vacant and failover is tried again at each
+  renewal round.
 
 Failover and the state transfer are recorded in ``recoveries`` (Failover on the old
 holder: start when it was found Failed or its lease expired, done at the new
@@ -258,7 +260,11 @@ class LeaseKeeper:
         self._after(self.settings.renew_every, self._round)
 
     def _renewal(self, holder: int, resource: str) -> None:
-        if self.manager.renew(holder, resource, self.settings.duration):
+        if resource in self._revoking and self.manager.holder(resource) == holder:
+            # Found Failed and not yet revoked (the revocation found no route): the
+            # renewal shows the way back, and the revocation is its answer.
+            self._revoked(holder, resource)
+        elif self.manager.renew(holder, resource, self.settings.duration):
             self._watch(resource)
 
     def _maybe_expired(self, resource: str) -> None:
