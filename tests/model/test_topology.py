@@ -296,3 +296,17 @@ def test_to_dict_round_trips() -> None:
     again = Topology([Node(**{**n, "tier": Tier.parse(n["tier"])}) for n in d["nodes"]],
                      [Link(**link) for link in d["links"]])
     assert again.nodes == topo.nodes and again.links == topo.links
+
+
+@settings(max_examples=20, deadline=None)
+@given(down=st.sets(st.integers(0, 12), max_size=8))  # 13 links: 2 regional, 3 edge, 8 device
+def test_side_is_the_first_node_of_the_connected_component_over_links_up(down: set[int]) -> None:
+    topo = hierarchical(devices=8, edge=3, regional=2)
+    assert [topo.side(i) for i in range(len(topo.nodes))] == [0] * len(topo.nodes)
+    for k in down:
+        topo.set_link_up(k, False)
+    up = nx.Graph()
+    up.add_nodes_from(range(len(topo.nodes)))
+    up.add_edges_from((topo.index[link.a], topo.index[link.b]) for k, link in enumerate(topo.links) if topo.link_up[k])
+    for component in nx.connected_components(up):
+        assert {topo.side(v) for v in component} == {min(component)}

@@ -6,6 +6,7 @@ costs one SimPy event to run, plus one per link its data crosses.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -92,6 +93,10 @@ class WorkflowExecutor:
         self._record_transfer = recorder.record_transfer
         self._next_id = 0
         self.active = 0
+        #: Judges a task as it ends, before its successors are released: None lets
+        #: it succeed, a reason fails it (the partition write gate,
+        #: :meth:`WriteGate.check <wfsim.engine.partitions.WriteGate.check>`).
+        self.end_check: Callable[[WorkflowRun, int, NodeRuntime], str | None] | None = None
 
     def submit(self, spec: Workflow, workload: str, origin: int, work: np.ndarray | None = None) -> WorkflowRun:
         """Start a new instance of ``spec`` submitted from node index ``origin``."""
@@ -167,6 +172,12 @@ class WorkflowExecutor:
 
     def on_task_end(self, run: WorkflowRun, task: int, node: NodeRuntime, duration: float) -> None:
         """Called by a node when a task of ``run`` has finished on it."""
+        if self.end_check is not None and run.state is WorkflowState.RUNNING:
+            reason = self.end_check(run, task, node)
+            if reason is not None:
+                node.reserve(run.work_of(task))  # the end released it; _fail releases it again
+                self._fail(run, task, node.index, reason)
+                return
         self.placement.on_task_end(run, task, node, duration)
         run._pending -= 1
         if run.state is not WorkflowState.RUNNING:

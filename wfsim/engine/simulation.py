@@ -16,10 +16,13 @@ from simpy.core import URGENT
 
 from wfsim.engine.autoscaling import AutoscalingLoop, AutoscalingSettings
 from wfsim.engine.cluster import Cluster
+from wfsim.engine.detection import DetectionSettings, FailureDetector
 from wfsim.engine.executor import WorkflowExecutor
+from wfsim.engine.leases import LeaseKeeper, LeaseSettings
 from wfsim.engine.migration import Evacuator, MigrationManager, MigrationSettings, Rebalancer, RebalanceSettings
 from wfsim.engine.network import NETWORKS, Network
 from wfsim.engine.node import NodeRuntime
+from wfsim.engine.partitions import PartitionHandlingSettings, WriteGate
 from wfsim.engine.randomness import RandomStreams
 from wfsim.model.enums import (
     DRAINED,
@@ -166,6 +169,13 @@ class Simulation:
             ``"full"`` (default) the whole trace, ``"metrics"`` only its summary
             metrics (:attr:`RunResult.trace` is then None), which takes less memory
             and time; anything else is a ValueError naming the allowed levels.
+        detection: Heartbeat failure detection and recovery actions
+            (``sim.detector``, :class:`~wfsim.engine.detection.FailureDetector`);
+            None (default): nothing is monitored.
+        leases: Leadership leases with lease-based failover (``sim.leases``,
+            :class:`~wfsim.engine.leases.LeaseKeeper`); needs ``detection``.
+        partition_handling: The write gate on tasks' state writes (``sim.write_gate``,
+            :class:`~wfsim.engine.partitions.WriteGate`); needs ``detection``.
 
     Example:
         >>> from wfsim import Simulation, Workload, Poisson, hierarchical, chain
@@ -193,6 +203,9 @@ class Simulation:
         autoscaling: AutoscalingSettings | None = None,
         health: Iterable[HealthChange] | None = None,
         trace: TraceLevel | str = "full",
+        detection: DetectionSettings | None = None,
+        leases: LeaseSettings | None = None,
+        partition_handling: PartitionHandlingSettings | None = None,
     ) -> None:
         # Parsed first: the recorder's callables depend on it, and the engine's parts
         # below capture them.
@@ -248,6 +261,22 @@ class Simulation:
         self._background_sources: list[Callable[[], Collection[simpy.Event]]] = []
         for change in health or ():
             self.set_health(change.node, change.status, at=change.time, evacuate=change.evacuate)
+        self.detector: FailureDetector | None = None
+        self.leases: LeaseKeeper | None = None
+        self.write_gate: WriteGate | None = None
+        if detection is None and (leases is not None or partition_handling is not None):
+            raise ValueError("leases and partition_handling need detection (they act on the detector's beliefs)")
+        if detection is not None:
+            self.detector = FailureDetector(self.env, topology, self.nodes, self.network, self.recorder, detection,
+                                            self._apply_health, self.add_background)
+            if until is None:
+                # Arrivals end at ``duration``; after that, an idle executor means the end.
+                self.detector.quiet = lambda: self.env.now >= self.duration and not self.executor.active
+            if leases is not None:
+                self.leases = LeaseKeeper(self.detector, self.recorder, leases, self.add_background)
+            if partition_handling is not None:
+                self.write_gate = WriteGate(self.detector, self.recorder, partition_handling)
+                self.executor.end_check = self.write_gate.check
 
     def set_health(self, node: str, status: HealthStatus | str, at: float | None = None,
                    evacuate: bool = False) -> None:

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import functools
 import inspect
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import ValidationError, validate_call
 
 from wfsim.engine.autoscaling import AutoscalingSettings
+from wfsim.engine.detection import DetectionSettings
+from wfsim.engine.leases import LeaseSettings
 from wfsim.engine.migration import MigrationSettings, RebalanceSettings
+from wfsim.engine.partitions import PartitionHandlingSettings
 from wfsim.engine.simulation import HealthChange, Simulation
 from wfsim.experiments import preflight
 from wfsim.experiments.errors import ConfigError
@@ -131,6 +135,43 @@ def _settings_of(group: Any, settings: type[T], **more: Any) -> T:
     return settings(**more, **{p.name: getattr(group, p.name) for p in settings.parameters})
 
 
+def _fault_settings(config: ExperimentConfig, topology: Topology, source: str) -> dict[str, Any]:
+    """The ``detection``, ``leases`` and ``partition_handling`` settings ``config``
+    gives, their node ids checked against ``topology``."""
+    d, le, ph = config.detection, config.leases, config.partition_handling
+    if d is None:
+        for name, group in (("leases", le), ("partition_handling", ph)):
+            if group is not None:
+                raise ConfigError(source, name, "needs a detection: group (it acts on the failure detector's beliefs)")
+        return {}
+    for field, given in (("detection.monitor", [d.monitor] if d.monitor is not None else []),
+                         ("leases.candidates", le.candidates or [] if le is not None else []),
+                         ("partition_handling.members", ph.members or [] if ph is not None else [])):
+        for node in given:
+            try:
+                topology.index_of(node)
+            except ValueError as exc:
+                raise ConfigError(source, field, str(exc)) from None
+
+    def ids(names: list[str] | None) -> tuple[str, ...] | None:
+        return None if names is None else tuple(names)
+
+    makers: dict[str, Callable[[], Tunable]] = {
+        "detection": lambda: _settings_of(d, DetectionSettings, monitor=d.monitor, tiers=tuple(d.tiers))}
+    if le is not None:
+        makers["leases"] = lambda: _settings_of(le, LeaseSettings, resources=tuple(le.resources),
+                                                candidates=ids(le.candidates))
+    if ph is not None:
+        makers["partition_handling"] = lambda: _settings_of(ph, PartitionHandlingSettings, members=ids(ph.members))
+    out: dict[str, Any] = {}
+    for name, make in makers.items():
+        try:
+            out[name] = make()
+        except ValueError as exc:
+            raise ConfigError(source, name, str(exc)) from None
+    return out
+
+
 def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", source: str = "<config>",
                      seed: int | None = None, trace: TraceLevel | str = "full") -> Simulation:
     """A ready-to-run simulation for ``config``; relative paths resolve against ``base_dir``.
@@ -190,7 +231,11 @@ def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", sourc
         except ValueError as exc:
             raise ConfigError(source, f"health[{i}].node", str(exc)) from None
         health.append(HealthChange(change.time, change.node, change.status, change.evacuate))
+    settings.update(_fault_settings(config, topology, source))
     dumped = config.model_dump(mode="json")
+    for group in ("detection", "leases", "partition_handling"):
+        if getattr(config, group) is None:
+            dumped.pop(group, None)
     if config.rebalance is None:
         dumped.pop("rebalance", None)  # manifests of runs without it stay as they were
     if config.autoscaling is None:

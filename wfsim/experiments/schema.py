@@ -12,7 +12,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, get_args
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from wfsim.engine.autoscaling import DEFAULT_TIERS, AutoscalingSettings
+from wfsim.engine.detection import MONITORED_TIERS, DetectionSettings
+from wfsim.engine.leases import LeaseSettings
 from wfsim.engine.migration import MigrationSettings, RebalanceSettings
+from wfsim.engine.partitions import PartitionHandlingSettings
 from wfsim.experiments import preflight
 from wfsim.model.enums import HealthStatus, NetworkFidelity, TaskPriority, Tier
 from wfsim.model.parameters import Tunable
@@ -285,9 +288,26 @@ class _AutoscalingGroup(_Strict):
     provisioning: dict[TierName, Annotated[float, Field(ge=0)]] = {}
 
 
+class _DetectionGroup(_Strict):
+    monitor: str | None = Field(None, min_length=1)
+    tiers: list[TierName] = [tier.value for tier in MONITORED_TIERS]
+
+
+class _LeasesGroup(_Strict):
+    resources: list[Annotated[str, Field(min_length=1)]] = Field(["leader"], min_length=1)
+    candidates: list[str] | None = Field(None, min_length=1)
+
+
+class _PartitionHandlingGroup(_Strict):
+    members: list[str] | None = Field(None, min_length=1)
+
+
 if TYPE_CHECKING:
     RebalanceConfig: TypeAlias = Any
     AutoscalingConfig: TypeAlias = Any
+    DetectionConfig: TypeAlias = Any
+    LeasesConfig: TypeAlias = Any
+    PartitionHandlingConfig: TypeAlias = Any
 else:
     RebalanceConfig = _declared(
         "RebalanceConfig", "Periodic load rebalancing through task migration: the parameters of "
@@ -297,6 +317,18 @@ else:
         "AutoscalingConfig", "Run-time autoscaling of node cores: ``strategy`` with its ``params``, which "
         "``tiers`` scale, scale-up ``provisioning`` delays per tier, and the parameters of "
         ":class:`~wfsim.engine.autoscaling.AutoscalingSettings`.", AutoscalingSettings, base=_AutoscalingGroup)
+    DetectionConfig = _declared(
+        "DetectionConfig", "Heartbeat failure detection and recovery: the ``monitor`` node, the ``tiers`` "
+        "monitored and the parameters of :class:`~wfsim.engine.detection.DetectionSettings`.", DetectionSettings,
+        base=_DetectionGroup)
+    LeasesConfig = _declared(
+        "LeasesConfig", "Leadership leases with failover (needs ``detection``): the ``resources``, their "
+        "``candidates`` and the parameters of :class:`~wfsim.engine.leases.LeaseSettings`.", LeaseSettings,
+        base=_LeasesGroup)
+    PartitionHandlingConfig = _declared(
+        "PartitionHandlingConfig", "The partition write gate (needs ``detection``): the ``strategy``, the "
+        "``members`` LeaderOnly counts; see :class:`~wfsim.engine.partitions.PartitionHandlingSettings`.",
+        PartitionHandlingSettings, base=_PartitionHandlingGroup)
 
 
 class HealthChangeConfig(_Strict):
@@ -338,6 +370,9 @@ class ExperimentConfig(_Strict):
         health:                  # optional: node health changes at run time
           - {time: 30, node: edge-0, status: Maintenance, evacuate: true}   # empty edge-0 ...
           - {time: 90, node: edge-0, status: Healthy}       # ... and bring it back
+        detection: {period: 1.0, timeout: 3.0}   # optional: heartbeats, suspicion, recovery
+        partition_handling: {strategy: LeaderOnly}   # optional, needs detection
+        leases: {resources: [leader], duration: 10}  # optional, needs detection
     """
 
     name: str = "experiment"
@@ -353,5 +388,8 @@ class ExperimentConfig(_Strict):
     rebalance: RebalanceConfig | None = None
     autoscaling: AutoscalingConfig | None = None
     health: list[HealthChangeConfig] = []
+    detection: DetectionConfig | None = None
+    leases: LeasesConfig | None = None
+    partition_handling: PartitionHandlingConfig | None = None
     limits: LimitsConfig = LimitsConfig()
 

@@ -11,7 +11,10 @@ import re
 from dataclasses import dataclass
 
 from wfsim.engine.autoscaling import AutoscalingSettings
+from wfsim.engine.detection import DetectionSettings
+from wfsim.engine.leases import LeaseSettings
 from wfsim.engine.migration import MigrationSettings, RebalanceSettings
+from wfsim.engine.partitions import PartitionHandlingSettings
 from wfsim.model.parameters import Parameter
 from wfsim.policies.registry import AUTOSCALERS, PLACEMENT_STRATEGIES, SCHEDULING_POLICIES
 
@@ -52,5 +55,6 @@ def tunables() -> list[TunableEntry]:
     found += [TunableEntry("scheduling", name, cls, "scheduling.params") for name, cls in SCHEDULING_POLICIES.items()]
     found += [TunableEntry("autoscaling", name, cls, "autoscaling.params") for name, cls in AUTOSCALERS.items()]
     found += [TunableEntry("settings", cls.name, cls, key) for cls, key in (
-        (RebalanceSettings, "rebalance"), (MigrationSettings, "rebalance"), (AutoscalingSettings, "autoscaling"))]
+        (RebalanceSettings, "rebalance"), (MigrationSettings, "rebalance"), (AutoscalingSettings, "autoscaling"),
+        (DetectionSettings, "detection"), (LeaseSettings, "leases"), (PartitionHandlingSettings, "partition_handling"))]
     return found

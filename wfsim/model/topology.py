@@ -116,6 +116,7 @@ class Topology:
         self._routes: dict[tuple[int, int], tuple[int, ...] | None] = {}
         self._nearest: dict[tuple[int, frozenset[Tier]], tuple[int, ...]] = {}
         self._reach_cache: _Reach | None = None
+        self._sides: list[int] | None = None
         #: Bumped on every link state change, so caches built on routes elsewhere
         #: (placement candidates, transfer estimates) know to rebuild.
         self.version = 0
@@ -218,6 +219,20 @@ class Topology:
             self._routes.clear()
             self._nearest.clear()
             self._reach_cache = None
+            self._sides = None
+
+    def side(self, node: int) -> int:
+        """The partition side node index ``node`` is on: the first node, in topology
+        order, of its connected component over the links that are up (``node`` itself
+        when it is cut off from everything). Cached until a link changes state."""
+        if self._sides is None:
+            sides = list(range(len(self.nodes)))
+            for component in nx.connected_components(self._reach().graph):
+                first = min(component)
+                for v in component:
+                    sides[v] = first
+            self._sides = sides
+        return self._sides[node]
 
     def link_index(self, a: str, b: str) -> int:
         """Index of the link between nodes ``a`` and ``b`` (either order)."""

@@ -27,6 +27,12 @@ Definitions:
     deadline misses: workflows (task instances) with a deadline that did not
         complete (end) within it: late, failed (for a task: failed, or blocked in a
         failed workflow), or still open when the deadline had passed by the horizon.
+    detection time: from a node's crash (``faults``) to the detector's first
+        ``Failed`` for it at or after the crash (see :func:`detection_times`).
+    false suspicion: the detector began suspecting (``Partitioned`` or ``Failed``
+        from ``Healthy``) a node that was up (see :func:`suspicions`).
+    write unavailability: seconds a node would have refused a write (the write gate's
+        ``states`` of kind ``writes``; see :func:`write_unavailability`).
 """
 
 from __future__ import annotations
@@ -235,4 +241,167 @@ def summarize(trace: Trace, network: NetworkTotals | None = None) -> dict[str, A
         "cost": cost,
         "energy_joules": energy,
         "deadline_misses": deadline_misses(trace),
+        **_fault_summary(trace),
     }
+
+
+# --- failure detection, recovery, writes and leases --------------------------------
+
+_SUSPECTED = ("Partitioned", "Failed")
+
+
+def down_intervals(trace: Trace) -> dict[str, list[tuple[float, float]]]:
+    """Each crashed node's ``(crash, recover)`` intervals from the ``faults`` table
+    (``recover`` is the horizon for a node still down)."""
+    f = trace.faults
+    out: dict[str, list[tuple[float, float]]] = {}
+    down: dict[str, float] = {}
+    for t, kind, target in zip(f["time"].to_numpy(dtype=float), f["kind"].astype(str), f["target"].astype(str)):
+        if kind == "crash" and target not in down:
+            down[target] = t
+        elif kind == "recover" and target in down:
+            out.setdefault(target, []).append((down.pop(target), t))
+    for target, t in down.items():
+        out.setdefault(target, []).append((t, trace.horizon))
+    return out
+
+
+def detection_times(trace: Trace) -> pd.DataFrame:
+    """Per crash: ``node, crash, detected`` (the first ``Failed`` detection of that
+    node at or after the crash, NaN if none) and ``delay`` (detected − crash)."""
+    det = trace.detections
+    failed = det[det["state"].astype(str) == "Failed"]
+    first: dict[str, np.ndarray] = {n: g["time"].to_numpy(dtype=float)
+                                    for n, g in failed.groupby(failed["node"].astype(str), observed=True)}
+    rows = []
+    for node, spans in down_intervals(trace).items():
+        times = first.get(node, np.empty(0))
+        for crash, _recover in spans:
+            later = times[times >= crash]
+            rows.append((node, crash, float(later[0]) if len(later) else np.nan))
+    out = pd.DataFrame(rows, columns=["node", "crash", "detected"])
+    return out.assign(delay=out["detected"] - out["crash"])
+
+
+def suspicions(trace: Trace) -> pd.DataFrame:
+    """Each time the detector began suspecting a node (``Partitioned`` or ``Failed``
+    from ``Healthy``): ``node, time, state`` and ``false`` (the node was up then: no
+    crash of it in ``faults`` covers that time)."""
+    det = trace.detections.sort_values("time", kind="stable")
+    down = down_intervals(trace)
+    rows = []
+    suspected: set[str] = set()
+    for t, node, state in zip(det["time"].to_numpy(dtype=float), det["node"].astype(str), det["state"].astype(str)):
+        if state in _SUSPECTED and node not in suspected:
+            suspected.add(node)
+            up = not any(a <= t <= b for a, b in down.get(node, ()))
+            rows.append((node, t, state, up))
+        elif state not in _SUSPECTED:
+            suspected.discard(node)
+    return pd.DataFrame(rows, columns=["node", "time", "state", "false"])
+
+
+def write_unavailability(trace: Trace) -> pd.Series:
+    """Seconds each node (by id; only nodes that ever refused) would have refused a
+    write: the write gate's ``states`` of kind ``writes`` (``refused`` until the next
+    ``open``, or until the horizon)."""
+    st = trace.states
+    st = st[st["kind"].astype(str) == "writes"]
+    out: dict[str, float] = {}
+    since: dict[str, float] = {}
+    for t, node, state in zip(st["time"].to_numpy(dtype=float), st["entity"].astype(str), st["state"].astype(str)):
+        if state == "refused":
+            since.setdefault(node, t)
+        elif node in since:
+            out[node] = out.get(node, 0.0) + t - since.pop(node)
+    for node, t in since.items():
+        out[node] = out.get(node, 0.0) + trace.horizon - t
+    return pd.Series(out, dtype=float)
+
+
+def reconcile_conflicts(trace: Trace) -> int:
+    """Keys found written on two sides when partitioned nodes reconciled: for each
+    ``Reconcile`` done at node n, the keys n accepted while ``Partitioned`` (since the
+    detector last made it so) that another node accepted, from a side other than one
+    n wrote it on, between then and the reconcile."""
+    rec = trace.recoveries
+    done = rec[(rec["action"].astype(str) == "Reconcile") & (rec["phase"].astype(str) == "done")]
+    if not len(done):
+        return 0
+    det = trace.detections
+    parted = det[det["state"].astype(str) == "Partitioned"]
+    w = trace.writes[trace.writes["accepted"].to_numpy(dtype=bool)]
+    w_time = w["time"].to_numpy(dtype=float)
+    w_node, w_key, w_side = w["node"].astype(str).to_numpy(), w["key"].astype(str).to_numpy(), \
+        w["side"].astype(str).to_numpy()
+    w_parted = w["state"].astype(str).to_numpy() == "Partitioned"
+    total = 0
+    for t_done, node in zip(done["time"].to_numpy(dtype=float), done["node"].astype(str)):
+        starts = parted["time"].to_numpy(dtype=float)[(parted["node"].astype(str) == node).to_numpy()]
+        starts = starts[starts <= t_done]
+        if not len(starts):
+            continue
+        window = (w_time >= starts[-1]) & (w_time <= t_done)
+        mine: dict[str, set[str]] = {}
+        for k, s in zip(w_key[window & (w_node == node) & w_parted], w_side[window & (w_node == node) & w_parted]):
+            mine.setdefault(k, set()).add(s)
+        others = window & (w_node != node)
+        total += len({k for k, s in zip(w_key[others], w_side[others]) if k in mine and mine[k] - {s}})
+    return total
+
+
+def lease_violations(trace: Trace) -> list[str]:
+    """Breaches of P22 in the ``leases`` table: a lease acquired while another
+    (or the same holder's) was unexpired, or renewed after it had expired or
+    ended. Empty when every resource had at most one unexpired lease at a time."""
+    found = []
+    le = trace.leases
+    held: dict[str, tuple[str, float]] = {}  # resource → (holder, expires)
+    for t, res, holder, event, expires in zip(
+            le["time"].to_numpy(dtype=float), le["resource"].astype(str), le["holder"].astype(str),
+            le["event"].astype(str), le["expires"].to_numpy(dtype=float)):
+        current = held.get(res)
+        if event == "acquire":
+            if current is not None and t < current[1]:
+                found.append(f"t={t:g}: {holder} acquired {res} while {current[0]} held it until {current[1]:g}")
+            held[res] = (holder, expires)
+        elif event == "renew":
+            if current is None or current[0] != holder or not t < current[1]:
+                found.append(f"t={t:g}: {holder} renewed {res} without an unexpired lease on it")
+            held[res] = (holder, expires)
+        elif event in ("release", "revoke", "expire"):
+            held.pop(res, None)
+    return found
+
+
+def _fault_summary(trace: Trace) -> dict[str, Any]:
+    """The ``detection``, ``writes`` and ``leases`` parts of :func:`summarize`, for
+    the tables that have rows."""
+    out: dict[str, Any] = {}
+    if len(trace.detections):
+        sus = suspicions(trace)
+        times = detection_times(trace)
+        rec = trace.recoveries
+        done = rec[rec["phase"].astype(str) == "done"]
+        out["detection"] = {
+            "suspicions": len(sus),
+            "false_suspicions": int(sus["false"].sum()),
+            "crashes": len(times),
+            "crashes_detected": int(times["detected"].notna().sum()),
+            "detection_time": _percentiles(times["delay"].dropna().to_numpy(dtype=float)),
+            "recoveries": {str(k): int(v) for k, v in done["action"].astype(str).value_counts().sort_index().items()},
+        }
+    if len(trace.writes):
+        accepted = trace.writes["accepted"].to_numpy(dtype=bool)
+        unavailable = write_unavailability(trace)
+        out["writes"] = {
+            "accepted": int(accepted.sum()),
+            "rejected": int((~accepted).sum()),
+            "conflicts": reconcile_conflicts(trace),
+            "unavailable_seconds": {k: float(v) for k, v in unavailable.sort_index().items()},
+        }
+    if len(trace.leases):
+        ev = trace.leases["event"].astype(str)
+        out["leases"] = {kind: int((ev == kind).sum()) for kind in ("acquire", "renew", "refuse", "revoke", "expire")}
+        out["leases"]["violations"] = len(lease_violations(trace))
+    return out
