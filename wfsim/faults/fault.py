@@ -224,7 +224,7 @@ def renewals(rng: np.random.Generator, horizon: float, up: float, down: float, d
     """``(start, end)`` of the down periods of an alternating renewal process that
     starts up at 0: up times of mean ``up``, down times of mean ``down``; periods
     starting before ``horizon`` (the last may end after it)."""
-    out = []
+    out: list[tuple[float, float]] = []
     t = 0.0
     while True:
         t += draw_duration(rng, distribution, up, shape)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -38,11 +38,11 @@ _CRASH, _LINK, _PARTITION, _SPIKE, _HANDOVER = (FAULT_KINDS[k] for k in (CRASH, 
 _EDGE = (Tier.EDGE_DEVICE, Tier.EDGE_CLOUD)
 
 
-def _distribution(default: str = "exponential") -> str:
+def _distribution(default: str = "exponential") -> Any:
     return param(default, choices=DISTRIBUTIONS, doc="distribution of the times drawn (with their mean)")
 
 
-def _shape() -> float:
+def _shape() -> Any:
     return param(1.5, low=0.1, high=10.0, doc="Weibull shape k, or lognormal sigma (other distributions: unused)")
 
 
