@@ -140,8 +140,8 @@ class Crashes(FaultProcess):
 
 @dataclass(eq=False)
 class Schedule(FaultProcess):
-    """Faults at given times: the deterministic one (YAML: ``faults: [{kind: crash,
-    targets: [edge-0], start: 30, end: 90}, …]``).
+    """Faults at given times: the deterministic one (YAML: ``{process: schedule,
+    faults: [{kind: crash, targets: [edge-0], start: 30, end: 90}, …]}``).
 
     Attributes:
         faults: The faults, as :class:`~wfsim.faults.fault.Fault` s (links named
