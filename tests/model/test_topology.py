@@ -310,3 +310,24 @@ def test_side_is_the_first_node_of_the_connected_component_over_links_up(down: s
     up.add_edges_from((topo.index[link.a], topo.index[link.b]) for k, link in enumerate(topo.links) if topo.link_up[k])
     for component in nx.connected_components(up):
         assert {topo.side(v) for v in component} == {min(component)}
+
+
+def test_access_points_link_each_device_to_the_next_edge_nodes_too() -> None:
+    plain = hierarchical(devices=5, edge=3, regional=1)
+    assert hierarchical(devices=5, edge=3, regional=1, access_points=1).to_dict() == plain.to_dict()
+    multi = hierarchical(devices=5, edge=3, regional=1, access_points=3)
+    assert multi.links[:len(plain.links)] == plain.links  # the usual links first, in the usual order
+    extra = [(link.a, link.b) for link in multi.links[len(plain.links):]]
+    assert extra[:4] == [("device-0", "edge-1"), ("device-0", "edge-2"), ("device-1", "edge-2"), ("device-1", "edge-0")]
+    assert len(extra) == 10
+    with pytest.raises(TopologyError, match=r"access_points must be in \[1, edge=3\], got 4"):
+        hierarchical(devices=5, edge=3, access_points=4)
+
+
+def test_a_copy_changes_its_links_on_its_own() -> None:
+    topo = hierarchical(devices=2, edge=1, regional=1)
+    topo.set_link_up(0, False)
+    copy = topo.copy()
+    assert copy.link_up == topo.link_up and copy.nodes == topo.nodes
+    copy.set_link_up(1, False)
+    assert topo.link_up[1] and not copy.link_up[1]

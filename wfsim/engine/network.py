@@ -51,6 +51,20 @@ class Network(ABC):
         self._send(route, nbytes, callback, args)
         return True
 
+    def set_latency_factor(self, link: int, factor: float) -> None:
+        """From now on, link ``link`` (both directions) has ``factor`` times its
+        nominal latency (1: nominal again). Messages starting on the link later see
+        it (data already in flight keeps the latency it started with); estimates are
+        recomputed.
+
+        Raises:
+            ValueError: For a factor that is not a positive number.
+        """
+        if not 0 < factor < float("inf"):
+            raise ValueError(f"a latency factor must be > 0, got {factor}")
+        self._latency[2 * link] = self._latency[2 * link + 1] = self.topology.links[link].latency * factor
+        self._estimates.clear()
+
     @abstractmethod
     def _send(self, route: tuple[int, ...], nbytes: float, callback: Callback, args: tuple) -> None: ...
 

@@ -18,12 +18,14 @@ from wfsim.engine.autoscaling import AutoscalingLoop, AutoscalingSettings
 from wfsim.engine.cluster import Cluster
 from wfsim.engine.detection import DetectionSettings, FailureDetector
 from wfsim.engine.executor import WorkflowExecutor
+from wfsim.engine.faults import FaultInjector
 from wfsim.engine.leases import LeaseKeeper, LeaseSettings
 from wfsim.engine.migration import Evacuator, MigrationManager, MigrationSettings, Rebalancer, RebalanceSettings
 from wfsim.engine.network import NETWORKS, Network
 from wfsim.engine.node import NodeRuntime
 from wfsim.engine.partitions import PartitionHandlingSettings, WriteGate
 from wfsim.engine.randomness import RandomStreams
+from wfsim.faults.processes import FaultProcess
 from wfsim.model.enums import (
     DRAINED,
     HealthStatus,
@@ -176,6 +178,10 @@ class Simulation:
             :class:`~wfsim.engine.leases.LeaseKeeper`); needs ``detection``.
         partition_handling: The write gate on tasks' state writes (``sim.write_gate``,
             :class:`~wfsim.engine.partitions.WriteGate`); needs ``detection``.
+        faults: Fault processes (:mod:`wfsim.faults`) applied by ``sim.faults``
+            (:class:`~wfsim.engine.faults.FaultInjector`), drawn up to ``until`` (or,
+            without it, twice ``duration``). With faults, the run changes a copy of
+            ``topology`` (``sim.topology``).
 
     Example:
         >>> from wfsim import Simulation, Workload, Poisson, hierarchical, chain
@@ -206,6 +212,7 @@ class Simulation:
         detection: DetectionSettings | None = None,
         leases: LeaseSettings | None = None,
         partition_handling: PartitionHandlingSettings | None = None,
+        faults: Sequence[FaultProcess] = (),
     ) -> None:
         # Parsed first: the recorder's callables depend on it, and the engine's parts
         # below capture them.
@@ -214,6 +221,8 @@ class Simulation:
             raise ValueError(f"duration must be >= 0, got {duration}")
         if until is not None and not until > 0:
             raise ValueError(f"until must be > 0, got {until}")
+        if faults:
+            topology = topology.copy()  # faults take links down: the caller's topology stays as it is
         self.topology = topology
         self.workloads = list(workloads)
         # A run works on its own copy, so strategies that learn or plan (AdaptiveFlow,
@@ -259,6 +268,11 @@ class Simulation:
         # Periodic or scheduled processes (heartbeats, fault schedules, …) that must not
         # keep a run going on their own: each gives its pending events (see add_background).
         self._background_sources: list[Callable[[], Collection[simpy.Event]]] = []
+        #: Applies the fault processes; other parts subscribe to its ``on_crash`` and ``on_recover``.
+        self.faults = FaultInjector(self.env, topology, self.network, self.nodes, self.recorder, faults,
+                                    self.random, until if until is not None else 2 * self.duration)
+        if faults:
+            self.add_background(self.faults.pending)
         for change in health or ():
             self.set_health(change.node, change.status, at=change.time, evacuate=change.evacuate)
         self.detector: FailureDetector | None = None

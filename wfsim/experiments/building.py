@@ -3,6 +3,7 @@ arrivals, and the ready-to-run :class:`~wfsim.engine.simulation.Simulation`."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 from collections.abc import Callable
@@ -23,11 +24,15 @@ from wfsim.experiments.loading import read_yaml, validation_error
 from wfsim.experiments.schema import (
     ArrivalProcessConfig,
     ExperimentConfig,
+    FaultConfig,
     LimitsConfig,
+    ScheduledFaultConfig,
     TaskFields,
     TopologyConfig,
     WorkflowConfig,
 )
+from wfsim.faults.fault import FaultTargetError
+from wfsim.faults.processes import FAULT_PROCESSES, FaultProcess
 from wfsim.model.enums import NetworkFidelity, Tier, TraceLevel
 from wfsim.model.parameters import Tunable
 from wfsim.model.topology import Link, Node, Topology, TopologyError, hierarchical
@@ -124,6 +129,33 @@ def build_workflow(config: WorkflowConfig, base: Path, source: str, field: str,
         raise ConfigError(source, field, str(exc)) from None
     except OSError as exc:
         raise ConfigError(source, field, str(exc)) from None
+
+
+def build_faults(configs: list[FaultConfig], topology: Topology, source: str) -> list[FaultProcess]:
+    """The fault processes of a config's ``faults:`` list, their targets checked
+    against ``topology``.
+
+    Raises:
+        ConfigError: Naming ``faults[i].<field>`` and what is allowed.
+    """
+    out = []
+    for i, entry in enumerate(configs):
+        cls = FAULT_PROCESSES[entry.process]
+        args = {}
+        for f in dataclasses.fields(cls):
+            value = getattr(entry, f.name)
+            if isinstance(value, tuple) and value and isinstance(value[0], ScheduledFaultConfig):
+                value = tuple(item.fault() for item in value)
+            args[f.name] = value
+        try:
+            process = cls(**args)
+            process.check(topology)
+        except FaultTargetError as exc:
+            raise ConfigError(source, f"faults[{i}].{exc.field}", str(exc).partition(": ")[2]) from None
+        except ValueError as exc:
+            raise ConfigError(source, f"faults[{i}]", str(exc)) from None
+        out.append(process)
+    return out
 
 
 T = TypeVar("T", bound=Tunable)
@@ -232,6 +264,7 @@ def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", sourc
             raise ConfigError(source, f"health[{i}].node", str(exc)) from None
         health.append(HealthChange(change.time, change.node, change.status, change.evacuate))
     settings.update(_fault_settings(config, topology, source))
+    faults = build_faults(config.faults, topology, source)
     dumped = config.model_dump(mode="json")
     for group in ("detection", "leases", "partition_handling"):
         if getattr(config, group) is None:
@@ -242,6 +275,8 @@ def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", sourc
         dumped.pop("autoscaling", None)
     if not config.health:
         dumped.pop("health", None)
+    if not config.faults:
+        dumped.pop("faults", None)
     if config.limits == LimitsConfig():
         dumped.pop("limits", None)  # limits change no result: manifests stay as they were
     sim = Simulation(
@@ -256,6 +291,7 @@ def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", sourc
         **settings,
         health=health,
         trace=trace,
+        faults=faults,
     )
     preflight.check_size(sim, config, source)
     preflight.check_placement(sim, config, source)

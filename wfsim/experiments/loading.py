@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from wfsim.experiments.errors import ConfigError
 from wfsim.experiments.schema import ExperimentConfig, StrategyConfig
+from wfsim.faults.processes import FAULT_PROCESSES
 from wfsim.policies.autoscaling import AUTOSCALERS
 from wfsim.policies.registry import PLACEMENT_STRATEGIES, SCHEDULING_POLICIES
 from wfsim.workloads.arrivals import ARRIVAL_PROCESSES
@@ -271,7 +272,8 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     for item in loc:
         if isinstance(item, int):
             parts.append(f"[{item}]")
-        elif item == "[key]" or (item in ARRIVAL_PROCESSES and parts and parts[-1].endswith("arrivals")):
+        elif (item == "[key]" or (item in ARRIVAL_PROCESSES and parts and parts[-1].endswith("arrivals"))
+              or (item in FAULT_PROCESSES and parts[-2:] == ["faults", parts[-1]] and parts[-1].startswith("["))):
             continue  # pydantic's markers (dict key, union tag), not fields the user wrote
         else:
             parts.append(("." if parts else "") + str(item))

@@ -4,6 +4,11 @@ turning one into a simulation: :mod:`wfsim.experiments.building`)."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import math
+import operator
+import typing
 from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
@@ -17,6 +22,8 @@ from wfsim.engine.leases import LeaseSettings
 from wfsim.engine.migration import MigrationSettings, RebalanceSettings
 from wfsim.engine.partitions import PartitionHandlingSettings
 from wfsim.experiments import preflight
+from wfsim.faults.fault import END_OF, Fault
+from wfsim.faults.processes import FAULT_PROCESSES, FaultProcess
 from wfsim.model.enums import HealthStatus, NetworkFidelity, TaskPriority, Tier
 from wfsim.model.parameters import Tunable
 from wfsim.model.topology import LINK_DEFAULTS
@@ -343,6 +350,52 @@ class HealthChangeConfig(_Strict):
     evacuate: bool = False
 
 
+class ScheduledFaultConfig(_Strict):
+    """One fault of the ``schedule`` process (a :class:`~wfsim.faults.fault.Fault`):
+    ``{kind: crash, targets: [edge-0], start: 30, end: 90}``; no ``end``: it never ends."""
+
+    kind: Literal[tuple(END_OF)]  # type: ignore[valid-type]
+    targets: list[str] = Field(min_length=1)
+    start: float = Field(ge=0)
+    end: float | None = None
+    name: str = ""
+    factor: float = Field(1.0, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ScheduledFaultConfig:
+        if self.end is not None and self.end < self.start:
+            raise ValueError(f"end ({self.end}) must be >= start ({self.start})")
+        return self
+
+    def fault(self) -> Fault:
+        """The fault this entry describes."""
+        return Fault(self.kind, tuple(self.targets), self.start, math.inf if self.end is None else self.end,
+                     self.name, self.factor)
+
+
+def _fault_model(cls: type[FaultProcess]) -> Any:
+    """The ``faults:`` entry of a fault process: ``process: <name>``, its declared
+    parameters and its target fields (``nodes``, ``site``, …, as the class declares them)."""
+    declared = {p.name for p in cls.parameters}
+    hints = typing.get_type_hints(cls)
+    targets: dict[str, Any] = {"process": (Literal[cls.name], ...)}
+    for f in dataclasses.fields(cls):
+        if f.name not in declared:
+            annotation = tuple[ScheduledFaultConfig, ...] if hints[f.name] == tuple[Fault, ...] else hints[f.name]
+            targets[f.name] = (annotation, f.default)
+    base = create_model(f"{cls.__name__}Targets", __base__=_Strict, __module__=__name__, **targets)
+    return _declared(f"{cls.__name__}Config", f"The ``{cls.name}`` fault process "
+                     f"(:class:`~{cls.__module__}.{cls.__name__}`).", cls, base=base)
+
+
+if TYPE_CHECKING:
+    FaultConfig: TypeAlias = Any
+else:
+    # One model per registered process, told apart by ``process``.
+    FaultConfig = Annotated[functools.reduce(operator.or_, map(_fault_model, FAULT_PROCESSES.values())),
+                            Field(discriminator="process")]
+
+
 class LimitsConfig(_Strict):
     """How large a run may be (see :mod:`wfsim.experiments.preflight`): a config
     expecting more trace events or nodes is refused before anything large is built.
@@ -373,6 +426,9 @@ class ExperimentConfig(_Strict):
         detection: {period: 1.0, timeout: 3.0}   # optional: heartbeats, suspicion, recovery
         partition_handling: {strategy: LeaderOnly}   # optional, needs detection
         leases: {resources: [leader], duration: 10}  # optional, needs detection
+        faults:                  # optional: fault processes (wfsim.faults), drawn from the seed
+          - {process: crashes, mtbf: 600, mttr: 30, tiers: [EdgeCloud]}
+          - {process: partitions, site: edge-1, start: 40, duration: 20}
     """
 
     name: str = "experiment"
@@ -391,5 +447,6 @@ class ExperimentConfig(_Strict):
     detection: DetectionConfig | None = None
     leases: LeasesConfig | None = None
     partition_handling: PartitionHandlingConfig | None = None
+    faults: list[FaultConfig] = []
     limits: LimitsConfig = LimitsConfig()
 

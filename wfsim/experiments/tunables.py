@@ -15,6 +15,7 @@ from wfsim.engine.detection import DetectionSettings
 from wfsim.engine.leases import LeaseSettings
 from wfsim.engine.migration import MigrationSettings, RebalanceSettings
 from wfsim.engine.partitions import PartitionHandlingSettings
+from wfsim.faults.processes import FAULT_PROCESSES
 from wfsim.model.parameters import Parameter
 from wfsim.policies.registry import AUTOSCALERS, PLACEMENT_STRATEGIES, SCHEDULING_POLICIES
 
@@ -24,8 +25,9 @@ class TunableEntry:
     """One strategy or settings group as a config names it.
 
     Attributes:
-        axis: ``placement``, ``scheduling``, ``autoscaling`` (strategies) or
-            ``settings``.
+        axis: ``placement``, ``scheduling``, ``autoscaling`` (strategies),
+            ``settings`` or ``faults`` (fault processes: each entry of a config's
+            ``faults:`` list names one, ``faults.<i>.<parameter>=…`` sets it).
         name: The strategy's registry name, or the settings group's name.
         cls: The class (its docstring's first line describes it).
         key: Where its parameters go in a config, e.g. ``placement.params``.
@@ -50,11 +52,13 @@ class TunableEntry:
 
 
 def tunables() -> list[TunableEntry]:
-    """Every registered strategy, then every settings group, in registry order."""
+    """Every registered strategy, then every settings group, then every fault process,
+    in registry order."""
     found = [TunableEntry("placement", name, cls, "placement.params") for name, cls in PLACEMENT_STRATEGIES.items()]
     found += [TunableEntry("scheduling", name, cls, "scheduling.params") for name, cls in SCHEDULING_POLICIES.items()]
     found += [TunableEntry("autoscaling", name, cls, "autoscaling.params") for name, cls in AUTOSCALERS.items()]
     found += [TunableEntry("settings", cls.name, cls, key) for cls, key in (
         (RebalanceSettings, "rebalance"), (MigrationSettings, "rebalance"), (AutoscalingSettings, "autoscaling"),
         (DetectionSettings, "detection"), (LeaseSettings, "leases"), (PartitionHandlingSettings, "partition_handling"))]
+    found += [TunableEntry("faults", name, cls, "faults") for name, cls in FAULT_PROCESSES.items()]
     return found

@@ -210,6 +210,15 @@ class Topology:
         self._nearest[key] = result
         return result
 
+    def copy(self) -> Topology:
+        """A topology of the same nodes and links, with the same links up, whose link
+        state changes independently of this one's."""
+        other = Topology(self.nodes, self.links)
+        for k, up in enumerate(self.link_up):
+            if not up:
+                other.set_link_up(k, False)
+        return other
+
     # --- link state --------------------------------------------------------------
     def set_link_up(self, link: int, up: bool) -> None:
         """Bring a link up or down; routes are recomputed on next use."""
@@ -340,6 +349,7 @@ def hierarchical(
     edge_tier: Tier | str = Tier.EDGE_CLOUD,
     nodes: Mapping[Tier | str, Mapping[str, Any]] | None = None,
     links: Mapping[str, Mapping[str, float]] | None = None,
+    access_points: int = 1,
 ) -> Topology:
     """Build ``devices → edge → regional → one cloud`` as a tree.
 
@@ -357,12 +367,18 @@ def hierarchical(
             ``{"Cloud": {"cores": 64}}``.
         links: Per-level overrides of :data:`LINK_DEFAULTS`, e.g.
             ``{"device-edge": {"latency": 0.002}}``.
+        access_points: Edge nodes each device links to: device ``i`` also links to
+            edge nodes ``i+1 … i+k-1`` (mod ``edge``), after every other link, so a
+            device can hand over between them (the ``mobility`` fault process).
+            Without mobility, a device uses the nearest one up.
     """
     if devices < 0 or edge < 1 or regional < 0:
         raise TopologyError(
             f"hierarchical topology needs devices >= 0, edge >= 1, regional >= 0; "
             f"got devices={devices}, edge={edge}, regional={regional}"
         )
+    if not 1 <= access_points <= edge:
+        raise TopologyError(f"access_points must be in [1, edge={edge}], got {access_points}")
     device_tier, edge_tier = Tier.parse(device_tier), Tier.parse(edge_tier)
     node_params = {tier: dict(params) for tier, params in TIER_DEFAULTS.items()}
     node_fields = [f for f in Node.__dataclass_fields__ if f not in ("id", "tier")]
@@ -399,5 +415,8 @@ def hierarchical(
     for i in range(devices):
         built.append(Node(f"device-{i}", device_tier, **node_params[device_tier]))
         wires.append(Link(f"device-{i}", f"edge-{i % edge}", **link_params["device-edge"]))
+    for i in range(devices):
+        for extra in range(1, access_points):
+            wires.append(Link(f"device-{i}", f"edge-{(i + extra) % edge}", **link_params["device-edge"]))
     return Topology(built, wires)
 

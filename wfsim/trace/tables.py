@@ -296,13 +296,17 @@ DECLARATIONS: tuple[Table, ...] = (
         ("load", FLOAT, "as the round decided on it: (queued + running + incoming tasks) / current capacity"),
     ), optional=True),
     Table("faults", "Injected faults as they begin and end (:mod:`wfsim.faults`): the ground truth "
-          "the failure detector and the edge nodes try to see.", _columns(
+          "the failure detector and the edge nodes try to see. crash/recover and link_down/link_up rows "
+          "are a node's or link's actual changes (a fault finding it already down adds none), so a link "
+          "is down from its ``link_down`` row to its next ``link_up``.", _columns(
               _TIME,
               ("kind", CATEGORY, "", FAULT_KINDS),
               ("target", STRING, "the node, the link (``a~b``), or the partition's or site's name"),
               ("process", CATEGORY, "the fault process that drew it"),
               ("detail", STRING, "partition: its nodes, comma-separated; handover: ``from->to``; "
-               "spike: the latency factor; ``<NA>`` otherwise"),
+               "spike: the latency factor; link_down/link_up: the cause when not a link outage "
+               "(``crash``, ``partition``, ``handover``); crash/recover: the site's name for a site "
+               "failure; ``<NA>`` otherwise"),
           ), optional=True),
     Table("detections", "The failure detector's view of each node as it changes (heartbeat checks).",
           _columns(

@@ -7,6 +7,7 @@ their declarations (:mod:`wfsim.model.parameters`, as ``wfsim params`` lists the
       placement: {strategy: [hybrid_dynamic, heft], params: {latency_weight: {low: 0.2, high: 0.8}}}
       scheduling: priority                       # a fixed strategy
       rebalance: {interval: {low: 10, high: 120}, max_concurrent: [2, 4, 8], overhead: 1.5}
+      faults: [{mttr: {low: 10, high: 300}}, all]  # the experiment's fault processes, in order
 
 Under a strategy axis (``placement``, ``scheduling``, ``autoscaling``), ``strategy``
 is one name (fixed) or a list (a categorical dimension ``placement.strategy``; each
@@ -16,7 +17,8 @@ none of the strategies is refused); without ``params``, every parameter of the n
 strategies is tuned, and without ``strategy`` either, the experiment's own strategy
 is kept and nothing of it tuned. A settings group (``rebalance``; ``autoscaling``'s
 other keys) lists its parameters, or is ``all``; naming a group the experiment lacks
-switches it on.
+switches it on. ``faults`` is a list, an entry per fault process of the experiment
+(in its order, possibly fewer), each like a settings group.
 
 A parameter's entry is a value (fixed), a list (categorical choices), or a mapping
 ``{low, high, step, log}`` narrowing its declared range (``{}``: the declared range).
@@ -47,6 +49,8 @@ if TYPE_CHECKING:
 _RANGE_KEYS = ("low", "high", "step", "log")
 #: Word for tuning every parameter of a strategy or group.
 ALL = "all"
+#: The key of the experiment's list of fault processes.
+FAULTS = "faults"
 
 
 @dataclass(frozen=True)
@@ -209,7 +213,7 @@ def build_space(space: Mapping[str, Any], experiment: ExperimentConfig, source: 
     """
     entries = tunables()
     strategies = {axis: {e.name: e for e in entries if e.axis == axis}
-                  for axis in dict.fromkeys(e.axis for e in entries if e.axis != "settings")}
+                  for axis in dict.fromkeys(e.axis for e in entries if e.axis not in ("settings", FAULTS))}
     groups = {key: [e for e in entries if e.axis == "settings" and e.key == key]
               for key in dict.fromkeys(e.key for e in entries if e.axis == "settings")}
     if not isinstance(space, Mapping):
@@ -217,9 +221,12 @@ def build_space(space: Mapping[str, Any], experiment: ExperimentConfig, source: 
     axes: list[_Axis] = []
     settings: list[_Group] = []
     for key, spec in space.items():
+        if key == FAULTS:
+            settings += _fault_groups(spec, experiment, {e.name: e for e in entries if e.axis == FAULTS}, source)
+            continue
         if key not in strategies and key not in groups:
             raise ConfigError(source, f"space.{key}", "unknown strategy axis or settings group; allowed: "
-                              + ", ".join(dict.fromkeys([*strategies, *groups])))
+                              + ", ".join(dict.fromkeys([*strategies, *groups, FAULTS])))
         spec = {"strategy": spec} if isinstance(spec, str) and key in strategies and spec != ALL else spec
         if spec == ALL and key in groups:
             spec = {name: {} for e in groups[key] for name in _bounded(e.parameters)}
@@ -236,6 +243,26 @@ def build_space(space: Mapping[str, Any], experiment: ExperimentConfig, source: 
             settings.append(_build_group(key, rest, groups[key], values, source))
     switched_on = [key for key in space if key in groups and getattr(experiment, key) is None]
     return Space(axes, settings, switched_on)
+
+
+def _fault_groups(spec: Any, experiment: ExperimentConfig, registry: Mapping[str, TunableEntry],
+                  source: str) -> list[_Group]:
+    """The groups of ``space.faults``: entry ``i`` tunes the parameters of the
+    experiment's fault process ``i`` (a mapping like a settings group's, or ``all``)."""
+    have = len(experiment.faults)
+    if not isinstance(spec, list) or len(spec) > have:
+        raise ConfigError(source, f"space.{FAULTS}", f"must be a list of at most {have} entries, one per fault "
+                          f"process of the experiment, in its order; got {spec!r}")
+    out = []
+    for i, (entry, configured) in enumerate(zip(spec, experiment.faults)):
+        found = registry[configured.process]
+        if entry == ALL:
+            entry = {name: {} for name in _bounded(found.parameters)}
+        if not isinstance(entry, Mapping):
+            raise ConfigError(source, f"space.{FAULTS}[{i}]", f"must be a mapping of parameters or {ALL!r}, "
+                              f"got {entry!r}")
+        out.append(_build_group(f"{FAULTS}.{i}", entry, [found], configured.model_dump(), source))
+    return out
 
 
 def _bounded(parameters: Sequence[Parameter]) -> list[str]:
