@@ -1,0 +1,144 @@
+"""Edge autonomy (P19), over the ``connectivity`` and ``decisions`` tables: who decides
+at each autonomy level, the level each connectivity calls for, and the age of cached
+answers.  ``not_applicable`` on runs without edge autonomy.
+
+The clause "the connectivity label matches the heartbeat-age bands" needs the times
+the cloud's heartbeats reached each edge node, which the trace does not record; the
+engine's tests check it (``tests/engine/test_edge_autonomy.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from wfsim.model.enums import ConnectivityStatus, EdgeAutonomyLevel, autonomy_level
+from wfsim.verify.catalog.common import as_str, config, fmt, node_slice
+from wfsim.verify.properties import Findings, Invariant, TraceView
+
+#: Levels each connectivity status may give: the mapping at a decision accuracy below
+#: and above the gate (only ``Connected`` depends on it).
+_ALLOWED_LEVELS = {status.value: {autonomy_level(status, accuracy).value for accuracy in (0.0, 1.0)}
+                   for status in ConnectivityStatus}
+
+
+def _has_autonomy(view: TraceView) -> bool:
+    return bool(len(view.trace.connectivity) or len(view.trace.decisions))
+
+
+def _node_findings(view: TraceView, rows: pd.DataFrame, explanation: pd.Series) -> pd.DataFrame:
+    """Violations of nodes (``rows`` with ``time``, ``node`` and maybe ``workflow``,
+    ``task``), each with the node's records around it as the trace slice."""
+    return pd.DataFrame({
+        "entity_kind": "node", "entity": rows["node"].to_numpy(dtype=object), "time": rows["time"].to_numpy(),
+        "step": None, "explanation": explanation.to_numpy(dtype=object),
+        "workflow": rows["workflow"].to_numpy() if "workflow" in rows else np.nan,
+        "events": [node_slice(view, n, t) for n, t in zip(rows["node"], rows["time"])],
+    })
+
+
+def _decisions_with_level(view: TraceView) -> pd.DataFrame:
+    """Each decision with its node's connectivity and level then (the last
+    ``connectivity`` row at or before it; ``None`` before the first)."""
+    k, c = view.trace.decisions, view.trace.connectivity
+    left = pd.DataFrame({"time": k["time"].to_numpy(dtype=float), "node": as_str(k["node"]),
+                         "workflow": k["workflow"].to_numpy(), "task": as_str(k["task"]),
+                         "decider": as_str(k["decider"]),
+                         "action": k["action"].astype(object).where(k["action"].notna(), None).to_numpy(),
+                         "staleness": k["staleness"].to_numpy(dtype=float), "_row": np.arange(len(k))})
+    right = pd.DataFrame({"time": c["time"].to_numpy(dtype=float), "node": as_str(c["node"]),
+                          "status": as_str(c["status"]), "level": as_str(c["level"])})
+    if not len(left):
+        return left.assign(status=None, level=None)
+    merged = pd.merge_asof(left.sort_values("time", kind="stable"), right.sort_values("time", kind="stable"),
+                           on="time", by="node")
+    return merged.sort_values("_row").reset_index(drop=True)
+
+
+def _who_decides(view: TraceView) -> Findings:
+    d = _decisions_with_level(view)
+    level, status = d["level"].to_numpy(dtype=object), d["status"].to_numpy(dtype=object)
+    dependent = level == EdgeAutonomyLevel.FULLY_DEPENDENT.value
+    known = np.array([isinstance(x, str) for x in level], dtype=bool)
+    alone = (level == EdgeAutonomyLevel.FULLY_AUTONOMOUS.value) | (
+        (status == ConnectivityStatus.DISCONNECTED.value) & known & ~dependent)
+    local_when_dependent = dependent & (d["decider"] == "local").to_numpy()
+    cloud_when_alone = alone & (d["decider"] == "cloud").to_numpy()
+    bad = d[local_when_dependent | cloud_when_alone]
+    why = np.where(local_when_dependent[local_when_dependent | cloud_when_alone],
+                   "decided locally while FullyDependent",
+                   "deferred to the cloud while " + bad["status"].astype(str) + " at level " + bad["level"].astype(str))
+    explanation = (bad["node"] + " " + why + " (" + bad["workflow"].astype(str) + "/" + bad["task"] + " at t="
+                   + fmt(bad["time"]) + ")")
+    return Findings(len(d), _node_findings(view, bad, explanation))
+
+
+AUTONOMY_DECISIONS = Invariant(
+    "P19", "autonomy-decisions", "P19, overview §3; part 2 §5 A1, A2, A7; seed l.3043–3492 (EdgeAutonomyEngine)",
+    """A FullyDependent edge node never decides locally; a FullyAutonomous one, or a
+    Disconnected one that is not FullyDependent, never waits for the cloud.
+
+    Each ``decisions`` row is judged at its node's connectivity and level then (its
+    last ``connectivity`` row at or before the decision; a decision before the node's
+    first row is not judged): ``local`` is refused at level FullyDependent, and
+    ``cloud`` at level FullyAutonomous or while Disconnected (the node decides by its
+    rules or by a fallback action).  Counts the decisions.
+    """,
+    _who_decides, unit="decisions", applies=_has_autonomy,
+)
+
+
+def _level_mapping(view: TraceView) -> Findings:
+    c = view.trace.connectivity
+    rows = pd.DataFrame({"time": c["time"].to_numpy(dtype=float), "node": as_str(c["node"]),
+                         "status": as_str(c["status"]), "level": as_str(c["level"])})
+    ok = np.array([level in _ALLOWED_LEVELS.get(status, set())
+                   for status, level in zip(rows["status"], rows["level"])], dtype=bool)
+    bad = rows[~ok]
+    allowed = bad["status"].map(lambda s: " or ".join(sorted(_ALLOWED_LEVELS.get(s, {"?"}))))
+    explanation = bad["node"] + " is " + bad["status"] + " at level " + bad["level"] + "; the mapping gives " + allowed
+    return Findings(len(rows), _node_findings(view, bad, explanation))
+
+
+AUTONOMY_LEVEL = Invariant(
+    "P19", "autonomy-level", "P19, overview §3; part 2 §5 A3; seed l.3043–3492 (adjust_autonomy_level)",
+    """Every edge node's autonomy level is the one its connectivity calls for.
+
+    Each ``connectivity`` row's level is
+    :func:`~wfsim.model.enums.autonomy_level` of its status: Degraded →
+    SemiAutonomous, Intermittent → HighlyAutonomous, Disconnected → FullyAutonomous,
+    Connected → SemiAutonomous or FullyDependent (the decision accuracy against the
+    gate decides, which the trace does not record).  Counts the rows.
+    """,
+    _level_mapping, unit="connectivity changes", applies=_has_autonomy,
+)
+
+
+def _has_cache(view: TraceView) -> bool:
+    k = view.trace.decisions
+    return bool((k["action"].astype(object) == "UseCache").any()) and "max_cache_age" in config(view, "autonomy")
+
+
+def _cache_staleness(view: TraceView) -> Findings:
+    limit = float(config(view, "autonomy")["max_cache_age"])
+    d = _decisions_with_level(view)
+    served = d[d["action"] == "UseCache"]
+    bad = served[served["staleness"] > limit + 1e-9]
+    explanation = (bad["node"] + " served " + bad["workflow"].astype(str) + "/" + bad["task"]
+                   + " from a cached result " + fmt(bad["staleness"]) + " s old; the maximum age is "
+                   + format(limit, "g") + " s")
+    return Findings(len(served), _node_findings(view, bad, explanation))
+
+
+CACHE_STALENESS = Invariant(
+    "P19", "cache-staleness", "P19 (fallbacks), overview §3; part 2 §5 A6; seed l.3043–3492 (CacheFallbackHandler)",
+    """No cached result older than the maximum cache age is served.
+
+    Every ``UseCache`` decision's ``staleness`` is at most the run's
+    ``autonomy.max_cache_age`` (the manifest's config).  ``not_applicable`` on runs
+    without UseCache decisions, or whose manifest does not record the maximum age (a
+    run built in Python without a config): the bound is then unknown.  Counts the
+    cached answers.
+    """,
+    _cache_staleness, unit="cached answers", applies=_has_cache,
+)
