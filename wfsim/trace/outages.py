@@ -11,6 +11,7 @@ extent is computed in one place.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,25 +41,21 @@ def fault_nodes(target: str, detail: object, nodes: Iterable[str]) -> tuple[str,
     return ()
 
 
-def _faults(trace: Trace, kinds: tuple[str, str]) -> pd.DataFrame:
+def _faults(trace: Trace, kinds: tuple[str, str]) -> list[tuple[float, str, str, str | None, str]]:
     """The ``faults`` rows of the two kinds (an opening and a closing one), in time
-    order, with plain-string ``kind``, ``target`` and ``detail`` (None where missing)."""
+    order, as ``(time, kind, target, detail or None, process)``."""
     f = trace.faults
-    kind = f["kind"].astype(str).to_numpy()
-    f = f[np.isin(kind, kinds)]
-    return pd.DataFrame({
-        "time": f["time"].to_numpy(dtype=float), "kind": f["kind"].astype(str).to_numpy(),
-        "target": f["target"].astype(str).to_numpy(dtype=object),
-        "detail": [None if pd.isna(d) else str(d) for d in f["detail"]],
-        "process": f["process"].astype(str).to_numpy(dtype=object),
-    }).sort_values("time", kind="stable").reset_index(drop=True)
+    f = f[f["kind"].astype(str).isin(kinds)]
+    rows = [(float(t), str(kind), str(target), None if pd.isna(detail) else str(detail), str(process))
+            for t, kind, target, detail, process in zip(f["time"], f["kind"], f["target"], f["detail"], f["process"])]
+    return sorted(rows, key=lambda row: row[0])  # stable: rows at one time keep their order
 
 
-def _pair(events: list[tuple[float, str, bool, dict]], horizon: float) -> list[dict]:
+def _pair(events: list[tuple[float, str, bool, dict[str, Any]]], horizon: float) -> list[dict[str, Any]]:
     """Intervals from ``(time, key, opens, fields)`` events in time order: an opening
     starts the key's interval (if none is open), the next closing ends it; still open
     at the end: ended at the horizon and marked ``open``."""
-    started: dict[str, tuple[float, dict]] = {}
+    started: dict[str, tuple[float, dict[str, Any]]] = {}
     out = []
     for time, key, opens, fields in events:
         if opens:
@@ -76,9 +73,9 @@ def node_outages(trace: Trace) -> pd.DataFrame:
     row naming it to the next ``recover`` naming it (a site's crash names all its
     nodes)."""
     ids = trace.nodes["id"].astype(str).tolist()
-    events = [(row.time, node, row.kind == "crash", {"node": node, "process": row.process})
-              for row in _faults(trace, ("crash", "recover")).itertuples(index=False)
-              for node in fault_nodes(row.target, row.detail, ids)]
+    events = [(t, node, kind == "crash", {"node": node, "process": process})
+              for t, kind, target, detail, process in _faults(trace, ("crash", "recover"))
+              for node in fault_nodes(target, detail, ids)]
     return pd.DataFrame(_pair(events, trace.horizon), columns=["node", "process", "start", "end", "open"])
 
 
@@ -87,9 +84,8 @@ def partition_spans(trace: Trace) -> pd.DataFrame:
     open``, from a ``partition`` row (its detail lists the nodes) to the next ``heal``
     of the same target."""
     ids = trace.nodes["id"].astype(str).tolist()
-    events = [(row.time, row.target, row.kind == "partition",
-               {"partition": row.target, "nodes": fault_nodes(row.target, row.detail, ids)})
-              for row in _faults(trace, ("partition", "heal")).itertuples(index=False)]
+    events = [(t, target, kind == "partition", {"partition": target, "nodes": fault_nodes(target, detail, ids)})
+              for t, kind, target, detail, _ in _faults(trace, ("partition", "heal"))]
     spans = pd.DataFrame(_pair(events, trace.horizon), columns=["partition", "nodes", "start", "end", "open"])
     out = spans.explode("nodes").rename(columns={"nodes": "node"}).dropna(subset=["node"])
     return out[["partition", "node", "start", "end", "open"]].reset_index(drop=True)
@@ -103,9 +99,9 @@ def link_outages(trace: Trace) -> pd.DataFrame:
     links = trace.links
     ends = dict(zip(links["link"].astype(str), zip(links["a"].astype(str), links["b"].astype(str))))
     events = []
-    for row in _faults(trace, ("link_down", "link_up")).itertuples(index=False):
-        a, b = ends.get(row.target) or (tuple(row.target.split("~", 1)) + ("", ""))[:2]
-        events.append((row.time, row.target, row.kind == "link_down", {"link": row.target, "a": a, "b": b}))
+    for t, kind, target, _, _ in _faults(trace, ("link_down", "link_up")):
+        a, b = ends.get(target) or (*target.split("~", 1), "")[:2]
+        events.append((t, target, kind == "link_down", {"link": target, "a": a, "b": b}))
     return pd.DataFrame(_pair(events, trace.horizon), columns=["link", "a", "b", "start", "end", "open"])
 
 

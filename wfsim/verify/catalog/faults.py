@@ -68,7 +68,7 @@ def _detection_states(view: TraceView) -> Findings:
     need = d["state"].map({_HEALTHY: 0, _PARTITIONED: partitioned_after, _FAILED: failed_after})
     bad_count = ((d["state"] == _HEALTHY) & (d["missed"] != 0)) | (d["missed"] < need.fillna(0))
     unknown = ~d["state"].isin([_HEALTHY, _PARTITIONED, _FAILED])
-    bad = (bad_move | bad_count | unknown).to_numpy()
+    bad = bad_move | (bad_count | unknown).to_numpy()
     rows = d[bad]
     why = np.where(unknown[bad], "the detector never marks a node " + rows["state"],
                    np.where(bad_move[bad], "went " + before[bad] + " -> " + rows["state"] + " (not a detector move)",
@@ -273,7 +273,8 @@ def _partitioned_count(view: TraceView, times: np.ndarray, side: str) -> np.ndar
     previous = d.groupby("node", sort=False)["state"].shift().fillna(_HEALTHY)
     delta = (d["state"] == _PARTITIONED).astype(int) - (previous == _PARTITIONED).astype(int)
     level = np.r_[0, np.cumsum(delta.to_numpy())]
-    return level[np.searchsorted(d["time"].to_numpy(), times, side=side)]
+    at: np.ndarray = np.searchsorted(d["time"].to_numpy(dtype=float), times, side=side)  # type: ignore[call-overload]
+    return np.asarray(level[at])
 
 
 def _write_gate(view: TraceView) -> Findings:
@@ -293,7 +294,8 @@ def _write_gate(view: TraceView) -> Findings:
     why = np.where(on_failed[bad], "while Failed",
                    np.where(on_partitioned[bad], f"while Partitioned under {strategy}",
                             f"while another node was Partitioned, under {strategy}"))
-    explanation = rows["node"] + " accepted a write of " + rows["key"] + " at t=" + fmt(rows["time"]) + " " + why
+    explanation: pd.Series = (rows["node"] + " accepted a write of " + rows["key"] + " at t=" + fmt(rows["time"])
+                              + " " + why)
     return Findings(len(w), _node_findings(view, rows, explanation))
 
 
@@ -323,11 +325,12 @@ def _single_writer_side(view: TraceView) -> Findings:
     edges = np.r_[-np.inf, cuts, np.inf]
     w = w.assign(window=np.searchsorted(cuts, w["time"].to_numpy(), side="right"))
     found = []
-    for window, group in w.groupby("window", sort=True):
+    for key, group in w.groupby("window", sort=True):
+        window = int(key)  # type: ignore[arg-type]  # pandas-stubs type a group key as any scalar
         sides = list(dict.fromkeys(group["side"]))
         if len(sides) > 1:
             second = group[group["side"] == sides[1]].iloc[0]
-            lo, hi = edges[int(window)], edges[int(window) + 1]  # type: ignore[call-overload]  # a group key
+            lo, hi = edges[window], edges[window + 1]
             found.append({
                 "entity_kind": "cluster", "entity": f"writes in [{lo:.6g}, {hi:.6g})", "time": second["time"],
                 "step": None, "workflow": second["workflow"],
@@ -449,7 +452,7 @@ def _failover_after_lease(view: TraceView) -> Findings:
     f = _failovers(view)
     both = f.merge(held, left_on="node", right_on="holder")
     live = both[(both["start"] <= both["time"] + _EPS) & (both["time"] < both["end"] - _EPS)]
-    explanation = (live["node"] + " was failed over at t=" + fmt(live["time"]) + " while its lease on "
+    explanation: pd.Series = (live["node"] + " was failed over at t=" + fmt(live["time"]) + " while its lease on "
                    + live["resource"] + " was live until t=" + fmt(live["end"]) + " (not revoked, not expired)")
     return Findings(len(f), _node_findings(view, live, explanation))
 
