@@ -23,9 +23,9 @@ from wfsim.model.events import (
     TASK_EVENTS,
 )
 from wfsim.trace.outages import fault_nodes
-from wfsim.verify.properties import Projection, TraceView, project, records
+from wfsim.verify.properties import MAX_COUNTEREXAMPLES, Projection, TraceView, project, records
 
-__all__ = ["NODE_ATOMS", "WORKFLOW_ATOMS", "as_str", "config", "fmt", "migrations", "node_events",
+__all__ = ["NODE_ATOMS", "WORKFLOW_ATOMS", "as_str", "config", "fmt", "migrations", "node_events", "node_findings",
            "node_projection", "node_slice", "snake", "task_projection", "workflow_projection"]
 
 #: Atoms of a workflow's projection: its lifecycle states, lowercased.
@@ -94,6 +94,9 @@ NODE_ATOMS: tuple[str, ...] = (
     *_NODE_TASK_EVENTS, "write", "write_refused", *LEASE_EVENTS,
 )
 _BIT = {atom: 1 << k for k, atom in enumerate(NODE_ATOMS)}
+#: The enum values that become atoms under their snake names.
+_SNAKE = {value: snake(value) for value in (*RECOVERY_ACTIONS, *CONNECTIVITY_STATES, *AUTONOMY_LEVELS,
+                                            *FALLBACK_ACTIONS)}
 assert len(_BIT) == len(NODE_ATOMS) < 63, "node atoms are distinct and fit a bitmask"
 
 #: The tables of a node's projection, in the order their steps take at equal times:
@@ -102,11 +105,17 @@ NODE_TABLES = ("faults", "detections", "recoveries", "connectivity", "decisions"
 
 
 def _bits(*columns: Any) -> np.ndarray:
-    """The bitmask of each row: the OR of each column's atom (``None`` adds none)."""
+    """The bitmask of each row: the OR of each column's atom (missing adds none)."""
     out = np.zeros(len(columns[0]), dtype=np.int64)
     for column in columns:
-        out |= np.array([_BIT.get(atom, 0) if isinstance(atom, str) else 0 for atom in column], dtype=np.int64)
+        atoms = column if isinstance(column, pd.Series) else pd.Series(np.asarray(column, dtype=object))
+        out |= np.asarray(atoms.map(_BIT).astype(float).fillna(0).to_numpy(), dtype=np.int64)
     return out
+
+
+def _what(code: int) -> str:
+    """The atoms of a step, ``+``-joined."""
+    return "+".join(a for a in NODE_ATOMS if code & _BIT[a])
 
 
 def _fault_steps(trace: Any, ids: list[str]) -> tuple[list[str], list[float], list[int], list[int]]:
@@ -139,9 +148,8 @@ def _fault_steps(trace: Any, ids: list[str]) -> tuple[list[str], list[float], li
 
 def node_events(view: TraceView) -> pd.DataFrame:
     """Every step of every node's projection: ``node`` (its index in topology
-    order), ``time``, ``table``, ``row`` (in that table), ``code`` (the atoms'
-    bitmask) and ``what`` (the atoms, ``+``-joined), sorted by node, time, table
-    (:data:`NODE_TABLES` order) and row."""
+    order), ``time``, ``table``, ``row`` (in that table) and ``code`` (the atoms'
+    bitmask), sorted by node, time, table (:data:`NODE_TABLES` order) and row."""
 
     def build() -> pd.DataFrame:
         trace = view.trace
@@ -157,37 +165,36 @@ def node_events(view: TraceView) -> pd.DataFrame:
                               _bits(*atoms), np.arange(len(frame))))
 
         d, v, c, k = trace.detections, trace.recoveries, trace.connectivity, trace.decisions
-        table("detections", d["node"], d["state"].astype(str).map(_DETECTOR_ATOMS))
-        phase = v["phase"].astype(str).map({"done": "recovered", "failed": "recovery_failed"})
-        table("recoveries", v["node"], v["action"].astype(str).map(snake), phase)
-        table("connectivity", c["node"], c["status"].astype(str).map(snake), c["level"].astype(str).map(snake))
-        table("decisions", k["node"], k["decider"].astype(str), k["action"].astype(object).map(
-            lambda a: snake(a) if isinstance(a, str) else None))
+        # Categorical columns: a dict maps their few categories, not every row.
+        table("detections", d["node"], d["state"].map(_DETECTOR_ATOMS))
+        table("recoveries", v["node"], v["action"].map(_SNAKE),
+              v["phase"].map({"done": "recovered", "failed": "recovery_failed"}))
+        table("connectivity", c["node"], c["status"].map(_SNAKE), c["level"].map(_SNAKE))
+        table("decisions", k["node"], k["decider"], k["action"].map(_SNAKE))
         te = trace.task_events
         te = te[te["event"].isin(_NODE_TASK_EVENTS) & te["node"].notna()]
         if len(te):
             parts.append(("task_events", te["node"].astype(str).to_numpy(dtype=object),
-                          te["time"].to_numpy(dtype=float), _bits(te["event"].astype(str)),
+                          te["time"].to_numpy(dtype=float), _bits(te["event"]),
                           np.flatnonzero(trace.task_events["event"].isin(_NODE_TASK_EVENTS)
                                          & trace.task_events["node"].notna())))
         w, le = trace.writes, trace.leases
         table("writes", w["node"], np.where(w["accepted"].to_numpy(dtype=bool), "write", "write_refused"))
-        table("leases", le["holder"], le["event"].astype(str))
+        table("leases", le["holder"], le["event"])
         index = {node: i for i, node in enumerate(ids)}
         frame = pd.DataFrame({
-            "node": np.concatenate([[index.get(str(x), -1) for x in p[1]] for p in parts]).astype(np.int64),
+            "node": np.concatenate([pd.Series(np.asarray(p[1], dtype=object), dtype=object).map(index).fillna(-1)
+                                    .to_numpy(dtype=np.int64) for p in parts]),
             "time": np.concatenate([p[2] for p in parts]),
-            "table": np.concatenate([[p[0]] * len(p[2]) for p in parts]).astype(object),
-            "rank": np.concatenate([[NODE_TABLES.index(p[0])] * len(p[2]) for p in parts]).astype(np.int64),
+            "table": np.concatenate([np.full(len(p[2]), p[0], dtype=object) for p in parts]),
+            "rank": np.concatenate([np.full(len(p[2]), NODE_TABLES.index(p[0]), dtype=np.int64) for p in parts]),
             "row": np.concatenate([p[4] for p in parts]).astype(np.int64),
             "code": np.concatenate([p[3] for p in parts]).astype(np.int64),
         })
         frame = frame[frame["node"] >= 0]  # a holder or target that is no node of the topology
         order = np.lexsort((frame["row"].to_numpy(), frame["rank"].to_numpy(), frame["time"].to_numpy(),
                             frame["node"].to_numpy()))
-        frame = frame.take(order).reset_index(drop=True)
-        frame["what"] = [("+".join(a for a in NODE_ATOMS if code & _BIT[a])) for code in frame["code"].tolist()]
-        return frame.drop(columns="rank")
+        return frame.take(order).reset_index(drop=True).drop(columns="rank")
 
     return view.cached("node_events", build)
 
@@ -220,5 +227,24 @@ def node_slice(view: TraceView, node: str, time: float, before: int = 12, after:
         return []
     mine = ev[ev["node"] == ids.index(node)]
     at = int(np.searchsorted(mine["time"].to_numpy(), time, side="right"))
-    window = mine.iloc[max(0, at - before):at + after].assign(node=node)
+    window = mine.iloc[max(0, at - before):at + after]
+    window = window.assign(node=node, what=[_what(code) for code in window["code"].tolist()])
     return records(window[["table", "time", "node", "row", "what"]])
+
+
+def node_findings(view: TraceView, rows: pd.DataFrame, explanation: pd.Series | np.ndarray) -> pd.DataFrame:
+    """Violations of nodes, one per row of ``rows`` (``time``, ``node``, maybe
+    ``workflow``), explained by ``explanation``; the earliest of each of the first
+    nodes shown carries the node's records around it (:func:`node_slice`)."""
+    times = rows["time"].to_numpy(dtype=float)
+    nodes = rows["node"].to_numpy(dtype=object)
+    order = np.argsort(times, kind="stable")
+    first = pd.Series(nodes[order]).drop_duplicates().index[:MAX_COUNTEREXAMPLES]
+    events: list[Any] = [None] * len(rows)
+    for k in order[first]:
+        events[k] = node_slice(view, str(nodes[k]), float(times[k]))
+    return pd.DataFrame({
+        "entity_kind": "node", "entity": nodes, "time": times, "step": None,
+        "explanation": np.asarray(explanation, dtype=object),
+        "workflow": rows["workflow"].to_numpy() if "workflow" in rows else np.nan, "events": events,
+    })

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from wfsim.model.enums import ConnectivityStatus, EdgeAutonomyLevel, autonomy_level
-from wfsim.verify.catalog.common import as_str, config, fmt, node_slice
+from wfsim.verify.catalog.common import as_str, config, fmt, node_findings
 from wfsim.verify.properties import Findings, Invariant, TraceView
 
 #: Levels each connectivity status may give: the mapping at a decision accuracy below
@@ -24,17 +24,6 @@ _ALLOWED_LEVELS = {status.value: {autonomy_level(status, accuracy).value for acc
 
 def _has_autonomy(view: TraceView) -> bool:
     return bool(len(view.trace.connectivity) or len(view.trace.decisions))
-
-
-def _node_findings(view: TraceView, rows: pd.DataFrame, explanation: pd.Series) -> pd.DataFrame:
-    """Violations of nodes (``rows`` with ``time``, ``node`` and maybe ``workflow``,
-    ``task``), each with the node's records around it as the trace slice."""
-    return pd.DataFrame({
-        "entity_kind": "node", "entity": rows["node"].to_numpy(dtype=object), "time": rows["time"].to_numpy(),
-        "step": None, "explanation": explanation.to_numpy(dtype=object),
-        "workflow": rows["workflow"].to_numpy() if "workflow" in rows else np.nan,
-        "events": [node_slice(view, n, t) for n, t in zip(rows["node"], rows["time"])],
-    })
 
 
 def _decisions_with_level(view: TraceView) -> pd.DataFrame:
@@ -70,7 +59,7 @@ def _who_decides(view: TraceView) -> Findings:
                    "deferred to the cloud while " + bad["status"].astype(str) + " at level " + bad["level"].astype(str))
     explanation = (bad["node"] + " " + why + " (" + bad["workflow"].astype(str) + "/" + bad["task"] + " at t="
                    + fmt(bad["time"]) + ")")
-    return Findings(len(d), _node_findings(view, bad, explanation))
+    return Findings(len(d), node_findings(view, bad, explanation))
 
 
 AUTONOMY_DECISIONS = Invariant(
@@ -97,7 +86,7 @@ def _level_mapping(view: TraceView) -> Findings:
     bad = rows[~ok]
     allowed = bad["status"].map(lambda s: " or ".join(sorted(_ALLOWED_LEVELS.get(s, {"?"}))))
     explanation = bad["node"] + " is " + bad["status"] + " at level " + bad["level"] + "; the mapping gives " + allowed
-    return Findings(len(rows), _node_findings(view, bad, explanation))
+    return Findings(len(rows), node_findings(view, bad, explanation))
 
 
 AUTONOMY_LEVEL = Invariant(
@@ -127,7 +116,7 @@ def _cache_staleness(view: TraceView) -> Findings:
     explanation = (bad["node"] + " served " + bad["workflow"].astype(str) + "/" + bad["task"]
                    + " from a cached result " + fmt(bad["staleness"]) + " s old; the maximum age is "
                    + format(limit, "g") + " s")
-    return Findings(len(served), _node_findings(view, bad, explanation))
+    return Findings(len(served), node_findings(view, bad, explanation))
 
 
 CACHE_STALENESS = Invariant(

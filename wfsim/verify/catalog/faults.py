@@ -18,21 +18,12 @@ import pandas as pd
 
 from wfsim.model.enums import NodeState, PartitionHandlingStrategy, Tier
 from wfsim.trace.outages import fault_nodes, link_outages, node_outages, partition_spans
-from wfsim.verify.catalog.common import as_str, config, fmt, node_slice
+from wfsim.verify.catalog.common import as_str, config, fmt, node_findings
 from wfsim.verify.properties import Findings, Invariant, TraceView, records
 
 _HEALTHY, _PARTITIONED, _FAILED = NodeState.HEALTHY.value, NodeState.PARTITIONED.value, NodeState.FAILED.value
 #: Slack for comparing simulated times computed along different paths.
 _EPS = 1e-9
-
-
-def _node_findings(view: TraceView, rows: pd.DataFrame, explanation: pd.Series | np.ndarray) -> pd.DataFrame:
-    """One violation per row (``time``, ``node``), with the node's records around it."""
-    return pd.DataFrame({
-        "entity_kind": "node", "entity": rows["node"].to_numpy(dtype=object), "time": rows["time"].to_numpy(),
-        "step": None, "explanation": np.asarray(explanation, dtype=object), "workflow": np.nan,
-        "events": [node_slice(view, n, t) for n, t in zip(rows["node"], rows["time"])],
-    })
 
 
 # --- P20: failure detection ---------------------------------------------------------------------------------
@@ -74,7 +65,7 @@ def _detection_states(view: TraceView) -> Findings:
                    np.where(bad_move[bad], "went " + before[bad] + " -> " + rows["state"] + " (not a detector move)",
                             rows["state"] + " after " + rows["missed"].astype(str) + " missed checks (Healthy needs 0, "
                             f"Partitioned ≥ {partitioned_after}, Failed ≥ {failed_after})"))
-    return Findings(len(d), _node_findings(view, rows, rows["node"] + " " + why + " at t=" + fmt(rows["time"])))
+    return Findings(len(d), node_findings(view, rows, rows["node"] + " " + why + " at t=" + fmt(rows["time"])))
 
 
 DETECTION_STATES = Invariant(
@@ -139,23 +130,31 @@ def _detection_completeness(view: TraceView) -> Findings:
     lasted = (crashes["end"] - crashes["start"]).to_numpy(dtype=float)
     judged = lasted > bound + _EPS
     crashes, bound = crashes[judged].reset_index(drop=True), bound[judged]
-    d = _detections(view)
-    failed = d[d["state"] == _FAILED]
-    found = []
-    for k, row in enumerate(crashes.itertuples(index=False)):
-        mine = d[(d["node"] == row.node) & (d["time"] <= row.start)]
-        already = len(mine) and mine["state"].iloc[-1] == _FAILED
-        marked = failed[(failed["node"] == row.node) & (failed["time"] >= row.start)
-                        & (failed["time"] <= row.start + bound[k] + _EPS)]
-        if not already and marked.empty:
-            later = failed[(failed["node"] == row.node) & (failed["time"] >= row.start)]["time"]
-            when = f"first at t={later.iloc[0]:.6g}" if len(later) and later.iloc[0] <= row.end else "never"
-            found.append({"time": row.start, "node": row.node,
-                          "why": f"{row.node} crashed at t={row.start:.6g} and stayed down "
-                                 f"{'past the horizon' if row.open else f'until t={row.end:.6g}'}, but was marked "
-                                 f"Failed {when}; the bound is {bound[k]:.6g} s"})
+    if not len(crashes):
+        return Findings(0, Findings.empty_violations())
+    d = _detections(view).sort_values("time", kind="stable")
+    d["node"] = d["node"].astype(str)  # one key dtype on both sides, even when empty
+    crashes = crashes.assign(bound=bound, _row=np.arange(len(crashes)), node=crashes["node"].astype(str)).sort_values(
+        "start", kind="stable")
+    # The detector's state when it crashed, and its first Failed mark since.
+    before = pd.merge_asof(crashes, d.rename(columns={"time": "start"})[["start", "node", "state"]],
+                           on="start", by="node")
+    failed = d[d["state"] == _FAILED].rename(columns={"time": "marked"})[["marked", "node"]]
+    after = pd.merge_asof(crashes, failed.assign(start=failed["marked"]), on="start", by="node",
+                          direction="forward")
+    seen = before.assign(marked=after["marked"].to_numpy()).sort_values("_row")
+    late = ~(seen["state"] == _FAILED) & ~(seen["marked"] <= seen["start"] + seen["bound"] + _EPS)
+    late_rows = seen[late]
+    found = [{"time": start, "node": node,
+              "why": f"{node} crashed at t={start:.6g} and stayed down "
+                     f"{'past the horizon' if still else f'until t={end:.6g}'}, but was marked Failed "
+                     + (f"first at t={marked:.6g}" if marked <= end else "never") + f"; the bound is {limit:.6g} s"}
+             for node, start, end, still, marked, limit in zip(
+                 late_rows["node"].tolist(), late_rows["start"].to_numpy().tolist(),
+                 late_rows["end"].to_numpy().tolist(), late_rows["open"].to_numpy().tolist(),
+                 late_rows["marked"].to_numpy().tolist(), late_rows["bound"].to_numpy().tolist())]
     rows = pd.DataFrame(found, columns=["time", "node", "why"])
-    return Findings(len(crashes), _node_findings(view, rows, rows["why"]))
+    return Findings(len(crashes), node_findings(view, rows, rows["why"]))
 
 
 def _judges_completeness(view: TraceView) -> bool:
@@ -225,7 +224,7 @@ def _detection_accuracy(view: TraceView) -> Findings:
     rows = d[(d["state"] == _FAILED) & d["node"].isin(spared)]
     explanation = (rows["node"] + " was marked Failed at t=" + fmt(rows["time"])
                    + " though no fault reached it (no crash, partition or link fault on its way to the monitor)")
-    return Findings(len(spared), _node_findings(view, rows, explanation))
+    return Findings(len(spared), node_findings(view, rows, explanation))
 
 
 DETECTION_ACCURACY = Invariant(
@@ -296,7 +295,7 @@ def _write_gate(view: TraceView) -> Findings:
                             f"while another node was Partitioned, under {strategy}"))
     explanation: pd.Series = (rows["node"] + " accepted a write of " + rows["key"] + " at t=" + fmt(rows["time"])
                               + " " + why)
-    return Findings(len(w), _node_findings(view, rows, explanation))
+    return Findings(len(w), node_findings(view, rows, explanation))
 
 
 WRITE_GATE = Invariant(
@@ -324,24 +323,24 @@ def _single_writer_side(view: TraceView) -> Findings:
     cuts = np.unique(view.trace.faults["time"].to_numpy(dtype=float))
     edges = np.r_[-np.inf, cuts, np.inf]
     w = w.assign(window=np.searchsorted(cuts, w["time"].to_numpy(), side="right"))
+    sides = w.groupby("window")["side"].nunique()
     found = []
-    for key, group in w.groupby("window", sort=True):
+    for key, group in w[w["window"].isin(sides.index[sides > 1])].groupby("window", sort=True):
         window = int(key)  # type: ignore[arg-type]  # pandas-stubs type a group key as any scalar
-        sides = list(dict.fromkeys(group["side"]))
-        if len(sides) > 1:
-            second = group[group["side"] == sides[1]].iloc[0]
-            lo, hi = edges[window], edges[window + 1]
-            found.append({
-                "entity_kind": "cluster", "entity": f"writes in [{lo:.6g}, {hi:.6g})", "time": second["time"],
-                "step": None, "workflow": second["workflow"],
-                "explanation": f"sides {', '.join(sides)} all accepted writes between faults at t={lo:.6g} and "
-                               f"t={hi:.6g} under LeaderOnly (first of {sides[1]}: {second['node']} at "
-                               f"t={second['time']:.6g})",
-                "events": records(group.assign(table="writes")[["table", "time", "node", "key", "side"]].head(20)),
-            })
+        named = list(dict.fromkeys(group["side"]))
+        second = group[group["side"] == named[1]].iloc[0]
+        lo, hi = edges[window], edges[window + 1]
+        found.append({
+            "entity_kind": "cluster", "entity": f"writes in [{lo:.6g}, {hi:.6g})", "time": second["time"],
+            "step": None, "workflow": second["workflow"],
+            "explanation": f"sides {', '.join(named)} all accepted writes between faults at t={lo:.6g} and "
+                           f"t={hi:.6g} under LeaderOnly (first of {named[1]}: {second['node']} at "
+                           f"t={second['time']:.6g})",
+            "events": records(group.assign(table="writes")[["table", "time", "node", "key", "side"]].head(20)),
+        })
     frame = pd.DataFrame(found, columns=["entity_kind", "entity", "time", "step", "workflow", "explanation",
                                          "events"])
-    return Findings(int(w["window"].nunique()), frame)
+    return Findings(len(sides), frame)
 
 
 SINGLE_WRITER_SIDE = Invariant(
@@ -454,7 +453,7 @@ def _failover_after_lease(view: TraceView) -> Findings:
     live = both[(both["start"] <= both["time"] + _EPS) & (both["time"] < both["end"] - _EPS)]
     explanation: pd.Series = (live["node"] + " was failed over at t=" + fmt(live["time"]) + " while its lease on "
                    + live["resource"] + " was live until t=" + fmt(live["end"]) + " (not revoked, not expired)")
-    return Findings(len(f), _node_findings(view, live, explanation))
+    return Findings(len(f), node_findings(view, live, explanation))
 
 
 FAILOVER_AFTER_LEASE = Invariant(
