@@ -4,6 +4,7 @@ does not; the level mapping against the seed's table written out here."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import pytest
@@ -78,3 +79,17 @@ def test_the_level_mapping_is_the_seeds_table():
     found = _level_mapping(TraceView(with_tables(connectivity=rows))).violations
     assert sorted(found["explanation"].str.extract(r"is (\w+) at level (\w+)").itertuples(index=False,
                                                                                           name=None)) == sorted(wrong)
+
+
+def test_a_decision_at_the_instant_of_a_change_may_precede_it():
+    # edge-0 turns Disconnected at t=5: a cloud decision at 5 may have come just before.
+    at_change = [(5.0, "edge-0", 0, "t0", "cloud", None, 1.0, NAN)]
+    got = verdicts(with_tables(connectivity=OUTAGE, decisions=at_change))["autonomy-decisions"]
+    assert got.verdict == "true" and got.checked == 1
+
+
+def test_settings_recorded_at_the_manifests_top_level_count_too():
+    stale = [(7.0, "edge-0", 2, "t0", "fallback", "UseCache", NAN, 8.0)]
+    trace = with_tables(connectivity=OUTAGE, decisions=stale)
+    trace = dataclasses.replace(trace, manifest={**trace.manifest, "autonomy": {"max_cache_age": 5.0}})
+    assert verdicts(trace)["cache-staleness"].verdict == "false"

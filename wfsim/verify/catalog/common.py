@@ -70,10 +70,14 @@ def migrations(view: TraceView) -> pd.DataFrame:
 
 
 def config(view: TraceView, group: str) -> dict[str, Any]:
-    """The run's configured settings group (``detection``, ``autonomy``, …) as the
-    manifest records it; empty when the run did not record one."""
-    section = (view.trace.manifest.get("config") or {}).get(group)
-    return section if isinstance(section, dict) else {}
+    """A settings group of the run (``detection``, ``autonomy``, …) as its manifest
+    records it: at the top level (as a run built in Python records its settings), else
+    in the config it was built from; empty when neither has it."""
+    manifest = view.trace.manifest
+    for section in (manifest.get(group), (manifest.get("config") or {}).get(group)):
+        if isinstance(section, dict):
+            return section
+    return {}
 
 
 def snake(name: str) -> str:

@@ -26,9 +26,10 @@ def _has_autonomy(view: TraceView) -> bool:
     return bool(len(view.trace.connectivity) or len(view.trace.decisions))
 
 
-def _decisions_with_level(view: TraceView) -> pd.DataFrame:
-    """Each decision with its node's connectivity and level then (the last
-    ``connectivity`` row at or before it; ``None`` before the first)."""
+def _decisions_with_level(view: TraceView, exact: bool = True) -> pd.DataFrame:
+    """Each decision with its node's connectivity and level then: the last
+    ``connectivity`` row at (``exact``) or strictly before it; ``None`` before the
+    first."""
     k, c = view.trace.decisions, view.trace.connectivity
     left = pd.DataFrame({"time": k["time"].to_numpy(dtype=float), "node": as_str(k["node"]),
                          "workflow": k["workflow"].to_numpy(), "task": as_str(k["task"]),
@@ -39,23 +40,33 @@ def _decisions_with_level(view: TraceView) -> pd.DataFrame:
                           "status": as_str(c["status"]), "level": as_str(c["level"])})
     if not len(left):
         return left.assign(status=None, level=None)
+    left["node"], right["node"] = left["node"].astype(str), right["node"].astype(str)  # one key dtype
     merged = pd.merge_asof(left.sort_values("time", kind="stable"), right.sort_values("time", kind="stable"),
-                           on="time", by="node")
+                           on="time", by="node", allow_exact_matches=exact)
     return merged.sort_values("_row").reset_index(drop=True)
 
 
-def _who_decides(view: TraceView) -> Findings:
-    d = _decisions_with_level(view)
+def _refused(d: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per decision: a local one while FullyDependent, a cloud one while the node
+    must decide alone (FullyAutonomous, or Disconnected and not FullyDependent)."""
     level, status = d["level"].to_numpy(dtype=object), d["status"].to_numpy(dtype=object)
     dependent = level == EdgeAutonomyLevel.FULLY_DEPENDENT.value
     known = np.array([isinstance(x, str) for x in level], dtype=bool)
     alone = (level == EdgeAutonomyLevel.FULLY_AUTONOMOUS.value) | (
         (status == ConnectivityStatus.DISCONNECTED.value) & known & ~dependent)
-    local_when_dependent = dependent & (d["decider"] == "local").to_numpy()
-    cloud_when_alone = alone & (d["decider"] == "cloud").to_numpy()
-    bad = d[local_when_dependent | cloud_when_alone]
-    why = np.where(local_when_dependent[local_when_dependent | cloud_when_alone],
-                   "decided locally while FullyDependent",
+    return dependent & (d["decider"] == "local").to_numpy(), alone & (d["decider"] == "cloud").to_numpy()
+
+
+def _who_decides(view: TraceView) -> Findings:
+    d = _decisions_with_level(view)
+    local_when_dependent, cloud_when_alone = _refused(d)
+    # At the instant of a connectivity change the decision may have come just before it.
+    before = _refused(_decisions_with_level(view, exact=False))
+    local_when_dependent &= before[0]
+    cloud_when_alone &= before[1]
+    wrong = local_when_dependent | cloud_when_alone
+    bad = d[wrong]
+    why = np.where(local_when_dependent[wrong], "decided locally while FullyDependent",
                    "deferred to the cloud while " + bad["status"].astype(str) + " at level " + bad["level"].astype(str))
     explanation = (bad["node"] + " " + why + " (" + bad["workflow"].astype(str) + "/" + bad["task"] + " at t="
                    + fmt(bad["time"]) + ")")
@@ -69,7 +80,8 @@ AUTONOMY_DECISIONS = Invariant(
 
     Each ``decisions`` row is judged at its node's connectivity and level then (its
     last ``connectivity`` row at or before the decision; a decision before the node's
-    first row is not judged): ``local`` is refused at level FullyDependent, and
+    first row is not judged; at the instant of a change the decision counts as made
+    just before or just after it): ``local`` is refused at level FullyDependent, and
     ``cloud`` at level FullyAutonomous or while Disconnected (the node decides by its
     rules or by a fallback action).  Counts the decisions.
     """,
@@ -124,10 +136,9 @@ CACHE_STALENESS = Invariant(
     """No cached result older than the maximum cache age is served.
 
     Every ``UseCache`` decision's ``staleness`` is at most the run's
-    ``autonomy.max_cache_age`` (the manifest's config).  ``not_applicable`` on runs
-    without UseCache decisions, or whose manifest does not record the maximum age (a
-    run built in Python without a config): the bound is then unknown.  Counts the
-    cached answers.
+    ``autonomy.max_cache_age`` (as the manifest records the settings).
+    ``not_applicable`` on runs without UseCache decisions, or whose manifest does not
+    record the maximum age: the bound is then unknown.  Counts the cached answers.
     """,
     _cache_staleness, unit="cached answers", applies=_has_cache,
 )
