@@ -110,6 +110,10 @@ AUTONOMY_LEVEL = Invariant(
     SemiAutonomous, Intermittent → HighlyAutonomous, Disconnected → FullyAutonomous,
     Connected → SemiAutonomous or FullyDependent (the decision accuracy against the
     gate decides, which the trace does not record).  Counts the rows.
+
+    Not checked here: that each status matches the age of the last heartbeat the node
+    heard against T/4, T/2 and T (P19's band clause), as the trace does not record
+    heartbeat arrivals; the engine's tests check it.
     """,
     _level_mapping, unit="connectivity changes", applies=_has_autonomy,
 )
