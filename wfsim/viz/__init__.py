@@ -9,7 +9,9 @@ Example::
 
 The trace views draw from :func:`figure_data` (computed once per trace):
 :func:`draw_gantt` (any number of executions, with the :data:`GANTT_LAYERS`
-overlays) and :func:`draw_continuum` (the continuum at one instant).
+overlays, :mod:`wfsim.viz.fault_layers` among them: crashes, partitions, suspicions
+and edge decisions) and :func:`draw_continuum` (the continuum at one instant, with
+crashed and suspected nodes and links down).
 
 The batch and study figures draw on a given ``Axes`` from plain frames, for the
 widgets and the reports alike: :mod:`wfsim.viz.batches` (a metric's means, paired
@@ -20,6 +22,7 @@ Pareto front, importances, parallel coordinates).
 from wfsim.viz.batches import draw_differences, draw_means, draw_replications
 from wfsim.viz.continuum import draw_continuum
 from wfsim.viz.data import figure_data
+from wfsim.viz.fault_layers import DECISION_COLORS, SUSPICION_COLORS  # registers the fault layers
 from wfsim.viz.figures import (
     TIER_COLORS,
     gantt,
@@ -41,7 +44,8 @@ from wfsim.viz.studies import (
 from wfsim.viz.timeline import GanttView, draw_gantt
 
 __all__ = [
-    "GANTT_LAYERS", "TIER_COLORS", "GanttLayer", "GanttView", "ParallelCoordinates", "draw_continuum",
+    "DECISION_COLORS", "GANTT_LAYERS", "SUSPICION_COLORS", "TIER_COLORS", "GanttLayer", "GanttView",
+    "ParallelCoordinates", "draw_continuum",
     "draw_differences", "draw_gantt", "draw_history", "draw_importances", "draw_means", "draw_parallel_coordinates",
     "draw_pareto", "draw_replications", "figure_data", "gantt", "history_timeline", "latency_by_tier",
     "latency_cdf", "op_label", "overview", "register_layer", "tier_order", "utilisation_by_tier",

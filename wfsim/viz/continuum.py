@@ -1,14 +1,12 @@
 """The continuum at one instant: nodes by tier, coloured by load, edged by health,
-links by their estimated utilisation. The ``TopologyView`` widget and reports draw it.
-
-Link up/down state is not drawn: the engine does not record it in the trace yet
-(``Topology.set_link_up`` changes routes but writes no row), so the links show what
-the trace has, their usage; a link-state table would add its colour here.
+links by their estimated utilisation; on runs with faults, crashed nodes crossed,
+suspected ones ringed and links that are down dashed red (from the ``faults`` and
+``detections`` tables). The ``TopologyView`` widget and reports draw it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from matplotlib import colormaps
@@ -18,14 +16,17 @@ from matplotlib.colors import Normalize
 from matplotlib.lines import Line2D
 
 from wfsim.model.enums import Tier
-from wfsim.viz.data import HEALTH_CODES, TraceData
+from wfsim.viz.data import HEALTH_CODES, SUSPICION_CODES, TraceData
+from wfsim.viz.fault_layers import SUSPICION_COLORS
 from wfsim.viz.figures import TIER_COLORS
 from wfsim.viz.layers import HEALTH_COLORS
 
-__all__ = ["ContinuumDrawn", "draw_continuum"]
+__all__ = ["LINK_DOWN_COLOR", "ContinuumDrawn", "draw_continuum"]
 
 #: Edge colour of each health state's marker.
 _HEALTH_EDGE = {"Healthy": "#2e7d32", **HEALTH_COLORS}
+#: Colour of a link that is down.
+LINK_DOWN_COLOR = "#d62728"
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,10 @@ class ContinuumDrawn:
         health: Worst health of each unit.
         link_load: Estimated utilisation of each drawn link (the busiest of merged ones).
         link_transfers: Transfers in flight on each drawn link (summed over merged ones).
+        down: Whether each unit is crashed (any of its nodes).
+        suspected: The failure detector's worst state of each unit's nodes.
+        links_down: Whether each drawn link is down (any of the links merged into it):
+            its own outage, a partition's boundary or a crashed end.
     """
 
     time: float
@@ -47,6 +52,9 @@ class ContinuumDrawn:
     health: list[str]
     link_load: np.ndarray
     link_transfers: np.ndarray
+    down: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    suspected: list[str] = field(default_factory=list)
+    links_down: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
 
 def draw_continuum(ax: Axes, data: TraceData, time: float, *, max_devices: int = 60,
@@ -57,7 +65,9 @@ def draw_continuum(ax: Axes, data: TraceData, time: float, *, max_devices: int =
     the load (busy cores / current cores), the marker's edge the health, a link's width
     and colour its estimated utilisation (:attr:`TraceData.link_load`). With more than
     ``max_devices`` devices, each parent's devices are one unit (their summed load, worst
-    health), drawn larger.
+    health), drawn larger. On a run with faults (:attr:`TraceData.has_faults`), a
+    crashed unit is crossed, a suspected one ringed in its detector state's colour
+    (dashed), a link that is down dashed red, and the legend says so.
 
     Args:
         ax: Axes to draw on.
@@ -84,6 +94,12 @@ def draw_continuum(ax: Axes, data: TraceData, time: float, *, max_devices: int =
     link_load = np.zeros(m)
     np.maximum.at(link_load, layout.link_of[drawn], data.link_load.at(time)[drawn])
     link_transfers = np.bincount(layout.link_of[drawn], weights=data.link_transfers.at(time)[drawn], minlength=m)
+    down = np.bincount(layout.unit_of, weights=data.down.at(time) > 0, minlength=n) > 0
+    suspicion = np.zeros(n)
+    np.maximum.at(suspicion, layout.unit_of, data.suspected.at(time))
+    states = list(SUSPICION_CODES)
+    suspected = [states[round(c)] for c in suspicion]
+    links_down = np.bincount(layout.link_of[drawn], weights=data.links_down.at(time)[drawn] > 0, minlength=m) > 0
 
     norm = Normalize(0.0, 1.0)
     cmap = colormaps["YlOrRd"]
@@ -92,9 +108,20 @@ def draw_continuum(ax: Axes, data: TraceData, time: float, *, max_devices: int =
         busy = np.clip(link_load, 0.0, 1.0)
         ax.add_collection(LineCollection(list(segments), colors=colormaps["Blues"](0.3 + 0.7 * busy),
                                          linewidths=0.8 + 5.0 * busy, zorder=1))
+        if links_down.any():
+            ax.add_collection(LineCollection(list(segments[links_down]), colors=LINK_DOWN_COLOR, linewidths=1.8,
+                                             linestyles="dashed", zorder=1.5))
     size = np.array([260.0 if " devices @ " in u else 140.0 for u in layout.units])
     points = ax.scatter(layout.pos[:, 0], layout.pos[:, 1], c=load, cmap=cmap, norm=norm, s=size,
                         edgecolors=[_HEALTH_EDGE.get(h, "0.5") for h in health], linewidths=2.2, zorder=2)
+    ringed = np.array([state in SUSPICION_COLORS for state in suspected], dtype=bool)
+    if ringed.any():
+        ax.scatter(layout.pos[ringed, 0], layout.pos[ringed, 1], s=size[ringed] * 2.6, facecolors="none",
+                   edgecolors=[SUSPICION_COLORS[state] for state in np.asarray(suspected, dtype=object)[ringed]],
+                   linewidths=1.6, linestyles="dashed", zorder=2.5)
+    if down.any():
+        ax.scatter(layout.pos[down, 0], layout.pos[down, 1], marker="X", s=size[down] * 0.7, color="black",
+                   zorder=3)
     ax.figure.colorbar(points, ax=ax, label="load: busy cores / cores", fraction=0.04, pad=0.02)
     if labels if labels is not None else n <= 40:
         for (x, y), unit in zip(layout.pos, layout.units):
@@ -105,8 +132,14 @@ def draw_continuum(ax: Axes, data: TraceData, time: float, *, max_devices: int =
                 fontsize=8, fontweight="bold", color=TIER_COLORS[Tier.parse(tier)])
     handles = [Line2D([], [], marker="o", linestyle="", markerfacecolor="white", markeredgecolor=c,
                       markeredgewidth=2, label=h) for h, c in _HEALTH_EDGE.items()]
+    if data.has_faults:
+        handles += [Line2D([], [], marker="X", linestyle="", color="black", label="crashed"),
+                    *(Line2D([], [], marker="o", linestyle="", markerfacecolor="none", markeredgecolor=c,
+                             markersize=11, label=f"suspected {state}")
+                      for state, c in SUSPICION_COLORS.items() if state != "Degraded"),  # never produced
+                    Line2D([], [], color=LINK_DOWN_COLOR, linestyle="dashed", linewidth=1.8, label="link down")]
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=4, fontsize=8,
-              frameon=False, title="health", title_fontsize=8)
+              frameon=False, title="health and faults" if data.has_faults else "health", title_fontsize=8)
     ax.set_title(f"The continuum at t = {time:.4g} s" + (" (devices grouped per parent)" if layout.grouped else ""),
                  fontsize=10)
     ax.margins(0.08)
@@ -114,5 +147,6 @@ def draw_continuum(ax: Axes, data: TraceData, time: float, *, max_devices: int =
     ax.set_yticks([])
     for spine in ax.spines.values():
         spine.set_visible(False)
-    return ContinuumDrawn(time, list(layout.units), load, health, link_load, link_transfers)
+    return ContinuumDrawn(time, list(layout.units), load, health, link_load, link_transfers, down, suspected,
+                          links_down)
 

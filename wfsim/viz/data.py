@@ -3,8 +3,9 @@
 :func:`figure_data` returns the :class:`TraceData` of a trace, built on first use and
 kept while the trace lives: the Gantt rows and execution segments, the critical path
 of a workflow instance, the continuum's layout by tier, and node load, capacity,
-health and link usage at any time (:class:`StepSeries`: one ``searchsorted`` and one
-``bincount`` per query, no loop over events).
+health, link usage, crashes, suspicions and links down at any time
+(:class:`StepSeries`: one ``searchsorted`` and one ``bincount`` per query, no loop over
+events).
 """
 
 from __future__ import annotations
@@ -20,14 +21,20 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from wfsim.model.enums import HealthStatus, Tier
+from wfsim.model.enums import HealthStatus, NodeState, Tier
+from wfsim.trace.outages import link_outages, node_outages, partition_spans, suspicions
 from wfsim.trace.trace import Trace
 
-__all__ = ["HEALTH_CODES", "ContinuumLayout", "StepSeries", "TraceData", "figure_data", "successors"]
+__all__ = ["HEALTH_CODES", "SUSPICION_CODES", "ContinuumLayout", "StepSeries", "TraceData", "figure_data",
+           "successors"]
 
 #: Health states by severity: the code a :class:`StepSeries` of health carries.
 HEALTH_CODES: dict[str, int] = {s.value: k for k, s in enumerate(
     [HealthStatus.HEALTHY, HealthStatus.DEGRADED, HealthStatus.MAINTENANCE, HealthStatus.UNHEALTHY])}
+
+#: The failure detector's states by severity: the code :attr:`TraceData.suspected` carries.
+SUSPICION_CODES: dict[str, int] = {s.value: k for k, s in enumerate(
+    [NodeState.HEALTHY, NodeState.DEGRADED, NodeState.PARTITIONED, NodeState.FAILED])}
 
 #: The figure data of every trace some view still uses, by the trace's id (a
 #: TraceData holds its trace, so the id is not reused while the entry exists).
@@ -330,6 +337,72 @@ class TraceData:
         link = index.reindex(use["link"].astype(str)).to_numpy()
         return StepSeries.of_intervals(use["start"].to_numpy(), use["end"].to_numpy(), link,
                                        np.ones(len(use)), len(links))
+
+    # --- faults at time t -----------------------------------------------------------------
+    @cached_property
+    def has_faults(self) -> bool:
+        """Whether the trace records faults or failure-detector changes."""
+        return bool(len(self.trace.faults) or len(self.trace.detections))
+
+    @cached_property
+    def down(self) -> StepSeries:
+        """Crashes in progress on each node (row order) over time
+        (:func:`~wfsim.trace.outages.node_outages`; one still open stays to the end)."""
+        spans = node_outages(self.trace)
+        end = np.where(spans["open"].to_numpy(dtype=bool), np.inf, spans["end"].to_numpy(dtype=float))
+        return StepSeries.of_intervals(spans["start"].to_numpy(dtype=float), end,
+                                       self.row_of.reindex(spans["node"]).to_numpy(dtype=np.int64),
+                                       np.ones(len(spans)), len(self.rows))
+
+    @cached_property
+    def suspected(self) -> StepSeries:
+        """Each node's failure-detector state (:data:`SUSPICION_CODES`, row order) over
+        time; every node Healthy until its first ``detections`` row."""
+        d = self.trace.detections
+        return StepSeries.of_changes(d["time"].to_numpy(dtype=float),
+                                     self.row_of.reindex(d["node"].astype(str)).to_numpy(dtype=np.int64),
+                                     d["state"].astype(str).map(SUSPICION_CODES).to_numpy(dtype=float),
+                                     np.zeros(len(self.rows)))
+
+    @cached_property
+    def link_down_spans(self) -> pd.DataFrame:
+        """Every interval a link (``links`` order: ``link``) was cut: its own outages,
+        a partition's boundary (one end inside, one outside) and a crashed end; ``link,
+        start, end`` (``inf`` for an interval open at the end of the run)."""
+        trace, links = self.trace, self.trace.links
+        a, b = links["a"].astype(str).to_numpy(), links["b"].astype(str).to_numpy()
+        index = pd.Series(np.arange(len(links)), index=links["link"].astype(str))
+
+        def ends(spans: pd.DataFrame) -> np.ndarray:
+            return np.where(spans["open"].to_numpy(dtype=bool), np.inf, spans["end"].to_numpy(dtype=float))
+
+        own = link_outages(trace)
+        parts = [pd.DataFrame({"link": index.reindex(own["link"]).to_numpy(), "start": own["start"], "end": ends(own)})]
+        for (_, start), span in partition_spans(trace).groupby(["partition", "start"], sort=False):
+            inside = set(span["node"])
+            cut = np.flatnonzero(np.isin(a, list(inside)) != np.isin(b, list(inside)))
+            parts.append(pd.DataFrame({"link": cut, "start": start, "end": ends(span.iloc[:1])[0]}))
+        crashed = node_outages(trace)
+        for node, start, end in zip(crashed["node"], crashed["start"], ends(crashed)):
+            touching = np.flatnonzero((a == node) | (b == node))
+            parts.append(pd.DataFrame({"link": touching, "start": start, "end": end}))
+        out = pd.concat(parts, ignore_index=True).dropna(subset=["link"])
+        return out.astype({"link": np.int64, "start": float, "end": float})
+
+    @cached_property
+    def links_down(self) -> StepSeries:
+        """How many causes hold each link (``links`` order) down over time (from
+        :attr:`link_down_spans`): a link is down where this is positive."""
+        spans = self.link_down_spans
+        return StepSeries.of_intervals(spans["start"].to_numpy(), spans["end"].to_numpy(), spans["link"].to_numpy(),
+                                       np.ones(len(spans)), len(self.trace.links))
+
+    @cached_property
+    def fault_rows(self) -> np.ndarray:
+        """Rows of the nodes that crashed, were partitioned or were suspected."""
+        nodes = pd.concat([node_outages(self.trace)["node"], partition_spans(self.trace)["node"],
+                           suspicions(self.trace)["node"]])
+        return self.row_of.reindex(pd.unique(nodes.astype(str))).dropna().to_numpy(dtype=np.int64)
 
     def layout(self, max_devices: int = 60) -> ContinuumLayout:
         """The continuum's layout by tier (networkx ``multipartite_layout``), devices

@@ -267,12 +267,13 @@ def _draw_selected(ax: Axes, mine: pd.DataFrame, critical: Sequence[str], colors
 
 def _pinned(data: TraceData, view: GanttView, seg: pd.DataFrame) -> np.ndarray:
     """Rows that never fold: the selected workflow's nodes, marked nodes, nodes whose
-    health changed."""
+    health changed, nodes that crashed, were partitioned or were suspected."""
     nodes = [str(e["node"]) for e in view.marks if pd.notna(e.get("node"))]
     rows = data.row_of.reindex(nodes).dropna().to_numpy(dtype=np.int64)
     mine = seg.loc[seg["workflow"] == view.workflow, "row"].to_numpy(dtype=np.int64) \
         if view.workflow is not None else np.empty(0, dtype=np.int64)
-    return np.concatenate([rows, mine, data.health_changes["row"].dropna().to_numpy(dtype=np.int64)])
+    return np.concatenate([rows, mine, data.health_changes["row"].dropna().to_numpy(dtype=np.int64),
+                           data.fault_rows])
 
 
 def _draw_marks(ax: Axes, data: TraceData, events: Sequence[Mapping[str, Any]], y_of: Mapping[str, float]) -> int:

@@ -21,15 +21,18 @@ class TopologyView(View):
     """The continuum as a graph laid out by tier, at the time the slider shows.
 
     Node fill is the load (busy cores / current cores), the marker's edge the health,
-    a link's width and colour its estimated utilisation
-    (:func:`wfsim.viz.continuum.draw_continuum`; link up/down is not in the trace yet).
+    a link's width and colour its estimated utilisation; on a run with faults, crashed
+    nodes are crossed, nodes the failure detector suspects ringed, and links that are
+    down (their own outage, a partition's boundary, a crashed end) dashed red
+    (:func:`wfsim.viz.continuum.draw_continuum`).
     ``Play`` steps through ``frames`` instants; it is linked to the ``frame`` slider in
     the browser (``jslink``), and each frame sets the time slider, which redraws.
 
     Stays responsive with hundreds of devices: beyond ``max_devices`` devices, each
     parent's devices are drawn as one unit; the layout is computed once per trace and
     each instant costs one ``searchsorted`` and ``bincount`` per quantity
-    (:class:`~wfsim.viz.data.StepSeries`), independent of how many tasks ran.
+    (:class:`~wfsim.viz.data.StepSeries`; the fault intervals too, computed once per
+    trace), independent of how many tasks ran.
 
     Args:
         trace: A :class:`~wfsim.trace.trace.Trace` or a run directory.

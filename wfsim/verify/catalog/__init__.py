@@ -6,7 +6,10 @@ exists in wfsim, one module per subject.
 * :mod:`~wfsim.verify.catalog.resources` — P17, P18, placement and node capacity;
 * :mod:`~wfsim.verify.catalog.scheduling` — P23 (in part), run once on one node;
 * :mod:`~wfsim.verify.catalog.migration` — P24, task migration;
-* :mod:`~wfsim.verify.catalog.balancing` — P25 (in part), health and rebalancing.
+* :mod:`~wfsim.verify.catalog.balancing` — P25 (in part), health and rebalancing;
+* :mod:`~wfsim.verify.catalog.edge` — P19, edge autonomy;
+* :mod:`~wfsim.verify.catalog.faults` — P20–P22, failure detection, partition
+  safety and leases.
 
 A property is one module-level :class:`~wfsim.verify.properties.Property` in one of
 them: :data:`CATALOG` collects them all, ordered by seed id (then by definition
@@ -20,7 +23,7 @@ order), and each is importable from here under its module-level name.  Run them 
 Checked elsewhere, being about models rather than runs: P7–P9
 (:mod:`wfsim.verify.models`, :mod:`wfsim.verify.composition`) and P11's
 linearizability (:mod:`wfsim.verify.history`).  Pending, their subsystems not yet
-built: P10, P12–P16, P19–P22 and P26–P30.
+built: P10, P12–P16 and P26–P30.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import pkgutil
 import re
 from collections.abc import Iterable
 
-from wfsim.verify.catalog.common import task_projection, workflow_projection
+from wfsim.verify.catalog.common import NODE_ATOMS, node_projection, node_slice, task_projection, workflow_projection
 from wfsim.verify.ltl import Formula
 from wfsim.verify.properties import (
     Property,
@@ -113,21 +116,50 @@ def resolve(names: Iterable[str] | None = None) -> list[Property]:
 
 def check_formula(trace: object, formula: str | Formula, per: str = "workflow",
                   liveness: bool = True) -> PropertyVerdict:
-    """Check your own LTLf formula on every workflow or task instance of a trace.
+    """Check your own LTLf formula on every workflow, task instance or node of a trace.
 
     Atoms are the entity's event kinds: ``created, running, completed, failed`` per
-    workflow; ``placed, ready, start, end, failed`` per task instance.
+    workflow; ``placed, ready, start, end, failed`` per task instance.  Per node
+    (:func:`~wfsim.verify.catalog.common.node_projection`), one step per record about
+    the node, in time order (at equal times in the order of the tables below), whose
+    atoms are:
+
+    * ``faults``: ``crash``, ``recover`` (the node, or every node of a crashed site),
+      ``partition``, ``heal`` (the node is in the partition), ``link_down``,
+      ``link_up``, ``spike``, ``spike_end`` (a link of the node), ``handover`` (the
+      device moved);
+    * ``detections``: ``healthy``, ``partitioned``, ``failed`` (the detector's new
+      state of the node; ``detected_degraded`` for its never-produced Degraded);
+    * ``recoveries``: ``reconcile``, ``restart``, ``state_transfer``, ``failover``,
+      with ``recovered`` on the row where the action was done and
+      ``recovery_failed`` where it could not be;
+    * ``connectivity``: the status ``connected``, ``degraded``, ``intermittent``,
+      ``disconnected`` together with the level ``fully_dependent``,
+      ``semi_autonomous``, ``highly_autonomous``, ``fully_autonomous``;
+    * ``decisions``: the decider ``cloud``, ``local`` or ``fallback``, with a
+      fallback's action ``retry``, ``use_cache``, ``execute_local``, ``defer``,
+      ``reject``, ``use_approximation``;
+    * ``task_events`` on the node: ``start``, ``end``, ``lost``, ``cancelled``;
+    * ``writes``: ``write`` (accepted) or ``write_refused``;
+    * ``leases`` (at the holder): ``acquire``, ``renew``, ``refuse``, ``release``,
+      ``revoke``, ``expire``.
 
     Args:
         trace: A :class:`~wfsim.trace.trace.Trace`.
         formula: Text (``"G(start -> F end)"``) or a formula object.
-        per: ``"workflow"`` or ``"task"``.
+        per: ``"workflow"``, ``"task"`` or ``"node"``.
         liveness: Judge entities still open at the horizon of a truncated run with
             the three-valued semantics (``inconclusive`` while an obligation is
-            pending); otherwise judge every entity's recorded events as final.
+            pending); otherwise judge every entity's recorded events as final.  A
+            node is always open: its obligations are judged so on a truncated run.
 
     Returns:
-        A :class:`PropertyVerdict` with counterexamples, like a catalog property's.
+        A :class:`PropertyVerdict` with counterexamples, like a catalog property's
+        (a node's carry its steps around the violation).
+
+    Raises:
+        ValueError: ``per`` is none of the above, or the formula names an atom the
+            entity's projection does not have (the message lists them).
 
     Example:
         >>> from wfsim import Poisson, Simulation, Workload, chain, hierarchical
@@ -135,13 +167,25 @@ def check_formula(trace: object, formula: str | Formula, per: str = "workflow",
         ...                    [Workload("w", chain(3), Poisson(1.0))], duration=5, seed=1).run().trace
         >>> check_formula(trace, "G(ready -> F start)", per="task").verdict
         'true'
+        >>> check_formula(trace, "G(crash -> F failed)", per="node").verdict
+        'true'
     """
-    projections = {"workflow": (workflow_projection, "workflows"), "task": (task_projection, "task instances")}
+    projections = {"workflow": (workflow_projection, "workflows"), "task": (task_projection, "task instances"),
+                   "node": (node_projection, "nodes")}
     if per not in projections:
         raise ValueError(f"per must be one of {list(projections)}, got {per!r}")
     projection, unit = projections[per]
     prop = TemporalProperty("-", "formula", "user formula", "A formula checked with check_formula().",
                             formula, projection, unit=unit, liveness=liveness)
+    if per == "node":
+        unknown = sorted(prop.formula.atoms() - set(NODE_ATOMS))
+        if unknown:
+            raise ValueError(f"per='node' has no atom {', '.join(unknown)}; its atoms: {', '.join(NODE_ATOMS)}")
+        view = TraceView.of(trace)
+        verdict = prop.check(view)
+        for cex in verdict.counterexamples:
+            cex.events = node_slice(view, cex.entity, cex.time if cex.time is not None else view.horizon)
+        return verdict
     return prop.check(trace)
 
 
