@@ -16,11 +16,12 @@ from wfsim.engine.lifecycle import IllegalTransition, check_transition
 from wfsim.engine.network import Network
 from wfsim.engine.node import NodeRuntime
 from wfsim.model.enums import WorkflowState
-from wfsim.model.events import FAILED, ORIGIN, PLACED, READY
+from wfsim.model.events import END, FAILED, ORIGIN, PLACED, READY
 from wfsim.model.workflow import Workflow
 from wfsim.trace.recorder import TraceRecorder
 
 if TYPE_CHECKING:
+    from wfsim.engine.autonomy import EdgeAutonomy
     from wfsim.policies.placement import PlacementStrategy
 
 
@@ -92,6 +93,8 @@ class WorkflowExecutor:
         self._record_transfer = recorder.record_transfer
         self._next_id = 0
         self.active = 0
+        #: Edge autonomy, asked first where to place each task (None: the cloud places all).
+        self.autonomy: EdgeAutonomy | None = None
 
     def submit(self, spec: Workflow, workload: str, origin: int, work: np.ndarray | None = None) -> WorkflowRun:
         """Start a new instance of ``spec`` submitted from node index ``origin``."""
@@ -123,8 +126,14 @@ class WorkflowExecutor:
             self.active -= 1
 
     def _place(self, run: WorkflowRun, task: int) -> None:
+        if self.autonomy is not None and self.autonomy.place(run, task):
+            return
         # A strategy returns one of ``cluster.nodes`` (typed as the view it reads).
-        node: NodeRuntime | None = self.placement.place(run, task, self.cluster)  # type: ignore[assignment]
+        self.assign(run, task, self.placement.place(run, task, self.cluster))  # type: ignore[arg-type]
+
+    def assign(self, run: WorkflowRun, task: int, node: NodeRuntime | None) -> None:
+        """Place task ``task`` of ``run`` on ``node`` and send it its inputs (None, or an
+        unreachable node, fails it)."""
         spec = run.spec
         if node is None:
             self._fail(run, task, -1, f"no feasible node for task {spec.tasks[task].id!r}")
@@ -165,9 +174,23 @@ class WorkflowExecutor:
         self._record_task((now, run.id, task, READY, dst))
         self.nodes[dst].submit(run, task)
 
+    def complete_unrun(self, run: WorkflowRun, task: int, node: NodeRuntime) -> None:
+        """Complete task ``task`` of ``run`` at once on ``node`` without running it (a
+        result the node holds already): it is ``placed`` and ``end`` s there now."""
+        now = self.env.now
+        run.node_of[task] = node.index
+        self._record_task((now, run.id, task, PLACED, node.index))
+        self._record_task((now, run.id, task, END, node.index))
+        self._task_done(run, task, node)
+
     def on_task_end(self, run: WorkflowRun, task: int, node: NodeRuntime, duration: float) -> None:
         """Called by a node when a task of ``run`` has finished on it."""
         self.placement.on_task_end(run, task, node, duration)
+        if self.autonomy is not None:
+            self.autonomy.on_task_end(run, task, node)
+        self._task_done(run, task, node)
+
+    def _task_done(self, run: WorkflowRun, task: int, node: NodeRuntime) -> None:
         run._pending -= 1
         if run.state is not WorkflowState.RUNNING:
             return

@@ -14,6 +14,7 @@ import numpy as np
 import simpy
 from simpy.core import URGENT
 
+from wfsim.engine.autonomy import AutonomySettings, EdgeAutonomy
 from wfsim.engine.autoscaling import AutoscalingLoop, AutoscalingSettings
 from wfsim.engine.cluster import Cluster
 from wfsim.engine.executor import WorkflowExecutor
@@ -162,6 +163,9 @@ class Simulation:
             loop is ``sim.autoscaling``); None (default) keeps every node's capacity fixed.
         health: Scheduled :class:`HealthChange` s of node health (see
             :meth:`set_health`); every node starts ``Healthy``.
+        autonomy: Edge autonomy: heartbeats from the cloud, connectivity, and edge
+            nodes deciding for their sites when cut off (``sim.autonomy``; see
+            :mod:`wfsim.engine.autonomy`); None (default): the cloud places everything.
         trace: What the run keeps (:class:`~wfsim.model.enums.TraceLevel`):
             ``"full"`` (default) the whole trace, ``"metrics"`` only its summary
             metrics (:attr:`RunResult.trace` is then None), which takes less memory
@@ -193,6 +197,7 @@ class Simulation:
         autoscaling: AutoscalingSettings | None = None,
         health: Iterable[HealthChange] | None = None,
         trace: TraceLevel | str = "full",
+        autonomy: AutonomySettings | None = None,
     ) -> None:
         # Parsed first: the recorder's callables depend on it, and the engine's parts
         # below capture them.
@@ -248,6 +253,11 @@ class Simulation:
         self._background_sources: list[Callable[[], Collection[simpy.Event]]] = []
         for change in health or ():
             self.set_health(change.node, change.status, at=change.time, evacuate=change.evacuate)
+        self.autonomy: EdgeAutonomy | None = None
+        if autonomy is not None:
+            self.autonomy = self.executor.autonomy = EdgeAutonomy(
+                self.env, self.cluster, self.executor, self.placement, self.recorder, autonomy, self.random.stream)
+            self.add_background(self.autonomy.pending)
 
     def set_health(self, node: str, status: HealthStatus | str, at: float | None = None,
                    evacuate: bool = False) -> None:
