@@ -477,7 +477,7 @@ class EdgeAutonomy:
         action = engine.fallback.choose(FallbackRequest(spec.name, spec.tasks[task].id, age), engine.context)
         if action is FallbackAction.USE_CACHE and age is None:
             action = FallbackAction.EXECUTE_LOCAL  # nothing fresh to serve
-        staleness = age if action is FallbackAction.USE_CACHE else math.nan
+        staleness = age if action is FallbackAction.USE_CACHE and age is not None else math.nan
         self._record_decision((now, edge, run.id, task, _FALLBACK, _ACTION[action], math.nan, staleness))
         if action is FallbackAction.USE_CACHE:
             self.executor.complete_unrun(run, task, engine.node)

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
+from wfsim.engine.autonomy import DEFAULT_TIERS as AUTONOMY_TIERS
+from wfsim.engine.autonomy import AutonomySettings
 from wfsim.engine.autoscaling import DEFAULT_TIERS, AutoscalingSettings
 from wfsim.engine.migration import MigrationSettings, RebalanceSettings
 from wfsim.experiments import preflight
@@ -18,6 +20,7 @@ from wfsim.model.enums import HealthStatus, NetworkFidelity, TaskPriority, Tier
 from wfsim.model.parameters import Tunable
 from wfsim.model.topology import LINK_DEFAULTS
 from wfsim.model.workflow import LocationKind, LocationRequirement
+from wfsim.policies.autonomy import FALLBACK_POLICIES
 from wfsim.workloads.arrivals import ARRIVAL_PROCESSES, MMPP, Periodic, Poisson, TraceArrivals
 from wfsim.workloads.generators import GENERATORS
 from wfsim.workloads.workload import WorkDistribution
@@ -285,9 +288,29 @@ class _AutoscalingGroup(_Strict):
     provisioning: dict[TierName, Annotated[float, Field(ge=0)]] = {}
 
 
+class FallbackConfig(_Strict):
+    """An edge node's fallback policy (:data:`~wfsim.policies.autonomy.FALLBACK_POLICIES`)
+    and its ``params``; a bare name is the policy with its defaults."""
+
+    policy: Literal[tuple(FALLBACK_POLICIES)] = "cache"  # type: ignore[valid-type]
+    params: dict[str, Any] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, value: Any) -> Any:
+        return {"policy": value} if isinstance(value, str) else value
+
+
+class _AutonomyGroup(_Strict):
+    tiers: list[EdgeTierName] = [tier.value for tier in AUTONOMY_TIERS]
+    fallback: FallbackConfig = FallbackConfig()
+    rules: list[dict[str, Any]] = []
+
+
 if TYPE_CHECKING:
     RebalanceConfig: TypeAlias = Any
     AutoscalingConfig: TypeAlias = Any
+    AutonomyConfig: TypeAlias = Any
 else:
     RebalanceConfig = _declared(
         "RebalanceConfig", "Periodic load rebalancing through task migration: the parameters of "
@@ -297,6 +320,11 @@ else:
         "AutoscalingConfig", "Run-time autoscaling of node cores: ``strategy`` with its ``params``, which "
         "``tiers`` scale, scale-up ``provisioning`` delays per tier, and the parameters of "
         ":class:`~wfsim.engine.autoscaling.AutoscalingSettings`.", AutoscalingSettings, base=_AutoscalingGroup)
+    AutonomyConfig = _declared(
+        "AutonomyConfig", "Edge autonomy: which ``tiers`` are autonomous edge nodes, their ``fallback`` "
+        "policy, their decision ``rules`` (``{rule: NAME, params: {...}}``, see "
+        ":func:`~wfsim.policies.autonomy.rule_from_config`), and the parameters of "
+        ":class:`~wfsim.engine.autonomy.AutonomySettings`.", AutonomySettings, base=_AutonomyGroup)
 
 
 class HealthChangeConfig(_Strict):
@@ -352,6 +380,7 @@ class ExperimentConfig(_Strict):
     workloads: list[WorkloadConfig] = Field(min_length=1)
     rebalance: RebalanceConfig | None = None
     autoscaling: AutoscalingConfig | None = None
+    autonomy: AutonomyConfig | None = None
     health: list[HealthChangeConfig] = []
     limits: LimitsConfig = LimitsConfig()
 

@@ -10,10 +10,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from wfsim.engine.autonomy import AutonomySettings
 from wfsim.engine.autoscaling import AutoscalingSettings
 from wfsim.engine.migration import MigrationSettings, RebalanceSettings
 from wfsim.model.parameters import Parameter
-from wfsim.policies.registry import AUTOSCALERS, PLACEMENT_STRATEGIES, SCHEDULING_POLICIES
+from wfsim.policies.registry import (
+    AUTOSCALERS,
+    DECISION_RULES,
+    FALLBACK_POLICIES,
+    PLACEMENT_STRATEGIES,
+    SCHEDULING_POLICIES,
+)
 
 
 @dataclass(frozen=True)
@@ -21,8 +28,8 @@ class TunableEntry:
     """One strategy or settings group as a config names it.
 
     Attributes:
-        axis: ``placement``, ``scheduling``, ``autoscaling`` (strategies) or
-            ``settings``.
+        axis: ``placement``, ``scheduling``, ``autoscaling`` (strategies),
+            ``fallback``, ``rule`` (an edge node's, under ``autonomy``) or ``settings``.
         name: The strategy's registry name, or the settings group's name.
         cls: The class (its docstring's first line describes it).
         key: Where its parameters go in a config, e.g. ``placement.params``.
@@ -51,6 +58,10 @@ def tunables() -> list[TunableEntry]:
     found = [TunableEntry("placement", name, cls, "placement.params") for name, cls in PLACEMENT_STRATEGIES.items()]
     found += [TunableEntry("scheduling", name, cls, "scheduling.params") for name, cls in SCHEDULING_POLICIES.items()]
     found += [TunableEntry("autoscaling", name, cls, "autoscaling.params") for name, cls in AUTOSCALERS.items()]
+    found += [TunableEntry("fallback", name, cls, "autonomy.fallback.params")
+              for name, cls in FALLBACK_POLICIES.items()]
+    found += [TunableEntry("rule", name, cls, "autonomy.rules[].params") for name, cls in DECISION_RULES.items()]
     found += [TunableEntry("settings", cls.name, cls, key) for cls, key in (
-        (RebalanceSettings, "rebalance"), (MigrationSettings, "rebalance"), (AutoscalingSettings, "autoscaling"))]
+        (RebalanceSettings, "rebalance"), (MigrationSettings, "rebalance"), (AutoscalingSettings, "autoscaling"),
+        (AutonomySettings, "autonomy"))]
     return found

@@ -233,46 +233,60 @@ DECISION_RULES: dict[str, type[DecisionRule]] = {
 }
 
 
+class RuleConfigError(ValueError):
+    """A rule's YAML form is wrong: :attr:`field` names where, :attr:`reason` what is allowed."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}")
+
+
 def rule_from_config(data: Any, where: str = "rule") -> DecisionRule:
     """A rule from its YAML form: ``{rule: NAME, params: {...}}``, plus ``pattern:
     [event types]`` for a pattern rule and ``rules: [...]`` for a composite one.
 
+    Example:
+        >>> rule = rule_from_config({"rule": "composite", "params": {"op": "or"}, "rules": [
+        ...     {"rule": "pattern", "pattern": ["Degraded", "Intermittent"]}]})
+        >>> [r.pattern for r in rule.rules]
+        [('Degraded', 'Intermittent')]
+
     Raises:
-        ValueError: Naming the field (under ``where``) and what is allowed.
+        RuleConfigError: Naming the field (under ``where``) and what is allowed.
     """
     if not isinstance(data, Mapping) or "rule" not in data:
-        raise ValueError(f"{where}: must be a mapping with 'rule' (one of {', '.join(DECISION_RULES)}), got {data!r}")
+        raise RuleConfigError(where, f"must be a mapping with 'rule' (one of {', '.join(DECISION_RULES)}), "
+                              f"got {data!r}")
     name = data["rule"]
     cls = DECISION_RULES.get(name)
     if cls is None:
-        raise ValueError(f"{where}.rule: unknown rule {name!r}; allowed: {', '.join(DECISION_RULES)}")
+        raise RuleConfigError(f"{where}.rule", f"unknown rule {name!r}; allowed: {', '.join(DECISION_RULES)}")
     extra = {"pattern": PatternRule, "rules": CompositeRule}
     allowed = ["rule", "params", *(k for k, c in extra.items() if c is cls)]
     unknown = sorted(set(data) - set(allowed))
     if unknown:
-        raise ValueError(f"{where}: unknown field(s) {', '.join(unknown)} for rule {name!r}; "
-                         f"allowed: {', '.join(allowed)}")
+        raise RuleConfigError(where, f"unknown field(s) {', '.join(unknown)} for rule {name!r}; "
+                              f"allowed: {', '.join(allowed)}")
     params = data.get("params") or {}
     if not isinstance(params, Mapping):
-        raise ValueError(f"{where}.params: must be a mapping, got {params!r}")
+        raise RuleConfigError(f"{where}.params", f"must be a mapping, got {params!r}")
     try:
         kwargs: dict[str, Any] = validate_params(name, cls.parameters, params)
     except ValueError as exc:
-        raise ValueError(f"{where}.params: {exc}") from None
+        raise RuleConfigError(f"{where}.params", str(exc)) from None
     if cls is CompositeRule:
         rules = data.get("rules") or []
         if not isinstance(rules, list):
-            raise ValueError(f"{where}.rules: must be a list of rules, got {rules!r}")
+            raise RuleConfigError(f"{where}.rules", f"must be a list of rules, got {rules!r}")
         kwargs["rules"] = tuple(rule_from_config(r, f"{where}.rules[{i}]") for i, r in enumerate(rules))
     if cls is PatternRule and "pattern" in data:
         pattern = data["pattern"]
-        if not isinstance(pattern, list) or not all(isinstance(e, str) for e in pattern):
-            raise ValueError(f"{where}.pattern: must be a list of {', '.join(EVENT_TYPES)}; got {pattern!r}")
+        if not isinstance(pattern, list) or not pattern or not all(e in EVENT_TYPES for e in pattern):
+            raise RuleConfigError(f"{where}.pattern", f"must be a non-empty list of {', '.join(EVENT_TYPES)}; "
+                                  f"got {pattern!r}")
         kwargs["pattern"] = tuple(pattern)
-    try:
-        return cls(**kwargs)
-    except ValueError as exc:
-        raise ValueError(f"{where}.{exc}") from None
+    return cls(**kwargs)
 
 
 # --- fallback policies -----------------------------------------------------------------
