@@ -31,6 +31,7 @@ from wfsim.model.enums import ConnectivityStatus, EdgeAutonomyLevel, FallbackAct
 from wfsim.policies.autonomy import FixedFallback, ThresholdRule
 from wfsim.policies.placement import CloudOnly, NearestEdge
 from wfsim.policies.scheduling import FIFO
+from wfsim.verify.catalog import check_catalog
 
 C, D, IN, X = (ConnectivityStatus.CONNECTED, ConnectivityStatus.DEGRADED, ConnectivityStatus.INTERMITTENT,
               ConnectivityStatus.DISCONNECTED)
@@ -192,9 +193,12 @@ def test_use_cache_completes_fresh_tasks_at_once_without_running_them() -> None:
     assert len(hits) and (hits["staleness"] <= 12.0).all() and (hits["staleness"] >= 0).all()
     assert len(fallbacks(trace, "ExecuteLocal"))  # later, nothing fresh was left: run at the site
     key = ["workflow", "task"]
-    ends = hits.merge(events(trace, "end"), on=key, suffixes=("", "_end"))
-    assert len(ends) == len(hits) and (ends["time_end"] == ends["time"]).all()
-    assert not len(hits.merge(events(trace, "start"), on=key))  # never ran
+    for kind in ("placed", "ready", "start", "end"):  # the whole lifecycle at once, on the edge node
+        at = hits.merge(events(trace, kind), on=key, suffixes=("", "_event"))
+        assert len(at) == len(hits) and (at["time_event"] == at["time"]).all(), kind
+        assert set(at["node_event"].astype(str)) == {"edge-0"}
+    held = trace.holdings().astype({"task": str}).merge(hits[key], on=key)
+    assert ((held["end"] - held["start"]) == 0).all()  # it never ran: no time on any core
     assert (trace.workflow_summary()["state"] == "Completed").all()
     summary = autonomy_metrics(trace)
     assert summary["cache_hits"] == len(hits)
@@ -261,6 +265,12 @@ def test_retry_places_the_task_again_after_the_backoff() -> None:
     assert np.allclose(placed["time_placed"], placed["time"] + 2.5)
     assert (placed["time_placed"] >= reconnected(trace)).all()
     assert (trace.workflow_summary()["state"] == "Completed").all()
+
+
+@pytest.mark.parametrize("action", ["UseCache", "Defer"])
+def test_the_property_catalog_holds_with_fallbacks(action: str) -> None:
+    _, trace = site_run(action)
+    assert [r.name for r in check_catalog(trace) if r.verdict == "false"] == []
 
 
 def test_deferred_tasks_of_a_site_never_reconnected_end_a_run_without_until() -> None:

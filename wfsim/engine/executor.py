@@ -16,7 +16,7 @@ from wfsim.engine.lifecycle import IllegalTransition, check_transition
 from wfsim.engine.network import Network
 from wfsim.engine.node import NodeRuntime
 from wfsim.model.enums import WorkflowState
-from wfsim.model.events import END, FAILED, ORIGIN, PLACED, READY
+from wfsim.model.events import END, FAILED, ORIGIN, PLACED, READY, START
 from wfsim.model.workflow import Workflow
 from wfsim.trace.recorder import TraceRecorder
 
@@ -176,11 +176,12 @@ class WorkflowExecutor:
 
     def complete_unrun(self, run: WorkflowRun, task: int, node: NodeRuntime) -> None:
         """Complete task ``task`` of ``run`` at once on ``node`` without running it (a
-        result the node holds already): it is ``placed`` and ``end`` s there now."""
+        result the node holds already): it is ``placed``, ``ready``, ``start`` s and
+        ``end`` s there now, holding nothing for no time."""
         now = self.env.now
         run.node_of[task] = node.index
-        self._record_task((now, run.id, task, PLACED, node.index))
-        self._record_task((now, run.id, task, END, node.index))
+        for event in (PLACED, READY, START, END):
+            self._record_task((now, run.id, task, event, node.index))
         self._task_done(run, task, node)
 
     def on_task_end(self, run: WorkflowRun, task: int, node: NodeRuntime, duration: float) -> None:
