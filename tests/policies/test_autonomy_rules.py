@@ -30,6 +30,8 @@ from wfsim.policies.autonomy import (
 from wfsim.policies.registry import DECISION_RULES as REGISTERED_RULES
 from wfsim.policies.registry import FALLBACK_POLICIES as REGISTERED_FALLBACKS
 
+from test_conformance import _inside, _outside
+
 
 def context(now: float = 0.0, status: ConnectivityStatus = ConnectivityStatus.CONNECTED,
             **metrics: float) -> DecisionContext:
@@ -186,3 +188,31 @@ def test_rule_config_errors_name_the_field_and_the_allowed_values(data: object, 
     with pytest.raises(RuleConfigError) as caught:
         rule_from_config(data, "r")
     assert caught.value.field == field and says in caught.value.reason
+
+
+@pytest.mark.parametrize("cls", [*DECISION_RULES.values(), *FALLBACK_POLICIES.values()], ids=lambda c: c.name)
+def test_declared_ranges_are_what_python_and_yaml_accept(cls: type) -> None:
+    def python(params: dict) -> bool:
+        try:
+            cls(**params)
+        except ValueError:
+            return False
+        return True
+
+    def yaml(params: dict) -> bool:
+        try:
+            if cls in FALLBACK_POLICIES.values():
+                cls.from_params(params)  # type: ignore[attr-defined]
+            else:
+                rule_from_config({"rule": cls.name, "params": params})  # type: ignore[attr-defined]
+        except ValueError:
+            return False
+        return True
+
+    for p in cls.parameters:  # type: ignore[attr-defined]
+        for choice in p.choices or ():
+            assert getattr(cls(**{p.name: choice}), p.name) == choice
+        for value in _inside(p):
+            assert python({p.name: value}) and yaml({p.name: value}), (p.name, value)
+        for value in _outside(p):
+            assert not python({p.name: value}) and not yaml({p.name: value}), (p.name, value)
