@@ -31,6 +31,7 @@ from wfsim.model.enums import ConnectivityStatus, EdgeAutonomyLevel, FallbackAct
 from wfsim.policies.autonomy import FixedFallback, ThresholdRule
 from wfsim.policies.placement import CloudOnly, NearestEdge
 from wfsim.policies.scheduling import FIFO
+from wfsim.trace.metrics import summarize
 from wfsim.verify.catalog import check_catalog
 
 C, D, IN, X = (ConnectivityStatus.CONNECTED, ConnectivityStatus.DEGRADED, ConnectivityStatus.INTERMITTENT,
@@ -282,18 +283,18 @@ def test_deferred_tasks_of_a_site_never_reconnected_end_a_run_without_until() ->
 
 # --- accuracy and P19 ---------------------------------------------------------------------------
 def autonomy_metrics(trace: Any) -> dict[str, Any]:
-    from wfsim.trace.metrics import summarize
-
     return summarize(trace)["autonomy"]
 
 
-@pytest.mark.parametrize(("placement", "agrees", "connected_level"),
-                         [(NearestEdge(), 1.0, "SemiAutonomous"), (CloudOnly(), 0.0, "FullyDependent")])
+@pytest.mark.parametrize(("placement", "agrees", "connected_level", "deciders"), [
+    (NearestEdge(), 1.0, "SemiAutonomous", {"cloud", "local", "fallback"}),  # fallbacks: Degraded, no rules
+    (CloudOnly(), 0.0, "FullyDependent", {"cloud", "local", "fallback"}),  # local: no node, it fails
+])
 def test_accuracy_is_the_share_of_decisions_agreeing_with_the_cloud(placement: Any, agrees: float,
-                                                                    connected_level: str) -> None:
+                                                                    connected_level: str, deciders: set) -> None:
     sim, trace = site_run(None, placement=placement, accuracy_window=5)
     d = trace.decisions
-    assert set(d["decider"].astype(str)) == {"cloud", "local", "fallback"}  # fallbacks: Degraded, no rules
+    assert set(d["decider"].astype(str)) == deciders
     compared = d["agrees"].dropna()
     assert len(compared) == (d["decider"] != "fallback").sum()
     assert (compared == agrees).all()  # the edge alone picks the device (NearestEdge) or nothing (CloudOnly)
@@ -322,6 +323,18 @@ def test_p19_on_the_trace(configuration: dict[str, Any]) -> None:
     assert (decider[forced] == "local").all()
     assert (decider[status == "Connected"] == "cloud").all()
     assert ((status != "Connected") == (decider != "cloud")).all()
+
+
+def test_without_an_outage_the_cloud_decides_everything_as_without_autonomy() -> None:
+    workload = Workload("w", chain(3, work=1e9), Periodic(2.0, phase=0.37))
+    runs = [Simulation(hierarchical(devices=4, edge=2, regional=1), [workload], duration=30, seed=4,
+                       placement=NearestEdge(), autonomy=autonomy).run().trace
+            for autonomy in (None, AutonomySettings())]
+    plain, governed = (events(t, "placed")[["workflow", "task", "node"]].reset_index(drop=True) for t in runs)
+    pd.testing.assert_frame_equal(plain, governed)
+    assert set(runs[1].decisions["decider"].astype(str)) == {"cloud"}
+    assert set(runs[1].connectivity["status"].astype(str)) == {"Connected"}
+    assert not len(runs[0].decisions) and "autonomy" not in summarize(runs[0])
 
 
 def test_a_run_is_reproducible() -> None:

@@ -22,8 +22,11 @@ lower tiers hanging off it (its devices), and so the workflows submitted from th
   the same). Otherwise the edge decides: if it
   :meth:`~EdgeAutonomyEngine.can_decide_locally`, it places the task with the placement
   strategy restricted to its site, and the decision is compared with the cloud's (the
-  same strategy on the whole, intact continuum at that instant); else its fallback
-  policy's action applies (:meth:`EdgeAutonomy.place`).
+  same strategy on the whole, intact continuum at that instant: a task the strategy
+  finds no node for on the site, such as every task under ``CloudOnly``, fails); else
+  its fallback policy's action applies (:meth:`EdgeAutonomy.place`). The copies of the strategy the edge and the
+  oracle use hear no ``on_submit``/``on_task_end`` feedback: a strategy that plans or
+  learns decides there from its declared parameters alone.
 
 Every edge decision is a row of the trace's ``decisions`` table, every change of
 connectivity or level a row of ``connectivity``.
@@ -451,10 +454,11 @@ class EdgeAutonomy:
             engine.context.note("task_end", self.env.now)
 
     def place(self, run: WorkflowRun, task: int) -> bool:
-        """Place task ``task`` of ``run`` if its site's edge node decides it; False when
-        the cloud's ordinary placement is to proceed (a workflow from no site)."""
+        """Place task ``task`` of ``run`` (or act on it) as its site's edge node decides;
+        False when the executor's ordinary placement is to proceed: a workflow from no
+        site, or one whose edge node is down (crashed: it decides nothing)."""
         engine = self._governor.get(run.origin)
-        if engine is None:
+        if engine is None or not engine.node.up:
             return False
         now = self.env.now
         edge = engine.node.index
@@ -470,7 +474,7 @@ class EdgeAutonomy:
             node = self._choose(engine, run, task)
             agrees = self._agree(engine, node, self._oracle.place(run, task, self._intact))
             self._record_decision((now, edge, run.id, task, _LOCAL, -1, agrees, math.nan))
-            self.executor.assign(run, task, node)
+            self.executor.assign(run, task, node)  # None: no node of the site suits it, it fails
             return True
         age = engine.cached_age(run, task, now)
         spec = run.spec
