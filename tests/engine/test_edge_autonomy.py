@@ -21,6 +21,7 @@ from wfsim.engine.autonomy import (
     ConnectivityMonitor,
     EdgeAutonomyEngine,
     connectivity_of,
+    sites,
 )
 from wfsim.engine.node import NodeRuntime
 from wfsim.experiments.building import build_simulation
@@ -119,6 +120,18 @@ def test_a_heartbeat_makes_the_monitor_connected() -> None:
     assert monitor.sample(10.0) is X
     monitor.heartbeat(10.5)
     assert monitor.status is C and monitor.sample(11.0) is C
+
+
+def test_an_edge_node_governs_its_devices_and_the_nearest_governs() -> None:
+    topo = hierarchical(devices=4, edge=2, regional=1)
+    found = sites(topo, [topo.index_of("edge-0"), topo.index_of("edge-1")])
+    assert {topo.nodes[e].id: sorted(topo.nodes[i].id for i in s) for e, s in found.items()} == {
+        "edge-0": ["device-0", "device-2", "edge-0"], "edge-1": ["device-1", "device-3", "edge-1"]}
+    nested = Simulation(hierarchical(devices=2, edge=1, regional=0, device_tier="EdgeDevice"), [],
+                        until=1.0, autonomy=AutonomySettings())
+    assert nested.autonomy is not None
+    governed = {nested.topology.nodes[k].id: e.node.spec.id for k, e in nested.autonomy._governor.items()}
+    assert governed == {"device-0": "device-0", "device-1": "device-1", "edge-0": "edge-0"}
 
 
 # --- levels and local decisions ------------------------------------------------------------

@@ -364,8 +364,10 @@ class EdgeAutonomy:
         self.cloud = min(clouds, key=lambda c: (topology.route_latency(c, edges[0]), c))
         self.engines = [EdgeAutonomyEngine(cluster.nodes[e], site, settings)
                         for e, site in sites(topology, edges).items()]
+        # A workflow is governed by the nearest edge node above its origin: the one of
+        # the smallest site holding it (an EdgeDevice under an EdgeCloud governs itself).
         self._governor: dict[int, EdgeAutonomyEngine] = {}
-        for engine in self.engines:
+        for engine in sorted(self.engines, key=lambda e: len(e.site)):
             for member in engine.site:
                 self._governor.setdefault(member, engine)
         self._views = {engine.node.index: _SiteView(cluster, engine.site) for engine in self.engines}
