@@ -35,6 +35,8 @@ from wfsim.policies.scheduling import FIFO
 from wfsim.trace.metrics import summarize
 from wfsim.verify.catalog import check_catalog
 
+from sim_support import assert_same_metrics
+
 C, D, IN, X = (ConnectivityStatus.CONNECTED, ConnectivityStatus.DEGRADED, ConnectivityStatus.INTERMITTENT,
               ConnectivityStatus.DISCONNECTED)
 FD, SA, HA, FA = (EdgeAutonomyLevel.FULLY_DEPENDENT, EdgeAutonomyLevel.SEMI_AUTONOMOUS,
@@ -230,8 +232,9 @@ def test_defer_holds_tasks_until_the_edge_reconnects() -> None:
     assert (placed["node_placed"].astype(str) == "cloud").all()  # placed normally, by the cloud
     assert (trace.workflow_summary()["state"] == "Completed").all()
     wait = autonomy_metrics(trace)["deferred"]
-    assert wait["tasks"] == wait["placed"] == len(deferred)
-    assert wait["wait"]["max"] == pytest.approx((placed["time_placed"] - placed["time"]).max())
+    started = deferred.merge(events(trace, "start"), on=["workflow", "task"], suffixes=("", "_start"))
+    assert wait["tasks"] == wait["started"] == len(deferred) == len(started)
+    assert wait["wait"]["max"] == pytest.approx((started["time_start"] - started["time"]).max())
 
 
 def test_reject_fails_the_task_and_its_workflow() -> None:
@@ -351,6 +354,19 @@ def test_without_an_outage_the_cloud_decides_everything_as_without_autonomy() ->
     assert set(runs[1].decisions["decider"].astype(str)) == {"cloud"}
     assert set(runs[1].connectivity["status"].astype(str)) == {"Connected"}
     assert not len(runs[0].decisions) and "autonomy" not in summarize(runs[0])
+
+
+def test_the_autonomy_metrics_are_the_same_at_both_trace_levels() -> None:
+    settings = {"level": "FullyDependent", "fallback": FixedFallback(action="Defer"), "heartbeat_timeout": 4.0}
+    metrics = []
+    for level in ("full", "metrics"):
+        sim = Simulation(hierarchical(devices=2, edge=1, regional=1),
+                         [Workload("w", chain(2, work=1e9), Periodic(3.0, phase=0.37))], duration=30, seed=2,
+                         placement=CloudOnly(), trace=level, autonomy=AutonomySettings(**settings))
+        outage(sim)
+        metrics.append(sim.run().metrics)
+    assert metrics[0]["autonomy"]["deferred"]["started"] > 0
+    assert_same_metrics(metrics[0], metrics[1])
 
 
 def test_a_run_is_reproducible() -> None:

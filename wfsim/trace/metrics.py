@@ -28,7 +28,7 @@ Definitions:
         decisions by decider and fallback action; decision accuracy (the share of
         decisions compared with the cloud's that agreed); cache hits and the staleness
         of the results served; approximate results; deferred tasks and their wait (from
-        the deferral to their placement); rejects; retries; and each edge node's time
+        the deferral to their start); rejects; retries; and each edge node's time
         in each connectivity status and autonomy level.
     deadline misses: workflows (task instances) with a deadline that did not
         complete (end) within it: late, failed (for a task: failed, or blocked in a
@@ -224,12 +224,12 @@ def autonomy_summary(trace: Trace) -> dict[str, Any]:
     hits = d[action == "UseCache"]
     deferred = d[action == "Defer"]
     te = trace.task_events
-    placed = te[te["event"] == "placed"]
-    placed = placed.assign(task=placed["task"].astype(str))[["workflow", "task", "time"]]
+    started = te[te["event"] == "start"]  # kept at every trace level (``placed`` is not)
+    started = started.assign(task=started["task"].astype(str))[["workflow", "task", "time"]]
     later = deferred.assign(task=deferred["task"].astype(str))[["workflow", "task", "time"]].merge(
-        placed, on=["workflow", "task"], suffixes=("", "_placed"))
-    later = later[later["time_placed"] >= later["time"]]
-    wait = later.groupby(["workflow", "task", "time"])["time_placed"].min().reset_index()
+        started, on=["workflow", "task"], suffixes=("", "_start"))
+    later = later[later["time_start"] >= later["time"]]
+    wait = later.groupby(["workflow", "task", "time"])["time_start"].min().reset_index()
     wf = trace.workflow_summary().set_index("workflow")["state"]
     from_cache = hits["workflow"].drop_duplicates()
     connectivity = trace.connectivity.sort_values("time", kind="stable")
@@ -246,8 +246,8 @@ def autonomy_summary(trace: Trace) -> dict[str, Any]:
         "staleness": _spread(hits["staleness"]),
         "workflows_served_from_cache": int((wf.reindex(from_cache.to_numpy()) == "Completed").sum()),
         "approximate_results": int((action == "UseApproximation").sum()),
-        "deferred": {"tasks": len(deferred), "placed": len(wait),
-                     "wait": _spread(wait["time_placed"] - wait["time"])},
+        "deferred": {"tasks": len(deferred), "started": len(wait),
+                     "wait": _spread(wait["time_start"] - wait["time"])},
         "rejected": int((action == "Reject").sum()),
         "retries": int((action == "Retry").sum()),
         "time_per_node": per_node,
