@@ -318,7 +318,8 @@ def test_params_arguments_keep_the_rules(capsys: pytest.CaptureFixture[str], arg
         if out.startswith("{"):
             assert all(json.loads(line)["parameters"] is not None for line in out.splitlines())
         else:
-            assert all(line.startswith(("placement ", "scheduling ", "autoscaling ", "settings ", "faults ", "    "))
+            assert all(line.startswith(("placement ", "scheduling ", "autoscaling ", "fallback ", "rule ", "settings ",
+                                        "faults ", "    "))
                        for line in out.splitlines())
     else:
         assert rc == 2 and err.startswith("wfsim: error: ") and len(err.strip().splitlines()) == 1, err

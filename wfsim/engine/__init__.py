@@ -1,5 +1,6 @@
 """The SimPy core: simulation, node runtime, network, workflow executor."""
 
+from wfsim.engine.autonomy import AutonomySettings
 from wfsim.engine.autoscaling import AutoscalingSettings
 from wfsim.engine.cluster import Cluster
 from wfsim.engine.detection import DetectionSettings, FailureDetector
@@ -14,7 +15,7 @@ from wfsim.engine.randomness import RandomStreams
 from wfsim.engine.simulation import HealthChange, RunResult, Simulation
 
 __all__ = [
-    "AutoscalingSettings", "Cluster", "FastNetwork", "HealthChange",
+    "AutonomySettings", "AutoscalingSettings", "Cluster", "FastNetwork", "HealthChange",
     "IllegalTransition", "MigrationManager", "MigrationSettings", "Network", "NodeRuntime",
     "RandomStreams", "RebalanceSettings", "Rebalancer", "RunResult", "SharedNetwork", "Simulation",
     "TaskExecution", "TaskMigration", "WorkflowExecutor", "WorkflowRun", "allocate", "task_rate",

@@ -17,11 +17,12 @@ from wfsim.engine.lifecycle import IllegalTransition, check_transition
 from wfsim.engine.network import Network
 from wfsim.engine.node import NodeRuntime
 from wfsim.model.enums import WorkflowState
-from wfsim.model.events import FAILED, ORIGIN, PLACED, READY
+from wfsim.model.events import END, FAILED, ORIGIN, PLACED, READY, START
 from wfsim.model.workflow import Workflow
 from wfsim.trace.recorder import TraceRecorder
 
 if TYPE_CHECKING:
+    from wfsim.engine.autonomy import EdgeAutonomy
     from wfsim.policies.placement import PlacementStrategy
 
 
@@ -97,6 +98,8 @@ class WorkflowExecutor:
         #: it succeed, a reason fails it (the partition write gate,
         #: :meth:`WriteGate.check <wfsim.engine.partitions.WriteGate.check>`).
         self.end_check: Callable[[WorkflowRun, int, NodeRuntime], str | None] | None = None
+        #: Edge autonomy, asked first where to place each task (None: the cloud places all).
+        self.autonomy: EdgeAutonomy | None = None
 
     def submit(self, spec: Workflow, workload: str, origin: int, work: np.ndarray | None = None) -> WorkflowRun:
         """Start a new instance of ``spec`` submitted from node index ``origin``."""
@@ -128,8 +131,14 @@ class WorkflowExecutor:
             self.active -= 1
 
     def _place(self, run: WorkflowRun, task: int) -> None:
+        if self.autonomy is not None and self.autonomy.place(run, task):
+            return
         # A strategy returns one of ``cluster.nodes`` (typed as the view it reads).
-        node: NodeRuntime | None = self.placement.place(run, task, self.cluster)  # type: ignore[assignment]
+        self.assign(run, task, self.placement.place(run, task, self.cluster))  # type: ignore[arg-type]
+
+    def assign(self, run: WorkflowRun, task: int, node: NodeRuntime | None) -> None:
+        """Place task ``task`` of ``run`` on ``node`` and send it its inputs (None, or an
+        unreachable node, fails it)."""
         spec = run.spec
         if node is None:
             self._fail(run, task, -1, f"no feasible node for task {spec.tasks[task].id!r}")
@@ -170,6 +179,16 @@ class WorkflowExecutor:
         self._record_task((now, run.id, task, READY, dst))
         self.nodes[dst].submit(run, task)
 
+    def complete_unrun(self, run: WorkflowRun, task: int, node: NodeRuntime) -> None:
+        """Complete task ``task`` of ``run`` at once on ``node`` without running it (a
+        result the node holds already): it is ``placed``, ``ready``, ``start`` s and
+        ``end`` s there now, holding nothing for no time."""
+        now = self.env.now
+        run.node_of[task] = node.index
+        for event in (PLACED, READY, START, END):
+            self._record_task((now, run.id, task, event, node.index))
+        self._task_done(run, task, node)
+
     def on_task_end(self, run: WorkflowRun, task: int, node: NodeRuntime, duration: float) -> None:
         """Called by a node when a task of ``run`` has finished on it."""
         if self.end_check is not None and run.state is WorkflowState.RUNNING:
@@ -179,6 +198,11 @@ class WorkflowExecutor:
                 self._fail(run, task, node.index, reason)
                 return
         self.placement.on_task_end(run, task, node, duration)
+        if self.autonomy is not None:
+            self.autonomy.on_task_end(run, task, node)
+        self._task_done(run, task, node)
+
+    def _task_done(self, run: WorkflowRun, task: int, node: NodeRuntime) -> None:
         run._pending -= 1
         if run.state is not WorkflowState.RUNNING:
             return

@@ -14,6 +14,7 @@ import numpy as np
 import simpy
 from simpy.core import URGENT
 
+from wfsim.engine.autonomy import AutonomySettings, EdgeAutonomy
 from wfsim.engine.autoscaling import AutoscalingLoop, AutoscalingSettings
 from wfsim.engine.cluster import Cluster
 from wfsim.engine.detection import DetectionSettings, FailureDetector
@@ -35,6 +36,7 @@ from wfsim.model.enums import (
     TraceLevel,
     parse_member,
 )
+from wfsim.model.parameters import Tunable
 from wfsim.model.topology import Topology
 from wfsim.model.workflow import Workflow
 from wfsim.policies.load_aware import LoadAwarePolicyEvaluator
@@ -167,6 +169,9 @@ class Simulation:
             loop is ``sim.autoscaling``); None (default) keeps every node's capacity fixed.
         health: Scheduled :class:`HealthChange` s of node health (see
             :meth:`set_health`); every node starts ``Healthy``.
+        autonomy: Edge autonomy: heartbeats from the cloud, connectivity, and edge
+            nodes deciding for their sites when cut off (``sim.autonomy``; see
+            :mod:`wfsim.engine.autonomy`); None (default): the cloud places everything.
         trace: What the run keeps (:class:`~wfsim.model.enums.TraceLevel`):
             ``"full"`` (default) the whole trace, ``"metrics"`` only its summary
             metrics (:attr:`RunResult.trace` is then None), which takes less memory
@@ -213,6 +218,7 @@ class Simulation:
         leases: LeaseSettings | None = None,
         partition_handling: PartitionHandlingSettings | None = None,
         faults: Sequence[FaultProcess] = (),
+        autonomy: AutonomySettings | None = None,
     ) -> None:
         # Parsed first: the recorder's callables depend on it, and the engine's parts
         # below capture them.
@@ -275,6 +281,11 @@ class Simulation:
             self.add_background(self.faults.pending)
         for change in health or ():
             self.set_health(change.node, change.status, at=change.time, evacuate=change.evacuate)
+        #: The settings groups given, recorded in the manifest by name (the catalog's
+        #: fault and autonomy properties read their thresholds there).
+        self.settings: dict[str, Tunable] = {name: group for name, group in (
+            ("detection", detection), ("leases", leases), ("partition_handling", partition_handling),
+            ("autonomy", autonomy)) if group is not None}
         self.detector: FailureDetector | None = None
         self.leases: LeaseKeeper | None = None
         self.write_gate: WriteGate | None = None
@@ -291,6 +302,11 @@ class Simulation:
             if partition_handling is not None:
                 self.write_gate = WriteGate(self.detector, self.recorder, partition_handling)
                 self.executor.end_check = self.write_gate.check
+        self.autonomy: EdgeAutonomy | None = None
+        if autonomy is not None:
+            self.autonomy = self.executor.autonomy = EdgeAutonomy(
+                self.env, self.cluster, self.executor, self.placement, self.recorder, autonomy, self.random.stream)
+            self.add_background(self.autonomy.pending)
 
     def set_health(self, node: str, status: HealthStatus | str, at: float | None = None,
                    evacuate: bool = False) -> None:
@@ -442,11 +458,12 @@ class Simulation:
                 self.seed, self.config, duration=self.duration, until=self.until,
                 network=self.fidelity.value, placement=type(self.placement).__name__,
                 placement_only_healthy=self.placement.only_healthy,
-            scheduling=self.scheduling,
+                scheduling=self.scheduling,
                 truncated=self.executor.active > 0,
                 rebalance=None if self.rebalancer is None else {
                     "interval": self.rebalancer.interval, "threshold": self.rebalancer.threshold},
                 trace=self.trace_level.value,
+                **{name: group.params() for name, group in self.settings.items()},
             )
             if self.trace_level is TraceLevel.FULL:
                 return RunResult(self.recorder.build(self.topology, manifest, horizon), wall)

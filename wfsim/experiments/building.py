@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError, validate_call
 
+from wfsim.engine.autonomy import AutonomySettings
 from wfsim.engine.autoscaling import AutoscalingSettings
 from wfsim.engine.detection import DetectionSettings
 from wfsim.engine.leases import LeaseSettings
@@ -37,6 +38,7 @@ from wfsim.model.enums import NetworkFidelity, Tier, TraceLevel
 from wfsim.model.parameters import Tunable
 from wfsim.model.topology import Link, Node, Topology, TopologyError, hierarchical
 from wfsim.model.workflow import Edge, Task, Workflow, WorkflowValidationError
+from wfsim.policies.autonomy import FALLBACK_POLICIES, RuleConfigError, rule_from_config
 from wfsim.policies.autoscaling import AUTOSCALERS
 from wfsim.policies.registry import PLACEMENT_STRATEGIES, SCHEDULING_POLICIES
 from wfsim.workloads.arrivals import ARRIVAL_PROCESSES, ArrivalProcess, TraceArrivals
@@ -202,6 +204,25 @@ def _fault_settings(config: ExperimentConfig, topology: Topology, source: str) -
         except ValueError as exc:
             raise ConfigError(source, name, str(exc)) from None
     return out
+def _autonomy(group: Any, topology: Topology, source: str) -> AutonomySettings:
+    """The autonomy settings of a config's ``autonomy:`` group (its fallback policy and
+    rules built by name), for a topology with a cloud and edge nodes to govern."""
+    if not topology.nodes_of(Tier.CLOUD):
+        raise ConfigError(source, "autonomy", "the topology has no Cloud-tier node to send heartbeats")
+    if not topology.nodes_of(*(Tier.parse(t) for t in group.tiers)):
+        raise ConfigError(source, "autonomy.tiers", f"the topology has no node of the tiers {group.tiers}")
+    try:
+        fallback = FALLBACK_POLICIES[group.fallback.policy].from_params(group.fallback.params)
+    except ValueError as exc:
+        raise ConfigError(source, "autonomy.fallback.params", str(exc)) from None
+    try:
+        rules = tuple(rule_from_config(r, f"autonomy.rules[{i}]") for i, r in enumerate(group.rules))
+    except RuleConfigError as exc:
+        raise ConfigError(source, exc.field, exc.reason) from None
+    try:
+        return _settings_of(group, AutonomySettings, tiers=tuple(group.tiers), fallback=fallback, rules=rules)
+    except ValueError as exc:  # the one check of a parameter against another
+        raise ConfigError(source, "autonomy.degraded_fraction", str(exc).removeprefix("autonomy: ")) from None
 
 
 def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", source: str = "<config>",
@@ -256,6 +277,8 @@ def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", sourc
         settings["autoscaling"] = _settings_of(
             a, AutoscalingSettings, autoscaler=AUTOSCALERS[a.strategy].from_params(a.params),
             tiers=tuple(a.tiers), provisioning=dict(a.provisioning))
+    if config.autonomy is not None:
+        settings["autonomy"] = _autonomy(config.autonomy, topology, source)
     health = []
     for i, change in enumerate(config.health):
         try:
@@ -273,6 +296,8 @@ def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", sourc
         dumped.pop("rebalance", None)  # manifests of runs without it stay as they were
     if config.autoscaling is None:
         dumped.pop("autoscaling", None)
+    if config.autonomy is None:
+        dumped.pop("autonomy", None)
     if not config.health:
         dumped.pop("health", None)
     if not config.faults:

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
+from wfsim.engine.autonomy import DEFAULT_TIERS as AUTONOMY_TIERS
+from wfsim.engine.autonomy import AutonomySettings
 from wfsim.engine.autoscaling import DEFAULT_TIERS, AutoscalingSettings
 from wfsim.engine.detection import MONITORED_TIERS, DetectionSettings
 from wfsim.engine.leases import LeaseSettings
@@ -28,6 +30,7 @@ from wfsim.model.enums import HealthStatus, NetworkFidelity, TaskPriority, Tier
 from wfsim.model.parameters import Tunable
 from wfsim.model.topology import LINK_DEFAULTS
 from wfsim.model.workflow import LocationKind, LocationRequirement
+from wfsim.policies.autonomy import FALLBACK_POLICIES
 from wfsim.workloads.arrivals import ARRIVAL_PROCESSES, MMPP, Periodic, Poisson, TraceArrivals
 from wfsim.workloads.generators import GENERATORS
 from wfsim.workloads.workload import WorkDistribution
@@ -307,6 +310,23 @@ class _LeasesGroup(_Strict):
 
 class _PartitionHandlingGroup(_Strict):
     members: list[str] | None = Field(None, min_length=1)
+class FallbackConfig(_Strict):
+    """An edge node's fallback policy (:data:`~wfsim.policies.autonomy.FALLBACK_POLICIES`)
+    and its ``params``; a bare name is the policy with its defaults."""
+
+    policy: Literal[tuple(FALLBACK_POLICIES)] = "cache"  # type: ignore[valid-type]
+    params: dict[str, Any] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, value: Any) -> Any:
+        return {"policy": value} if isinstance(value, str) else value
+
+
+class _AutonomyGroup(_Strict):
+    tiers: list[EdgeTierName] = [tier.value for tier in AUTONOMY_TIERS]
+    fallback: FallbackConfig = FallbackConfig()
+    rules: list[dict[str, Any]] = []
 
 
 if TYPE_CHECKING:
@@ -315,6 +335,7 @@ if TYPE_CHECKING:
     DetectionConfig: TypeAlias = Any
     LeasesConfig: TypeAlias = Any
     PartitionHandlingConfig: TypeAlias = Any
+    AutonomyConfig: TypeAlias = Any
 else:
     RebalanceConfig = _declared(
         "RebalanceConfig", "Periodic load rebalancing through task migration: the parameters of "
@@ -336,6 +357,11 @@ else:
         "PartitionHandlingConfig", "The partition write gate (needs ``detection``): the ``strategy``, the "
         "``members`` LeaderOnly counts; see :class:`~wfsim.engine.partitions.PartitionHandlingSettings`.",
         PartitionHandlingSettings, base=_PartitionHandlingGroup)
+    AutonomyConfig = _declared(
+        "AutonomyConfig", "Edge autonomy: which ``tiers`` are autonomous edge nodes, their ``fallback`` "
+        "policy, their decision ``rules`` (``{rule: NAME, params: {...}}``, see "
+        ":func:`~wfsim.policies.autonomy.rule_from_config`), and the parameters of "
+        ":class:`~wfsim.engine.autonomy.AutonomySettings`.", AutonomySettings, base=_AutonomyGroup)
 
 
 class HealthChangeConfig(_Strict):
@@ -443,6 +469,7 @@ class ExperimentConfig(_Strict):
     workloads: list[WorkloadConfig] = Field(min_length=1)
     rebalance: RebalanceConfig | None = None
     autoscaling: AutoscalingConfig | None = None
+    autonomy: AutonomyConfig | None = None
     health: list[HealthChangeConfig] = []
     detection: DetectionConfig | None = None
     leases: LeasesConfig | None = None

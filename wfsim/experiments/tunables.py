@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from wfsim.engine.autonomy import AutonomySettings
 from wfsim.engine.autoscaling import AutoscalingSettings
 from wfsim.engine.detection import DetectionSettings
 from wfsim.engine.leases import LeaseSettings
@@ -17,7 +18,13 @@ from wfsim.engine.migration import MigrationSettings, RebalanceSettings
 from wfsim.engine.partitions import PartitionHandlingSettings
 from wfsim.faults.processes import FAULT_PROCESSES
 from wfsim.model.parameters import Parameter
-from wfsim.policies.registry import AUTOSCALERS, PLACEMENT_STRATEGIES, SCHEDULING_POLICIES
+from wfsim.policies.registry import (
+    AUTOSCALERS,
+    DECISION_RULES,
+    FALLBACK_POLICIES,
+    PLACEMENT_STRATEGIES,
+    SCHEDULING_POLICIES,
+)
 
 
 @dataclass(frozen=True)
@@ -26,8 +33,9 @@ class TunableEntry:
 
     Attributes:
         axis: ``placement``, ``scheduling``, ``autoscaling`` (strategies),
-            ``settings`` or ``faults`` (fault processes: each entry of a config's
-            ``faults:`` list names one, ``faults.<i>.<parameter>=…`` sets it).
+            ``fallback``, ``rule`` (an edge node's, under ``autonomy``), ``settings``
+            or ``faults`` (fault processes: each entry of a config's ``faults:`` list
+            names one, ``faults.<i>.<parameter>=…`` sets it).
         name: The strategy's registry name, or the settings group's name.
         cls: The class (its docstring's first line describes it).
         key: Where its parameters go in a config, e.g. ``placement.params``.
@@ -57,8 +65,12 @@ def tunables() -> list[TunableEntry]:
     found = [TunableEntry("placement", name, cls, "placement.params") for name, cls in PLACEMENT_STRATEGIES.items()]
     found += [TunableEntry("scheduling", name, cls, "scheduling.params") for name, cls in SCHEDULING_POLICIES.items()]
     found += [TunableEntry("autoscaling", name, cls, "autoscaling.params") for name, cls in AUTOSCALERS.items()]
+    found += [TunableEntry("fallback", name, cls, "autonomy.fallback.params")
+              for name, cls in FALLBACK_POLICIES.items()]
+    found += [TunableEntry("rule", name, cls, "autonomy.rules[].params") for name, cls in DECISION_RULES.items()]
     found += [TunableEntry("settings", cls.name, cls, key) for cls, key in (
         (RebalanceSettings, "rebalance"), (MigrationSettings, "rebalance"), (AutoscalingSettings, "autoscaling"),
-        (DetectionSettings, "detection"), (LeaseSettings, "leases"), (PartitionHandlingSettings, "partition_handling"))]
+        (DetectionSettings, "detection"), (LeaseSettings, "leases"), (PartitionHandlingSettings, "partition_handling"),
+        (AutonomySettings, "autonomy"))]
     found += [TunableEntry("faults", name, cls, "faults") for name, cls in FAULT_PROCESSES.items()]
     return found

@@ -7,6 +7,7 @@ configuration file or an Optuna study can name a strategy and its parameters.
 from __future__ import annotations
 
 from wfsim.policies import data_aware, execution_modes, load_balancing, placement, planning, scheduling
+from wfsim.policies.autonomy import DECISION_RULES, FALLBACK_POLICIES
 from wfsim.policies.autoscaling import AUTOSCALERS
 from wfsim.policies.load_aware import LoadAware
 from wfsim.policies.placement import PlacementStrategy
@@ -25,4 +26,4 @@ SCHEDULING_POLICIES: dict[str, type[SchedulingPolicy]] = {
     LoadAware.name: LoadAware,
 }
 
-__all__ = ["AUTOSCALERS", "PLACEMENT_STRATEGIES", "SCHEDULING_POLICIES"]
+__all__ = ["AUTOSCALERS", "DECISION_RULES", "FALLBACK_POLICIES", "PLACEMENT_STRATEGIES", "SCHEDULING_POLICIES"]

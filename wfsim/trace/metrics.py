@@ -24,6 +24,8 @@ Definitions:
         ``nodes.cores``), i.e. a node idles at ``idle_power`` per initial-size unit of
         capacity, while the busy term is unchanged (busy power per core-second is a
         property of the hardware, not of how much of it is provisioned).
+    autonomy: the edge nodes' decisions, accuracy, cache hits and staleness,
+        deferrals, rejects and time per connectivity status (:func:`autonomy_summary`).
     deadline misses: workflows (task instances) with a deadline that did not
         complete (end) within it: late, failed (for a task: failed, or blocked in a
         failed workflow), or still open when the deadline had passed by the horizon.
@@ -43,6 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from wfsim.model.events import AUTONOMY_LEVELS, CONNECTIVITY_STATES, DECIDERS, FALLBACK_ACTIONS
 from wfsim.trace.trace import Trace
 
 
@@ -197,6 +200,65 @@ def deadline_misses(trace: Trace) -> dict[str, int]:
     else:
         task_missed = 0
     return {"workflows": int(wf_missed.sum()), "tasks": task_missed}
+
+
+def _spread(values: pd.Series) -> dict[str, float | None]:
+    return {"mean": float(values.mean()) if len(values) else None,
+            "max": float(values.max()) if len(values) else None}
+
+
+def _time_in(rows: pd.DataFrame, column: str, states: tuple[str, ...], horizon: float) -> dict[str, float]:
+    """Seconds in each state of ``column``, from the rows' times (each lasting until
+    the next row, the last until the horizon)."""
+    times = rows["time"].to_numpy(dtype=float)
+    until = np.minimum(np.append(times[1:], max(horizon, times[-1])), max(horizon, times[-1]))
+    spent = pd.Series(until - times).groupby(rows[column].astype(str).to_numpy()).sum()
+    return {state: float(spent.get(state, 0.0)) for state in states}
+
+
+def autonomy_summary(trace: Trace) -> dict[str, Any]:
+    """The edge autonomy metrics of a run from its ``decisions``, ``connectivity``,
+    ``task_events`` and ``workflow_events``: the edge nodes' decisions by decider and
+    fallback action; decision accuracy (the share of decisions compared with the
+    cloud's that agreed); cache hits and the staleness of the results served;
+    approximate results; deferred tasks and their wait (from the deferral to their
+    start); rejects; retries; and each edge node's time in each connectivity status
+    and autonomy level."""
+    d = trace.decisions
+    decider = d["decider"].astype(str)
+    action = d["action"].astype(str)
+    agrees = d["agrees"].dropna()
+    hits = d[action == "UseCache"]
+    deferred = d[action == "Defer"]
+    te = trace.task_events
+    started = te[te["event"] == "start"]  # kept at every trace level (``placed`` is not)
+    started = started.assign(task=started["task"].astype(str))[["workflow", "task", "time"]]
+    later = deferred.assign(task=deferred["task"].astype(str))[["workflow", "task", "time"]].merge(
+        started, on=["workflow", "task"], suffixes=("", "_start"))
+    later = later[later["time_start"] >= later["time"]]
+    wait = later.groupby(["workflow", "task", "time"])["time_start"].min().reset_index()
+    wf = trace.workflow_summary().set_index("workflow")["state"]
+    from_cache = hits["workflow"].drop_duplicates()
+    connectivity = trace.connectivity.sort_values("time", kind="stable")
+    per_node = {
+        str(node): {"status": _time_in(rows, "status", CONNECTIVITY_STATES, trace.horizon),
+                    "level": _time_in(rows, "level", AUTONOMY_LEVELS, trace.horizon)}
+        for node, rows in connectivity.groupby(connectivity["node"].astype(str), sort=False)
+    }
+    return {
+        "decisions": {"by_decider": {k: int((decider == k).sum()) for k in DECIDERS},
+                      "by_action": {k: int((action == k).sum()) for k in FALLBACK_ACTIONS}},
+        "accuracy": float(agrees.mean()) if len(agrees) else None,
+        "cache_hits": len(hits),
+        "staleness": _spread(hits["staleness"]),
+        "workflows_served_from_cache": int((wf.reindex(from_cache.to_numpy()) == "Completed").sum()),
+        "approximate_results": int((action == "UseApproximation").sum()),
+        "deferred": {"tasks": len(deferred), "started": len(wait),
+                     "wait": _spread(wait["time_start"] - wait["time"])},
+        "rejected": int((action == "Reject").sum()),
+        "retries": int((action == "Retry").sum()),
+        "time_per_node": per_node,
+    }
 
 
 def summarize(trace: Trace, network: NetworkTotals | None = None) -> dict[str, Any]:
@@ -404,4 +466,6 @@ def _fault_summary(trace: Trace) -> dict[str, Any]:
         ev = trace.leases["event"].astype(str)
         out["leases"] = {kind: int((ev == kind).sum()) for kind in ("acquire", "renew", "refuse", "revoke", "expire")}
         out["leases"]["violations"] = len(lease_violations(trace))
+    if len(trace.decisions) or len(trace.connectivity):
+        out["autonomy"] = autonomy_summary(trace)
     return out

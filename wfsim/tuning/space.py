@@ -212,8 +212,9 @@ def build_space(space: Mapping[str, Any], experiment: ExperimentConfig, source: 
         ConfigError: Naming the field under ``space`` and what is allowed.
     """
     entries = tunables()
+    # A strategy axis of the config's top level (not the rules and fallbacks inside a group).
     strategies = {axis: {e.name: e for e in entries if e.axis == axis}
-                  for axis in dict.fromkeys(e.axis for e in entries if e.axis not in ("settings", FAULTS))}
+                  for axis in dict.fromkeys(e.axis for e in entries if e.key == f"{e.axis}.params")}
     groups = {key: [e for e in entries if e.axis == "settings" and e.key == key]
               for key in dict.fromkeys(e.key for e in entries if e.axis == "settings")}
     if not isinstance(space, Mapping):

@@ -112,6 +112,15 @@ def _completion(view: TraceView, ends: pd.DataFrame) -> Findings:
     enabled = enabled.join(indegree, on=["definition", "target"]).reset_index()
     enabled = enabled[enabled["ended"] == enabled["indegree"]]
     first = times.set_index(["workflow", "task"])[["placed", "failed"]].min(axis=1).rename("released")
+    # An edge node cut off from the cloud may hold a released task back (Defer, Retry):
+    # its decision, in the ``decisions`` table, is the release.
+    d = view.trace.decisions
+    held = d[d["action"].astype(str).isin(["Defer", "Retry"])]
+    if len(held):
+        keys = pd.MultiIndex.from_arrays([held["workflow"].to_numpy(dtype=np.int64),
+                                          held["task"].astype(str).to_numpy(dtype=object)])
+        by_decision = pd.Series(held["time"].to_numpy(dtype=float), index=keys).groupby(level=[0, 1]).min()
+        first = pd.concat([first, by_decision]).groupby(level=[0, 1]).min().rename("released")
     enabled = enabled.join(first, on=["workflow", "target"])
     wf_end = view.workflow_end.reindex(enabled["workflow"]).to_numpy()
     running = ~(wf_end <= enabled["at"].to_numpy())
@@ -138,7 +147,9 @@ COMPLETION_POSTCONDITION = Postcondition(
     no node fits), as part 1 §3 suggests.  Seed defect corrected: the seed's check uses
     an undefined ``workflow_definition`` (part 1 §6.4); here dependents come from
     ``task_edges``.  A workflow that terminated at or before that time is exempt (it
-    may have failed at the same instant).  "Never reruns" is ``run-once`` (P23).
+    may have failed at the same instant).  An edge node cut off from the cloud that
+    defers the dependent, or retries it later (the ``decisions`` table), releases it
+    by that decision.  "Never reruns" is ``run-once`` (P23).
     """,
     "end", _completion, unit="task ends",
 )

@@ -93,10 +93,12 @@ def _level_mapping(view: TraceView) -> Findings:
     c = view.trace.connectivity
     rows = pd.DataFrame({"time": c["time"].to_numpy(dtype=float), "node": as_str(c["node"]),
                          "status": as_str(c["status"]), "level": as_str(c["level"])})
-    ok = np.array([level in _ALLOWED_LEVELS.get(status, set())
+    fixed = config(view, "autonomy").get("level", "adaptive")
+    allowed_of = _ALLOWED_LEVELS if fixed == "adaptive" else {status: {fixed} for status in _ALLOWED_LEVELS}
+    ok = np.array([level in allowed_of.get(status, set())
                    for status, level in zip(rows["status"], rows["level"])], dtype=bool)
     bad = rows[~ok]
-    allowed = bad["status"].map(lambda s: " or ".join(sorted(_ALLOWED_LEVELS.get(s, {"?"}))))
+    allowed = bad["status"].map(lambda s: " or ".join(sorted(allowed_of.get(s, {"?"}))))
     explanation = bad["node"] + " is " + bad["status"] + " at level " + bad["level"] + "; the mapping gives " + allowed
     return Findings(len(rows), node_findings(view, bad, explanation))
 
@@ -113,7 +115,8 @@ AUTONOMY_LEVEL = Invariant(
 
     Not checked here: that each status matches the age of the last heartbeat the node
     heard against T/4, T/2 and T (P19's band clause), as the trace does not record
-    heartbeat arrivals; the engine's tests check it.
+    heartbeat arrivals; the engine's tests check it.  A run whose settings fix the
+    level (``autonomy.level`` in the manifest is not ``adaptive``) must keep it.
     """,
     _level_mapping, unit="connectivity changes", applies=_has_autonomy,
 )
