@@ -261,4 +261,4 @@ def flat_metrics(metrics: Mapping[str, Any]) -> dict[str, float | None]:
 
 
 #: Per-node and per-link breakdowns: too many columns for a table of runs.
-_BREAKDOWNS = frozenset({"per_node", "bytes_per_link"})
+_BREAKDOWNS = frozenset({"per_node", "bytes_per_link", "time_per_node", "unavailable_seconds"})

@@ -33,6 +33,8 @@ Definitions:
         ``Failed`` for it at or after the crash (see :func:`detection_times`).
     false suspicion: the detector began suspecting (``Partitioned`` or ``Failed``
         from ``Healthy``) a node that was up (see :func:`suspicions`).
+    availability: per tier, the share of node-time up and not cut off by a partition
+        (:func:`availability`).
     write unavailability: seconds a node would have refused a write (the write gate's
         ``states`` of kind ``writes``; see :func:`write_unavailability`).
 """
@@ -46,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from wfsim.model.events import AUTONOMY_LEVELS, CONNECTIVITY_STATES, DECIDERS, FALLBACK_ACTIONS
+from wfsim.trace.outages import node_outages, partition_spans
 from wfsim.trace.trace import Trace
 
 
@@ -313,18 +316,36 @@ _SUSPECTED = ("Partitioned", "Failed")
 
 
 def down_intervals(trace: Trace) -> dict[str, list[tuple[float, float]]]:
-    """Each crashed node's ``(crash, recover)`` intervals from the ``faults`` table
-    (``recover`` is the horizon for a node still down)."""
-    f = trace.faults
+    """Each crashed node's ``(crash, recover)`` intervals (``recover`` is the horizon
+    for a node still down): :func:`~wfsim.trace.outages.node_outages` by node."""
     out: dict[str, list[tuple[float, float]]] = {}
-    down: dict[str, float] = {}
-    for t, kind, target in zip(f["time"].to_numpy(dtype=float), f["kind"].astype(str), f["target"].astype(str)):
-        if kind == "crash" and target not in down:
-            down[target] = t
-        elif kind == "recover" and target in down:
-            out.setdefault(target, []).append((down.pop(target), t))
-    for target, t in down.items():
-        out.setdefault(target, []).append((t, trace.horizon))
+    for node, start, end in node_outages(trace)[["node", "start", "end"]].itertuples(index=False):
+        out.setdefault(str(node), []).append((float(start), float(end)))
+    return out
+
+
+def availability(trace: Trace) -> dict[str, float]:
+    """Per tier, the share of node-time its nodes were up and connected to the rest of
+    the continuum: ``1 − (crashed or partitioned node-seconds) / (nodes × horizon)``
+    (intervals of one node that overlap count once); 1.0 on a run without faults."""
+    nodes = trace.nodes
+    horizon = trace.horizon
+    spans = pd.concat([node_outages(trace)[["node", "start", "end"]],
+                       partition_spans(trace)[["node", "start", "end"]]], ignore_index=True)
+    lost: dict[str, float] = {}
+    for node, group in spans.groupby("node", sort=False):
+        end = -np.inf
+        total = 0.0
+        for a, b in sorted(zip(group["start"].astype(float), group["end"].astype(float))):
+            a, b = max(a, end), min(b, horizon)  # the union of the node's intervals
+            if b > a:
+                total += b - a
+            end = max(end, b)
+        lost[str(node)] = total
+    out: dict[str, float] = {}
+    for tier, ids in nodes.groupby(nodes["tier"].astype(str), sort=False)["id"]:
+        possible = len(ids) * horizon
+        out[str(tier)] = 1.0 - sum(lost.get(str(i), 0.0) for i in ids) / possible if possible else 1.0
     return out
 
 
@@ -437,9 +458,11 @@ def lease_violations(trace: Trace) -> list[str]:
 
 
 def _fault_summary(trace: Trace) -> dict[str, Any]:
-    """The ``detection``, ``writes`` and ``leases`` parts of :func:`summarize`, for
-    the tables that have rows."""
+    """The ``availability``, ``detection``, ``writes`` and ``leases`` parts of
+    :func:`summarize`, for the tables that have rows."""
     out: dict[str, Any] = {}
+    if len(trace.faults):
+        out["availability"] = {"per_tier": availability(trace)}
     if len(trace.detections):
         sus = suspicions(trace)
         times = detection_times(trace)

@@ -84,7 +84,9 @@ def partition_spans(trace: Trace) -> pd.DataFrame:
     open``, from a ``partition`` row (its detail lists the nodes) to the next ``heal``
     of the same target."""
     ids = trace.nodes["id"].astype(str).tolist()
-    events = [(t, target, kind == "partition", {"partition": target, "nodes": fault_nodes(target, detail, ids)})
+    # A partition's row names it by its site (an edge node's id) and lists every node
+    # cut off in its detail: the detail comes first.
+    events = [(t, target, kind == "partition", {"partition": target, "nodes": fault_nodes(detail or target, None, ids)})
               for t, kind, target, detail, _ in _faults(trace, ("partition", "heal"))]
     spans = pd.DataFrame(_pair(events, trace.horizon), columns=["partition", "nodes", "start", "end", "open"])
     out = spans.explode("nodes").rename(columns={"nodes": "node"}).dropna(subset=["node"])
