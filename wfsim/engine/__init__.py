@@ -3,6 +3,7 @@
 from wfsim.engine.autoscaling import AutoscalingSettings
 from wfsim.engine.cluster import Cluster
 from wfsim.engine.executor import WorkflowExecutor, WorkflowRun
+from wfsim.engine.fault_tolerance import FaultToleranceSettings, FaultTolerantExecutor
 from wfsim.engine.lifecycle import IllegalTransition
 from wfsim.engine.migration import MigrationManager, MigrationSettings, Rebalancer, RebalanceSettings, TaskMigration
 from wfsim.engine.network import FastNetwork, Network, SharedNetwork
@@ -11,7 +12,8 @@ from wfsim.engine.randomness import RandomStreams
 from wfsim.engine.simulation import HealthChange, RunResult, Simulation
 
 __all__ = [
-    "AutoscalingSettings", "Cluster", "FastNetwork", "HealthChange",
+    "AutoscalingSettings", "Cluster", "FastNetwork", "FaultToleranceSettings", "FaultTolerantExecutor",
+    "HealthChange",
     "IllegalTransition", "MigrationManager", "MigrationSettings", "Network", "NodeRuntime",
     "RandomStreams", "RebalanceSettings", "Rebalancer", "RunResult", "SharedNetwork", "Simulation",
     "TaskExecution", "TaskMigration", "WorkflowExecutor", "WorkflowRun", "allocate", "task_rate",

@@ -17,6 +17,7 @@ from simpy.core import URGENT
 from wfsim.engine.autoscaling import AutoscalingLoop, AutoscalingSettings
 from wfsim.engine.cluster import Cluster
 from wfsim.engine.executor import WorkflowExecutor
+from wfsim.engine.fault_tolerance import FaultToleranceSettings, FaultTolerantExecutor
 from wfsim.engine.migration import Evacuator, MigrationManager, MigrationSettings, Rebalancer, RebalanceSettings
 from wfsim.engine.network import NETWORKS, Network
 from wfsim.engine.node import NodeRuntime
@@ -162,6 +163,9 @@ class Simulation:
             loop is ``sim.autoscaling``); None (default) keeps every node's capacity fixed.
         health: Scheduled :class:`HealthChange` s of node health (see
             :meth:`set_health`); every node starts ``Healthy``.
+        fault_tolerance: How tasks survive node crashes (retries, checkpoints,
+            replicas: :class:`~wfsim.engine.fault_tolerance.FaultToleranceSettings`);
+            None (default): a task lost in a crash fails its workflow.
         trace: What the run keeps (:class:`~wfsim.model.enums.TraceLevel`):
             ``"full"`` (default) the whole trace, ``"metrics"`` only its summary
             metrics (:attr:`RunResult.trace` is then None), which takes less memory
@@ -193,6 +197,7 @@ class Simulation:
         autoscaling: AutoscalingSettings | None = None,
         health: Iterable[HealthChange] | None = None,
         trace: TraceLevel | str = "full",
+        fault_tolerance: FaultToleranceSettings | None = None,
     ) -> None:
         # Parsed first: the recorder's callables depend on it, and the engine's parts
         # below capture them.
@@ -224,7 +229,11 @@ class Simulation:
             for i, node in enumerate(topology.nodes)
         ]
         self.cluster = Cluster(self.env, topology, self.nodes, self.network)
-        self.executor = WorkflowExecutor(self.env, self.cluster, self.network, self.placement, self.recorder)
+        self.executor = (
+            WorkflowExecutor(self.env, self.cluster, self.network, self.placement, self.recorder)
+            if fault_tolerance is None else
+            FaultTolerantExecutor(self.env, self.cluster, self.network, self.placement, self.recorder,
+                                  fault_tolerance, self.random))
         for node in self.nodes:
             node.on_end = self.executor.on_task_end
         self.scheduling = type(self.nodes[0].queue).__name__ if self.nodes else None
