@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from pydantic import ValidationError, validate_call
 
 from wfsim.engine.autoscaling import AutoscalingSettings
+from wfsim.engine.fault_tolerance import FaultToleranceSettings
 from wfsim.engine.migration import MigrationSettings, RebalanceSettings
 from wfsim.engine.simulation import HealthChange, Simulation
 from wfsim.experiments import preflight
@@ -183,6 +184,8 @@ def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", sourc
         settings["autoscaling"] = _settings_of(
             a, AutoscalingSettings, autoscaler=AUTOSCALERS[a.strategy].from_params(a.params),
             tiers=tuple(a.tiers), provisioning=dict(a.provisioning))
+    if config.fault_tolerance is not None:
+        settings["fault_tolerance"] = _settings_of(config.fault_tolerance, FaultToleranceSettings)
     health = []
     for i, change in enumerate(config.health):
         try:
@@ -195,6 +198,8 @@ def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", sourc
         dumped.pop("rebalance", None)  # manifests of runs without it stay as they were
     if config.autoscaling is None:
         dumped.pop("autoscaling", None)
+    if config.fault_tolerance is None:
+        dumped.pop("fault_tolerance", None)
     if not config.health:
         dumped.pop("health", None)
     if config.limits == LimitsConfig():

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, get_args
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from wfsim.engine.autoscaling import DEFAULT_TIERS, AutoscalingSettings
+from wfsim.engine.fault_tolerance import FaultToleranceSettings
 from wfsim.engine.migration import MigrationSettings, RebalanceSettings
 from wfsim.experiments import preflight
 from wfsim.model.enums import HealthStatus, NetworkFidelity, TaskPriority, Tier
@@ -288,6 +289,7 @@ class _AutoscalingGroup(_Strict):
 if TYPE_CHECKING:
     RebalanceConfig: TypeAlias = Any
     AutoscalingConfig: TypeAlias = Any
+    FaultToleranceConfig: TypeAlias = Any
 else:
     RebalanceConfig = _declared(
         "RebalanceConfig", "Periodic load rebalancing through task migration: the parameters of "
@@ -297,6 +299,9 @@ else:
         "AutoscalingConfig", "Run-time autoscaling of node cores: ``strategy`` with its ``params``, which "
         "``tiers`` scale, scale-up ``provisioning`` delays per tier, and the parameters of "
         ":class:`~wfsim.engine.autoscaling.AutoscalingSettings`.", AutoscalingSettings, base=_AutoscalingGroup)
+    FaultToleranceConfig = _declared(
+        "FaultToleranceConfig", "How tasks survive node crashes: the parameters of "
+        ":class:`~wfsim.engine.fault_tolerance.FaultToleranceSettings`.", FaultToleranceSettings)
 
 
 class HealthChangeConfig(_Strict):
@@ -352,6 +357,7 @@ class ExperimentConfig(_Strict):
     workloads: list[WorkloadConfig] = Field(min_length=1)
     rebalance: RebalanceConfig | None = None
     autoscaling: AutoscalingConfig | None = None
+    fault_tolerance: FaultToleranceConfig | None = None
     health: list[HealthChangeConfig] = []
     limits: LimitsConfig = LimitsConfig()
 

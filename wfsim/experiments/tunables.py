@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from wfsim.engine.autoscaling import AutoscalingSettings
+from wfsim.engine.fault_tolerance import FaultToleranceSettings
 from wfsim.engine.migration import MigrationSettings, RebalanceSettings
 from wfsim.model.parameters import Parameter
 from wfsim.policies.registry import AUTOSCALERS, PLACEMENT_STRATEGIES, SCHEDULING_POLICIES
@@ -52,5 +53,6 @@ def tunables() -> list[TunableEntry]:
     found += [TunableEntry("scheduling", name, cls, "scheduling.params") for name, cls in SCHEDULING_POLICIES.items()]
     found += [TunableEntry("autoscaling", name, cls, "autoscaling.params") for name, cls in AUTOSCALERS.items()]
     found += [TunableEntry("settings", cls.name, cls, key) for cls, key in (
-        (RebalanceSettings, "rebalance"), (MigrationSettings, "rebalance"), (AutoscalingSettings, "autoscaling"))]
+        (RebalanceSettings, "rebalance"), (MigrationSettings, "rebalance"), (AutoscalingSettings, "autoscaling"),
+        (FaultToleranceSettings, "fault_tolerance"))]
     return found
