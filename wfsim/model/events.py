@@ -28,6 +28,9 @@ from wfsim.model.enums import (
 #: won (``FaultToleranceMode`` ActiveActive, Quorum).
 TASK_EVENTS = ("placed", "ready", "start", "end", "failed", "checkpointed", "lost", "cancelled")
 PLACED, READY, START, END, FAILED, CHECKPOINTED, LOST, CANCELLED = range(len(TASK_EVENTS))
+#: The task events that close an execution (a ``start`` on the same node): it ended,
+#: or stopped early (migrated, lost in a crash, or cancelled as a spare replica).
+SEGMENT_ENDS = ("end", "checkpointed", "lost", "cancelled")
 
 #: Workflow states in code order.
 WORKFLOW_STATES = tuple(WorkflowState)

@@ -27,6 +27,8 @@ Definitions:
     deadline misses: workflows (task instances) with a deadline that did not
         complete (end) within it: late, failed (for a task: failed, or blocked in a
         failed workflow), or still open when the deadline had passed by the horizon.
+    faults (only when the trace has ``task_faults`` rows; see :func:`task_fault_metrics`):
+        work lost in crashes and redone, retries, replicas, workflow success rate.
 """
 
 from __future__ import annotations
@@ -193,6 +195,44 @@ def deadline_misses(trace: Trace) -> dict[str, int]:
     return {"workflows": int(wf_missed.sum()), "tasks": task_missed}
 
 
+def task_fault_metrics(trace: Trace) -> dict[str, Any]:
+    """What task-level fault tolerance cost and achieved, from ``task_faults``.
+
+    ``work_lost_ops``: ops done since the last checkpoint by executions a crash took
+    (``lost`` rows); ``work_redone_ops``: the part of it belonging to tasks that
+    were taken over or retried afterwards (they did it again). Each also in
+    core-seconds (``_core_seconds``): ops over the speed of one core of the node that
+    lost them (exact for tasks of linear scalability). ``lost``, ``retries``,
+    ``exhausted``, ``takeovers``, ``replicas``, ``disagreements``: rows of each kind;
+    ``replicas_cancelled``: ``cancelled`` task events; ``workflow_success_rate``:
+    completed / (completed + failed) workflows (None when none finished).
+    """
+    tf = trace.task_faults
+    kind = tf["kind"].astype(str)
+    lost = tf[kind == "lost"]
+    speed = trace.nodes.set_index("id")["speed"].astype(float)
+    lost_cs = lost["work_lost"].to_numpy(dtype=float) / lost["node"].astype(str).map(speed).to_numpy(dtype=float)
+    keys = ["workflow", "task"]
+    again = tf[kind.isin(["retry", "takeover"])].groupby(keys, observed=True)["time"].max().rename("again")
+    redone = lost.join(again, on=keys)["again"].to_numpy(dtype=float) >= lost["time"].to_numpy(dtype=float)
+    states = trace.workflow_summary()["state"].astype(str)
+    completed, failed = int((states == "Completed").sum()), int((states == "Failed").sum())
+    return {
+        "work_lost_ops": float(lost["work_lost"].sum()),
+        "work_lost_core_seconds": float(lost_cs.sum()),
+        "work_redone_ops": float(lost["work_lost"].to_numpy(dtype=float)[redone].sum()),
+        "work_redone_core_seconds": float(lost_cs[redone].sum()),
+        "lost": len(lost),
+        "retries": int((kind == "retry").sum()),
+        "exhausted": int((kind == "exhausted").sum()),
+        "takeovers": int((kind == "takeover").sum()),
+        "replicas": int((kind == "replica").sum()),
+        "replicas_cancelled": int((trace.task_events["event"] == "cancelled").sum()),
+        "disagreements": int((kind == "disagree").sum()),
+        "workflow_success_rate": completed / (completed + failed) if completed + failed else None,
+    }
+
+
 def summarize(trace: Trace, network: NetworkTotals | None = None) -> dict[str, Any]:
     """All summary metrics as a JSON-ready dict.
 
@@ -210,7 +250,7 @@ def summarize(trace: Trace, network: NetworkTotals | None = None) -> dict[str, A
     cost, energy = cost_and_energy(trace, busy)
     network = NetworkTotals.of(trace) if network is None else network
     ex = trace.executions()
-    return {
+    out = {
         "horizon": trace.horizon,
         "workflows": {
             "submitted": len(wf),
@@ -236,3 +276,6 @@ def summarize(trace: Trace, network: NetworkTotals | None = None) -> dict[str, A
         "energy_joules": energy,
         "deadline_misses": deadline_misses(trace),
     }
+    if len(trace.task_faults):
+        out["faults"] = task_fault_metrics(trace)
+    return out
