@@ -310,3 +310,46 @@ def test_multi_master_runs_on_the_origins_side_instead_of_waiting():
                     actions=((0.0, cut),)).run().trace
     assert final_state(goes) == "Completed" and faults(goes, "retry").empty
     assert list(events(goes, "t0", "placed")["node"]) == ["device-0"]
+
+
+# --- on a busy continuum -------------------------------------------------------------
+
+@pytest.mark.parametrize("ft, notice_delay", [
+    (FaultToleranceSettings(checkpoint_interval=1.0, notice="detector"), 2.0),
+    (FaultToleranceSettings(mode="ActiveActive", checkpoint_interval=2.0), None),
+])
+def test_crashes_and_recoveries_on_a_busy_continuum_keep_the_catalog(ft, notice_delay):
+    from sim_support import MIXED
+
+    from wfsim import Poisson
+    from wfsim.workloads import layered_random
+
+    topo = hierarchical(devices=6, edge=3, regional=1)
+    sim = Simulation(topo, [Workload("mixed", MIXED, Poisson(0.6)),
+                            Workload("layers", layered_random(3, 3, seed=5), Poisson(0.4))],
+                     duration=20, seed=4, fault_tolerance=ft)
+
+    def crash(name, down_for):
+        node = sim.nodes[topo.index[name]]
+        node.up = False
+        sim.executor.on_node_crash(node)
+
+        def suspect(_e):
+            sim.set_health(name, "Unhealthy")
+            sim.executor.on_node_suspected(node)
+
+        def recover(_e):
+            node.recover()
+            sim.set_health(name, "Healthy")
+
+        sim.env.timeout(notice_delay or 0.0).callbacks.append(suspect)
+        sim.env.timeout(down_for).callbacks.append(recover)
+
+    for name, t, down_for in (("edge-0", 4.0, 6.0), ("regional-0", 7.0, 3.0), ("edge-0", 14.0, 2.0)):
+        sim.env.timeout(t).callbacks.append(lambda _e, n=name, d=down_for: crash(n, d))
+    trace = sim.run().trace
+    assert len(faults(trace, "lost")) > 0
+    assert not [(v.pid, v.name) for v in check_catalog(trace) if v.verdict == "false"]
+    for node in sim.nodes:  # everything lost, cancelled or finished gave back what it held
+        assert node.free_cores == node.capacity and node.running == 0
+        assert node.outstanding_ops == pytest.approx(0.0, abs=1.0)
