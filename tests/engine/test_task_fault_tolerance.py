@@ -41,13 +41,13 @@ class Pin(PlacementStrategy):
 
 def scenario(ft: FaultToleranceSettings | None, *, length: int = 2, crashes: tuple = (("edge-0", 5.0),),
              suspect: bool = True, placement: PlacementStrategy | None = None, seed: int = 1,
-             actions: tuple = ()) -> Simulation:
+             actions: tuple = (), trace: str = "full") -> Simulation:
     """One ``chain(length)`` of W-op tasks (no data) from ``device-0`` at t = 0; each
     ``(node, t)`` of ``crashes`` crashes then (and, with ``suspect``, the node is
     marked Unhealthy at once, as a detector would); ``actions`` are more ``(t, fn(sim))``."""
     topo = hierarchical(devices=1, edge=2, regional=0)
     sim = Simulation(topo, [Workload("w", chain(length, work=W, data_bytes=0), Periodic(1000.0))],
-                     placement=placement or Pin(), duration=1, seed=seed, fault_tolerance=ft)
+                     placement=placement or Pin(), duration=1, seed=seed, fault_tolerance=ft, trace=trace)
 
     def crash(name: str) -> None:
         node = sim.nodes[topo.index[name]]
@@ -119,7 +119,7 @@ def test_without_settings_inputs_reaching_a_down_node_are_lost():
 
 # --- checkpoints and retries --------------------------------------------------------
 
-@settings(max_examples=6, deadline=None)
+@settings(max_examples=4, deadline=None)
 @given(interval=st.sampled_from([0.0, 0.7, 1.0, 2.5, 4.0]), crash=st.floats(1.0, 9.5))
 def test_a_retry_redoes_only_the_work_after_the_last_checkpoint(interval, crash):
     ft = FaultToleranceSettings(checkpoint_interval=interval, backoff=0.5)
@@ -319,10 +319,10 @@ def test_multi_master_runs_on_the_origins_side_instead_of_waiting():
     (FaultToleranceSettings(mode="ActiveActive", checkpoint_interval=2.0), None),
 ])
 def test_crashes_and_recoveries_on_a_busy_continuum_keep_the_catalog(ft, notice_delay):
-    from sim_support import MIXED
-
     from wfsim import Poisson
     from wfsim.workloads import layered_random
+
+    from sim_support import MIXED
 
     topo = hierarchical(devices=6, edge=3, regional=1)
     sim = Simulation(topo, [Workload("mixed", MIXED, Poisson(0.6)),
@@ -353,3 +353,14 @@ def test_crashes_and_recoveries_on_a_busy_continuum_keep_the_catalog(ft, notice_
     for node in sim.nodes:  # everything lost, cancelled or finished gave back what it held
         assert node.free_cores == node.capacity and node.running == 0
         assert node.outstanding_ops == pytest.approx(0.0, abs=1.0)
+
+
+
+def test_a_run_keeping_only_metrics_sums_the_same_faults():
+    from sim_support import assert_same_metrics
+
+    ft = FaultToleranceSettings(mode="ActiveActive", checkpoint_interval=1.0)
+    full, lean = (scenario(ft, length=3, crashes=(("edge-0", 5.0), ("device-0", 6.0)), trace=level).run().metrics
+                  for level in ("full", "metrics"))
+    assert full["faults"]["lost"] == 2 and full["faults"]["retries"] == 1
+    assert_same_metrics(full, lean)

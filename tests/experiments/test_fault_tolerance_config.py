@@ -81,3 +81,4 @@ def test_cli_reports_it_as_one_user_error(tmp_path: Path, capsys: pytest.Capture
     path = write(tmp_path, config)
     rc, out, err = cli(capsys, "validate", path)
     assert_user_error(rc, err, str(path), "fault_tolerance.mode", "'Paxos'")
+    assert out == ""

@@ -235,12 +235,14 @@ class WorkflowExecutor:
     def _give_up(self, run: WorkflowRun, task: int, node: int, reason: str) -> None:
         """Fail ``task`` (recorded ``failed`` at node index ``node``, -1: none) and its
         workflow, and record every descendant not yet placed ``failed`` too: the
-        failure propagates along the DAG (the workflow's reason names the task)."""
+        failure propagates along the DAG (the workflow's reason names the task). In a
+        workflow that already failed, only ``task`` is recorded."""
         self.placement.on_task_failed(run, task, self.nodes[node] if node >= 0 else None, reason)
         now = self.env.now
         self._record_task((now, run.id, task, FAILED, node))
-        if run.state is WorkflowState.RUNNING:
-            self._transition(run, WorkflowState.FAILED, reason)
+        if run.state is not WorkflowState.RUNNING:
+            return  # already failed: its unplaced tasks were recorded then
+        self._transition(run, WorkflowState.FAILED, reason)
         successors = run.spec.successors
         seen = {task}
         stack = list(successors[task])

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from wfsim.model.enums import TraceLevel
-from wfsim.model.events import SEGMENT_ENDS
+from wfsim.model.events import SEGMENT_ENDS, STOPPED_EARLY
 from wfsim.trace.tables import DECLARATIONS, DECLARED, TABLES, Table
 
 __all__ = ["TABLES", "Trace"]
@@ -124,7 +124,7 @@ class Trace:
         # The node that ran the task: its last event that names one (a migrated task
         # was placed on one node and started on another).
         nodes = ev[ev["node"].notna()].drop_duplicates(["workflow", "task"], keep="last")
-        if ev["event"].isin(["checkpointed", "lost", "cancelled"]).any():
+        if ev["event"].isin(STOPPED_EARLY).any():
             # Several executions: the one that counts is the one that ended (the last
             # end: a Quorum's deciding replica), its node the task's; its last ready
             # and start are the task's (a resumed or retried task's last ones).
