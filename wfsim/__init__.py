@@ -26,6 +26,7 @@ from wfsim._lazy import lazy_exports
 if TYPE_CHECKING:
     from wfsim.engine import (
         AutoscalingSettings,
+        FaultToleranceSettings,
         HealthChange,
         MigrationSettings,
         RebalanceSettings,
@@ -71,8 +72,8 @@ if TYPE_CHECKING:
 # names, not by ``import wfsim``: commands that need none of it, like
 # ``wfsim check-history``, then start in a fraction of the time.
 _LAZY: dict[str, str] = {
-    **dict.fromkeys(["AutoscalingSettings", "HealthChange", "MigrationSettings", "RebalanceSettings", "RunResult",
-                     "Simulation"], "wfsim.engine"),
+    **dict.fromkeys(["AutoscalingSettings", "FaultToleranceSettings", "HealthChange", "MigrationSettings",
+                     "RebalanceSettings", "RunResult", "Simulation"], "wfsim.engine"),
     **dict.fromkeys(["Edge", "HealthStatus", "Link", "LocationRequirement", "NetworkFidelity", "Node", "Task",
                      "TaskPriority", "Tier", "Topology", "TraceLevel", "Workflow", "WorkflowState", "hierarchical"],
                     "wfsim.model"),
@@ -92,7 +93,8 @@ __getattr__, __dir__ = lazy_exports(globals(), _LAZY)
 __version__ = "0.1.0"
 
 __all__ = [
-    "AutoscalingSettings", "FIFO", "MMPP", "MigrationSettings", "RebalanceSettings", "CloudOnly", "EarliestFinishTime",
+    "AutoscalingSettings", "FaultToleranceSettings", "FIFO", "MMPP", "MigrationSettings", "RebalanceSettings",
+    "CloudOnly", "EarliestFinishTime",
     "Edge", "HealthChange", "HealthStatus", "Link",
     "LocationRequirement", "NearestEdge", "NetworkFidelity", "Node", "Periodic", "PlacementStrategy", "Poisson",
     "RunResult", "Simulation", "Task", "TaskPriority", "Tier", "Topology", "Trace", "TraceArrivals", "TraceLevel",

@@ -229,7 +229,7 @@ class WorkflowExecutor:
         now = self.env.now
         record = self.recorder.record_task_fault
         record((now, run.id, task, node.index, LOST_TASK, 0, work_lost))
-        record((now, run.id, task, node.index, EXHAUSTED, 0, 0.0))
+        record((now, run.id, task, -1, EXHAUSTED, 0, 0.0))
         self._give_up(run, task, -1, f"task {run.spec.tasks[task].id!r} lost on node {node.spec.id!r}")
 
     def _give_up(self, run: WorkflowRun, task: int, node: int, reason: str) -> None:
