@@ -195,8 +195,7 @@ class NodeRuntime:
         #: False while the node is crashed (a fault): it runs nothing, sends no
         #: heartbeats and forwards no traffic. Health is what the system believes.
         self.up = True
-        #: How many times the node crashed: what was sent to it before a crash never
-        #: finds it again (executors compare the count they saw at placement).
+        #: How many times the node crashed (:meth:`crash`).
         self.crashes = 0
         #: Seconds of execution between a running task's checkpoints, their cost
         #: included (0: tasks are not checkpointed); see :meth:`set_checkpointing`.
@@ -324,21 +323,10 @@ class NodeRuntime:
         now = self._release(ex, END)
         self.on_end(ex.run, ex.task, self, now - ex.started)
 
-    def _release(self, ex: TaskExecution, code: int) -> float:
-        """Stop ``ex`` (it ended, was checkpointed or cancelled: the task event
-        ``code``), give back exactly what it held, and hand the freed cores on;
-        returns now."""
-        now = self._free(ex, code)
-        # Queued work was waiting first, so it takes the freed cores (before the
-        # executor releases successors that may land on this same node); elastic
-        # tasks get what nobody queued wants.
-        self.dispatch()
-        if self._growable and not self.queue:
-            self._grow()
-        return now
-
-    def _free(self, ex: TaskExecution, code: int) -> float:
-        """Stop ``ex`` and give back exactly what it held, recording ``code``; returns now."""
+    def _release(self, ex: TaskExecution, code: int, hand_on: bool = True) -> float:
+        """Stop ``ex`` (it ended, was checkpointed, lost or cancelled: the task event
+        ``code``), give back exactly what it held, and (``hand_on``) hand the freed
+        cores on; returns now."""
         run, task = ex.run, ex.task
         del self.executions[(run.id, task)]
         if ex.cores < ex.spec.cores and ex.spec.elastic:
@@ -350,6 +338,13 @@ class NodeRuntime:
         self.outstanding_ops -= ex.work
         self.busy_core_seconds += ex.busy + ex.cores * (now - ex.since)
         self._record((now, run.id, task, code, self.index))
+        if hand_on:
+            # Queued work was waiting first, so it takes the freed cores (before the
+            # executor releases successors that may land on this same node); elastic
+            # tasks get what nobody queued wants.
+            self.dispatch()
+            if self._growable and not self.queue:
+                self._grow()
         return now
 
     # --- elastic resizing and checkpoints -------------------------------------------
@@ -499,7 +494,7 @@ class NodeRuntime:
             done = ex.work - ex.left(now)
             saved = self._saved(ex, now)
             ex.event = None  # its pending completion is now ignored
-            self._free(ex, LOST)
+            self._release(ex, LOST, hand_on=False)
             lost.append(LostTask(ex.run, ex.task, ex.work, done, saved))
         return lost
 
