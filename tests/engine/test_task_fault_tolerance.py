@@ -364,3 +364,22 @@ def test_a_run_keeping_only_metrics_sums_the_same_faults():
                   for level in ("full", "metrics"))
     assert full["faults"]["lost"] == 2 and full["faults"]["retries"] == 1
     assert_same_metrics(full, lean)
+
+
+def test_a_migration_whose_target_crashes_meanwhile_fails_back_to_its_source():
+    def migrate(sim):
+        edge = sim.nodes[sim.topology.index["edge-0"]]
+        ex = next(iter(edge.executions.values()))
+        assert sim.migration.request(ex.run, ex.task, sim.topology.index["cloud"], force=True) is not None
+
+    def crash_cloud(sim):
+        cloud = sim.nodes[sim.topology.index["cloud"]]
+        cloud.up = False
+        sim.executor.on_node_crash(cloud)
+
+    sim = scenario(FaultToleranceSettings(), length=1, crashes=(), actions=((2.0, migrate), (2.0, crash_cloud)))
+    trace = sim.run().trace
+    assert list(trace.migrations["state"].astype(str))[-1] == "Failed"
+    end = events(trace, "t0", "end")
+    assert list(end["node"]) == ["edge-0"] and final_state(trace) == "Completed"
+    assert faults(trace, "lost").empty
