@@ -383,3 +383,34 @@ def test_a_migration_whose_target_crashes_meanwhile_fails_back_to_its_source():
     end = events(trace, "t0", "end")
     assert list(end["node"]) == ["edge-0"] and final_state(trace) == "Completed"
     assert faults(trace, "lost").empty
+
+
+def test_an_input_on_a_crashed_node_waits_for_it_to_come_back():
+    from wfsim import Task, Workflow
+
+    class ByTask(PlacementStrategy):
+        name = "by_task"
+
+        def place(self, run, task, cluster):
+            return cluster.nodes[cluster.topology.index[("edge-0", "edge-1", "edge-1")[task]]]
+
+    wf = Workflow("join", [Task("a", work=2e9), Task("b", work=2e10), Task("c", work=2e9)],
+                  [("a", "c", 0.0), ("b", "c", 0.0)])
+    topo = hierarchical(devices=1, edge=2, regional=0)
+    sim = Simulation(topo, [Workload("w", wf, Periodic(1000.0))], placement=ByTask(), duration=1, seed=1,
+                     fault_tolerance=FaultToleranceSettings(backoff=1.0, backoff_factor=1.0, max_retries=5))
+    edge = sim.nodes[topo.index["edge-0"]]
+
+    def crash(_e):
+        edge.up = False
+        sim.executor.on_node_crash(edge)
+
+    sim.env.timeout(3.0).callbacks.append(crash)  # a ended on edge-0 at ~1 s; b ends at ~10 s
+    sim.env.timeout(11.5).callbacks.append(lambda _e: edge.recover())
+    trace = sim.run().trace
+    b_end = events(trace, "b", "end")["time"].iloc[0]
+    assert faults(trace, "lost").empty  # nothing was running there
+    retry = faults(trace, "retry")
+    assert list(retry["time"]) == pytest.approx([b_end + 1.0, b_end + 2.0])  # a's output is back after 11.5
+    assert events(trace, "c", "placed")["time"].tolist() == pytest.approx([b_end + 2.0])
+    assert final_state(trace) == "Completed"

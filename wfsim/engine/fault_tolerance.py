@@ -152,7 +152,9 @@ class FaultTolerantExecutor(WorkflowExecutor):
     (``notice: detector``; also at once if the node is already suspected). Noticing
     it starts the mode's reaction: a takeover, nothing while another replica survives,
     or a retry after the backoff. An unreachable node or input at placement (a
-    partition) also goes through the retry path when ``max_retries`` > 0.
+    partition, or an input on a crashed node: outputs survive a crash but are served
+    only once the node is back) also goes through the retry path when
+    ``max_retries`` > 0.
 
     Args:
         env, cluster, network, placement, recorder: As for the plain executor.
@@ -194,8 +196,11 @@ class FaultTolerantExecutor(WorkflowExecutor):
         return [run.node_of[p] for p in preds] if preds else [run.origin]
 
     def _reachable(self, sources: list[int], node: NodeRuntime) -> bool:
+        """Whether every input can reach ``node``: its source is up (a crashed node
+        keeps its outputs, but serves them only once it is back) and routed to it."""
         route = self.network.topology.route
-        return all(route(src, node.index) is not None for src in sources)
+        nodes = self.nodes
+        return all(nodes[src].up and route(src, node.index) is not None for src in sources)
 
     def _launch(self, state: _Task) -> None:
         """Place ``state``'s task anew: choose its copies (and standby) and send each
