@@ -77,6 +77,12 @@ def faults(trace, kind: str):
     return tf[tf["kind"] == kind]
 
 
+def back(sim) -> None:
+    """device-0 recovers (and is healthy again)."""
+    sim.nodes[sim.topology.index["device-0"]].recover()
+    sim.set_health("device-0", "Healthy")
+
+
 def final_state(trace) -> str:
     return str(trace.workflow_events["state"].iloc[-1])
 
@@ -269,7 +275,8 @@ def test_active_active_survives_losing_a_replica_and_retries_when_all_are_lost()
     assert faults(one, "retry").empty and final_state(one) == "Completed"
     assert list(events(one, "t0", "end")["node"]) == ["device-0"]
     assert events(one, "t0", "end")["time"].iloc[0] == pytest.approx(W / DEVICE_SPEED)
-    both = scenario(ft, length=1, crashes=(("edge-0", 5.0), ("device-0", 6.0))).run().trace
+    # The origin's request is on device-0: the retry can send it once device-0 is back.
+    both = scenario(ft, length=1, crashes=(("edge-0", 5.0), ("device-0", 6.0)), actions=((6.2, back),)).run().trace
     retry = faults(both, "retry")
     assert list(retry["time"]) == [pytest.approx(6.5)]
     assert final_state(both) == "Completed"
@@ -360,7 +367,8 @@ def test_a_run_keeping_only_metrics_sums_the_same_faults():
     from sim_support import assert_same_metrics
 
     ft = FaultToleranceSettings(mode="ActiveActive", checkpoint_interval=1.0)
-    full, lean = (scenario(ft, length=3, crashes=(("edge-0", 5.0), ("device-0", 6.0)), trace=level).run().metrics
+    full, lean = (scenario(ft, length=3, crashes=(("edge-0", 5.0), ("device-0", 6.0)), actions=((6.2, back),),
+                           trace=level).run().metrics
                   for level in ("full", "metrics"))
     assert full["faults"]["lost"] == 2 and full["faults"]["retries"] == 1
     assert_same_metrics(full, lean)
