@@ -113,8 +113,9 @@ def _deferred(view: TraceView, enabled: pd.DataFrame) -> np.ndarray:
 def _completion(view: TraceView, ends: pd.DataFrame) -> Findings:
     times = view.task_times
     edges = view.edges
-    # When each dependent became enabled: the last of its predecessors' (first) ends.
-    succ = times[["workflow", "task", "end"]].merge(view.definition_of.rename("definition"),
+    # When each dependent became enabled: the last of its predecessors' ends (a task
+    # that failed in the end never completed, whatever its Quorum replicas returned).
+    succ = times.loc[times["failed"].isna(), ["workflow", "task", "end"]].merge(view.definition_of.rename("definition"),
                                                     left_on="workflow", right_index=True)
     succ = succ.merge(edges, left_on=["definition", "task"], right_on=["definition", "source"])
     indegree = edges.groupby(["definition", "target"]).size().rename("indegree")
