@@ -324,6 +324,7 @@ def test_multi_master_runs_on_the_origins_side_instead_of_waiting():
 @pytest.mark.parametrize("ft, notice_delay", [
     (FaultToleranceSettings(checkpoint_interval=1.0, notice="detector"), 2.0),
     (FaultToleranceSettings(mode="ActiveActive", checkpoint_interval=2.0), None),
+    (FaultToleranceSettings(mode="Quorum", corruption=0.2, backoff=0.5), None),
 ])
 def test_crashes_and_recoveries_on_a_busy_continuum_keep_the_catalog(ft, notice_delay):
     from wfsim import Poisson
