@@ -15,7 +15,7 @@ from wfsim.engine.cluster import Cluster
 from wfsim.engine.lifecycle import IllegalTransition, check_transition
 from wfsim.engine.network import Network
 from wfsim.engine.node import NodeRuntime
-from wfsim.model.enums import WorkflowState
+from wfsim.model.enums import FaultToleranceMode, WorkflowState
 from wfsim.model.events import EXHAUSTED, FAILED, LOST, LOST_TASK, ORIGIN, PLACED, READY
 from wfsim.model.workflow import Workflow
 from wfsim.trace.recorder import TraceRecorder
@@ -77,7 +77,13 @@ class WorkflowExecutor:
     those whose inputs later arrive there while it is down: without fault tolerance
     each fails its workflow at once, and its descendants are recorded ``failed``.
     :class:`~wfsim.engine.fault_tolerance.FaultTolerantExecutor` retries them instead.
+
+    Attributes:
+        mode: The :class:`~wfsim.model.enums.FaultToleranceMode` tasks run under (None:
+            plain, one copy; e.g. the partition write gate lets MultiMaster writes through).
     """
+
+    mode: FaultToleranceMode | None = None
 
     def __init__(
         self,
