@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from wfsim.engine import (
         AutonomySettings,
         AutoscalingSettings,
+        FaultToleranceSettings,
         HealthChange,
         MigrationSettings,
         RebalanceSettings,
@@ -72,7 +73,8 @@ if TYPE_CHECKING:
 # names, not by ``import wfsim``: commands that need none of it, like
 # ``wfsim check-history``, then start in a fraction of the time.
 _LAZY: dict[str, str] = {
-    **dict.fromkeys(["AutonomySettings", "AutoscalingSettings", "HealthChange", "MigrationSettings",
+    **dict.fromkeys(["AutonomySettings", "AutoscalingSettings", "FaultToleranceSettings", "HealthChange",
+                     "MigrationSettings",
                      "RebalanceSettings", "RunResult", "Simulation"], "wfsim.engine"),
     **dict.fromkeys(["Edge", "HealthStatus", "Link", "LocationRequirement", "NetworkFidelity", "Node", "Task",
                      "TaskPriority", "Tier", "Topology", "TraceLevel", "Workflow", "WorkflowState", "hierarchical"],
@@ -94,7 +96,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AutonomySettings",
-    "AutoscalingSettings", "FIFO", "MMPP", "MigrationSettings", "RebalanceSettings", "CloudOnly", "EarliestFinishTime",
+    "AutoscalingSettings", "FaultToleranceSettings", "FIFO", "MMPP", "MigrationSettings", "RebalanceSettings",
+    "CloudOnly", "EarliestFinishTime",
     "Edge", "HealthChange", "HealthStatus", "Link",
     "LocationRequirement", "NearestEdge", "NetworkFidelity", "Node", "Periodic", "PlacementStrategy", "Poisson",
     "RunResult", "Simulation", "Task", "TaskPriority", "Tier", "Topology", "Trace", "TraceArrivals", "TraceLevel",

@@ -5,6 +5,7 @@ from wfsim.engine.autoscaling import AutoscalingSettings
 from wfsim.engine.cluster import Cluster
 from wfsim.engine.detection import DetectionSettings, FailureDetector
 from wfsim.engine.executor import WorkflowExecutor, WorkflowRun
+from wfsim.engine.fault_tolerance import FaultToleranceSettings, FaultTolerantExecutor
 from wfsim.engine.leases import LeaseKeeper, LeaseManager, LeaseSettings
 from wfsim.engine.lifecycle import IllegalTransition
 from wfsim.engine.migration import MigrationManager, MigrationSettings, Rebalancer, RebalanceSettings, TaskMigration
@@ -15,7 +16,8 @@ from wfsim.engine.randomness import RandomStreams
 from wfsim.engine.simulation import HealthChange, RunResult, Simulation
 
 __all__ = [
-    "AutonomySettings", "AutoscalingSettings", "Cluster", "FastNetwork", "HealthChange",
+    "AutonomySettings", "AutoscalingSettings", "Cluster", "FastNetwork", "FaultToleranceSettings",
+    "FaultTolerantExecutor", "HealthChange",
     "IllegalTransition", "MigrationManager", "MigrationSettings", "Network", "NodeRuntime",
     "RandomStreams", "RebalanceSettings", "Rebalancer", "RunResult", "SharedNetwork", "Simulation",
     "TaskExecution", "TaskMigration", "WorkflowExecutor", "WorkflowRun", "allocate", "task_rate",

@@ -16,8 +16,8 @@ from wfsim.engine.cluster import Cluster
 from wfsim.engine.lifecycle import IllegalTransition, check_transition
 from wfsim.engine.network import Network
 from wfsim.engine.node import NodeRuntime
-from wfsim.model.enums import WorkflowState
-from wfsim.model.events import END, FAILED, ORIGIN, PLACED, READY, START
+from wfsim.model.enums import FaultToleranceMode, WorkflowState
+from wfsim.model.events import END, EXHAUSTED, FAILED, LOST, LOST_TASK, ORIGIN, PLACED, READY, START
 from wfsim.model.workflow import Workflow
 from wfsim.trace.recorder import TraceRecorder
 
@@ -74,7 +74,18 @@ class WorkflowExecutor:
     origin), and it becomes ready, and joins its node's queue, when the last input
     arrives. A task that cannot be placed or reached fails, which fails the workflow;
     tasks already running finish, but no further task of a failed workflow starts.
+
+    A node crash (:meth:`on_node_crash`) loses the tasks queued or running there, and
+    those whose inputs later arrive there while it is down: without fault tolerance
+    each fails its workflow at once, and its descendants are recorded ``failed``.
+    :class:`~wfsim.engine.fault_tolerance.FaultTolerantExecutor` retries them instead.
+
+    Attributes:
+        mode: The :class:`~wfsim.model.enums.FaultToleranceMode` tasks run under (None:
+            plain, one copy; e.g. the partition write gate lets MultiMaster writes through).
     """
+
+    mode: FaultToleranceMode | None = None
 
     def __init__(
         self,
@@ -173,11 +184,15 @@ class WorkflowExecutor:
         run._waiting_inputs[task] -= 1
         if run._waiting_inputs[task]:
             return
-        if run.state is not WorkflowState.RUNNING:
-            self.nodes[dst].reserve(-run.work_of(task))  # never runs: the workflow failed
+        node = self.nodes[dst]
+        if run.state is not WorkflowState.RUNNING or not node.up:
+            node.reserve(-run.work_of(task))  # never runs: the workflow failed, or the node is down
+            if not node.up:
+                self._record_task((now, run.id, task, LOST, dst))
+                self._lost_for_good(run, task, node, 0.0)
             return
         self._record_task((now, run.id, task, READY, dst))
-        self.nodes[dst].submit(run, task)
+        node.submit(run, task)
 
     def complete_unrun(self, run: WorkflowRun, task: int, node: NodeRuntime) -> None:
         """Complete task ``task`` of ``run`` at once on ``node`` without running it (a
@@ -235,6 +250,51 @@ class WorkflowExecutor:
         run._pending -= 1
         if not run._pending and run.state is WorkflowState.RUNNING:
             self._transition(run, WorkflowState.COMPLETED)
+
+    # --- faults ----------------------------------------------------------------------
+    def on_node_crash(self, node: NodeRuntime) -> None:
+        """``node`` has just crashed: empty it (:meth:`NodeRuntime.crash
+        <wfsim.engine.node.NodeRuntime.crash>`) and handle the tasks it lost. Here each
+        fails its workflow (a ``task_faults`` ``lost`` row, then ``exhausted``: there
+        are no retries); tasks whose inputs are still on their way to it are lost
+        when they arrive, if it is still down (one that recovered in between runs them)."""
+        for lost in node.crash():
+            self._lost_for_good(lost.run, lost.task, node, lost.done - lost.saved)
+
+    def on_node_suspected(self, node: NodeRuntime) -> None:
+        """The failure detector now suspects ``node`` (Partitioned or Failed): losses
+        there become known. Nothing to do here (losses are handled when they
+        happen); see :class:`~wfsim.engine.fault_tolerance.FaultTolerantExecutor`."""
+
+    def _lost_for_good(self, run: WorkflowRun, task: int, node: NodeRuntime, work_lost: float) -> None:
+        now = self.env.now
+        record = self.recorder.record_task_fault
+        record((now, run.id, task, node.index, LOST_TASK, 0, work_lost))
+        record((now, run.id, task, -1, EXHAUSTED, 0, 0.0))
+        self._give_up(run, task, -1, f"task {run.spec.tasks[task].id!r} lost on node {node.spec.id!r}")
+
+    def _give_up(self, run: WorkflowRun, task: int, node: int, reason: str) -> None:
+        """Fail ``task`` (recorded ``failed`` at node index ``node``, -1: none) and its
+        workflow, and record every descendant not yet placed ``failed`` too: the
+        failure propagates along the DAG (the workflow's reason names the task). In a
+        workflow that already failed, only ``task`` is recorded."""
+        self.placement.on_task_failed(run, task, self.nodes[node] if node >= 0 else None, reason)
+        now = self.env.now
+        self._record_task((now, run.id, task, FAILED, node))
+        if run.state is not WorkflowState.RUNNING:
+            return  # already failed: its unplaced tasks were recorded then
+        self._transition(run, WorkflowState.FAILED, reason)
+        successors = run.spec.successors
+        seen = {task}
+        stack = list(successors[task])
+        while stack:
+            d = stack.pop()
+            if d in seen:
+                continue
+            seen.add(d)
+            stack.extend(successors[d])
+            if run.node_of[d] < 0:
+                self._record_task((now, run.id, d, FAILED, -1))
 
     def _fail(self, run: WorkflowRun, task: int, node: int, reason: str) -> None:
         self.placement.on_task_failed(run, task, self.nodes[node] if node >= 0 else None, reason)

@@ -67,7 +67,8 @@ class TaskMigration:
       to the target's queue (a checkpointed task with the work it had left, recorded
       ``ready`` there); then **Completed**.
     * **Failed**: the target is unreachable when the transfer starts (routes are fixed
-      when a transfer starts, so a link failing later does not affect data in flight).
+      when a transfer starts, so a link failing later does not affect data in flight),
+      or it crashed (``up`` is False) when the state arrives.
       **Canceled**: :meth:`MigrationManager.cancel` during the transfer. In both cases
       the source kept its copy, so the task goes straight back to the *end* of the
       source's queue (it loses its place under FIFO) and its work is reserved there
@@ -328,6 +329,9 @@ class MigrationManager:
     def _arrived(self, mig: TaskMigration) -> None:
         if mig.state is not MigrationState.TRANSFERRING:
             return  # canceled meanwhile: the task is back at its source
+        if not self.nodes[mig.target].up:  # the target crashed meanwhile: the source kept its copy
+            self._back_to_source(mig, MigrationState.FAILED)
+            return
         self._phase(mig, MigrationState.ACTIVATING)
         run, task = mig.run, mig.task
         target = self.nodes[mig.target]

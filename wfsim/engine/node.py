@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import simpy
 
 from wfsim.model.enums import HealthStatus
-from wfsim.model.events import CHECKPOINTED, END, READY, START
+from wfsim.model.events import CANCELLED, CHECKPOINTED, END, LOST, READY, START
 from wfsim.model.topology import Node
 from wfsim.model.workflow import Task
 from wfsim.policies.scheduling import SchedulingPolicy
@@ -46,6 +47,25 @@ OnEnd = Callable[["WorkflowRun", int, "NodeRuntime", float], None]
 def _not_wired(run: WorkflowRun, task: int, node: NodeRuntime, duration: float) -> None:
     """The ``on_end`` of a node nobody wired to an executor."""
     raise RuntimeError(f"node {node.spec.id!r}: a task ended, but no on_end was set to hear it")
+
+
+class LostTask(NamedTuple):
+    """A task a crash took from its node (see :meth:`NodeRuntime.crash`).
+
+    Attributes:
+        run, task: The workflow instance and task index.
+        work: Ops the lost execution was to do (what it started with, or what was
+            reserved for a queued task).
+        done: Ops it had done when the node crashed (0 for a queued task).
+        saved: Ops done up to its last checkpoint (<= ``done``): a retry redoes only
+            ``work - saved``, and ``done - saved`` is the work lost.
+    """
+
+    run: WorkflowRun
+    task: int
+    work: float
+    done: float
+    saved: float
 
 
 class TaskExecution:
@@ -140,7 +160,7 @@ class NodeRuntime:
         "env", "index", "spec", "queue", "free_cores", "free_memory", "running",
         "outstanding_ops", "busy_core_seconds", "on_end", "_record", "_rate",
         "capacity", "target", "on_capacity", "dispatch", "_excess", "health",
-        "executions", "_growable", "_record_allocation", "up",
+        "executions", "_growable", "_record_allocation", "up", "crashes", "checkpoint_period",
     )
 
     def __init__(
@@ -175,6 +195,11 @@ class NodeRuntime:
         #: False while the node is crashed (a fault): it runs nothing, sends no
         #: heartbeats and forwards no traffic. Health is what the system believes.
         self.up = True
+        #: How many times the node crashed (:meth:`crash`).
+        self.crashes = 0
+        #: Seconds of execution between a running task's checkpoints, their cost
+        #: included (0: tasks are not checkpointed); see :meth:`set_checkpointing`.
+        self.checkpoint_period = 0.0
         self.executions: dict[tuple[int, int], TaskExecution] = {}
         # Elastic executions holding fewer cores than recommended, in start order.
         self._growable: list[TaskExecution] = []
@@ -298,9 +323,10 @@ class NodeRuntime:
         now = self._release(ex, END)
         self.on_end(ex.run, ex.task, self, now - ex.started)
 
-    def _release(self, ex: TaskExecution, code: int) -> float:
-        """Stop ``ex`` (it ended or was checkpointed: the task event ``code``), give
-        back exactly what it held, and hand the freed cores on; returns now."""
+    def _release(self, ex: TaskExecution, code: int, hand_on: bool = True) -> float:
+        """Stop ``ex`` (it ended, was checkpointed, lost or cancelled: the task event
+        ``code``), give back exactly what it held, and (``hand_on``) hand the freed
+        cores on; returns now."""
         run, task = ex.run, ex.task
         del self.executions[(run.id, task)]
         if ex.cores < ex.spec.cores and ex.spec.elastic:
@@ -312,12 +338,13 @@ class NodeRuntime:
         self.outstanding_ops -= ex.work
         self.busy_core_seconds += ex.busy + ex.cores * (now - ex.since)
         self._record((now, run.id, task, code, self.index))
-        # Queued work was waiting first, so it takes the freed cores (before the
-        # executor releases successors that may land on this same node); elastic
-        # tasks get what nobody queued wants.
-        self.dispatch()
-        if self._growable and not self.queue:
-            self._grow()
+        if hand_on:
+            # Queued work was waiting first, so it takes the freed cores (before the
+            # executor releases successors that may land on this same node); elastic
+            # tasks get what nobody queued wants.
+            self.dispatch()
+            if self._growable and not self.queue:
+                self._grow()
         return now
 
     # --- elastic resizing and checkpoints -------------------------------------------
@@ -410,6 +437,90 @@ class NodeRuntime:
         self.reserve(work)
         self._record((self.env.now, run.id, task, READY, self.index))
         self.submit(run, task)
+
+    # --- faults ---------------------------------------------------------------------
+    def set_checkpointing(self, interval: float, overhead: float = 0.0) -> None:
+        """Checkpoint running tasks every ``interval`` seconds of computing, each
+        checkpoint costing ``overhead`` seconds (0: no checkpoints).
+
+        The cost is spread over the interval: a task progresses at
+        ``interval / (interval + overhead)`` of its rate, so at every checkpoint
+        instant (multiples of ``interval + overhead`` after its start) it has done
+        exactly what ``interval`` seconds of computing per checkpoint do. Call it
+        before any task starts.
+        """
+        if interval < 0 or overhead < 0:
+            raise ValueError(f"checkpoint interval and overhead must be >= 0, got {interval}, {overhead}")
+        self.checkpoint_period = interval + overhead if interval > 0 else 0.0
+        self._rate = self.spec.speed * (interval / (interval + overhead) if interval > 0 else 1.0)
+
+    def _saved(self, ex: TaskExecution, now: float) -> float:
+        """Ops ``ex`` had done at its last checkpoint before ``now``."""
+        period = self.checkpoint_period
+        if not period:
+            return 0.0
+        at = ex.started + period * math.floor((now - ex.started) / period)
+        done_at_since = ex.work - ex.remaining
+        if at >= ex.since:
+            return min(done_at_since + ex.rate * (at - ex.since), ex.work)
+        # Resized after that checkpoint: its progress then is interpolated.
+        return done_at_since * (at - ex.started) / (ex.since - ex.started)
+
+    def crash(self) -> list[LostTask]:
+        """The node stops (``up`` becomes False): it loses its queue and every running
+        execution at once.
+
+        Queued tasks are dropped and running ones released (their cores and memory
+        given back), each recorded ``lost`` here; their reserved work is forgotten.
+        Work on its way here (tasks waiting for inputs) stays reserved until the
+        executor hears the inputs arrive. Nothing is dispatched. :meth:`recover`
+        brings the node back, empty.
+
+        Returns:
+            What was lost, queued tasks first, with the work each saved at its last
+            checkpoint (see :meth:`set_checkpointing`).
+        """
+        self.up = False
+        self.crashes += 1
+        now = self.env.now
+        lost: list[LostTask] = []
+        queued: list[tuple[WorkflowRun, int]] = self.queue.drain()  # type: ignore[assignment]
+        for run, task in queued:
+            work = run.work_of(task)
+            self.outstanding_ops -= work
+            self._record((now, run.id, task, LOST, self.index))
+            lost.append(LostTask(run, task, work, 0.0, 0.0))
+        for ex in list(self.executions.values()):
+            done = ex.work - ex.left(now)
+            saved = self._saved(ex, now)
+            ex.event = None  # its pending completion is now ignored
+            self._release(ex, LOST, hand_on=False)
+            lost.append(LostTask(ex.run, ex.task, ex.work, done, saved))
+        return lost
+
+    def recover(self) -> None:
+        """The node is back (``up``), empty, with all its cores; queued work starts
+        as it arrives."""
+        self.up = True
+
+    def cancel(self, run: WorkflowRun, task: int) -> bool:
+        """Stop task ``task`` of ``run`` here, running or queued, recording
+        ``cancelled`` (a replica whose result is no longer needed): its cores and
+        memory are released and its reserved work forgotten.
+
+        Returns:
+            Whether it was running or queued here.
+        """
+        ex = self.executions.get((run.id, task))
+        if ex is not None:
+            ex.event = None
+            self._release(ex, CANCELLED)
+            return True
+        if self.queue.remove(run, task):
+            self.outstanding_ops -= run.work_of(task)
+            self._record((self.env.now, run.id, task, CANCELLED, self.index))
+            return True
+        return False
 
     def __repr__(self) -> str:
         return (f"NodeRuntime({self.spec.id!r}, free_cores={self.free_cores}/{self.capacity}, "

@@ -19,6 +19,7 @@ from wfsim.engine.autoscaling import AutoscalingLoop, AutoscalingSettings
 from wfsim.engine.cluster import Cluster
 from wfsim.engine.detection import DetectionSettings, FailureDetector
 from wfsim.engine.executor import WorkflowExecutor
+from wfsim.engine.fault_tolerance import FaultToleranceSettings, FaultTolerantExecutor
 from wfsim.engine.faults import FaultInjector
 from wfsim.engine.leases import LeaseKeeper, LeaseSettings
 from wfsim.engine.migration import Evacuator, MigrationManager, MigrationSettings, Rebalancer, RebalanceSettings
@@ -172,6 +173,9 @@ class Simulation:
         autonomy: Edge autonomy: heartbeats from the cloud, connectivity, and edge
             nodes deciding for their sites when cut off (``sim.autonomy``; see
             :mod:`wfsim.engine.autonomy`); None (default): the cloud places everything.
+        fault_tolerance: How tasks survive node crashes (retries, checkpoints,
+            replicas: :class:`~wfsim.engine.fault_tolerance.FaultToleranceSettings`);
+            None (default): a task lost in a crash fails its workflow.
         trace: What the run keeps (:class:`~wfsim.model.enums.TraceLevel`):
             ``"full"`` (default) the whole trace, ``"metrics"`` only its summary
             metrics (:attr:`RunResult.trace` is then None), which takes less memory
@@ -219,6 +223,7 @@ class Simulation:
         partition_handling: PartitionHandlingSettings | None = None,
         faults: Sequence[FaultProcess] = (),
         autonomy: AutonomySettings | None = None,
+        fault_tolerance: FaultToleranceSettings | None = None,
     ) -> None:
         # Parsed first: the recorder's callables depend on it, and the engine's parts
         # below capture them.
@@ -252,7 +257,11 @@ class Simulation:
             for i, node in enumerate(topology.nodes)
         ]
         self.cluster = Cluster(self.env, topology, self.nodes, self.network)
-        self.executor = WorkflowExecutor(self.env, self.cluster, self.network, self.placement, self.recorder)
+        self.executor = (
+            WorkflowExecutor(self.env, self.cluster, self.network, self.placement, self.recorder)
+            if fault_tolerance is None else
+            FaultTolerantExecutor(self.env, self.cluster, self.network, self.placement, self.recorder,
+                                  fault_tolerance, self.random))
         for node in self.nodes:
             node.on_end = self.executor.on_task_end
         self.scheduling = type(self.nodes[0].queue).__name__ if self.nodes else None
@@ -279,13 +288,15 @@ class Simulation:
                                     self.random, until if until is not None else 2 * self.duration)
         if faults:
             self.add_background(self.faults.pending)
+        # A crash empties the node: the executor handles what it lost (fails or retries it).
+        self.faults.on_crash.append(self.executor.on_node_crash)
         for change in health or ():
             self.set_health(change.node, change.status, at=change.time, evacuate=change.evacuate)
         #: The settings groups given, recorded in the manifest by name (the catalog's
         #: fault and autonomy properties read their thresholds there).
         self.settings: dict[str, Tunable] = {name: group for name, group in (
             ("detection", detection), ("leases", leases), ("partition_handling", partition_handling),
-            ("autonomy", autonomy)) if group is not None}
+            ("autonomy", autonomy), ("fault_tolerance", fault_tolerance)) if group is not None}
         self.detector: FailureDetector | None = None
         self.leases: LeaseKeeper | None = None
         self.write_gate: WriteGate | None = None
@@ -299,9 +310,14 @@ class Simulation:
                 self.detector.quiet = lambda: self.env.now >= self.duration and not self.executor.active
             if leases is not None:
                 self.leases = LeaseKeeper(self.detector, self.recorder, leases, self.add_background)
+            # Suspected nodes' losses become known (fault_tolerance notice: detector; a
+            # run without a detector must call executor.on_node_suspected itself).
+            self.detector.on_suspect.append(self.executor.on_node_suspected)
             if partition_handling is not None:
                 self.write_gate = WriteGate(self.detector, self.recorder, partition_handling)
                 self.executor.end_check = self.write_gate.check
+                mode = self.executor.mode
+                self.write_gate.fault_tolerance = lambda run: mode  # MultiMaster writes pass the gate
         self.autonomy: EdgeAutonomy | None = None
         if autonomy is not None:
             self.autonomy = self.executor.autonomy = EdgeAutonomy(

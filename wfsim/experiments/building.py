@@ -15,6 +15,7 @@ from pydantic import ValidationError, validate_call
 from wfsim.engine.autonomy import AutonomySettings
 from wfsim.engine.autoscaling import AutoscalingSettings
 from wfsim.engine.detection import DetectionSettings
+from wfsim.engine.fault_tolerance import FaultToleranceSettings
 from wfsim.engine.leases import LeaseSettings
 from wfsim.engine.migration import MigrationSettings, RebalanceSettings
 from wfsim.engine.partitions import PartitionHandlingSettings
@@ -177,6 +178,9 @@ def _fault_settings(config: ExperimentConfig, topology: Topology, source: str) -
         for name, group in (("leases", le), ("partition_handling", ph)):
             if group is not None:
                 raise ConfigError(source, name, "needs a detection: group (it acts on the failure detector's beliefs)")
+        if config.fault_tolerance is not None and config.fault_tolerance.notice == "detector":
+            raise ConfigError(source, "fault_tolerance.notice", "'detector' needs a detection: group (losses are "
+                              "noticed when the failure detector suspects their node); allowed without it: immediate")
         return {}
     for field, given in (("detection.monitor", [d.monitor] if d.monitor is not None else []),
                          ("leases.candidates", le.candidates or [] if le is not None else []),
@@ -279,6 +283,8 @@ def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", sourc
             tiers=tuple(a.tiers), provisioning=dict(a.provisioning))
     if config.autonomy is not None:
         settings["autonomy"] = _autonomy(config.autonomy, topology, source)
+    if config.fault_tolerance is not None:
+        settings["fault_tolerance"] = _settings_of(config.fault_tolerance, FaultToleranceSettings)
     health = []
     for i, change in enumerate(config.health):
         try:
@@ -298,6 +304,8 @@ def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", sourc
         dumped.pop("autoscaling", None)
     if config.autonomy is None:
         dumped.pop("autonomy", None)
+    if config.fault_tolerance is None:
+        dumped.pop("fault_tolerance", None)
     if not config.health:
         dumped.pop("health", None)
     if not config.faults:

@@ -20,6 +20,7 @@ from wfsim.engine.autonomy import DEFAULT_TIERS as AUTONOMY_TIERS
 from wfsim.engine.autonomy import AutonomySettings
 from wfsim.engine.autoscaling import DEFAULT_TIERS, AutoscalingSettings
 from wfsim.engine.detection import MONITORED_TIERS, DetectionSettings
+from wfsim.engine.fault_tolerance import FaultToleranceSettings
 from wfsim.engine.leases import LeaseSettings
 from wfsim.engine.migration import MigrationSettings, RebalanceSettings
 from wfsim.engine.partitions import PartitionHandlingSettings
@@ -336,6 +337,7 @@ if TYPE_CHECKING:
     LeasesConfig: TypeAlias = Any
     PartitionHandlingConfig: TypeAlias = Any
     AutonomyConfig: TypeAlias = Any
+    FaultToleranceConfig: TypeAlias = Any
 else:
     RebalanceConfig = _declared(
         "RebalanceConfig", "Periodic load rebalancing through task migration: the parameters of "
@@ -362,6 +364,9 @@ else:
         "policy, their decision ``rules`` (``{rule: NAME, params: {...}}``, see "
         ":func:`~wfsim.policies.autonomy.rule_from_config`), and the parameters of "
         ":class:`~wfsim.engine.autonomy.AutonomySettings`.", AutonomySettings, base=_AutonomyGroup)
+    FaultToleranceConfig = _declared(
+        "FaultToleranceConfig", "How tasks survive node crashes: the parameters of "
+        ":class:`~wfsim.engine.fault_tolerance.FaultToleranceSettings`.", FaultToleranceSettings)
 
 
 class HealthChangeConfig(_Strict):
@@ -470,6 +475,7 @@ class ExperimentConfig(_Strict):
     rebalance: RebalanceConfig | None = None
     autoscaling: AutoscalingConfig | None = None
     autonomy: AutonomyConfig | None = None
+    fault_tolerance: FaultToleranceConfig | None = None
     health: list[HealthChangeConfig] = []
     detection: DetectionConfig | None = None
     leases: LeasesConfig | None = None

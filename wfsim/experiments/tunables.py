@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from wfsim.engine.autonomy import AutonomySettings
 from wfsim.engine.autoscaling import AutoscalingSettings
 from wfsim.engine.detection import DetectionSettings
+from wfsim.engine.fault_tolerance import FaultToleranceSettings
 from wfsim.engine.leases import LeaseSettings
 from wfsim.engine.migration import MigrationSettings, RebalanceSettings
 from wfsim.engine.partitions import PartitionHandlingSettings
@@ -71,6 +72,6 @@ def tunables() -> list[TunableEntry]:
     found += [TunableEntry("settings", cls.name, cls, key) for cls, key in (
         (RebalanceSettings, "rebalance"), (MigrationSettings, "rebalance"), (AutoscalingSettings, "autoscaling"),
         (DetectionSettings, "detection"), (LeaseSettings, "leases"), (PartitionHandlingSettings, "partition_handling"),
-        (AutonomySettings, "autonomy"))]
+        (AutonomySettings, "autonomy"), (FaultToleranceSettings, "fault_tolerance"))]
     found += [TunableEntry("faults", name, cls, "faults") for name, cls in FAULT_PROCESSES.items()]
     return found

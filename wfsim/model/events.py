@@ -28,6 +28,11 @@ from wfsim.model.enums import (
 #: won (``FaultToleranceMode`` ActiveActive, Quorum).
 TASK_EVENTS = ("placed", "ready", "start", "end", "failed", "checkpointed", "lost", "cancelled")
 PLACED, READY, START, END, FAILED, CHECKPOINTED, LOST, CANCELLED = range(len(TASK_EVENTS))
+#: The task events that stop an execution early: migrated, lost in a crash, or
+#: cancelled as a spare replica.
+STOPPED_EARLY = ("checkpointed", "lost", "cancelled")
+#: The task events that close an execution (a ``start`` on the same node).
+SEGMENT_ENDS = ("end", *STOPPED_EARLY)
 
 #: Workflow states in code order.
 WORKFLOW_STATES = tuple(WorkflowState)

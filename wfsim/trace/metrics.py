@@ -33,8 +33,8 @@ Definitions:
         ``Failed`` for it at or after the crash (see :func:`detection_times`).
     false suspicion: the detector began suspecting (``Partitioned`` or ``Failed``
         from ``Healthy``) a node that was up (see :func:`suspicions`).
-    availability: per tier, the share of node-time up and not cut off by a partition
-        (:func:`availability`).
+    faults: work lost and redone, retries, success rate (:func:`task_fault_metrics`).
+    availability: per tier, node-time up and connected (:func:`availability`).
     write unavailability: seconds a node would have refused a write (the write gate's
         ``states`` of kind ``writes``; see :func:`write_unavailability`).
 """
@@ -264,6 +264,44 @@ def autonomy_summary(trace: Trace) -> dict[str, Any]:
     }
 
 
+def task_fault_metrics(trace: Trace) -> dict[str, Any]:
+    """What task-level fault tolerance cost and achieved, from ``task_faults``.
+
+    ``work_lost_ops``: ops done since the last checkpoint by executions a crash took
+    (``lost`` rows); ``work_redone_ops``: the part of it belonging to tasks that
+    were taken over or retried afterwards (they did it again). Each also in
+    core-seconds (``_core_seconds``): ops over the speed of one core of the node that
+    lost them (exact for tasks of linear scalability). ``lost``, ``retries``,
+    ``exhausted``, ``takeovers``, ``replicas``, ``disagreements``: rows of each kind;
+    ``replicas_cancelled``: ``cancelled`` task events; ``workflow_success_rate``:
+    completed / (completed + failed) workflows (None when none finished).
+    """
+    tf = trace.task_faults
+    kind = tf["kind"].astype(str)
+    lost = tf[kind == "lost"]
+    speed = trace.nodes.set_index("id")["speed"].astype(float)
+    lost_cs = lost["work_lost"].to_numpy(dtype=float) / lost["node"].astype(str).map(speed).to_numpy(dtype=float)
+    keys = ["workflow", "task"]
+    again = tf[kind.isin(["retry", "takeover"])].groupby(keys, observed=True)["time"].max().rename("again")
+    redone = lost.join(again, on=keys)["again"].to_numpy(dtype=float) >= lost["time"].to_numpy(dtype=float)
+    states = trace.workflow_summary()["state"].astype(str)
+    completed, failed = int((states == "Completed").sum()), int((states == "Failed").sum())
+    return {
+        "work_lost_ops": float(lost["work_lost"].sum()),
+        "work_lost_core_seconds": float(lost_cs.sum()),
+        "work_redone_ops": float(lost["work_lost"].to_numpy(dtype=float)[redone].sum()),
+        "work_redone_core_seconds": float(lost_cs[redone].sum()),
+        "lost": len(lost),
+        "retries": int((kind == "retry").sum()),
+        "exhausted": int((kind == "exhausted").sum()),
+        "takeovers": int((kind == "takeover").sum()),
+        "replicas": int((kind == "replica").sum()),
+        "replicas_cancelled": int((trace.task_events["event"] == "cancelled").sum()),
+        "disagreements": int((kind == "disagree").sum()),
+        "workflow_success_rate": completed / (completed + failed) if completed + failed else None,
+    }
+
+
 def summarize(trace: Trace, network: NetworkTotals | None = None) -> dict[str, Any]:
     """All summary metrics as a JSON-ready dict.
 
@@ -351,16 +389,21 @@ def availability(trace: Trace) -> dict[str, float]:
 
 def detection_times(trace: Trace) -> pd.DataFrame:
     """Per crash: ``node, crash, detected`` (the first ``Failed`` detection of that
-    node at or after the crash, NaN if none) and ``delay`` (detected − crash)."""
-    det = trace.detections
-    failed = det[det["state"].astype(str) == "Failed"]
-    first: dict[str, np.ndarray] = {n: g["time"].to_numpy(dtype=float)
-                                    for n, g in failed.groupby(failed["node"].astype(str), observed=True)}
+    node while it was down, NaN if none: a crash shorter than the detector's bound
+    may end unnoticed; the crash itself when the detector already held the node
+    Failed, e.g. cut off by an earlier fault) and ``delay`` (detected − crash)."""
+    det = trace.detections.sort_values("time", kind="stable")
+    rows_of = {n: (g["time"].to_numpy(dtype=float), g["state"].astype(str).to_numpy())
+               for n, g in det.groupby(det["node"].astype(str), observed=True)}
     rows = []
     for node, spans in down_intervals(trace).items():
-        times = first.get(node, np.empty(0))
-        for crash, _recover in spans:
-            later = times[times >= crash]
+        times, states = rows_of.get(node, (np.empty(0), np.empty(0, dtype=object)))
+        for crash, recover in spans:
+            before = np.searchsorted(times, crash, side="right") - 1
+            if before >= 0 and states[before] == "Failed":
+                rows.append((node, crash, crash))
+                continue
+            later = times[(times >= crash) & (times <= recover) & (states == "Failed")]
             rows.append((node, crash, float(later[0]) if len(later) else np.nan))
     out = pd.DataFrame(rows, columns=["node", "crash", "detected"])
     return out.assign(delay=out["detected"] - out["crash"])
@@ -458,9 +501,11 @@ def lease_violations(trace: Trace) -> list[str]:
 
 
 def _fault_summary(trace: Trace) -> dict[str, Any]:
-    """The ``availability``, ``detection``, ``writes`` and ``leases`` parts of
-    :func:`summarize`, for the tables that have rows."""
+    """The ``faults``, ``availability``, ``detection``, ``writes`` and ``leases``
+    parts of :func:`summarize`, for the tables that have rows."""
     out: dict[str, Any] = {}
+    if len(trace.task_faults):
+        out["faults"] = task_fault_metrics(trace)
     if len(trace.faults):
         out["availability"] = {"per_tier": availability(trace)}
     if len(trace.detections):

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from wfsim.model.enums import TraceLevel
+from wfsim.model.events import SEGMENT_ENDS, STOPPED_EARLY
 from wfsim.trace.tables import DECLARATIONS, DECLARED, TABLES, Table
 
 __all__ = ["TABLES", "Trace"]
@@ -120,16 +121,24 @@ class Trace:
             index=["workflow", "task"], columns="event", values="time", aggfunc="first",
             observed=True,
         )
-        if (ev["event"] == "checkpointed").any():
-            last = ev[ev["event"].isin(["ready", "start"])].pivot_table(
-                index=["workflow", "task"], columns="event", values="time", aggfunc="last", observed=True)
+        # The node that ran the task: its last event that names one (a migrated task
+        # was placed on one node and started on another).
+        nodes = ev[ev["node"].notna()].drop_duplicates(["workflow", "task"], keep="last")
+        if ev["event"].isin(STOPPED_EARLY).any():
+            # Several executions: the one that counts is the one that ended (the last
+            # end: a Quorum's deciding replica), its node the task's; its last ready
+            # and start are the task's (a resumed or retried task's last ones).
+            ended = ev[ev["event"] == "end"].drop_duplicates(["workflow", "task"], keep="last")
+            nodes = pd.concat([ended, nodes]).drop_duplicates(["workflow", "task"], keep="first")
+            keys = ["workflow", "task"]
+            on = ev.merge(ended[[*keys, "node"]], on=keys, how="left", suffixes=("", "_end"))
+            on = on[on["node_end"].isna() | (on["node"] == on["node_end"])]
+            last = on[on["event"].isin(["ready", "start", "end"])].pivot_table(
+                index=keys, columns="event", values="time", aggfunc="last", observed=True)
             for column in last.columns:
                 wide[column] = last[column].reindex(wide.index)
         wide = wide.reindex(columns=["placed", "ready", "start", "end", "failed"])
         wide.columns = list(wide.columns)
-        # The node that ran the task: its last event that names one (a migrated task
-        # was placed on one node and started on another).
-        nodes = ev[ev["node"].notna()].drop_duplicates(["workflow", "task"], keep="last")
         wide = wide.reset_index().merge(
             nodes[["workflow", "task", "node"]], on=["workflow", "task"], how="left"
         )
@@ -148,24 +157,29 @@ class Trace:
         """One row per interval in which a task held a constant allocation on a node.
 
         Columns: ``workflow, task, node, start, end, cores, memory``. An execution
-        runs from a ``start`` to the next ``end`` or ``checkpointed`` of the same task
-        (or the horizon, if it was still running); it holds the spec's cores and
-        memory unless ``allocations`` says otherwise from some time on. A task that
-        was checkpointed and resumed has one execution per node it ran on.
+        runs from a ``start`` to the next ``end``, ``checkpointed``, ``lost`` or
+        ``cancelled`` of the same task on the same node (or the horizon, if it was
+        still running); it holds the spec's cores and memory unless ``allocations``
+        says otherwise from some time on. A task that was checkpointed and resumed,
+        retried or replicated has one execution per time it started on a node.
         Zero-length intervals (a task with no work) are left out.
         """
         ev = self.task_events
-        ev = ev[ev["event"].isin(["start", "end", "checkpointed"])]
+        ev = ev[ev["event"].isin(["start", *SEGMENT_ENDS])]
         ev = ev.sort_values(["workflow", "task", "time"], kind="stable")
+        order = pd.Series(np.arange(len(ev)), index=ev.index)  # the rows' order: by task, then time
+        ev = ev.sort_values(["workflow", "task", "node"], kind="stable")  # pairs per node
         nxt_time = ev["time"].shift(-1)
-        same = (ev["workflow"].shift(-1) == ev["workflow"]) & (ev["task"].shift(-1) == ev["task"])
+        same = ((ev["workflow"].shift(-1) == ev["workflow"]) & (ev["task"].shift(-1) == ev["task"])
+                & (ev["node"].shift(-1) == ev["node"]))
         starts = ev["event"] == "start"
         seg = pd.DataFrame({
             "workflow": ev["workflow"].to_numpy(), "task": ev["task"].astype(str).to_numpy(),
             "node": ev["node"].astype(str).to_numpy(),
             "start": ev["time"].to_numpy(),
             "end": nxt_time.where(same & ~starts.shift(-1, fill_value=False), self.horizon).to_numpy(),
-        })[starts.to_numpy()]
+            "_pos": order.reindex(ev.index).to_numpy(),
+        })[starts.to_numpy()].sort_values("_pos", kind="stable").drop(columns="_pos")
         specs = self.task_specs[["definition", "task", "cores", "memory"]].astype({"task": str})
         seg = seg.merge(self.workflows[["workflow", "definition"]], on="workflow", how="left")
         seg = seg.merge(specs, on=["definition", "task"], how="left").drop(columns="definition")

@@ -345,12 +345,16 @@ class TraceView:
 
     @cached_property
     def task_times(self) -> pd.DataFrame:
-        """One row per task instance: first time of each event kind (NaN if none)
-        and the ``starts``/``ends`` counts."""
+        """One row per task instance: first time of each event kind (NaN if none),
+        except ``end``: the last (the one that completed the task: a Quorum's earlier
+        replica results did not), and the ``starts``/``ends`` counts."""
         te = self.task_events
         keys = ["workflow", "task"]
         first = te.groupby(keys + ["event"], sort=False)["time"].min().unstack("event")
         first = first.reindex(columns=list(TASK_EVENTS))
+        ends = te[te["event"] == "end"]
+        if len(ends) and ends.duplicated(keys).any():
+            first["end"] = ends.groupby(keys, sort=False)["time"].max().reindex(first.index)
         counts = te.groupby(keys + ["event"], sort=False).size().unstack("event")
         counts = counts.reindex(columns=["start", "end"]).fillna(0).astype(np.int64)
         first["starts"] = counts["start"]

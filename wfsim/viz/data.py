@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from wfsim.model.enums import HealthStatus, NodeState, Tier
+from wfsim.model.events import SEGMENT_ENDS
 from wfsim.trace.outages import link_outages, node_outages, partition_spans, suspicions
 from wfsim.trace.trace import Trace
 
@@ -174,14 +175,20 @@ class TraceData:
         """One row per execution of a task on a node: ``workflow, workload, task, node,
         row, tier, start, end, stop, cores`` (the spec's cores) where ``stop`` says how it ended: ``end``,
         ``checkpointed`` (the task migrated and resumed elsewhere: a later segment),
-        ``failed``, or ``open`` (still running at the horizon, drawn up to it)."""
+        ``lost`` (its node crashed), ``cancelled`` (a spare replica), ``failed``, or
+        ``open`` (still running at the horizon, drawn up to it). A start is closed by
+        the next of these events of the same task on the same node (replicas run at
+        once on several)."""
         trace = self.trace
         ev = trace.task_events
-        ev = ev[ev["event"].isin(["start", "end", "checkpointed", "failed"])]
+        ev = ev[ev["event"].isin(["start", *SEGMENT_ENDS, "failed"])]
         ev = ev.sort_values(["workflow", "task", "time"], kind="stable")
+        ev = ev.assign(_pos=np.arange(len(ev))).sort_values(["workflow", "task", "node"], kind="stable")
         event = ev["event"].astype(str).to_numpy()
         workflow, task = ev["workflow"].to_numpy(), ev["task"].cat.codes.to_numpy()
-        same = (successors(workflow, -1) == workflow) & (successors(task, -1) == task)
+        node = ev["node"].cat.codes.to_numpy()
+        same = ((successors(workflow, -1) == workflow) & (successors(task, -1) == task)
+                & (successors(node, -2) == node))
         nxt_event = successors(event, "start")
         closed = same & (nxt_event != "start")
         starts = event == "start"
@@ -191,7 +198,8 @@ class TraceData:
             "node": ev["node"].astype(str).to_numpy()[starts], "start": times[starts],
             "end": np.where(closed, successors(times, np.nan), trace.horizon)[starts],
             "stop": np.where(closed, nxt_event, "open")[starts],
-        })
+            "_pos": ev["_pos"].to_numpy()[starts],
+        }).sort_values("_pos", kind="stable").drop(columns="_pos").reset_index(drop=True)
         workload = trace.workflows.set_index("workflow")["workload"].astype(str)
         seg["workload"] = workload.reindex(seg["workflow"]).to_numpy()
         seg["row"] = self.row_of.reindex(seg["node"]).to_numpy()

@@ -36,6 +36,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter
 
 from wfsim.model.enums import Tier
+from wfsim.model.events import STOPPED_EARLY
 from wfsim.trace.metrics import utilisation
 from wfsim.trace.trace import Trace
 from wfsim.viz.data import figure_data
@@ -192,7 +193,7 @@ def gantt(
         what = "the chosen workflows" if workflows is not None else "this trace"
         return _message(ax, f"No executed tasks in {what}")
     ran = ran.assign(stop=ran["end"], open=ran["stop"].isin(["open", "failed"]),
-                     checkpointed=ran["stop"] == "checkpointed")
+                     checkpointed=ran["stop"].isin(STOPPED_EARLY))
     chosen = [w for w in chosen if w in set(ran["workflow"])]
 
     moves = pd.DataFrame()
@@ -251,7 +252,7 @@ def gantt(
             if is_open:
                 bar.set_hatch("///")
                 bar.set_edgecolor("black")
-            elif stopped:  # an execution cut short by a checkpoint (the task migrated)
+            elif stopped:  # an execution cut short: migrated, lost in a crash, or a cancelled replica
                 bar.set_linestyle("--")
                 bar.set_edgecolor("black")
         if labels:

@@ -21,6 +21,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from wfsim.model.enums import Tier
+from wfsim.model.events import STOPPED_EARLY
 from wfsim.viz.data import TraceData, busy_fraction
 from wfsim.viz.figures import TIER_COLORS
 from wfsim.viz.layers import GANTT_LAYERS, GanttFrame
@@ -232,15 +233,15 @@ def _draw_bins(ax: Axes, held: pd.DataFrame, capacity: pd.DataFrame, rows: _Rows
 
 
 def _draw_bars(ax: Axes, seg: pd.DataFrame, selected: np.ndarray | None, colors: Mapping[str, Any]) -> list[Any]:
-    """One bar per execution, a ``PolyCollection`` per workload (checkpointed pieces
-    dashed); faded when a workflow is selected. Returns the legend handles."""
+    """One bar per execution, a ``PolyCollection`` per workload (pieces stopped early:
+    checkpointed, lost or cancelled, dashed); faded when a workflow is selected. Returns the legend handles."""
     handles: list[Any] = []
     fade = 0.25 if selected is not None else 0.85
     workload = seg["workload"].to_numpy()
     for name, part in seg.groupby("workload", sort=True):
         if selected is not None:
             part = part[~selected[workload == name]]
-        solid = part["stop"].to_numpy() != "checkpointed"
+        solid = ~np.isin(part["stop"].to_numpy(), STOPPED_EARLY)
         for is_solid, piece in ((True, part[solid]), (False, part[~solid])):
             if len(piece):
                 ax.add_collection(PolyCollection(
@@ -260,7 +261,7 @@ def _draw_selected(ax: Axes, mine: pd.DataFrame, critical: Sequence[str], colors
             ax.add_collection(PolyCollection(
                 list(_boxes(part["start"].to_numpy(), part["end"].to_numpy(), part["y"].to_numpy(), 0.8)),
                 facecolors=[colors.get(str(w), "0.5") for w in part["workload"]], edgecolors=edge,
-                linestyles=["dashed" if s == "checkpointed" else "solid" for s in part["stop"]],
+                linestyles=["dashed" if s in STOPPED_EARLY else "solid" for s in part["stop"]],
                 linewidths=width, zorder=5))
     return Patch(facecolor="white", edgecolor="red", linewidth=2, label=f"#{workflow} critical path")
 

@@ -98,11 +98,24 @@ ACYCLICITY = Invariant(
 )
 
 
+def _deferred(view: TraceView, enabled: pd.DataFrame) -> np.ndarray:
+    """Which dependents fault tolerance handled (``task_faults`` rows: their placement
+    may wait for a retry, e.g. while an input's node is cut off or down)."""
+    tf: pd.DataFrame | None = getattr(view.trace, "task_faults", None)
+    if tf is None or not len(tf):
+        return np.zeros(len(enabled), dtype=bool)
+    handled = tf[["workflow", "task"]].astype({"task": str}).drop_duplicates().rename(columns={"task": "target"})
+    mark = enabled[["workflow", "target"]].astype({"target": str}).merge(
+        handled, on=["workflow", "target"], how="left", indicator=True)["_merge"]
+    return (mark == "both").to_numpy()
+
+
 def _completion(view: TraceView, ends: pd.DataFrame) -> Findings:
     times = view.task_times
     edges = view.edges
-    # When each dependent became enabled: the last of its predecessors' (first) ends.
-    succ = times[["workflow", "task", "end"]].merge(view.definition_of.rename("definition"),
+    # When each dependent became enabled: the last of its predecessors' ends (a task
+    # that failed in the end never completed, whatever its Quorum replicas returned).
+    succ = times.loc[times["failed"].isna(), ["workflow", "task", "end"]].merge(view.definition_of.rename("definition"),
                                                     left_on="workflow", right_index=True)
     succ = succ.merge(edges, left_on=["definition", "task"], right_on=["definition", "source"])
     indegree = edges.groupby(["definition", "target"]).size().rename("indegree")
@@ -124,7 +137,7 @@ def _completion(view: TraceView, ends: pd.DataFrame) -> Findings:
     enabled = enabled.join(first, on=["workflow", "target"])
     wf_end = view.workflow_end.reindex(enabled["workflow"]).to_numpy()
     running = ~(wf_end <= enabled["at"].to_numpy())
-    bad = enabled[running & ~(enabled["released"] == enabled["at"])]
+    bad = enabled[running & ~(enabled["released"] == enabled["at"]) & ~_deferred(view, enabled)]
     status = np.where(bad["released"].isna(), "was never placed",
                       "was placed only at t=" + fmt(bad["released"]))
     found = pd.DataFrame({
@@ -147,9 +160,11 @@ COMPLETION_POSTCONDITION = Postcondition(
     no node fits), as part 1 §3 suggests.  Seed defect corrected: the seed's check uses
     an undefined ``workflow_definition`` (part 1 §6.4); here dependents come from
     ``task_edges``.  A workflow that terminated at or before that time is exempt (it
-    may have failed at the same instant).  An edge node cut off from the cloud that
-    defers the dependent, or retries it later (the ``decisions`` table), releases it
-    by that decision.  "Never reruns" is ``run-once`` (P23).
+    may have failed at the same instant), and so is a dependent that fault tolerance
+    handled (``task_faults`` rows: it may wait for a retry while an input is
+    unreachable).  An edge node cut off from the cloud that defers the dependent, or
+    retries it later (the ``decisions`` table), releases it by that decision.  "Never
+    reruns" is ``run-once`` (P23).
     """,
     "end", _completion, unit="task ends",
 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from wfsim.model.events import SEGMENT_ENDS
 from wfsim.trace.metrics import capacity_changes
 from wfsim.verify.catalog.common import fmt
 from wfsim.verify.properties import Findings, Invariant, TraceView
@@ -138,22 +139,23 @@ def _resource_conservation(view: TraceView) -> Findings:
             "workflow": b["workflow"], "task": b["task"],
         })
 
-    # Pairing: every start is closed by one end or checkpoint on the same node before
-    # the task starts again (or is still running at the horizon of a truncated run).
+    # Pairing: every start is closed by one end, checkpoint, loss or cancellation on
+    # the same node before the task starts there again (or is still running at the
+    # horizon of a truncated run). Executions pair per node: replicas run at once on
+    # several. A loss or cancellation may also close a copy that never started
+    # (queued, or waiting for its inputs).
     te = view.task_events
-    ev = te[te["event"].isin(["start", "end", "checkpointed"])].sort_values(
-        ["workflow", "task", "time", "row"], kind="stable")
+    ev = te[te["event"].isin(["start", *SEGMENT_ENDS])].sort_values(
+        ["workflow", "task", "node", "time", "row"], kind="stable")
     event = ev["event"].astype(str).to_numpy()
-    same_prev = ((ev["workflow"] == ev["workflow"].shift()) & (ev["task"] == ev["task"].shift())).to_numpy()
+    same_prev = ((ev["workflow"] == ev["workflow"].shift()) & (ev["task"] == ev["task"].shift())
+                 & (ev["node"] == ev["node"].shift())).to_numpy()
     prev_event = np.where(same_prev, pd.Series(event).shift().fillna("").to_numpy(), "")
-    prev_node = np.where(same_prev, ev["node"].astype(str).shift().fillna("").to_numpy(), "")
     last = ~np.append(same_prev[1:], False)
-    closing = event != "start"
+    must_close = np.isin(event, ("end", "checkpointed"))
     problems = {
-        "started again before it ended or was checkpointed": (event == "start") & (prev_event == "start"),
-        "ended or checkpointed without starting": closing & (prev_event != "start"),
-        "ended or checkpointed on another node than it started": closing & (prev_event == "start")
-        & (prev_node != ev["node"].astype(str).to_numpy()),
+        "started again on its node before it ended or was checkpointed": (event == "start") & (prev_event == "start"),
+        "ended or checkpointed without starting on its node": must_close & (prev_event != "start"),
         "started but never ended": (event == "start") & last & (not view.truncated),
     }
     why = pd.Series("", index=ev.index)
@@ -177,11 +179,11 @@ RESOURCE_CONSERVATION = Invariant(
     """Per node, the cores and memory held by running tasks never exceed the node's
     total nor go below zero; allocations stay within ``[min, recommended]`` and
     change while running only for elastic tasks; and every start is closed by one
-    end or checkpoint on the same node (or is still running at the horizon of a
-    truncated run).
+    end, checkpoint, loss or cancellation on the same node (or is still running at
+    the horizon of a truncated run).
 
-    Usage is rebuilt from the executions' holdings (``start``/``end``/
-    ``checkpointed`` events, the task specs and the ``allocations`` table: available
+    Usage is rebuilt from the executions' holdings (``start`` and ``end``,
+    ``checkpointed``, ``lost`` or ``cancelled`` events, the task specs and the ``allocations`` table: available
     = total − Σ allocated ≥ 0; a release returns exactly the allocation); the total
     follows autoscaling's ``capacity`` state rows.  Seed defect corrected: the seed
     releases a stub usage (CPU 0.1, memory 128; overview §6.4).  Counts the start,

@@ -1,0 +1,63 @@
+"""The fault parts wired together in one Simulation: injected crashes reach the
+executor, the failure detector's suspicions are when losses become known, and the
+catalog holds on the result."""
+
+from __future__ import annotations
+
+import pytest
+
+from wfsim import FaultToleranceSettings, Periodic, Simulation, Workload, hierarchical
+from wfsim.engine.detection import DetectionSettings
+from wfsim.faults.fault import Fault
+from wfsim.faults.processes import Schedule
+from wfsim.model.workflow import LocationRequirement, Task, Workflow
+from wfsim.policies.placement import NearestEdge
+from wfsim.verify import check_catalog
+
+
+def crashed_edge_run(notice: str) -> Simulation:
+    """One long task a minute from device-0, pinned to an EdgeCloud: edge-0 (its
+    nearest access point; edge-1 is its other) runs it and crashes at t = 20 for 30 s;
+    detection every second with a 3 s timeout."""
+    task = Task("t0", work=3e10, location=LocationRequirement.specific("EdgeCloud"))
+    workload = Workload("w", Workflow("one", [task]), Periodic(60.0, phase=10.0), origins=["device-0"])
+    return Simulation(
+        hierarchical(devices=2, edge=2, regional=1, access_points=2), [workload], placement=NearestEdge(),
+        duration=60, seed=1,
+        faults=[Schedule(faults=(Fault("crash", ("edge-0",), 20.0, 50.0),))],
+        detection=DetectionSettings(period=1.0, timeout=3.0, check_period=1.0),
+        fault_tolerance=FaultToleranceSettings(notice=notice, backoff=1.0),
+    )
+
+
+@pytest.mark.parametrize("notice", ["immediate", "detector"])
+def test_an_injected_crash_is_retried_when_its_loss_becomes_known(notice: str) -> None:
+    sim = crashed_edge_run(notice)
+    trace = sim.run().trace
+    tf = trace.task_faults
+    lost = tf[tf["kind"] == "lost"]
+    retry = tf[tf["kind"] == "retry"]
+    assert lost["time"].tolist() == [20.0] and lost["node"].astype(str).tolist() == ["edge-0"]
+    det = trace.detections
+    suspected = det[(det["node"] == "edge-0") & (det["state"] != "Healthy")]["time"].min()
+    noticed = 20.0 if notice == "immediate" else suspected
+    assert suspected > 20.0
+    assert retry["time"].iloc[0] == pytest.approx(noticed + 1.0)  # then the first backoff
+    assert (trace.workflow_summary()["state"] == "Completed").all()
+    assert [v.name for v in check_catalog(trace) if v.verdict == "false"] == []
+    assert trace.manifest["fault_tolerance"]["notice"] == notice  # the settings travel with the run
+
+
+def test_notice_detector_without_a_detection_group_is_refused_in_yaml(tmp_path) -> None:
+    from wfsim.experiments.building import build_simulation
+    from wfsim.experiments.errors import ConfigError
+    from wfsim.experiments.loading import validate_config
+
+    config = validate_config({
+        "topology": {"hierarchical": {"devices": 2, "edge": 1, "regional": 1}},
+        "workloads": [{"name": "w", "workflow": {"generator": "chain", "length": 2},
+                       "arrivals": {"process": "poisson", "rate": 0.1}}],
+        "fault_tolerance": {"notice": "detector"},
+    }, "exp.yaml")
+    with pytest.raises(ConfigError, match=r"fault_tolerance\.notice.*needs a detection: group"):
+        build_simulation(config, tmp_path, "exp.yaml")
