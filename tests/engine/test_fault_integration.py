@@ -61,3 +61,26 @@ def test_notice_detector_without_a_detection_group_is_refused_in_yaml(tmp_path) 
     }, "exp.yaml")
     with pytest.raises(ConfigError, match=r"fault_tolerance\.notice.*needs a detection: group"):
         build_simulation(config, tmp_path, "exp.yaml")
+
+
+def test_a_site_cut_off_runs_its_work_on_its_edge_node_though_the_cloud_suspects_it() -> None:
+    from wfsim import AutonomySettings, Poisson, chain
+    from wfsim.faults.processes import Partitions
+    from wfsim.policies.autonomy import FixedFallback
+    from wfsim.policies.placement import CloudOnly
+
+    sim = Simulation(
+        hierarchical(devices=4, edge=2, regional=1), [Workload("w", chain(2, work=4e9), Poisson(0.2))],
+        placement=CloudOnly(), duration=120, seed=2,
+        faults=[Partitions(site="edge-0", start=10.0, duration=100.0)],
+        detection=DetectionSettings(),
+        autonomy=AutonomySettings(level="FullyDependent", fallback=FixedFallback(action="ExecuteLocal")),
+    )
+    trace = sim.run().trace
+    det = trace.detections
+    assert (det[det["node"] == "edge-0"]["state"] == "Failed").any()  # the cloud gave it up
+    local = trace.decisions[trace.decisions["action"] == "ExecuteLocal"]
+    assert len(local)
+    starts = trace.task_events[trace.task_events["event"] == "start"].merge(
+        local[["workflow", "task"]].astype({"task": str}), on=["workflow", "task"])
+    assert len(starts) == len(local) and set(starts["node"].astype(str)) == {"edge-0"}

@@ -272,7 +272,18 @@ class _SiteView:
         return self._cluster.now
 
     def candidates(self, task: Task, origin: int) -> tuple[NodeRuntime, ...]:
-        return tuple(n for n in self._cluster.candidates(task, origin) if n.index in self._site)
+        """The site's nodes that may run ``task``, as :meth:`Cluster.candidates
+        <wfsim.engine.cluster.Cluster.candidates>` orders them, but judged by what the
+        edge knows: a node of its site that is up and reachable is a candidate even if
+        the cloud's failure detector, cut off from it, holds it suspected."""
+        topology = self.topology
+        req = task.location
+        found = [n for i in sorted(self._site) for n in [self.nodes[i]]
+                 if n.up and n.fits(task.min_cores, task.min_memory) and req.allows(n.spec.tier)
+                 and (n.spec.tier is not Tier.LOCAL_DEVICE or i == origin)
+                 and topology.route(origin, i) is not None]
+        found.sort(key=lambda n: (req.rank(n.spec.tier), topology.route_latency(origin, n.index)))
+        return tuple(found)
 
 
 class _IntactView:
@@ -513,6 +524,8 @@ class EdgeAutonomy:
         return float(agrees)
 
     def _local_node(self, engine: EdgeAutonomyEngine, run: WorkflowRun, task: int) -> NodeRuntime | None:
+        """The edge node itself when it may run the task, else the site's first
+        candidate (by what the edge knows, see :class:`_SiteView`)."""
         found = self._views[engine.node.index].candidates(run.spec.tasks[task], run.origin)
         return engine.node if engine.node in found else (found[0] if found else None)
 

@@ -202,13 +202,34 @@ class FaultTolerantExecutor(WorkflowExecutor):
         nodes = self.nodes
         return all(nodes[src].up and route(src, node.index) is not None for src in sources)
 
-    def _launch(self, state: _Task) -> None:
+    def assign(self, run: WorkflowRun, task: int, node: NodeRuntime | None) -> None:
+        """Place task ``task`` of ``run`` on ``node``, chosen by someone other than the
+        placement strategy (an edge node deciding alone, :mod:`wfsim.engine.autonomy`):
+        it runs, and survives losses, like any task here."""
+        key = (run.id, task)
+        state = self._tasks.get(key)
+        if state is None:
+            state = self._tasks[key] = _Task(run, task)
+        self._launch(state, chosen=node, decided=True)
+
+    def complete_unrun(self, run: WorkflowRun, task: int, node: NodeRuntime) -> None:
+        """Complete the task at once from a result ``node`` holds (see
+        :meth:`WorkflowExecutor.complete_unrun`); nothing of it is left to protect."""
+        self._tasks.pop((run.id, task), None)
+        super().complete_unrun(run, task, node)
+
+    def _launch(self, state: _Task, chosen: NodeRuntime | None = None, decided: bool = False) -> None:
         """Place ``state``'s task anew: choose its copies (and standby) and send each
-        its inputs."""
+        its inputs. An edge node cut off from the cloud decides first (edge autonomy),
+        unless ``decided`` already (then ``chosen`` is its node)."""
         run, task = state.run, state.task
         spec = run.spec.tasks[task]
-        # A strategy returns one of ``cluster.nodes`` (typed as the view it reads).
-        node: NodeRuntime | None = self.placement.place(run, task, self.cluster)  # type: ignore[assignment]
+        if not decided:
+            if self.autonomy is not None and self.autonomy.place(run, task):
+                return  # the edge decided: it calls assign, completes, defers or rejects
+            # A strategy returns one of ``cluster.nodes`` (typed as the view it reads).
+            chosen = self.placement.place(run, task, self.cluster)  # type: ignore[assignment]
+        node = chosen
         if node is None:
             self._unplaceable(state, -1, f"no feasible node for task {spec.id!r}")
             return
