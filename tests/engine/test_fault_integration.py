@@ -84,3 +84,24 @@ def test_a_site_cut_off_runs_its_work_on_its_edge_node_though_the_cloud_suspects
     starts = trace.task_events[trace.task_events["event"] == "start"].merge(
         local[["workflow", "task"]].astype({"task": str}), on=["workflow", "task"])
     assert len(starts) == len(local) and set(starts["node"].astype(str)) == {"edge-0"}
+
+
+@pytest.mark.parametrize(("restart_delay", "state_bytes"), [(5.0, 1e3), (0.5, 1e9)])
+def test_recovery_time_is_the_longer_of_the_restart_and_the_state_transfer(restart_delay: float,
+                                                                          state_bytes: float) -> None:
+    from wfsim import Poisson, chain
+    from wfsim.faults.processes import Partitions
+    from wfsim.model.topology import LINK_DEFAULTS
+    from wfsim.trace.metrics import recovery_times
+
+    sim = Simulation(
+        hierarchical(devices=2, edge=2, regional=1), [Workload("w", chain(1), Poisson(0.05))], duration=60,
+        seed=4, faults=[Partitions(site="edge-0", start=10.0, duration=20.0)],
+        detection=DetectionSettings(restart_delay=restart_delay, state_bytes=state_bytes))
+    trace = sim.run().trace
+    rec = recovery_times(trace)
+    (row,) = rec[rec["node"] == "edge-0"].itertuples()  # one suspicion, one clearing
+    # The state crosses cloud → regional-0 → edge-0 unloaded: store and forward per hop.
+    hops = [LINK_DEFAULTS["regional-cloud"], LINK_DEFAULTS["edge-regional"]]
+    transfer = sum(state_bytes / h["bandwidth"] + h["latency"] for h in hops)
+    assert row.duration == pytest.approx(max(restart_delay, transfer), rel=1e-6)

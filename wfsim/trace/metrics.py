@@ -29,8 +29,8 @@ Definitions:
     deadline misses: workflows (task instances) with a deadline that did not
         complete (end) within it: late, failed (for a task: failed, or blocked in a
         failed workflow), or still open when the deadline had passed by the horizon.
-    detection time: from a node's crash (``faults``) to the detector's first
-        ``Failed`` for it at or after the crash (see :func:`detection_times`).
+    detection and recovery time: crash to ``Failed``; cleared to recovered
+        (:func:`detection_times`, :func:`recovery_times`).
     false suspicion: the detector began suspecting (``Partitioned`` or ``Failed``
         from ``Healthy``) a node that was up (see :func:`suspicions`).
     faults: work lost and redone, retries, success rate (:func:`task_fault_metrics`).
@@ -387,6 +387,36 @@ def availability(trace: Trace) -> dict[str, float]:
     return out
 
 
+def recovery_times(trace: Trace) -> pd.DataFrame:
+    """Per node cleared by a heartbeat: ``node, cleared, done, duration``: from the
+    detector's ``Healthy`` after a suspicion to the end of the last recovery action it
+    started then (``done`` NaN when one never finished; a node cleared without
+    actions to run is back at once, duration 0)."""
+    det = trace.detections.sort_values("time", kind="stable")
+    rec = trace.recoveries
+    ends = rec[rec["phase"].astype(str) != "start"]
+    rows = []
+    for node, g in det.groupby(det["node"].astype(str), observed=True):
+        states = g["state"].astype(str).to_numpy()
+        times = g["time"].to_numpy(dtype=float)
+        mine = ends[ends["node"].astype(str) == node]
+        done_at = mine["time"].to_numpy(dtype=float)
+        finished = mine["phase"].astype(str).to_numpy() == "done"
+        for k in range(1, len(states)):
+            if states[k] != "Healthy" or states[k - 1] == "Healthy":
+                continue
+            until = times[k + 1] if k + 1 < len(times) else np.inf
+            window = (done_at >= times[k]) & (done_at < until)
+            if not window.any():
+                rows.append((node, times[k], times[k]))
+            elif finished[window].all():
+                rows.append((node, times[k], float(done_at[window].max())))
+            else:
+                rows.append((node, times[k], np.nan))
+    out = pd.DataFrame(rows, columns=["node", "cleared", "done"])
+    return out.assign(duration=out["done"] - out["cleared"])
+
+
 def detection_times(trace: Trace) -> pd.DataFrame:
     """Per crash: ``node, crash, detected`` (the first ``Failed`` detection of that
     node while it was down, NaN if none: a crash shorter than the detector's bound
@@ -520,6 +550,7 @@ def _fault_summary(trace: Trace) -> dict[str, Any]:
             "crashes_detected": int(times["detected"].notna().sum()),
             "detection_time": _percentiles(times["delay"].dropna().to_numpy(dtype=float)),
             "recoveries": {str(k): int(v) for k, v in done["action"].astype(str).value_counts().sort_index().items()},
+            "recovery_time": _percentiles(recovery_times(trace)["duration"].dropna().to_numpy(dtype=float)),
         }
     if len(trace.writes):
         accepted = trace.writes["accepted"].to_numpy(dtype=bool)
