@@ -42,6 +42,8 @@ SMALL: dict[str, dict[str, object]] = {
     "04-verification": {"duration": 90.0},
     "05-tuning": {"n_trials": 3, "pareto_trials": 3, "replications": 1, "held_out": 1, "duration": 15.0},
     "06-report": {"duration": 15.0, "replications": 1, "n_trials": 2},
+    "07-faults": {"devices": 6, "duration": 60.0, "partition_start": 15.0, "partition_length": 30.0,
+                  "replications": 1, "workers": 1},
 }
 
 
