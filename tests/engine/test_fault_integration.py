@@ -105,3 +105,33 @@ def test_recovery_time_is_the_longer_of_the_restart_and_the_state_transfer(resta
     hops = [LINK_DEFAULTS["regional-cloud"], LINK_DEFAULTS["edge-regional"]]
     transfer = sum(state_bytes / h["bandwidth"] + h["latency"] for h in hops)
     assert row.duration == pytest.approx(max(restart_delay, transfer), rel=1e-6)
+
+
+@pytest.mark.parametrize("action", ["Reject", "Defer", "UseCache"])
+def test_a_cut_off_site_decides_for_its_workflows_under_fault_tolerance(action: str) -> None:
+    """With fault_tolerance, the edge node of a partitioned site still decides for its
+    workflows: the same decisions as without it (nothing crashes, so fault tolerance
+    has nothing else to change about them)."""
+    import pandas as pd
+
+    from wfsim import AutonomySettings
+    from wfsim.faults.processes import Partitions
+    from wfsim.policies.autonomy import FixedFallback
+
+    task = Task("t0", work=1e9)
+    workload = Workload("w", Workflow("one", [task]), Periodic(4.0, phase=1.0), origins=["device-0"])
+
+    def decisions(**extra: object) -> pd.DataFrame:
+        trace = Simulation(
+            hierarchical(devices=2, edge=2, regional=1), [workload], placement=NearestEdge(), duration=60, seed=1,
+            faults=[Partitions(site="edge-0", start=20.0, duration=20.0)],
+            autonomy=AutonomySettings(heartbeat_timeout=40.0, fallback=FixedFallback(action=action)),
+            **extra,  # type: ignore[arg-type]
+        ).run().trace
+        return trace.decisions
+
+    with_ft = decisions(fault_tolerance=FaultToleranceSettings(max_retries=2))
+    fallback = with_ft[with_ft["decider"] == "fallback"]
+    assert len(fallback) and set(fallback["action"].astype(str)) <= {action, "ExecuteLocal"}
+    assert fallback["time"].between(20.0, 40.0).all()
+    pd.testing.assert_frame_equal(with_ft, decisions())
