@@ -100,7 +100,7 @@ def test_nowhere_to_go_leaves_the_work_in_place():
     assert trace.migrations.empty and set(final_nodes(trace).values()) == {"e0"}
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(n=st.integers(1, 8), at=st.floats(0.0, 30.0), cap=st.integers(1, 4), back=st.none() | st.floats(0.0, 20.0))
 def test_evacuation_never_loses_or_repeats_work(n, at, cap, back):
     health = [HealthChange(at, "e0", "Maintenance", evacuate=True)]

@@ -309,7 +309,7 @@ def test_rebalancer_never_moves_work_to_a_node_that_is_not_healthy() -> None:
     assert all(v.verdict == "true" for v in check_catalog(trace, ["P25"]))
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=14, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), n=st.integers(2, 4), interval=st.floats(0.5, 4.0),
        changes=st.lists(st.tuples(st.floats(0.0, 20.0), st.integers(0, 3), st.sampled_from(list(HealthStatus))),
                         max_size=6))

@@ -187,7 +187,7 @@ TASKS = st.builds(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tasks=st.lists(TASKS, min_size=1, max_size=8),
        arrivals=st.lists(st.floats(0.0, 20.0), min_size=8, max_size=8),
        resizes=st.lists(st.tuples(st.floats(0.0, 40.0), st.integers(0, 7), st.integers(1, 4)), max_size=6))

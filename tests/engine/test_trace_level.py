@@ -27,7 +27,7 @@ ELASTIC = chain(3, work=4e9, data_bytes=2e6,
                 task={"cores": 4, "min_cores": 1, "elastic": True, "deadline": 3.0})
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), dag=DAGS,
        placement=st.sampled_from(["cloud_only", "nearest_edge", "earliest_finish_time", "random", "round_robin"]),
        network=st.sampled_from(["fast", "shared"]), until=st.sampled_from([None, 6.0]))

@@ -191,7 +191,7 @@ def mode_allows(mode: str, task: Task, tier: Tier) -> bool:
     requirements=st.lists(st.sampled_from(range(len(REQUIREMENTS))), min_size=12, max_size=12),
     works=st.lists(st.sampled_from([1e6, 1e8, 1e9, 5e9]), min_size=12, max_size=12),
 )
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 def test_p17_every_placement_respects_mode_and_requirement(mode, edge_tier, regional, shape, requirements, works):
     layers, width, seed = shape
     base = layered_random(layers, width, seed=seed, data_bytes=2e6)

@@ -188,7 +188,7 @@ def makespan(result) -> float:
 
 
 @given(workflow=DAGS)
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 def test_planned_makespan_is_between_critical_path_and_total_work(workflow: Workflow) -> None:
     # Identical single-core nodes, free links: no node idles while a task could run.
     nodes = [Node(f"n{i}", Tier.CLOUD, cores=1, speed=1e9) for i in range(3)]
