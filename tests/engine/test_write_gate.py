@@ -62,11 +62,11 @@ WRITER = Workflow("writer", [Task("write", work=1e7, state_keys=frozenset({"shar
 CUT = (10.2, 16.2)  # edge-1 cut off from the rest (its device stays with it)
 
 
-def gated(strategy: str, cut=CUT, detection=DETECT, multi_master=False):
+def gated(strategy: str, cut=CUT, detection=DETECT, multi_master=False, fault_tolerance=None):
     topo = hierarchical(devices=2, edge=2, regional=1)
     sim = Simulation(topo, [Workload("w", WRITER, Periodic(1.0, phase=0.3))], placement=OwnEdge(),
                      duration=30.0, until=40.0, seed=1, detection=detection,
-                     partition_handling=PartitionHandlingSettings(strategy))
+                     partition_handling=PartitionHandlingSettings(strategy), fault_tolerance=fault_tolerance)
     if multi_master:
         sim.write_gate.fault_tolerance = lambda run: FaultToleranceMode.MULTI_MASTER
     link = topo.link_index("edge-1", "regional-0")
@@ -160,3 +160,20 @@ def test_without_the_gate_writes_are_neither_judged_nor_recorded():
     with pytest.raises(ValueError, match="members: unknown node 'zz'"):
         Simulation(topo, [], until=1.0, detection=DETECT, partition_handling=PartitionHandlingSettings(
             members=("zz",)))
+
+
+def test_under_fault_tolerance_a_refused_write_is_retried_until_the_partition_heals():
+    from wfsim import FaultToleranceSettings
+
+    _, plain = gated("ReadOnly")
+    _, ft = gated("ReadOnly", fault_tolerance=FaultToleranceSettings(max_retries=8, backoff=1.0, backoff_factor=1.0))
+    start, end = suspected_interval(ft)
+    assert (plain.workflow_summary()["state"] == "Failed").any()
+    assert (ft.workflow_summary()["state"] == "Completed").all()  # nothing lost to the partition
+    retries = ft.task_faults[ft.task_faults["kind"] == "retry"]
+    assert len(retries) and retries["time"].between(start, end + 1.0).all()
+    # Each task refused while edge-1 was suspected wrote its own key again, accepted after the heal.
+    w = ft.writes.assign(key=ft.writes["key"].astype(str))
+    refused_keys = set(w[~w["accepted"] & w["key"].str.startswith("own:")]["key"])
+    accepted = w[w["accepted"]].groupby("key")["time"].min()
+    assert refused_keys and all(accepted[k] >= end for k in refused_keys)

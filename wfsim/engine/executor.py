@@ -212,6 +212,11 @@ class WorkflowExecutor:
                 node.reserve(run.work_of(task))  # the end released it; _fail releases it again
                 self._fail(run, task, node.index, reason)
                 return
+        self._finished(run, task, node, duration)
+
+    def _finished(self, run: WorkflowRun, task: int, node: NodeRuntime, duration: float) -> None:
+        """Task ``task`` of ``run`` has succeeded on ``node``: tell the strategies and
+        release its successors."""
         self.placement.on_task_end(run, task, node, duration)
         if self.autonomy is not None:
             self.autonomy.on_task_end(run, task, node)

@@ -320,7 +320,9 @@ class FaultTolerantExecutor(WorkflowExecutor):
     def on_task_end(self, run: WorkflowRun, task: int, node: NodeRuntime, duration: float) -> None:
         """Called by a node when a copy of task ``task`` of ``run`` has finished on it:
         the first (ActiveActive) or the majority-making (Quorum) result wins, the
-        other copies are cancelled and the task's successors go on."""
+        other copies are cancelled and the task's successors go on. A result the write
+        gate refuses to store is a failed attempt: the task runs again after its
+        backoff, like a lost one."""
         key = (run.id, task)
         state = self._tasks.get(key)
         if state is None:  # not ours (a task finishing after its state was dropped)
@@ -339,10 +341,16 @@ class FaultTolerantExecutor(WorkflowExecutor):
             state.ok += 1
             if state.ok < self._majority:
                 return
+        if self.end_check is not None and run.state is WorkflowState.RUNNING:
+            reason = self.end_check(run, task, node)
+            if reason is not None:  # its result could not be stored (the write gate): try again
+                self._cancel_live(state)
+                self._retry(state, reason)
+                return
         self._cancel_live(state)
         del self._tasks[key]
         run.node_of[task] = node.index  # successors fetch the winner's output
-        super().on_task_end(run, task, node, duration)
+        self._finished(run, task, node, duration)
 
     def _copy_on(self, state: _Task, node: NodeRuntime) -> _Copy | None:
         live = [c for c in state.copies if c.ready and not c.gone]
