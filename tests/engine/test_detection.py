@@ -12,7 +12,7 @@ from wfsim import LocationRequirement, Poisson, Simulation, Workload, chain, hie
 from wfsim.engine.detection import DetectionSettings
 from wfsim.engine.leases import LeaseSettings
 from wfsim.model.events import CRASH, RECOVER
-from wfsim.trace.metrics import detection_times, suspicions
+from wfsim.trace.metrics import detection_times, suspicion_onsets
 
 # Link latencies chosen so that no heartbeat's age ever ties a check boundary.
 LINKS = {"edge-regional": {"latency": 0.0137}, "regional-cloud": {"latency": 0.0211},
@@ -139,7 +139,7 @@ def test_a_medium_partition_is_reconciled_and_a_long_one_restarted():
     h0 = [(t, s) for t, e, s in zip(health["time"], health["entity"].astype(str), health["state"]) if e == "edge-0"]
     assert h0 == [(13.0, "Unhealthy"), (healed0, "Healthy")]
     # Both were only cut off, never down: false suspicions.
-    sus = suspicions(trace)
+    sus = suspicion_onsets(trace)
     assert sorted(sus["node"]) == ["edge-0", "edge-1"] and sus["false"].all()
 
 
@@ -167,7 +167,7 @@ def test_heartbeats_queue_behind_traffic_and_a_slow_link_raises_false_suspicion(
     s = DetectionSettings(period=0.5, timeout=1.0, check_period=0.5)
     sim = Simulation(topo, [pinned], detection=s, duration=5.0, until=60.0, seed=1)
     trace = sim.run().trace
-    sus = suspicions(trace)
+    sus = suspicion_onsets(trace)
     assert len(sus) and sus["false"].all() and set(sus["node"]) == {"edge-0"}
 
 

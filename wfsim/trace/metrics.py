@@ -32,7 +32,7 @@ Definitions:
     detection and recovery time: crash to ``Failed``; cleared to recovered
         (:func:`detection_times`, :func:`recovery_times`).
     false suspicion: the detector began suspecting (``Partitioned`` or ``Failed``
-        from ``Healthy``) a node that was up (see :func:`suspicions`).
+        from ``Healthy``) a node that was up (see :func:`suspicion_onsets`).
     faults: work lost and redone, retries, success rate (:func:`task_fault_metrics`).
     availability: per tier, node-time up and connected (:func:`availability`).
     write unavailability: seconds a node would have refused a write (the write gate's
@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from wfsim.model.events import AUTONOMY_LEVELS, CONNECTIVITY_STATES, DECIDERS, FALLBACK_ACTIONS
-from wfsim.trace.outages import node_outages, partition_spans
+from wfsim.trace.outages import node_outages, partition_spans, suspicions
 from wfsim.trace.trace import Trace
 
 
@@ -350,9 +350,6 @@ def summarize(trace: Trace, network: NetworkTotals | None = None) -> dict[str, A
 
 # --- failure detection, recovery, writes and leases --------------------------------
 
-_SUSPECTED = ("Partitioned", "Failed")
-
-
 def down_intervals(trace: Trace) -> dict[str, list[tuple[float, float]]]:
     """Each crashed node's ``(crash, recover)`` intervals (``recover`` is the horizon
     for a node still down): :func:`~wfsim.trace.outages.node_outages` by node."""
@@ -439,22 +436,22 @@ def detection_times(trace: Trace) -> pd.DataFrame:
     return out.assign(delay=out["detected"] - out["crash"])
 
 
-def suspicions(trace: Trace) -> pd.DataFrame:
+def suspicion_onsets(trace: Trace) -> pd.DataFrame:
     """Each time the detector began suspecting a node (``Partitioned`` or ``Failed``
-    from ``Healthy``): ``node, time, state`` and ``false`` (the node was up then: no
-    crash of it in ``faults`` covers that time)."""
-    det = trace.detections.sort_values("time", kind="stable")
+    after ``Healthy``; the intervals of :func:`~wfsim.trace.outages.suspicions`, a
+    suspicion running on from ``Partitioned`` into ``Failed`` counted once): ``node,
+    time, state`` and ``false`` (the node was up then: no crash of it covers that time)."""
+    spans = suspicions(trace).sort_values(["node", "start"], kind="stable")
+    node = spans["node"].to_numpy()
+    begin, end = spans["start"].to_numpy(dtype=float), spans["end"].to_numpy(dtype=float)
+    onset = np.ones(len(spans), dtype=bool)
+    onset[1:] = (node[1:] != node[:-1]) | (begin[1:] != end[:-1])
+    on = spans[onset]
     down = down_intervals(trace)
-    rows = []
-    suspected: set[str] = set()
-    for t, node, state in zip(det["time"].to_numpy(dtype=float), det["node"].astype(str), det["state"].astype(str)):
-        if state in _SUSPECTED and node not in suspected:
-            suspected.add(node)
-            up = not any(a <= t <= b for a, b in down.get(node, ()))
-            rows.append((node, t, state, up))
-        elif state not in _SUSPECTED:
-            suspected.discard(node)
-    return pd.DataFrame(rows, columns=["node", "time", "state", "false"])
+    false = [not any(a <= t <= b for a, b in down.get(str(n), ())) for n, t in zip(on["node"], on["start"])]
+    out = pd.DataFrame({"node": on["node"].astype(str).to_numpy(), "time": on["start"].to_numpy(dtype=float),
+                        "state": on["state"].astype(str).to_numpy(), "false": np.array(false, dtype=bool)})
+    return out.sort_values("time", kind="stable").reset_index(drop=True)
 
 
 def write_unavailability(trace: Trace) -> pd.Series:
@@ -539,7 +536,7 @@ def _fault_summary(trace: Trace) -> dict[str, Any]:
     if len(trace.faults):
         out["availability"] = {"per_tier": availability(trace)}
     if len(trace.detections):
-        sus = suspicions(trace)
+        sus = suspicion_onsets(trace)
         times = detection_times(trace)
         rec = trace.recoveries
         done = rec[rec["phase"].astype(str) == "done"]
