@@ -9,8 +9,9 @@ do not depend on the horizon or on the other targets' draws.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
@@ -84,6 +85,19 @@ def _children(rng: np.random.Generator, n: int) -> list[np.random.Generator]:
     return rng.spawn(n) if n else []
 
 
+T = TypeVar("T")
+
+
+def _renewal_faults(rng: np.random.Generator, horizon: float, targets: Sequence[T], up: float, down: float,
+                    distribution: str, shape: float, fault: Callable[[T, float, float], Fault]) -> list[Fault]:
+    """Per target, each with its own child stream, the down periods ``(start, end)``
+    of an alternating renewal process (mean ``up``, mean ``down``) as ``fault(target,
+    start, end)``, by start time."""
+    out = [fault(target, start, end) for target, child in zip(targets, _children(rng, len(targets)))
+           for start, end in renewals(child, horizon, up, down, distribution, shape)]
+    return sorted(out, key=lambda f: f.start)
+
+
 def _select_nodes(topology: Topology, tiers: tuple[str, ...], nodes: tuple[str, ...],
                   default: tuple[Tier, ...] = _EDGE) -> list[str]:
     """The nodes of ``tiers`` and the ``nodes`` named (``default`` tiers when neither
@@ -131,11 +145,8 @@ class Crashes(FaultProcess):
 
     def draw(self, rng: np.random.Generator, topology: Topology, horizon: float) -> list[Fault]:
         """Per node, the down periods of its renewal process (see :class:`FaultProcess`)."""
-        targets = _select_nodes(topology, self.tiers, self.nodes)
-        out = [Fault(_CRASH, (node,), s, e)
-               for node, child in zip(targets, _children(rng, len(targets)))
-               for s, e in renewals(child, horizon, self.mtbf, self.mttr, self.distribution, self.shape)]
-        return sorted(out, key=lambda f: f.start)
+        return _renewal_faults(rng, horizon, _select_nodes(topology, self.tiers, self.nodes), self.mtbf, self.mttr,
+                               self.distribution, self.shape, lambda node, s, e: Fault(_CRASH, (node,), s, e))
 
 
 @dataclass(eq=False)
@@ -188,11 +199,9 @@ class LinkOutages(FaultProcess):
 
     def draw(self, rng: np.random.Generator, topology: Topology, horizon: float) -> list[Fault]:
         """Per link, the outages of its renewal process."""
-        targets = _select_links(topology, self.between, self.links)
-        out = [Fault(_LINK, (link_name(topology, k),), s, e)
-               for k, child in zip(targets, _children(rng, len(targets)))
-               for s, e in renewals(child, horizon, self.mtbf, self.mttr, self.distribution, self.shape)]
-        return sorted(out, key=lambda f: f.start)
+        return _renewal_faults(rng, horizon, _select_links(topology, self.between, self.links), self.mtbf, self.mttr,
+                               self.distribution, self.shape,
+                               lambda k, s, e: Fault(_LINK, (link_name(topology, k),), s, e))
 
 
 @dataclass(eq=False)
@@ -270,11 +279,9 @@ class LatencySpikes(FaultProcess):
 
     def draw(self, rng: np.random.Generator, topology: Topology, horizon: float) -> list[Fault]:
         """Per link, the spikes of its renewal process."""
-        targets = _select_links(topology, self.between, self.links)
-        out = [Fault(_SPIKE, (link_name(topology, k),), s, e, factor=self.factor)
-               for k, child in zip(targets, _children(rng, len(targets)))
-               for s, e in renewals(child, horizon, 1 / self.rate, self.duration, self.distribution, self.shape)]
-        return sorted(out, key=lambda f: f.start)
+        return _renewal_faults(rng, horizon, _select_links(topology, self.between, self.links), 1 / self.rate,
+                               self.duration, self.distribution, self.shape,
+                               lambda k, s, e: Fault(_SPIKE, (link_name(topology, k),), s, e, factor=self.factor))
 
 
 @dataclass(eq=False)
@@ -306,10 +313,8 @@ class SiteFailures(FaultProcess):
             adjacent = neighbours(topology)
             units = [(n.id, site(topology, n.id)) for i, n in enumerate(topology.nodes)
                      if n.tier in _EDGE and any(topology.nodes[v].tier.order < n.tier.order for v in adjacent[i])]
-        out = [Fault(_CRASH, tuple(members), s, e, label)
-               for (label, members), child in zip(units, _children(rng, len(units)))
-               for s, e in renewals(child, horizon, self.mtbf, self.mttr, self.distribution, self.shape)]
-        return sorted(out, key=lambda f: f.start)
+        return _renewal_faults(rng, horizon, units, self.mtbf, self.mttr, self.distribution, self.shape,
+                               lambda unit, s, e: Fault(_CRASH, tuple(unit[1]), s, e, unit[0]))
 
 
 @dataclass(eq=False)
