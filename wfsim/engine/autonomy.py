@@ -276,14 +276,8 @@ class _SiteView:
         <wfsim.engine.cluster.Cluster.candidates>` orders them, but judged by what the
         edge knows: a node of its site that is up and reachable is a candidate even if
         the cloud's failure detector, cut off from it, holds it suspected."""
-        topology = self.topology
-        req = task.location
-        found = [n for i in sorted(self._site) for n in [self.nodes[i]]
-                 if n.up and n.fits(task.min_cores, task.min_memory) and req.allows(n.spec.tier)
-                 and (n.spec.tier is not Tier.LOCAL_DEVICE or i == origin)
-                 and topology.route(origin, i) is not None]
-        found.sort(key=lambda n: (req.rank(n.spec.tier), topology.route_latency(origin, n.index)))
-        return tuple(found)
+        return tuple(n for n in self._cluster.candidates(task, origin, drained=True)
+                     if n.index in self._site and n.up)
 
 
 class _IntactView:

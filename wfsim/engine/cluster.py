@@ -56,7 +56,7 @@ class Cluster:
         self.health_version += 1
         self._candidates.clear()
 
-    def candidates(self, task: Task, origin: int) -> tuple[NodeRuntime, ...]:
+    def candidates(self, task: Task, origin: int, drained: bool = False) -> tuple[NodeRuntime, ...]:
         """Nodes that may run ``task`` for a workflow from node ``origin``.
 
         A candidate satisfies the task's location requirement, has enough cores and
@@ -66,12 +66,16 @@ class Cluster:
         balancing avoids them). Local devices are private: the only LocalDevice
         candidate is the origin itself. Ordered by preference rank
         (``PreferredOrder``), then by route latency from the origin.
+
+        With ``drained``, drained nodes are candidates too (for a decider that does
+        not share the system's beliefs about health: an edge node cut off from the
+        cloud's failure detector).
         """
         if self._version != self.topology.version:  # a link changed state
             self._candidates.clear()
             self._version = self.topology.version
         req = task.location
-        key = (origin, req, task.min_cores, task.min_memory)
+        key = (origin, req, task.min_cores, task.min_memory, drained)
         try:
             return self._candidates[key]
         except KeyError:
@@ -81,7 +85,7 @@ class Cluster:
         own_device = Tier.LOCAL_DEVICE in tiers and self.nodes[origin].spec.tier is Tier.LOCAL_DEVICE
         found = [self.nodes[origin]] if own_device else []
         found += [self.nodes[i] for i in self.topology.nearest(origin, tiers - {Tier.LOCAL_DEVICE})]
-        found = [n for n in found if n.fits(task.min_cores, task.min_memory) and n.health not in DRAINED]
+        found = [n for n in found if n.fits(task.min_cores, task.min_memory) and (drained or n.health not in DRAINED)]
         found.sort(key=lambda n: req.rank(n.spec.tier))  # stable: keeps latency order
         result = self._candidates[key] = tuple(found)
         return result
