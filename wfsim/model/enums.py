@@ -366,3 +366,70 @@ class FallbackAction(str, Enum):
     DEFER = "Defer"
     REJECT = "Reject"
     USE_APPROXIMATION = "UseApproximation"
+
+
+class ConsistencyLevel(str, Enum):
+    """How strong a replicated-state operation is (the seed's ``ConsistencyLevel``),
+    strongest first: the order is the fallback chain's (``Linearizable`` →
+    ``Sequential`` → ``Causal`` → ``Eventual``), and ``weaker``/``stronger`` compare
+    along it."""
+
+    LINEARIZABLE = "Linearizable"
+    SEQUENTIAL = "Sequential"
+    CAUSAL = "Causal"
+    EVENTUAL = "Eventual"
+
+    @property
+    def rank(self) -> int:
+        """0 for the strongest level, 3 for the weakest."""
+        return _LEVEL_RANK[self]
+
+    def weaker(self) -> ConsistencyLevel | None:
+        """The next level down the fallback chain (None below ``Eventual``)."""
+        order = tuple(ConsistencyLevel)
+        return order[self.rank + 1] if self.rank + 1 < len(order) else None
+
+    @classmethod
+    def parse(cls, value: object) -> ConsistencyLevel:
+        """A level from itself, its value or its name, case-insensitive.
+
+        Raises:
+            ValueError: For anything else, naming the allowed levels.
+        """
+        return parse_member(cls, value, "consistency level")
+
+
+_LEVEL_RANK = {level: i for i, level in enumerate(ConsistencyLevel)}
+
+
+class SystemHealth(str, Enum):
+    """The replicated store's health as its monitor judges it (the seed's
+    ``SystemHealth``), best first: from the share of replicas available and the p99
+    latency of recent operations."""
+
+    HEALTHY = "Healthy"
+    DEGRADED = "Degraded"
+    CRITICAL = "Critical"
+    EMERGENCY = "Emergency"
+
+
+class ReplicationPolicy(str, Enum):
+    """Where a key's replicas live (the seed's ``ReplicationPolicy``).
+
+    ``None``: one copy, on one node. ``FullReplication``: on every node of the state
+    tiers. ``RegionalReplication``: on one node per region (an edge site's or regional
+    cloud's subtree) plus the cloud. ``Custom``: on the nodes named.
+    """
+
+    NONE = "None"
+    FULL_REPLICATION = "FullReplication"
+    REGIONAL_REPLICATION = "RegionalReplication"
+    CUSTOM = "Custom"
+
+
+class RaftRole(str, Enum):
+    """A Raft member's role (the seed's ``RaftRole``)."""
+
+    FOLLOWER = "Follower"
+    CANDIDATE = "Candidate"
+    LEADER = "Leader"

@@ -1,0 +1,1 @@
+"""The replication protocols, one per :class:`~wfsim.model.enums.ConsistencyLevel`."""
