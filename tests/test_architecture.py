@@ -29,13 +29,15 @@ LAYERS: dict[str, frozenset[str]] = {
     "faults": frozenset({"model"}),
     "trace": frozenset({"model"}),
     "policies": frozenset({"model"}),
-    "engine": frozenset({"model", "workloads", "faults", "trace", "policies"}),
+    "consistency": frozenset({"model", "trace", "policies"}),
+    "engine": frozenset({"model", "workloads", "faults", "trace", "policies", "consistency"}),
     "verify": frozenset({"model", "trace"}),
     "viz": frozenset({"model", "trace"}),
-    "experiments": frozenset({"model", "workloads", "faults", "trace", "policies", "engine", "verify", "viz"}),
-    "tuning": frozenset({"model", "workloads", "faults", "trace", "policies", "engine", "verify", "viz",
+    "experiments": frozenset({"model", "workloads", "faults", "trace", "policies", "consistency", "engine", "verify",
+                              "viz"}),
+    "tuning": frozenset({"model", "workloads", "faults", "trace", "policies", "consistency", "engine", "verify", "viz",
                          "experiments"}),
-    "widgets": frozenset({"model", "workloads", "faults", "trace", "policies", "engine", "verify", "viz",
+    "widgets": frozenset({"model", "workloads", "faults", "trace", "policies", "consistency", "engine", "verify", "viz",
                           "experiments", "tuning"}),
     "report": frozenset({"model", "trace", "verify", "viz", "experiments", "tuning"}),
     "cli": ANY,
@@ -47,7 +49,10 @@ LAYERS: dict[str, frozenset[str]] = {
 SHARED = frozenset({"_lazy"})
 
 #: Extra rooms a room may import under ``if TYPE_CHECKING:`` only (for annotations).
-TYPE_CHECKING_ONLY: dict[str, frozenset[str]] = {}
+TYPE_CHECKING_ONLY: dict[str, frozenset[str]] = {
+    # Protocols are handed the engine's network and nodes, and type against them.
+    "consistency": frozenset({"engine"}),
+}
 
 
 @dataclass(frozen=True)
