@@ -38,6 +38,14 @@ def full() -> Trace:
     rec.record_decision((5.0, 1, 0, 0, 2, 1, float("nan"), 3.5))
     rec.record_write((6.0, 1, "counter:1", 0, False, 2, 1))
     rec.record_lease((7.0, "leader", 1, 0, 17.0))
+    # The replicated-state tables too: one finished and one unanswered operation.
+    rec.record_operation([0, 0, 0, "0/0", 1, "order:0", 1, "0", None, 0, 0, 1.0, 1.2, 0, None])
+    rec.record_operation([1, 1, 0, "0/1", 1, "order:0", 0, None, None, 0, 0, 1.5, float("nan"), -1, None])
+    rec.record_health((10.0, 3, 3, 0.05, 0, 0))
+    rec.record_raft((0.3, 1, 2, 1, -1, -1))
+    rec.record_resolution((8.0, 1, "order:0", 3, "lww", 2, 1))
+    rec.replicas.append((3, "order:0", 1, "0"))
+    rec.messages.append((0, "append", 10, 9, 1, 640.0))
     return sim.recorder.build(sim.topology, trace.manifest, trace.horizon)
 
 

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from wfsim.model.enums import (
     ConnectivityStatus,
+    ConsistencyLevel,
     EdgeAutonomyLevel,
     FallbackAction,
     MigrationState,
     MigrationTrigger,
     NodeState,
+    RaftRole,
     RecoveryAction,
+    SystemHealth,
     WorkflowState,
 )
 
@@ -80,3 +83,15 @@ DECIDERS = ("cloud", "local", "fallback")
 #: and revoke end a lease early; expire ends it on time.
 LEASE_EVENTS = ("acquire", "renew", "refuse", "release", "revoke", "expire")
 ACQUIRE, RENEW, REFUSE, RELEASE, REVOKE, EXPIRE = range(len(LEASE_EVENTS))
+
+#: Replicated state (the ``operations``, ``raft``, ``health`` tables): consistency
+#: levels strongest first, operations, outcomes (ok: took effect and returned; fail:
+#: certainly did not take effect; unknown: the client stopped waiting, it may have),
+#: store health states best first.
+LEVELS = tuple(level.value for level in ConsistencyLevel)
+OPERATIONS = ("read", "write")
+OUTCOMES = ("ok", "fail", "unknown")
+SYSTEM_HEALTH = tuple(health.value for health in SystemHealth)
+#: Raft events: a member became follower, candidate or leader (its role, lower case);
+#: the leader committed an entry; a member applied one.
+RAFT_EVENTS = (*(role.value.lower() for role in RaftRole), "commit", "apply")

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from wfsim.model.enums import TraceLevel
-from wfsim.model.events import PLACED, READY, WORKFLOW_STATES
+from wfsim.model.events import OUTCOMES, PLACED, READY, WORKFLOW_STATES
 from wfsim.trace.tables import DECLARED
 
 if TYPE_CHECKING:
@@ -73,6 +73,17 @@ class TraceRecorder:
             action code (-1: none), agrees (1, 0, NaN), staleness (NaN: none)``.
         writes: ``(time, node, key, workflow id, accepted, state code, side node)``.
         leases: ``(time, resource, holder node, event code, expires)``.
+        operations: ``[op, request, attempt, client, node, key, f code, value, output,
+            requested code, level code, call, ret, outcome code, reason]``, a *list*
+            appended at the invocation and completed in place at the return (``ret``
+            NaN and ``output``/``outcome``/``reason`` None until then; values are
+            JSON text).
+        health: flat rows of ``time, available, total, p99, observed code, health code``.
+        raft: flat rows of ``time, node, event code, term, index, op``.
+        resolutions: ``(time, node, key, level code, resolver, inputs, lost)``.
+        replicas: ``(level code, key, node, value JSON)``, written when the run ends.
+        messages: ``(level code, kind, sent, delivered, dropped, bytes)``, written when
+            the run ends.
         level: What is kept. At :attr:`TraceLevel.METRICS
             <wfsim.model.enums.TraceLevel.METRICS>`, ``hops`` and ``transfers`` stay
             empty (their bytes are summed per link direction and in total instead),
@@ -118,6 +129,17 @@ class TraceRecorder:
         self.record_write = self.writes.append
         self.leases: list[tuple] = []
         self.record_lease = self.leases.append
+        # Replicated state: operations are few next to task events, kept at every level.
+        self.operations: list[list] = []
+        self.record_operation = self.operations.append
+        self.health: list[float] = []
+        self.record_health = self.health.extend
+        self.raft: list[float] = []
+        self.record_raft = self.raft.extend
+        self.resolutions: list[tuple] = []
+        self.record_resolution = self.resolutions.append
+        self.replicas: list[tuple] = []
+        self.messages: list[tuple] = []
         self._specs: dict[int, Workflow] = {}
         self._bytes = _ByteSums()
         if level is TraceLevel.METRICS:
@@ -242,6 +264,24 @@ class TraceRecorder:
             r[0], nodes_cat(r[1]), pd.Categorical(r[2]), r[3], r[4], r[5], nodes_cat(r[6]))
         s = _columns(self.leases, "f8 O i8 i8 f8")
         tables["leases"] = DECLARED["leases"].frame(s[0], pd.Categorical(s[1]), nodes_cat(s[2]), s[3], s[4])
+        # An operation still in flight when the run ended is unknown to its client.
+        o = _columns([tuple(row) if row[13] >= 0 else (*row[:13], OUTCOMES.index("unknown"), "the run ended first")
+                      for row in self.operations],
+                     "i8 i8 i8 O i8 O i8 O O i8 i8 f8 f8 i8 O")
+        tables["operations"] = DECLARED["operations"].frame(
+            o[0], o[1], o[2], pd.Categorical(o[3]), nodes_cat(o[4]), pd.Categorical(o[5]), o[6], o[7], o[8],
+            o[9], o[10], o[11], o[12], o[13], o[14])
+        g = _flat_columns(self.health, "f8 i8 i8 f8 i8 i8")
+        tables["health"] = DECLARED["health"].frame(*g)
+        f = _flat_columns(self.raft, "f8 i8 i8 i8 i8 i8")
+        tables["raft"] = DECLARED["raft"].frame(f[0], nodes_cat(f[1]), f[2], f[3], f[4], f[5])
+        u = _columns(self.resolutions, "f8 i8 O i8 O i8 i8")
+        tables["resolutions"] = DECLARED["resolutions"].frame(
+            u[0], nodes_cat(u[1]), pd.Categorical(u[2]), u[3], pd.Categorical(u[4]), u[5], u[6])
+        p = _columns(self.replicas, "i8 O i8 O")
+        tables["replicas"] = DECLARED["replicas"].frame(p[0], pd.Categorical(p[1]), nodes_cat(p[2]), p[3])
+        n = _columns(self.messages, "i8 O i8 i8 i8 f8")
+        tables["messages"] = DECLARED["messages"].frame(n[0], pd.Categorical(n[1]), *n[2:])
 
         tables["task_specs"] = DECLARED["task_specs"].cast(pd.DataFrame(
             [(k, spec.name, t.id, t.work, t.cores, t.memory, t.priority.name.title(),

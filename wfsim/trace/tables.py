@@ -23,12 +23,17 @@ from wfsim.model.events import (
     FALLBACK_ACTIONS,
     FAULT_KINDS,
     LEASE_EVENTS,
+    LEVELS,
     MIGRATION_STATES,
     MIGRATION_TRIGGERS,
     NODE_STATES,
+    OPERATIONS,
+    OUTCOMES,
+    RAFT_EVENTS,
     RECOVERY_ACTIONS,
     RECOVERY_PHASES,
     TASK_EVENTS,
+    SYSTEM_HEALTH,
     TASK_FAULT_KINDS,
     WORKFLOW_STATES,
 )
@@ -366,6 +371,70 @@ DECLARATIONS: tuple[Table, ...] = (
         ("holder", CATEGORY, "node id"),
         ("event", CATEGORY, "", LEASE_EVENTS),
         ("expires", FLOAT, "when the lease expires after this event (NaN once it ended)"),
+    ), optional=True),
+    Table("operations", "Replicated-state operations, one row per attempt: its invocation "
+          "(``call``) and its return (``ret``), as clients saw them (a history: "
+          ":func:`wfsim.verify.history.from_trace`).", _columns(
+              ("op", INT, "the operation's id (its value, for a write: every write writes its own id)"),
+              ("request", INT, "the request it is an attempt of (a timed-out attempt is tried again "
+               "one level down under the same request)"),
+              ("attempt", INT, "0 for a request's first attempt"),
+              ("client", CATEGORY, "the session: ``<workflow>/<task>`` for a task, ``client<i>`` for a "
+               "state client"),
+              ("node", CATEGORY, "where the client ran"),
+              ("key", CATEGORY),
+              ("f", CATEGORY, "", OPERATIONS),
+              ("value", STRING, "the value written, JSON (<NA> for a read)"),
+              ("output", STRING, "what a read returned, JSON (``null``: the key had no value; <NA>: it "
+               "did not return)"),
+              ("requested", CATEGORY, "the level the strategy chose for the request", LEVELS),
+              ("level", CATEGORY, "the level this attempt was served at", LEVELS),
+              ("call", FLOAT, "invocation time"),
+              ("ret", FLOAT, "return time (the timeout's for ``unknown``; NaN: the run ended first)"),
+              ("outcome", CATEGORY, "", OUTCOMES),
+              ("reason", STRING, "why it failed or is unknown (<NA> for ok)"),
+          ), optional=True),
+    Table("health", "The replicated store's health checks: what was measured, what the threshold "
+          "rule says and the state in force (after hysteresis).", _columns(
+              _TIME,
+              ("available", INT, "replicas believed up"),
+              ("total", INT, "replicas"),
+              ("p99", FLOAT, "p99 latency of the latest operations, seconds (0 with none yet)"),
+              ("observed", CATEGORY, "the state the thresholds give", SYSTEM_HEALTH),
+              ("health", CATEGORY, "the state in force after this check", SYSTEM_HEALTH),
+          ), optional=True),
+    Table("raft", "Raft events: role changes, commits by the leader, applies at each member.", _columns(
+        _TIME,
+        ("node", CATEGORY),
+        ("event", CATEGORY, "", RAFT_EVENTS),
+        ("term", INT, "the member's current term"),
+        ("index", INT, "log index committed or applied (-1 for role changes)"),
+        ("op", INT, "the operation the entry carries (-1: none, e.g. a leader's no-op)"),
+    ), optional=True),
+    Table("resolutions", "Conflicts the resolver settled at a replica: concurrent versions of a key "
+          "met, and some were lost or merged.", _columns(
+              _TIME,
+              ("node", CATEGORY),
+              ("key", CATEGORY),
+              ("level", CATEGORY, "the protocol's level", LEVELS),
+              ("resolver", CATEGORY),
+              ("inputs", INT, "concurrent versions that met"),
+              ("lost", INT, "versions discarded without their effect surviving"),
+          ), optional=True),
+    Table("replicas", "What each replica holds when the run ends, per level's protocol (for "
+          "convergence).", _columns(
+              ("level", CATEGORY, "", LEVELS),
+              ("key", CATEGORY),
+              ("node", CATEGORY),
+              ("value", STRING, "the value a local read returns there, JSON (a list for siblings)"),
+          ), optional=True),
+    Table("messages", "Protocol messages by level and kind, summed over the run.", _columns(
+        ("level", CATEGORY, "", LEVELS),
+        ("kind", CATEGORY),
+        ("sent", INT),
+        ("delivered", INT),
+        ("dropped", INT, "lost: no route up, or an end down"),
+        ("bytes", FLOAT),
     ), optional=True),
     Table("nodes", "The topology's nodes (static): the fields of :class:`~wfsim.model.topology.Node`.",
           _columns(

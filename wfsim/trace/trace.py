@@ -100,6 +100,12 @@ class Trace:
     decisions: pd.DataFrame = field(default_factory=DECLARED["decisions"].empty)
     writes: pd.DataFrame = field(default_factory=DECLARED["writes"].empty)
     leases: pd.DataFrame = field(default_factory=DECLARED["leases"].empty)
+    operations: pd.DataFrame = field(default_factory=DECLARED["operations"].empty)
+    health: pd.DataFrame = field(default_factory=DECLARED["health"].empty)
+    raft: pd.DataFrame = field(default_factory=DECLARED["raft"].empty)
+    resolutions: pd.DataFrame = field(default_factory=DECLARED["resolutions"].empty)
+    replicas: pd.DataFrame = field(default_factory=DECLARED["replicas"].empty)
+    messages: pd.DataFrame = field(default_factory=DECLARED["messages"].empty)
     manifest: dict[str, Any] = field(default_factory=dict)
 
     @property
