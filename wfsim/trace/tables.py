@@ -32,8 +32,8 @@ from wfsim.model.events import (
     RAFT_EVENTS,
     RECOVERY_ACTIONS,
     RECOVERY_PHASES,
-    TASK_EVENTS,
     SYSTEM_HEALTH,
+    TASK_EVENTS,
     TASK_FAULT_KINDS,
     WORKFLOW_STATES,
 )

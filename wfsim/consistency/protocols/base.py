@@ -229,10 +229,11 @@ class ReplicationProtocol(ABC):
         """What each replica holds now: key → replica node index → the value a local
         read there would return (a list for kept siblings)."""
 
-    def on_crash(self, node: int) -> None:
+    # Optional hooks: a protocol that keeps nothing in memory needs neither.
+    def on_crash(self, node: int) -> None:  # noqa: B027
         """Node index ``node`` crashed (it may not be a replica)."""
 
-    def on_recover(self, node: int) -> None:
+    def on_recover(self, node: int) -> None:  # noqa: B027
         """Node index ``node`` is back up."""
 
 
