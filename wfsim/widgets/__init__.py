@@ -11,6 +11,8 @@ The views are imported on first use, so ``import wfsim.widgets`` stays cheap.
   :func:`register_renderer`);
 * :class:`ComparisonView` — a batch's scenarios by metric: intervals, paired differences,
   replications;
+* :class:`ConsistencyView` — a run's consistency spectrum: latency, staleness and outcomes
+  per level, the store's health and downgrades over time, the latest operations;
 * :class:`StudyExplorer` — a study's trials: history, Pareto front, importances, parallel
   coordinates, and any trial re-run with its trace.
 """
@@ -24,6 +26,7 @@ from wfsim._lazy import lazy_exports
 if TYPE_CHECKING:
     from wfsim.widgets.base import FigureCanvas, View
     from wfsim.widgets.comparison import ComparisonView
+    from wfsim.widgets.consistency import ConsistencyView
     from wfsim.widgets.explorer import TraceExplorer
     from wfsim.widgets.renderers import VerdictRenderer, register_renderer
     from wfsim.widgets.study import StudyExplorer
@@ -38,10 +41,11 @@ _LAZY: dict[str, str] = {
     "VerificationPanel": "wfsim.widgets.verification",
     **dict.fromkeys(["VerdictRenderer", "register_renderer"], "wfsim.widgets.renderers"),
     "ComparisonView": "wfsim.widgets.comparison",
+    "ConsistencyView": "wfsim.widgets.consistency",
     "StudyExplorer": "wfsim.widgets.study",
 }
 
 __getattr__, __dir__ = lazy_exports(globals(), _LAZY)
 
-__all__ = ["ComparisonView", "FigureCanvas", "StudyExplorer", "TopologyView", "TraceExplorer", "VerdictRenderer",
+__all__ = ["ComparisonView", "ConsistencyView", "FigureCanvas", "StudyExplorer", "TopologyView", "TraceExplorer", "VerdictRenderer",
            "View", "VerificationPanel", "register_renderer"]
