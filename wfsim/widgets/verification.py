@@ -23,6 +23,7 @@ from wfsim.verify.properties import PropertyVerdict
 from wfsim.widgets.base import View
 from wfsim.widgets.catalog_verdicts import CatalogVerdicts
 from wfsim.widgets.history_verdict import HistoryVerdictView
+from wfsim.widgets.level_histories import LevelHistories
 from wfsim.widgets.renderers import RENDERERS, PanelContext, VerdictRenderer, renderer_for
 
 __all__ = ["VerificationPanel"]
@@ -42,6 +43,10 @@ class VerificationPanel(View):
     * A history verdict (:class:`~wfsim.widgets.history_verdict.HistoryVerdictView`):
       the verdict and reason, the partitions, and a per-key timeline stepped through
       in linearization order up to the blocked operation.
+    * With a trace that has replicated-state operations, a section on its histories
+      (:class:`~wfsim.widgets.level_histories.LevelHistories`): the operations served
+      at each level, each checked by its level's checker (or another one chosen), the
+      verdict with its counterexample.
 
     Another kind of verdict plugs in with
     :func:`~wfsim.widgets.renderers.register_renderer`. Each renderer caps what it
@@ -64,6 +69,8 @@ class VerificationPanel(View):
     Attributes:
         renderer: The renderer showing the verdicts (its widgets and stepping methods,
             e.g. ``panel.renderer.step(+1)``).
+        histories: The section on the trace's histories per level (None without
+            replicated-state operations).
         widget: The panel (CSS class ``wfsim-verification-panel``).
 
     Raises:
@@ -79,5 +86,6 @@ class VerificationPanel(View):
             result = check_catalog(result)
         results: Sequence[Any] = list(result) if isinstance(result, (list, tuple)) else [result]
         self.renderer: VerdictRenderer = renderer_for(results)(results, PanelContext(trace, explorer, history))
-        self.widget = widgets.VBox([self.renderer.widget])
+        self.histories = LevelHistories(trace) if trace is not None and len(trace.operations) else None
+        self.widget = widgets.VBox([self.renderer.widget, *([self.histories.widget] if self.histories else [])])
         self.widget.add_class("wfsim-verification-panel")
