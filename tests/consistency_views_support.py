@@ -16,6 +16,7 @@ from wfsim.consistency.settings import ConsistencySettings
 from wfsim.faults.fault import Fault
 from wfsim.faults.processes import Schedule
 from wfsim.model.enums import ConsistencyLevel
+from wfsim.policies.consistency import AdaptiveConsistency
 from wfsim.trace.trace import Trace
 
 
@@ -77,12 +78,20 @@ STATEFUL = Workflow("order", [Task("fetch", work=1e8, state_keys=frozenset({"ord
                     [("fetch", "pay")])
 
 
-def state_run(monkeypatch: pytest.MonkeyPatch, settings: ConsistencySettings, *, partition: bool = False,
-              duration: float = 20.0, seed: int = 3) -> Trace:
+def state_run(settings: ConsistencySettings, *, partition: bool = False, duration: float = 20.0,
+              seed: int = 3) -> Trace:
     """A short run of :data:`STATEFUL` with ``settings`` and the stand-in protocols;
     with ``partition``, the cloud is cut off from 5 s to 12 s."""
-    monkeypatch.setattr("wfsim.engine.simulation.PROTOCOLS", STAND_INS)
     faults = (Schedule(faults=(Fault("partition", ("cloud",), 5.0, 12.0),)),) if partition else ()
-    sim = Simulation(hierarchical(devices=4, edge=2, regional=1), [Workload("w", STATEFUL, Poisson(1.0))],
-                     duration=duration, seed=seed, faults=faults, consistency=settings)
-    return sim.run().trace
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("wfsim.engine.simulation.PROTOCOLS", STAND_INS)
+        sim = Simulation(hierarchical(devices=4, edge=2, regional=1), [Workload("w", STATEFUL, Poisson(1.0))],
+                         duration=duration, seed=seed, faults=faults, consistency=settings)
+        return sim.run().trace
+
+
+def adaptive_under_partition() -> Trace:
+    """The adaptive strategy with three state clients, the cloud cut off from 5 s to
+    12 s: every level served, downgrades, health changes and stale reads."""
+    return state_run(ConsistencySettings(strategy=AdaptiveConsistency(), clients=3, monitor_period=1.0),
+                     partition=True)

@@ -1,5 +1,6 @@
 """The part of a report about one run directory: scenario, topology, workloads,
-metrics, figures and the property catalog's verdicts (with counterexamples).
+metrics, figures, replicated state (when the run has it) and the property catalog's
+verdicts (with counterexamples).
 
 The run is read with :func:`~wfsim.trace.rundir.check_run` first, so a damaged run is
 refused with its message. A run kept at trace level ``metrics`` has no trace: its part
@@ -22,6 +23,7 @@ from matplotlib.figure import Figure
 
 from wfsim import viz
 from wfsim.model.enums import TraceLevel
+from wfsim.report.consistency import consistency_part
 from wfsim.report.document import Image, Part, Table, frame_table, png, pretty_json, table, text
 from wfsim.trace.rundir import RunManifest, check_run, read_metrics
 from wfsim.trace.trace import Trace
@@ -57,6 +59,8 @@ def run_part(path: Path, title: str | None = None) -> tuple[Part, list[Part]]:
             f"Gantt chart of the first {GANTT_WORKFLOWS} workflow instances; task response times by tier (a sample "
             "of at most 300 points per tier), workflow latency CDF and utilisation by tier over every task."],
             images=[Image("Overview", png(fig))]))
+        if len(trace.operations):
+            part.parts.append(consistency_part(trace))
         part.parts.append(verification_part(trace))
     return part, [manifest_part(part.title, path, manifest)]
 

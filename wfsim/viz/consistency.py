@@ -16,6 +16,7 @@ keys and a time window) and the figures drawn from them, shared by the
   from → to levels, over time;
 * :func:`outcomes_by_level` / :func:`draw_outcomes` — ok, fail and unknown attempts
   per level;
+* :func:`level_summary` — per level: attempts, latency and staleness side by side;
 * :func:`consistency_overview` — all of them in one figure.
 
 Every function reads the ``operations`` and ``health`` tables only; on a run without
@@ -43,9 +44,9 @@ from wfsim.trace.trace import Trace
 from wfsim.viz.data import figure_data, successors
 
 __all__ = ["HEALTH_COLORS", "LEVEL_COLORS", "OUTCOME_COLORS", "Selection", "attempt_latencies",
-           "consistency_overview", "downgrades", "draw_downgrades", "draw_health", "draw_latency",
-           "draw_outcomes", "draw_staleness", "health_spans", "key_type_of", "outcomes_by_level", "read_staleness",
-           "staleness_by_level"]
+           "consistency_overview", "downgrades", "draw_downgrades", "draw_health", "draw_latency", "draw_outcomes",
+           "draw_staleness", "health_spans", "key_type_of", "level_summary", "operations_frame", "outcomes_by_level",
+           "read_staleness", "staleness", "staleness_by_level"]
 
 #: One colour per level, strongest (cool) to weakest (warm).
 LEVEL_COLORS: dict[str, str] = dict(zip(LEVELS, ("#2e86ab", "#76b041", "#f3a712", "#e4572e")))
@@ -354,6 +355,28 @@ def draw_outcomes(ax: Axes, counts: pd.DataFrame) -> Axes:
     ax.legend(fontsize=8, frameon=False, loc="lower left", bbox_to_anchor=(0.0, 1.02), ncols=len(counts.columns),
               borderaxespad=0.0)
     return ax
+
+
+# --- per level ---------------------------------------------------------------------
+def level_summary(trace: Trace, selection: Selection | None = None) -> pd.DataFrame:
+    """Per level served (strongest first; those selected): ``attempts``, ``ok``,
+    the latency of the ok attempts (``latency_mean``, ``latency_p95``, seconds),
+    ``reads`` (ok), ``stale_share`` and ``staleness_mean`` (seconds, over the stale
+    reads): the cost and the gain of each level side by side."""
+    ops = operations_frame(trace, selection)
+    ok = ops[ops["outcome"] == "ok"]
+    stale = staleness_by_level(read_staleness(trace, selection))
+    chosen = set(LEVELS if selection is None or selection.levels is None else selection.levels)
+    rows = []
+    for level in (lv for lv in LEVELS if lv in chosen):
+        mine = ok.loc[ok["level"] == level, "latency"].to_numpy(dtype=float)
+        rows.append({"level": level, "attempts": int((ops["level"] == level).sum()), "ok": len(mine),
+                     "latency_mean": mine.mean() if len(mine) else np.nan,
+                     "latency_p95": float(np.quantile(mine, 0.95)) if len(mine) else np.nan,
+                     "reads": int(stale.at[level, "reads"]), "stale_share": stale.at[level, "stale_share"],
+                     "staleness_mean": stale.at[level, "age_mean"]})
+    return pd.DataFrame(rows, columns=["level", "attempts", "ok", "latency_mean", "latency_p95", "reads",
+                                       "stale_share", "staleness_mean"])
 
 
 # --- all of them -------------------------------------------------------------------

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
-import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -18,9 +17,8 @@ from wfsim.viz.consistency import (
     Selection,
     consistency_overview,
     key_type_of,
+    level_summary,
     operations_frame,
-    read_staleness,
-    staleness_by_level,
 )
 from wfsim.widgets.base import FigureCanvas, View
 from wfsim.widgets.explorer import as_trace
@@ -80,7 +78,7 @@ class ConsistencyView(View):
                                                continuous_update=False, layout=widgets.Layout(width="60%"))
         self.by = widgets.ToggleButtons(options=[("served", "level"), ("requested", "requested")], value="level",
                                         description="latency by", tooltips=["level served", "level requested"])
-        self.canvas = FigureCanvas(figsize=(12.0, 8.0))
+        self.canvas = FigureCanvas(figsize=(11.0, 7.0), dpi=80)
         self.canvas.image.add_class("wfsim-figure")
         self.summary = widgets.HTML()
         self.table = widgets.HTML()
@@ -104,23 +102,9 @@ class ConsistencyView(View):
         return operations_frame(self.trace, self.selection)
 
     def levels_table(self) -> pd.DataFrame:
-        """Per level selected: ``attempts``, ``ok``, latency of the ok attempts
-        (``latency_mean``, ``latency_p95``), ``reads``, ``stale_share``,
-        ``staleness_mean`` (seconds, over the stale reads)."""
-        chosen = self.selection
-        ops = self.operations()
-        ok = ops[ops["outcome"] == "ok"]
-        stale = staleness_by_level(read_staleness(self.trace, chosen))
-        rows = []
-        for level in (lv for lv in LEVELS if lv in set(chosen.levels or LEVELS)):
-            mine = ok.loc[ok["level"] == level, "latency"].to_numpy(dtype=float)
-            rows.append({"level": level, "attempts": int((ops["level"] == level).sum()), "ok": len(mine),
-                         "latency_mean": mine.mean() if len(mine) else np.nan,
-                         "latency_p95": float(np.quantile(mine, 0.95)) if len(mine) else np.nan,
-                         "reads": int(stale.at[level, "reads"]), "stale_share": stale.at[level, "stale_share"],
-                         "staleness_mean": stale.at[level, "age_mean"]})
-        return pd.DataFrame(rows, columns=["level", "attempts", "ok", "latency_mean", "latency_p95", "reads",
-                                           "stale_share", "staleness_mean"])
+        """Per level selected: attempts, latency and staleness
+        (:func:`~wfsim.viz.consistency.level_summary`)."""
+        return level_summary(self.trace, self.selection)
 
     def refresh(self) -> None:
         """Filter by the controls and redraw the figure and the tables."""

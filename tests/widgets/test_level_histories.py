@@ -1,0 +1,80 @@
+"""The verification panel's histories per level, on small real runs: each level's
+history as the checkers take it, its own checker's verdict, and a weaker level's
+history failing a stronger checker with its counterexample shown."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from wfsim.consistency.settings import ConsistencySettings
+from wfsim.policies.consistency import FixedLevel
+from wfsim.verify.history import check_history
+from wfsim.widgets import VerificationPanel
+from wfsim.widgets.level_histories import NONE, LevelHistories, level_checker, level_history
+
+from consistency_views_support import adaptive_under_partition, state_run
+
+
+@pytest.fixture(scope="module")
+def spectrum():
+    return adaptive_under_partition()
+
+
+@pytest.fixture(scope="module")
+def eventual():
+    return state_run(ConsistencySettings(strategy=FixedLevel("Eventual"), clients=3, client_keys=2), duration=10.0)
+
+
+def test_a_level_history_holds_that_levels_attempts_in_program_order(spectrum):
+    ops = spectrum.operations
+    for level in ("Linearizable", "Eventual"):
+        history = level_history(spectrum, level)
+        mine = ops[ops["level"].astype(str) == level]
+        assert sorted(op.id for op in history) == sorted(mine["op"])
+        unknown = set(mine.loc[mine["outcome"].astype(str) == "unknown", "op"])
+        assert {op.id for op in history if op.status == "info"} == unknown
+        assert all(math.isinf(op.ret) for op in history if op.status == "info")
+        last: dict = {}
+        for op in sorted(history, key=lambda o: o.call):  # a client's next call after its previous return
+            prev = last.get(op.process)
+            assert prev is None or prev.status == "info" or prev.ret < op.call
+            last[op.process] = op
+
+
+def test_each_level_is_checked_by_its_own_checker(spectrum):
+    section = LevelHistories(spectrum)
+    assert set(section.histories) == {"Linearizable", "Sequential", "Causal", "Eventual"}
+    assert set(section.verdicts) == {("Linearizable", "linearizable"), ("Sequential", "sequential"),
+                                     ("Causal", "causal")}
+    # The one-copy stand-in serves the strong levels: linearizable.
+    assert section.verdicts["Linearizable", "linearizable"].verdict == "ok"
+    assert level_checker("Eventual") is None and level_checker("Causal") == "causal"
+    assert section.level.value == "Linearizable" and section.checker.value == "linearizable"
+    assert section.detail is not None and section.detail.verdict.verdict == "ok"
+
+
+def test_a_weaker_levels_history_fails_a_stronger_checker_with_its_counterexample(eventual):
+    panel = VerificationPanel(eventual)
+    section = panel.histories
+    assert section is not None and section.widget in panel.widget.children
+    section.level.value = "Eventual"
+    assert section.checker.value == NONE and section.detail is None
+    assert "no history checker" in section.body.children[0].value
+    section.checker.value = "linearizable"
+    verdict = section.verdicts["Eventual", "linearizable"]
+    # An independent check of the same operations agrees.
+    assert verdict.verdict == check_history(level_history(eventual, "Eventual"), "register", "linearizable").verdict
+    assert verdict.verdict == "violation"
+    assert section.detail is not None and section.detail.blocked is not None
+    assert section.detail.canvas.draws >= 1
+    assert "violation" in section.table.value
+
+
+def test_a_panel_without_operations_has_no_history_section():
+    from wfsim import Poisson, Simulation, Workload, chain, hierarchical
+
+    plain = Simulation(hierarchical(devices=2, edge=1, regional=1), [Workload("w", chain(2), Poisson(1.0))],
+                       duration=3.0, seed=1).run().trace
+    assert VerificationPanel(plain).histories is None
