@@ -6,6 +6,7 @@ real traces without depending on the protocols' own behaviour."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pytest
@@ -90,8 +91,9 @@ def state_run(settings: ConsistencySettings, *, partition: bool = False, duratio
         return sim.run().trace
 
 
+@functools.cache
 def adaptive_under_partition() -> Trace:
     """The adaptive strategy with three state clients, the cloud cut off from 5 s to
     12 s: every level served, downgrades, health changes and stale reads."""
     return state_run(ConsistencySettings(strategy=AdaptiveConsistency(), clients=3, monitor_period=1.0),
-                     partition=True)
+                     partition=True)  # one run for every module that reads it (none changes it)

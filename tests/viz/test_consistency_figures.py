@@ -10,6 +10,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from consistency_views_support import adaptive_under_partition, state_run
 from matplotlib.collections import PathCollection, PolyCollection
 from matplotlib.figure import Figure
 
@@ -20,8 +21,6 @@ from wfsim.policies.consistency import FixedLevel
 from wfsim.viz import consistency as cv
 from wfsim.viz.data import figure_data
 from wfsim.viz.timeline import GanttView, draw_gantt
-
-from consistency_views_support import adaptive_under_partition, state_run
 
 
 @pytest.fixture(scope="module")

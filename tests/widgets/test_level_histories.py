@@ -7,14 +7,13 @@ from __future__ import annotations
 import math
 
 import pytest
+from consistency_views_support import adaptive_under_partition, state_run
 
 from wfsim.consistency.settings import ConsistencySettings
 from wfsim.policies.consistency import FixedLevel
 from wfsim.verify.history import check_history
 from wfsim.widgets import VerificationPanel
 from wfsim.widgets.level_histories import NONE, LevelHistories, level_checker, level_history
-
-from consistency_views_support import adaptive_under_partition, state_run
 
 
 @pytest.fixture(scope="module")

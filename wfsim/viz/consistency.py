@@ -25,12 +25,11 @@ them the frames are empty and the figures say so.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import dataclass
-
 import json
 import math
-from typing import Any
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any, cast
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -144,7 +143,7 @@ def draw_latency(ax: Axes, latencies: pd.DataFrame, by: str = "level", kind: str
     data = [groups[k] for k in present]
     if kind == "violin":
         parts = ax.violinplot(data, positions=present, showmedians=True)
-        for body, k in zip(parts["bodies"], present):  # type: ignore[arg-type]
+        for body, k in zip(cast(list, parts["bodies"]), present):
             body.set_facecolor(LEVEL_COLORS[LEVELS[k]])
     else:
         boxes = ax.boxplot(data, positions=present, widths=0.6, showfliers=False, patch_artist=True,
@@ -263,7 +262,7 @@ def health_spans(trace: Trace, selection: Selection | None = None) -> pd.DataFra
     gave at each check; ``in force``: after hysteresis), ``state``, ``start, end``
     (a state holds from its check to the next change, the last to the horizon);
     clipped to the selection's window."""
-    spans = figure_data(trace).layer("consistency.health", _health_spans)
+    spans: pd.DataFrame = figure_data(trace).layer("consistency.health", _health_spans)
     if selection is None:
         return spans
     spans = spans[(spans["end"] >= selection.start) & (spans["start"] <= selection.end)]
@@ -373,7 +372,7 @@ def level_summary(trace: Trace, selection: Selection | None = None) -> pd.DataFr
         rows.append({"level": level, "attempts": int((ops["level"] == level).sum()), "ok": len(mine),
                      "latency_mean": mine.mean() if len(mine) else np.nan,
                      "latency_p95": float(np.quantile(mine, 0.95)) if len(mine) else np.nan,
-                     "reads": int(stale.at[level, "reads"]), "stale_share": stale.at[level, "stale_share"],
+                     "reads": int(stale["reads"][level]), "stale_share": stale.at[level, "stale_share"],
                      "staleness_mean": stale.at[level, "age_mean"]})
     return pd.DataFrame(rows, columns=["level", "attempts", "ok", "latency_mean", "latency_p95", "reads",
                                        "stale_share", "staleness_mean"])

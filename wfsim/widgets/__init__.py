@@ -47,5 +47,5 @@ _LAZY: dict[str, str] = {
 
 __getattr__, __dir__ = lazy_exports(globals(), _LAZY)
 
-__all__ = ["ComparisonView", "ConsistencyView", "FigureCanvas", "StudyExplorer", "TopologyView", "TraceExplorer", "VerdictRenderer",
-           "View", "VerificationPanel", "register_renderer"]
+__all__ = ["ComparisonView", "ConsistencyView", "FigureCanvas", "StudyExplorer", "TopologyView", "TraceExplorer",
+           "VerdictRenderer", "View", "VerificationPanel", "register_renderer"]

@@ -5,7 +5,6 @@ operations."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import ipywidgets as widgets
 import pandas as pd
