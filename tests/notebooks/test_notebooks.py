@@ -44,6 +44,8 @@ SMALL: dict[str, dict[str, object]] = {
     "06-report": {"duration": 15.0, "replications": 1, "n_trials": 2},
     "07-faults": {"devices": 6, "duration": 60.0, "partition_start": 15.0, "partition_length": 30.0,
                   "replications": 1, "workers": 1},
+    "08-consistency": {"devices": 4, "edges": 2, "duration": 30.0, "partition_start": 10.0, "partition_length": 10.0,
+                       "clients": 3, "budget": 10.0},
 }
 
 
