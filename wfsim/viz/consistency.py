@@ -125,7 +125,8 @@ def attempt_latencies(trace: Trace, selection: Selection | None = None) -> pd.Da
 
 
 def draw_latency(ax: Axes, latencies: pd.DataFrame, by: str = "level", kind: str = "box") -> Axes:
-    """One box (or violin) of ``ok`` attempt latency per level, strongest on the left.
+    """One box (or violin) of ``ok`` attempt latency per level, strongest on the left;
+    each level's count in brackets.
 
     Args:
         ax: Where to draw.
@@ -150,7 +151,7 @@ def draw_latency(ax: Axes, latencies: pd.DataFrame, by: str = "level", kind: str
                            medianprops={"color": "black"})
         for box, k in zip(boxes["boxes"], present):
             box.set_facecolor(LEVEL_COLORS[LEVELS[k]])
-    ax.set_xticks(range(len(LEVELS)), [f"{level}\nn={len(g)}" for level, g in zip(LEVELS, groups)], fontsize=7,
+    ax.set_xticks(range(len(LEVELS)), [f"{level} ({len(g)})" for level, g in zip(LEVELS, groups)], fontsize=7,
                   rotation=20, ha="right", rotation_mode="anchor")
     ax.set_xlim(-0.6, len(LEVELS) - 0.4)
     ax.set_ylabel("seconds (ret − call)")
