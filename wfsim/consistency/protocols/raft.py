@@ -220,7 +220,7 @@ class RaftProtocol(ReplicationProtocol):
         m.log.append(Entry(m.term, NOOP, None, None))
         m.term_start = m.last
         m.next_index = {peer: m.last for peer in self.replicas if peer != m.node}
-        m.match_index = {peer: 0 for peer in m.next_index}
+        m.match_index = dict.fromkeys(m.next_index, 0)
         m.round, m.acks, m.sent, m.confirmed, m.lease_start = 0, {}, {}, 0, float("-inf")
         self._advance_commit(m)  # a group of one commits alone
         self._heartbeat_due(m)
