@@ -17,6 +17,7 @@ from wfsim.consistency.protocols.raft import RaftProtocol
 from wfsim.consistency.settings import ConsistencySettings
 from wfsim.faults.processes import FaultProcess
 from wfsim.model.enums import ConsistencyLevel
+from wfsim.model.topology import Topology
 from wfsim.trace.trace import Trace
 from wfsim.verify.history import Operation
 
@@ -113,13 +114,14 @@ class RaftRun:
 
 
 def raft_run(n: int = 3, seed: int = 0, until: float = 4.0, faults: Sequence[FaultProcess] = (),
-             timeout: float = 0.5, **settings: Any) -> RaftRun:
-    """A Raft group on the first ``n`` of :data:`REPLICAS` (clients added by the caller)."""
-    sim = Simulation(topology(), [], duration=0.0, until=until, faults=list(faults), seed=seed)
+             timeout: float = 0.5, topo: Topology | None = None, replicas: Sequence[str] = REPLICAS,
+             **settings: Any) -> RaftRun:
+    """A Raft group on the first ``n`` of ``replicas`` of ``topo`` (default: :func:`topology`
+    and :data:`REPLICAS`); clients are added by the caller."""
+    sim = Simulation(topo or topology(), [], duration=0.0, until=until, faults=list(faults), seed=seed)
     s = ConsistencySettings(**settings)
     net = Transport(sim.env, sim.network, sim.nodes, "raft", sim.add_background, s.message_bytes)
-    replicas = [sim.topology.index[r] for r in REPLICAS[:n]]
-    raft = RaftProtocol(net, replicas, s, sim.random.stream("consistency/raft"),
+    raft = RaftProtocol(net, [sim.topology.index[r] for r in replicas[:n]], s, sim.random.stream("consistency/raft"),
                         ProtocolRecords(raft=sim.recorder.record_raft, resolution=lambda row: None))
     sim.faults.on_crash.append(lambda node: raft.on_crash(node.index))
     sim.faults.on_recover.append(lambda node: raft.on_recover(node.index))

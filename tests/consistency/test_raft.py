@@ -230,3 +230,27 @@ def test_a_group_of_one_commits_alone_and_a_noop_starts_each_term() -> None:
     assert run.history and all(o.status == "ok" for o in run.history)
     assert not math.isinf(max(o.ret for o in run.history))
     assert check_linearizability(run.history, "register").verdict == "ok"
+
+
+def test_a_client_on_the_leader_may_ask_again_from_inside_its_answer() -> None:
+    """A client co-located with the leader is answered within the send; its next
+    request, issued from that callback, must not be lost."""
+    run = raft_run(3, seed=6, until=3.0)
+    answered = []
+
+    def chain() -> None:
+        leader = run.leader()
+        assert leader is not None
+
+        def next_one(k: int) -> None:
+            if k < 12:  # a write, then reads (each answered inside the previous one's answer)
+                f = "read" if k else "write"
+                run.submit("local", leader, f, "x", None if f == "read" else f"v{k}",
+                           then=lambda: (answered.append(k), next_one(k + 1)))
+
+        next_one(0)
+
+    run.net.after(1.0, chain)
+    run.run()
+    assert answered == list(range(12))
+    assert check_linearizability(run.history, "register").verdict == "ok"

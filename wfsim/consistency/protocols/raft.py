@@ -43,6 +43,9 @@ _ROLE_EVENT = {role: RAFT_EVENTS.index(role.value.lower()) for role in RaftRole}
 _COMMIT, _APPLY = RAFT_EVENTS.index("commit"), RAFT_EVENTS.index("apply")
 #: The op a new leader's no-op entry carries.
 NOOP = -1
+#: Unacknowledged heartbeat rounds a leader keeps track of (a later round confirms
+#: the reads of earlier ones too).
+_ROUNDS_KEPT = 64
 
 
 class Entry(NamedTuple):
@@ -230,6 +233,9 @@ class RaftProtocol(ReplicationProtocol):
     def _broadcast(self, m: Member) -> int:
         """Send a heartbeat round (AppendEntries to every peer); returns its number."""
         m.round += 1
+        if len(m.sent) >= _ROUNDS_KEPT:  # cut off from the majority: the oldest round will not be needed
+            oldest = next(iter(m.sent))
+            del m.sent[oldest], m.acks[oldest]
         m.sent[m.round] = self.net.now
         m.acks[m.round] = {m.node}
         self._confirm(m, m.round)
@@ -362,14 +368,12 @@ class RaftProtocol(ReplicationProtocol):
     def _serve_reads(self, m: Member) -> None:
         if not m.reads:
             return
-        keep = []
-        for read in m.reads:
-            request, read_index, round_ = read
-            if round_ <= m.confirmed and m.applied >= read_index:
+        ready = [read for read in m.reads if read[2] <= m.confirmed and m.applied >= read[1]]
+        if ready:
+            # Set aside first: answering a client on this node may bring its next request at once.
+            m.reads = [read for read in m.reads if not (read[2] <= m.confirmed and m.applied >= read[1])]
+            for request, _, _ in ready:
                 self._answer(m, request, m.data.get(request.key))
-            else:
-                keep.append(read)
-        m.reads = keep
 
     def _answer(self, m: Member, request: Request, value: Any) -> None:
         self.net.send(m.node, request.node, "reply", self._on_reply, request, m.node, value,
