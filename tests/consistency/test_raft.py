@@ -4,19 +4,25 @@ histories with ReadIndex and Lease reads, and stale reads with LeaderLocal."""
 
 from __future__ import annotations
 
+import json
 import math
 from collections import defaultdict
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from raft_support import REPLICAS, RaftRun, raft_run
 
+from wfsim import Poisson, Simulation, Task, Workflow, Workload, hierarchical
 from wfsim.consistency.protocols.raft import NOOP
+from wfsim.consistency.settings import ConsistencySettings
 from wfsim.faults.processes import Crashes, Partitions
+from wfsim.policies.consistency import FixedLevel
 from wfsim.trace.outages import node_outages
-from wfsim.verify.history import check_linearizability
+from wfsim.verify.catalog import check_catalog
+from wfsim.verify.history import Operation, check_linearizability
 
 # --- safety, from the recorded raft events ------------------------------------------------------------------
 
@@ -254,3 +260,29 @@ def test_a_client_on_the_leader_may_ask_again_from_inside_its_answer() -> None:
     run.run()
     assert answered == list(range(12))
     assert check_linearizability(run.history, "register").verdict == "ok"
+
+
+# --- behind the store -----------------------------------------------------------------------------------------
+
+
+def test_behind_the_store_histories_are_linearizable_and_the_raft_table_is_safe() -> None:
+    """Tasks and state clients at a fixed Linearizable level (no fallback) over the
+    default full replication: the operations history passes the checker, and P12 holds."""
+    stateful = Workflow("order", [Task("fetch", work=1e8, state_keys=frozenset({"order:<id>"})),
+                                  Task("pay", work=1e8, state_keys=frozenset({"order:<id>"}))], [("fetch", "pay")])
+    settings = ConsistencySettings(strategy=FixedLevel("Linearizable"), fallback=False, clients=3, client_rate=5.0)
+    faults = [Crashes(nodes=("regional-0", "edge-0"), mtbf=4.0, mttr=1.0)]
+    trace = Simulation(hierarchical(devices=4, edge=2, regional=1), [Workload("w", stateful, Poisson(1.0))],
+                       duration=8, until=10.0, seed=3, consistency=settings, faults=faults).run().trace
+    o = trace.operations
+    assert (o["outcome"] == "ok").sum() > 100 and set(o["level"].astype(str)) == {"Linearizable"}
+    history = [Operation(int(op), str(client), str(f), str(key), None if pd.isna(v) else json.loads(v),
+                         None if pd.isna(out) else json.loads(out), float(call),
+                         float(ret) if outcome == "ok" else math.inf, "ok" if outcome == "ok" else "info")
+               for op, client, f, key, v, out, call, ret, outcome in zip(
+                   o["op"], o["client"], o["f"], o["key"], o["value"], o["output"], o["call"], o["ret"],
+                   o["outcome"].astype(str))
+               if outcome == "ok" or f == "write"]
+    assert check_linearizability(history, "register").verdict == "ok"
+    assert (trace.raft["event"] == "leader").sum() >= 1
+    assert {v.verdict for v in check_catalog(trace, ["P12"])} == {"true"}

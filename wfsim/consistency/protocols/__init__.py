@@ -11,3 +11,7 @@ from wfsim.model.enums import ConsistencyLevel
 
 #: Level → the protocol serving it.
 PROTOCOLS: dict[ConsistencyLevel, type[ReplicationProtocol]] = {}
+
+from wfsim.consistency.protocols.raft import RaftProtocol  # noqa: E402 (after PROTOCOLS, which it joins)
+
+PROTOCOLS[RaftProtocol.level] = RaftProtocol
