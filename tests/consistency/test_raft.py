@@ -286,3 +286,11 @@ def test_behind_the_store_histories_are_linearizable_and_the_raft_table_is_safe(
     assert check_linearizability(history, "register").verdict == "ok"
     assert (trace.raft["event"] == "leader").sum() >= 1
     assert {v.verdict for v in check_catalog(trace, ["P12"])} == {"true"}
+
+
+def test_a_lease_longer_than_the_shortest_election_timeout_is_refused() -> None:
+    # Lease reads are safe only because no member votes within election_timeout_min of
+    # hearing from the leader.
+    with pytest.raises(ValueError, match="lease_duration"):
+        ConsistencySettings(read_mode="Lease", lease_duration=0.2, election_timeout_min=0.15)
+    assert ConsistencySettings(read_mode="ReadIndex", lease_duration=0.2).lease_duration == 0.2
