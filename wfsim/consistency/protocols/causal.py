@@ -1,0 +1,162 @@
+"""Causal consistency: vector clocks, causal delivery and client sessions.
+
+Each replica keeps a vector clock: entry ``j`` counts the writes made at replica
+``j`` that it has applied. An operation goes to the client's nearest replica with
+the session's context (``Session.clock``) and waits there until the replica's clock
+covers it (the store's timeout bounds the wait), so a session never reads a version
+older than one it has seen or written (read-your-writes, monotonic reads) and never
+writes before what it depends on is visible.
+
+* A write then increments the replica's own entry; the replica's clock becomes the
+  write's clock (so it has seen the context and every version held there, which it
+  replaces), is acknowledged with that clock, and is pushed to every other replica.
+* A read answers with the resolver's reading of the key's versions and their
+  clocks; the reply merges them into the session (``Session.merge``).
+* A remote write is applied only once the replica has applied everything its clock
+  depends on (causal delivery: its origin's entry is the next one, the others are
+  covered); until then it waits in a buffer.
+
+Every ``anti_entropy_interval`` each replica sends its clock to ``fanout`` random
+peers, which answer with the writes it lacks (every replica logs the writes it has
+applied, per origin), repairing lost pushes. Concurrent versions of a key go through
+the resolver (:mod:`~wfsim.consistency.resolvers`).
+
+A crash keeps what is on disk — the versions, the log of applied writes and the
+clock that counts them — and loses what is in memory: the buffer of undeliverable
+writes (anti-entropy brings them again) and the operations waiting at the replica
+(their clients time out). A crashed replica neither sends nor receives.
+
+The log is never truncated: a write could be pruned once every replica's clock
+covers it, which this protocol does not track.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from wfsim.consistency.protocols.base import OK, ProtocolRecords, Request, Transport
+from wfsim.consistency.protocols.eventual import GossipProtocol
+from wfsim.consistency.resolvers import Clock, Version, covers, merged
+from wfsim.model.enums import ConsistencyLevel
+
+if TYPE_CHECKING:
+    from wfsim.consistency.settings import ConsistencySettings
+
+#: A write as replicas exchange it: origin replica, key, and the version it made.
+Write = tuple[int, str, Version]
+
+
+class CausalProtocol(GossipProtocol):
+    """Causally consistent replicas with sessions (see the module docstring)."""
+
+    level = ConsistencyLevel.CAUSAL
+
+    def __init__(self, transport: Transport, replicas: Sequence[int], settings: ConsistencySettings,
+                 rng: np.random.Generator, record: ProtocolRecords) -> None:
+        super().__init__(transport, replicas, settings, rng, record)
+        self.clocks: dict[int, dict[int, int]] = {r: {} for r in self.replicas}
+        #: Per replica, origin → the writes made there it has applied, in order.
+        self.logs: dict[int, dict[int, list[Write]]] = {r: {} for r in self.replicas}
+        self._pending: dict[int, dict[tuple[int, int], Write]] = {r: {} for r in self.replicas}
+        self._waiting: dict[int, list[tuple[Clock, Callable[[], None]]]] = {r: [] for r in self.replicas}
+
+    def submit(self, request: Request) -> None:
+        r = self.net.nearest(request.node, self.replicas)
+        context = dict(request.session.clock)
+        payload = self.settings.value_bytes if request.is_write else 0.0
+        self.net.send(request.node, r, request.f, self._arrive, r, request, context, payload=payload)
+
+    def on_crash(self, node: int) -> None:
+        if node in self._pending:
+            self._pending[node].clear()
+            self._waiting[node].clear()
+
+    # --- client operations --------------------------------------------------------
+    def _arrive(self, r: int, request: Request, context: Clock) -> None:
+        serve = self._write if request.is_write else self._read
+        if covers(self.clocks[r], context):
+            serve(r, request)
+        else:  # wait for what the session has seen (a timeout ends the wait at the store)
+            self._waiting[r].append((context, lambda: serve(r, request)))
+
+    def _write(self, r: int, request: Request) -> None:
+        clock = self.clocks[r]
+        clock[r] = clock.get(r, 0) + 1
+        version = self.versions[r].write(request.key, request.value, dict(clock), (self.net.now, r), request.op)
+        write = (r, request.key, version)
+        self.logs[r].setdefault(r, []).append(write)
+        for peer in self.replicas:
+            if peer != r:
+                self.net.send(r, peer, "push", self._deliver, peer, write, payload=self.settings.value_bytes)
+        self.net.send(r, request.node, "reply", self._answer, request, version.clock, None)
+
+    def _read(self, r: int, request: Request) -> None:
+        versions = self.versions[r].get(request.key)
+        output = self.versions[r].resolver.read(versions)
+        self.net.send(r, request.node, "reply", self._answer, request, merged(*(v.clock for v in versions)), output,
+                      payload=self.settings.value_bytes)
+
+    @staticmethod
+    def _answer(request: Request, clock: dict[int, int], output: Any) -> None:
+        if not request.done:  # a client that stopped waiting learns nothing from a late reply
+            request.session.merge(clock)
+            request.reply(OK, output)
+
+    # --- replication --------------------------------------------------------------
+    def _deliver(self, s: int, write: Write) -> None:
+        """Replica ``s`` received ``write``: apply it, and whatever it unblocks, once
+        its dependencies are applied."""
+        origin, _, version = write
+        seq = version.clock[origin]
+        if seq <= self.clocks[s].get(origin, 0):
+            return  # applied already
+        pending = self._pending[s]
+        pending[(origin, seq)] = write
+        clock = self.clocks[s]
+        progress = False
+        while True:
+            ready = next((w for o in self.replicas if (w := pending.get((o, clock.get(o, 0) + 1))) is not None
+                          and self._deps_met(clock, w)), None)
+            if ready is None:
+                break
+            o, key, v = ready
+            del pending[(o, v.clock[o])]
+            clock[o] = v.clock[o]
+            self.logs[s].setdefault(o, []).append(ready)
+            self._store(s, key, v)
+            progress = True
+        if progress and self._waiting[s]:
+            self._wake(s)
+
+    @staticmethod
+    def _deps_met(clock: Clock, write: Write) -> bool:
+        origin = write[0]
+        return all(n <= clock.get(j, 0) for j, n in write[2].clock.items() if j != origin)
+
+    def _wake(self, s: int) -> None:
+        """Serve the operations at ``s`` whose context its clock now covers."""
+        clock = self.clocks[s]
+        still: list[tuple[Clock, Callable[[], None]]] = []
+        ready: list[tuple[Clock, Callable[[], None]]] = []
+        for item in self._waiting[s]:
+            (ready if covers(clock, item[0]) else still).append(item)
+        self._waiting[s] = still
+        for _, serve in ready:
+            serve()
+
+    def _sync(self, r: int, peer: int) -> None:
+        self.net.send(r, peer, "digest", self._on_digest, peer, r, dict(self.clocks[r]))
+
+    def _on_digest(self, peer: int, r: int, clock: Clock) -> None:
+        """``peer`` got ``r``'s clock: it sends the writes ``r`` lacks."""
+        missing = [w for o, log in self.logs[peer].items() for w in log[clock.get(o, 0):]]
+        if missing:
+            self.net.send(peer, r, "missing", self._catch_up, r, missing,
+                          payload=len(missing) * self.settings.value_bytes)
+
+    def _catch_up(self, r: int, writes: list[Write]) -> None:
+        for write in writes:
+            self._deliver(r, write)
