@@ -56,11 +56,12 @@ class Clients:
     def node(self, name: str) -> int:
         return self.sim.topology.index[name]
 
-    def client(self, name: str, node: str, script: Iterable[tuple[float, str, str]]) -> None:
+    def client(self, name: str, node: str, script: Iterable[tuple]) -> None:
         """A client on ``node`` that issues ``(time, f, key)`` operations in order, each
-        at its time or just after the previous one ends (a write writes a new value)."""
+        at its time or just after the previous one ends (a write writes a new value);
+        ``(time, f, key, other)`` issues that one from node ``other`` (the client moved)."""
         self.sessions[name] = Session(name)
-        self.sim.env.process(self._run(name, self.node(node), list(script)))
+        self.sim.env.process(self._run(name, node, list(script)))
 
     def random_client(self, name: str, node: str, rng: np.random.Generator, *, ops: int, keys: int = 2,
                       reads: float = 0.5, rate: float = 5.0, start: float = 0.0) -> None:
@@ -76,9 +77,10 @@ class Clients:
         self.sim.run()
         return self
 
-    def _run(self, name: str, node: int, script: list[tuple[float, str, str]]):
+    def _run(self, name: str, home: str, script: list[tuple]):
         env, session = self.sim.env, self.sessions[name]
-        for at, f, key in script:
+        for at, f, key, *moved in script:
+            node = self.node(moved[0] if moved else home)
             yield env.timeout(max(at - env.now, THINK))
             value = None
             if f == "write":
