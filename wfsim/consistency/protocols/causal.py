@@ -16,18 +16,14 @@ writes before what it depends on is visible.
   depends on (causal delivery: its origin's entry is the next one, the others are
   covered); until then it waits in a buffer.
 
-Every ``anti_entropy_interval`` each replica sends its clock to ``fanout`` random
-peers, which answer with the writes it lacks (every replica logs the writes it has
-applied, per origin), repairing lost pushes. Concurrent versions of a key go through
-the resolver (:mod:`~wfsim.consistency.resolvers`).
+Anti-entropy (:mod:`~.gossip`) repairs lost pushes: a replica's digest is its clock
+(the length of each origin's log), and a peer answers with the writes it lacks.
+Concurrent versions of a key go through the resolver.
 
 A crash keeps what is on disk — the versions, the log of applied writes and the
 clock that counts them — and loses what is in memory: the buffer of undeliverable
 writes (anti-entropy brings them again) and the operations waiting at the replica
 (their clients time out). A crashed replica neither sends nor receives.
-
-The log is never truncated: a write could be pruned once every replica's clock
-covers it, which this protocol does not track.
 """
 
 from __future__ import annotations
@@ -38,15 +34,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from wfsim.consistency.protocols.base import OK, ProtocolRecords, Request, Transport
-from wfsim.consistency.protocols.eventual import GossipProtocol
-from wfsim.consistency.resolvers import Clock, Version, covers, merged
+from wfsim.consistency.protocols.gossip import GossipProtocol, Write
+from wfsim.consistency.resolvers import Clock, covers, merged
 from wfsim.model.enums import ConsistencyLevel
 
 if TYPE_CHECKING:
     from wfsim.consistency.settings import ConsistencySettings
-
-#: A write as replicas exchange it: origin replica, key, and the version it made.
-Write = tuple[int, str, Version]
 
 
 class CausalProtocol(GossipProtocol):
@@ -57,9 +50,8 @@ class CausalProtocol(GossipProtocol):
     def __init__(self, transport: Transport, replicas: Sequence[int], settings: ConsistencySettings,
                  rng: np.random.Generator, record: ProtocolRecords) -> None:
         super().__init__(transport, replicas, settings, rng, record)
+        #: Per replica, origin → how many of the writes made there it has applied.
         self.clocks: dict[int, dict[int, int]] = {r: {} for r in self.replicas}
-        #: Per replica, origin → the writes made there it has applied, in order.
-        self.logs: dict[int, dict[int, list[Write]]] = {r: {} for r in self.replicas}
         self._pending: dict[int, dict[tuple[int, int], Write]] = {r: {} for r in self.replicas}
         self._waiting: dict[int, list[tuple[Clock, Callable[[], None]]]] = {r: [] for r in self.replicas}
 
@@ -87,10 +79,8 @@ class CausalProtocol(GossipProtocol):
         clock[r] = clock.get(r, 0) + 1
         version = self.versions[r].write(request.key, request.value, dict(clock), (self.net.now, r), request.op)
         write = (r, request.key, version)
-        self.logs[r].setdefault(r, []).append(write)
-        for peer in self.replicas:
-            if peer != r:
-                self.net.send(r, peer, "push", self._deliver, peer, write, payload=self.settings.value_bytes)
+        self._log(r, write)
+        self._push(write)
         self.net.send(r, request.node, "reply", self._answer, request, version.clock, None)
 
     def _read(self, r: int, request: Request) -> None:
@@ -106,7 +96,7 @@ class CausalProtocol(GossipProtocol):
             request.reply(OK, output)
 
     # --- replication --------------------------------------------------------------
-    def _deliver(self, s: int, write: Write) -> None:
+    def _receive(self, s: int, write: Write) -> None:
         """Replica ``s`` received ``write``: apply it, and whatever it unblocks, once
         its dependencies are applied."""
         origin, _, version = write
@@ -125,7 +115,7 @@ class CausalProtocol(GossipProtocol):
             o, key, v = ready
             del pending[(o, v.clock[o])]
             clock[o] = v.clock[o]
-            self.logs[s].setdefault(o, []).append(ready)
+            self._log(s, ready)
             self._store(s, key, v)
             progress = True
         if progress and self._waiting[s]:
@@ -146,17 +136,3 @@ class CausalProtocol(GossipProtocol):
         self._waiting[s] = still
         for _, serve in ready:
             serve()
-
-    def _sync(self, r: int, peer: int) -> None:
-        self.net.send(r, peer, "digest", self._on_digest, peer, r, dict(self.clocks[r]))
-
-    def _on_digest(self, peer: int, r: int, clock: Clock) -> None:
-        """``peer`` got ``r``'s clock: it sends the writes ``r`` lacks."""
-        missing = [w for o, log in self.logs[peer].items() for w in log[clock.get(o, 0):]]
-        if missing:
-            self.net.send(peer, r, "missing", self._catch_up, r, missing,
-                          payload=len(missing) * self.settings.value_bytes)
-
-    def _catch_up(self, r: int, writes: list[Write]) -> None:
-        for write in writes:
-            self._deliver(r, write)
