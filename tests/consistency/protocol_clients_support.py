@@ -74,7 +74,8 @@ class Clients:
         self.client(name, node, script)
 
     def run(self) -> Clients:
-        self.sim.run()
+        # The simulation's events only: no workload, so no trace or metrics to build.
+        self.sim.env.run(until=self.sim.until)
         return self
 
     def _run(self, name: str, home: str, script: list[tuple]):

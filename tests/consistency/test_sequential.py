@@ -78,3 +78,13 @@ def test_catch_up_rounds_stop_sending_when_quiet_but_keep_their_timers():
     clients.run()
     assert "catch-up" not in clients.transport.counts
     assert len(clients.transport._pending) == len(clients.protocol.replicas) - 1  # one timer per follower
+
+
+def test_the_sequencer_resends_nothing_when_nothing_was_lost():
+    clients = Clients(SequencerProtocol, settings=ConsistencySettings(anti_entropy_interval=0.05), seed=1, until=8.0)
+    rng = np.random.default_rng(1)
+    for i in range(4):
+        clients.random_client(f"c{i}", f"device-{i}", rng, ops=30, keys=2, reads=0.0, rate=10.0)
+    clients.run()
+    counts = clients.transport.counts
+    assert counts["catch-up"][0] > 100 and "resend" not in counts  # broadcasts in flight are not sent again

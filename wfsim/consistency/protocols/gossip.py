@@ -9,7 +9,9 @@ and the versions are durable: they survive a crash.
 
 Every ``anti_entropy_interval`` each replica sends the length of each origin's log
 (its digest) to ``fanout`` peers drawn from the protocol's random stream; a peer
-answers with the logged writes the digest lacks. Rounds start at random phases, skip
+answers with the logged writes the digest lacks (except those whose push from their
+origin may have been on its way when the digest was taken: unloaded, a message takes
+``Transport.latency``). Rounds start at random phases, skip
 their sends while the replica is down or the transport is quiet, and keep their
 timers. The log is never truncated (a write could be pruned once every replica's
 digest covers it; that is not tracked).
@@ -91,8 +93,12 @@ class GossipProtocol(ReplicationProtocol):
                           payload=8.0 * len(digest))
 
     def _on_digest(self, peer: int, r: int, digest: dict[int, int]) -> None:
-        """``peer`` got ``r``'s digest: it sends the logged writes ``r`` lacks."""
-        missing = [w for o, log in self.logs[peer].items() for w in log[digest.get(o, 0):]]
+        """``peer`` got ``r``'s digest: it sends the logged writes ``r`` lacks, but
+        not those whose push from their origin may still be on its way to ``r``."""
+        latency = self.net.latency
+        taken = self.net.now - latency(peer, r)  # when r took its digest (unloaded)
+        missing = [w for o, log in self.logs[peer].items() for w in log[digest.get(o, 0):]
+                   if not w[2].stamp[0] + latency(o, r) > taken]  # (an unreachable origin's: sent)
         if missing:
             self.net.send(peer, r, "missing", self._catch_up, r, missing,
                           payload=len(missing) * self.settings.value_bytes)

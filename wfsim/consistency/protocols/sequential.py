@@ -4,7 +4,8 @@ The sequencer is the first replica. A client's write goes to it straight away; i
 assigns the next sequence number, logs the write and broadcasts it to every replica.
 Every replica applies writes strictly in sequence order, holding later ones back
 until the gap is filled; a replica that missed a message asks the sequencer, every
-``anti_entropy_interval``, for what follows the last write it applied. The write
+``anti_entropy_interval``, for what follows the last write it applied (the
+sequencer leaves out writes whose broadcast may have been on its way then). The write
 returns once the client's local replica (its nearest, named in the write) has
 applied it, so a client reads its own writes. Reads are answered by the local
 replica from the prefix of the order it has applied: possibly stale, never out of
@@ -34,8 +35,9 @@ from wfsim.model.enums import ConsistencyLevel
 if TYPE_CHECKING:
     from wfsim.consistency.settings import ConsistencySettings
 
-#: A logged write: its sequence number, the request, and the replica that answers it.
-Entry = tuple[int, Request, int]
+#: A logged write: its sequence number, the request, the replica that answers it,
+#: and when it was logged.
+Entry = tuple[int, Request, int, float]
 
 
 class SequencerProtocol(ReplicationProtocol):
@@ -80,7 +82,7 @@ class SequencerProtocol(ReplicationProtocol):
 
     def _order(self, request: Request, local: int) -> None:
         """At the sequencer: the write's place in the order, logged and broadcast."""
-        entry = (len(self.log) + 1, request, local)
+        entry = (len(self.log) + 1, request, local, self.net.now)
         self.log.append(entry)
         for r in self.replicas:
             self.net.send(self.sequencer, r, "apply", self._receive, r, [entry], payload=self.settings.value_bytes)
@@ -93,7 +95,7 @@ class SequencerProtocol(ReplicationProtocol):
                 held[entry[0]] = entry
         values = self.values[r]
         while self.applied[r] + 1 in held:
-            seq, request, local = held.pop(self.applied[r] + 1)
+            seq, request, local, _ = held.pop(self.applied[r] + 1)
             values[request.key] = request.value
             self.applied[r] = seq
             if local == r:
@@ -106,7 +108,10 @@ class SequencerProtocol(ReplicationProtocol):
             self.net.send(r, self.sequencer, "catch-up", self._resend, r, self.applied[r])
 
     def _resend(self, r: int, applied: int) -> None:
-        missing = self.log[applied:]
+        # Not the writes whose broadcast may have been on its way when r asked (a
+        # message takes the unloaded latency each way).
+        since = self.net.now - 2 * self.net.latency(self.sequencer, r)
+        missing = [e for e in self.log[applied:] if e[3] <= since]
         if missing:
             self.net.send(self.sequencer, r, "resend", self._receive, r, missing,
                           payload=len(missing) * self.settings.value_bytes)
