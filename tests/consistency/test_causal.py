@@ -165,3 +165,36 @@ def test_siblings_a_replica_keeps_are_pairwise_concurrent(actions):
         for store in stores:
             for versions in store.keys.values():
                 assert all(concurrent(x.clock, y.clock) for x in versions for y in versions if x is not y)
+
+
+def test_a_crash_loses_the_held_back_writes_and_anti_entropy_brings_them_again():
+    # As above, edge-1 misses x and holds y back; then it crashes (1.8-1.9 s), which
+    # empties its buffer but keeps its versions. Anti-entropy, off until 2 s, repairs both.
+    clients = Clients(CausalProtocol, settings=ConsistencySettings(anti_entropy_interval=0.2), until=4.0,
+                      faults=[Schedule(faults=(Fault("crash", ("edge-1",), 1.05, 1.15),
+                                               Fault("crash", ("edge-1",), 1.8, 1.9)))])
+    clients.transport.quiet = lambda: clients.sim.env.now < 2.0
+    clients.client("a", "device-0", [(1.0, "write", "x")])
+    clients.client("b", "device-2", [(1.5, "read", "x"), (1.5, "write", "y")])
+    protocol, edge1 = clients.protocol, clients.node("edge-1")
+    held = {}
+    for t in (1.75, 1.95):
+        clients.transport.after(t, lambda t=t: held.__setitem__(t, len(protocol._pending[edge1])))
+    clients.run()
+    assert held == {1.75: 1, 1.95: 0}
+    assert protocol.clocks[edge1] == protocol.clocks[clients.node("edge-0")]
+    assert {k: v[edge1] for k, v in protocol.snapshot().items()} == {"x": 1, "y": 2}
+
+
+def test_siblings_kept_at_every_replica_are_pairwise_concurrent_and_converge():
+    clients = Clients(CausalProtocol, settings=ConsistencySettings(anti_entropy_interval=0.5, resolver="multi_value"),
+                      seed=3, faults=FAULTS, until=14.0)
+    rng = np.random.default_rng(3)
+    for i in range(4):
+        clients.random_client(f"c{i}", f"device-{i}", rng, ops=25, keys=2, reads=0.2, rate=4.0)
+    clients.run()
+    assert any(r[5] > 1 for r in clients.resolutions)
+    for versions in clients.protocol.versions.values():
+        for held in versions.keys.values():
+            assert all(concurrent(x.clock, y.clock) for x in held for y in held if x is not y)
+    assert all(len({repr(v) for v in by.values()}) == 1 for by in clients.protocol.snapshot().values())

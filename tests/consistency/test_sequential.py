@@ -88,3 +88,22 @@ def test_the_sequencer_resends_nothing_when_nothing_was_lost():
     clients.run()
     counts = clients.transport.counts
     assert counts["catch-up"][0] > 100 and "resend" not in counts  # broadcasts in flight are not sent again
+
+
+def test_a_crash_loses_the_writes_held_for_a_gap_and_the_catch_up_brings_them_again():
+    # edge-1 is down when the first write's broadcast arrives, up for the second (held
+    # back: the first is missing), down again (the held write is lost), and catches
+    # up once the rounds start at 2 s.
+    clients = Clients(SequencerProtocol, settings=SETTINGS, until=4.0,
+                      faults=[Schedule(faults=(Fault("crash", ("edge-1",), 1.0, 1.1),
+                                               Fault("crash", ("edge-1",), 1.7, 1.8)))])
+    clients.transport.quiet = lambda: clients.sim.env.now < 2.0
+    clients.client("a", "device-0", [(1.0, "write", "x"), (1.5, "write", "y")])
+    protocol, edge1 = clients.protocol, clients.node("edge-1")
+    held = {}
+    for t in (1.65, 1.85):
+        clients.transport.after(t, lambda t=t: held.__setitem__(t, (len(protocol._held[edge1]),
+                                                                       protocol.applied[edge1])))
+    clients.run()
+    assert held == {1.65: (1, 0), 1.85: (0, 0)}
+    assert protocol.applied[edge1] == 2 and {k: v[edge1] for k, v in protocol.snapshot().items()} == {"x": 1, "y": 2}
