@@ -5,15 +5,19 @@ indeterminate), ready for the checkers of :mod:`wfsim.verify.history`."""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from wfsim import Simulation, hierarchical
 from wfsim.consistency.protocols.base import ProtocolRecords, ReplicationProtocol, Request, Session, Transport
 from wfsim.consistency.settings import ConsistencySettings
+from wfsim.faults import Partitions
+from wfsim.policies.consistency import FixedLevel
 from wfsim.verify.history import Operation, check_history
 
 #: Replicas of the default topology, the cloud first (the sequencer).
@@ -107,3 +111,26 @@ class Clients:
 
     def verdict(self, consistency: str) -> str:
         return check_history(self.history, "register", consistency, budget=20).verdict
+
+
+def store_history(operations: Any) -> list[Operation]:
+    """The history in a trace's ``operations`` table (one attempt per operation: a
+    run without the fallback chain); an ``unknown`` outcome is indeterminate."""
+    out = []
+    for row in operations.itertuples():
+        value = None if row.value is pd.NA else json.loads(row.value)
+        output = None if row.output is pd.NA else json.loads(row.output)
+        status = {"ok": "ok", "fail": "fail", "unknown": "info"}[row.outcome]
+        out.append(Operation(int(row.op), str(row.client), str(row.f), str(row.key), value, output, float(row.call),
+                             math.inf if status == "info" else float(row.ret), status))
+    return out
+
+
+def store_run(level: str, seed: int = 2) -> list[Operation]:
+    """The history of six state clients (two keys) using the store at ``level`` only
+    for 10 s, with edge-1's site cut off from 3 s to 6 s."""
+    settings = ConsistencySettings(strategy=FixedLevel(level=level), fallback=False, clients=6, client_rate=4.0,
+                                   client_keys=2, anti_entropy_interval=0.5)
+    result = Simulation(hierarchical(devices=4, edge=2, regional=2), [], duration=10.0, seed=seed,
+                        consistency=settings, faults=[Partitions(site="edge-1", start=3.0, duration=3.0)]).run()
+    return store_history(result.trace.operations)

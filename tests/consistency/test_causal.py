@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from protocol_clients_support import Clients
+from protocol_clients_support import Clients, store_run
 
 from wfsim.consistency.protocols.causal import CausalProtocol
 from wfsim.consistency.resolvers import Versions, concurrent, covers, happens_before, merged, resolver
 from wfsim.consistency.settings import ConsistencySettings
 from wfsim.faults import Fault, Partitions, Schedule
+from wfsim.verify.history import check_history
 
 SETTINGS = ConsistencySettings(anti_entropy_interval=0.5)
 FAULTS = [Partitions(site="edge-1", start=1.0, duration=3.0),
@@ -198,3 +199,9 @@ def test_siblings_kept_at_every_replica_are_pairwise_concurrent_and_converge():
         for held in versions.keys.values():
             assert all(concurrent(x.clock, y.clock) for x in held for y in held if x is not y)
     assert all(len({repr(v) for v in by.values()}) == 1 for by in clients.protocol.snapshot().values())
+
+
+def test_state_clients_through_the_store_leave_a_causal_history():
+    history = store_run("Causal")
+    assert {op.status for op in history} == {"ok"}  # writes stay on their side of the partition
+    assert check_history(history, "register", "causal", budget=20).verdict == "ok"

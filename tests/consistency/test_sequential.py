@@ -4,11 +4,12 @@ lagging replica makes them non-linearizable."""
 
 import numpy as np
 import pytest
-from protocol_clients_support import Clients
+from protocol_clients_support import Clients, store_run
 
 from wfsim.consistency.protocols.sequential import SequencerProtocol
 from wfsim.consistency.settings import ConsistencySettings
 from wfsim.faults import Fault, Partitions, Schedule
+from wfsim.verify.history import check_history
 
 SETTINGS = ConsistencySettings(anti_entropy_interval=0.5)
 
@@ -107,3 +108,9 @@ def test_a_crash_loses_the_writes_held_for_a_gap_and_the_catch_up_brings_them_ag
     clients.run()
     assert held == {1.65: (1, 0), 1.85: (0, 0)}
     assert protocol.applied[edge1] == 2 and {k: v[edge1] for k, v in protocol.snapshot().items()} == {"x": 1, "y": 2}
+
+
+def test_state_clients_through_the_store_leave_a_sequentially_consistent_history():
+    history = store_run("Sequential")
+    assert {op.status for op in history} == {"ok", "info"}  # the cut-off side's writes miss the sequencer
+    assert check_history(history, "register", "sequential", budget=20).verdict == "ok"
