@@ -50,7 +50,7 @@ def test_histories_under_partitions_and_crashes_are_causal_and_sessions_hold(see
     for i in range(4):
         clients.random_client(f"c{i}", f"device-{i}", rng, ops=25, keys=2, rate=4.0)
     # A client moving between the two sites: its session makes it wait for its past.
-    clients.client("m", "device-0", [(0.5 + 0.4 * k, "write" if k % 3 == 0 else "read", f"k{k % 2}",
+    clients.client("m", "device-0", [(0.5 + 0.4 * k, "write" if k % 3 == 0 else "read", f"k{k // 2 % 2}",
                                       f"device-{k % 2}") for k in range(25)])
     clients.run()
     assert {op.status for op in clients.history} == {"ok", "info"}
