@@ -101,25 +101,28 @@ class CausalProtocol(GossipProtocol):
         its dependencies are applied."""
         origin, _, version = write
         seq = version.clock[origin]
-        if seq <= self.clocks[s].get(origin, 0):
+        clock, pending = self.clocks[s], self._pending[s]
+        if seq <= clock.get(origin, 0):
             return  # applied already
-        pending = self._pending[s]
-        pending[(origin, seq)] = write
-        clock = self.clocks[s]
-        progress = False
-        while True:
+        if seq != clock.get(origin, 0) + 1 or not self._deps_met(clock, write):
+            pending[(origin, seq)] = write
+            return
+        self._apply(s, write)
+        while pending:
             ready = next((w for o in self.replicas if (w := pending.get((o, clock.get(o, 0) + 1))) is not None
                           and self._deps_met(clock, w)), None)
             if ready is None:
                 break
-            o, key, v = ready
-            del pending[(o, v.clock[o])]
-            clock[o] = v.clock[o]
-            self._log(s, ready)
-            self._store(s, key, v)
-            progress = True
-        if progress and self._waiting[s]:
+            del pending[(ready[0], ready[2].clock[ready[0]])]
+            self._apply(s, ready)
+        if self._waiting[s]:
             self._wake(s)
+
+    def _apply(self, s: int, write: Write) -> None:
+        origin, key, version = write
+        self.clocks[s][origin] = version.clock[origin]
+        self._log(s, write)
+        self._store(s, key, version)
 
     @staticmethod
     def _deps_met(clock: Clock, write: Write) -> bool:
