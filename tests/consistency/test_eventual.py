@@ -144,3 +144,16 @@ def test_anti_entropy_repairs_nothing_when_nothing_was_lost(protocol):
     clients.run()
     counts = clients.transport.counts
     assert counts["digest"][0] > 100 and "missing" not in counts  # pushes in flight are not sent again
+
+
+@pytest.mark.parametrize("protocol", [EventualProtocol, CausalProtocol])
+def test_a_peer_relays_the_writes_of_an_origin_that_is_cut_off(protocol):
+    # edge-1 is down when edge-0's push arrives; then edge-0's site is cut off for
+    # good: only a peer that got the push can bring x to edge-1.
+    clients = Clients(protocol, settings=ConsistencySettings(anti_entropy_interval=0.2), until=5.0,
+                      faults=[Schedule(faults=(Fault("crash", ("edge-1",), 0.9, 1.2),)),
+                              Partitions(site="edge-0", start=1.1, duration=100.0)])
+    clients.client("a", "device-0", [(1.0, "write", "x")])
+    clients.run()
+    held = clients.protocol.snapshot()["x"]
+    assert held[clients.node("edge-1")] == 1 and held[clients.node("cloud")] == 1

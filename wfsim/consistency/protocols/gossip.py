@@ -24,6 +24,7 @@ lost)``.
 
 from __future__ import annotations
 
+import math
 from abc import abstractmethod
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -97,8 +98,10 @@ class GossipProtocol(ReplicationProtocol):
         not those whose push from their origin may still be on its way to ``r``."""
         latency = self.net.latency
         taken = self.net.now - latency(peer, r)  # when r took its digest (unloaded)
-        missing = [w for o, log in self.logs[peer].items() for w in log[digest.get(o, 0):]
-                   if not w[2].stamp[0] + latency(o, r) > taken]  # (an unreachable origin's: sent)
+        missing = []
+        for o, log in self.logs[peer].items():
+            direct = latency(o, r)  # inf: o is cut off from r, its push cannot come now
+            missing += [w for w in log[digest.get(o, 0):] if direct == math.inf or w[2].stamp[0] + direct <= taken]
         if missing:
             self.net.send(peer, r, "missing", self._catch_up, r, missing,
                           payload=len(missing) * self.settings.value_bytes)
