@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import ipywidgets as widgets
@@ -34,17 +34,20 @@ def level_checker(level: str) -> str | None:
     return name if name in CONSISTENCY_LEVELS else None
 
 
-def level_history(trace: Trace, level: str) -> History:
+def level_history(trace: Trace, level: str, keys: Iterable[str] | None = None) -> History:
     """The attempts served at ``level`` as a register history, one
     :class:`~wfsim.verify.history.Operation` per attempt (process: the client).
 
     A client's call at the instant its previous operation returned is moved to the
     next double, so its program order survives; an ``unknown`` attempt never returns;
     keys a read returned a list for (siblings, a set) are not registers and are left
-    out (``metadata["excluded_keys"]``).
+    out (``metadata["excluded_keys"]``). ``keys``: only these keys (None: all).
     """
     o = trace.operations
-    o = o[o["level"].astype(str) == level].sort_values(["call", "op"], kind="stable")
+    o = o[o["level"].astype(str) == level]
+    if keys is not None:
+        o = o[o["key"].astype(str).isin(list(keys))]
+    o = o.sort_values(["call", "op"], kind="stable")
     outputs = [_json(x) for x in o["output"].astype(object)]
     keys = o["key"].astype(str).to_numpy()
     listed = sorted({k for k, out in zip(keys, outputs) if isinstance(out, list)})
