@@ -158,3 +158,16 @@ def test_unanswered_operations_are_unknown_with_no_return_time() -> None:
     open_ = ops[ops["ret"].isna()]
     assert (open_["outcome"].astype(str) == "unknown").all()
     assert not math.isnan(float(ops["call"].max()))
+
+
+def test_an_acknowledged_write_reaches_every_weaker_level_and_no_stronger_one() -> None:
+    settings = ConsistencySettings(strategy=DataTypeDriven(default="Sequential", types={"payment": "Causal"}))
+    trace = simulate(settings).run().trace
+    held = trace.replicas.assign(level=trace.replicas["level"].astype(str), key=trace.replicas["key"].astype(str))
+    keys = {lv: set(g["key"]) for lv, g in held.groupby("level")}
+    order = {k for k in keys["Sequential"] if k.startswith("order")}
+    payment = {k for k in keys["Causal"] if k.startswith("payment")}
+    assert order and payment
+    assert order <= keys["Causal"] and order <= keys["Eventual"]  # Sequential writes cascade down
+    assert payment <= keys["Eventual"] and not payment & keys["Sequential"]  # Causal ones do not go up
+    assert "Linearizable" not in keys  # no strategy, floor or fallback reaches it: not started

@@ -9,7 +9,9 @@ effect) and, with ``fallback``, the request is tried again one level down
 (Linearizable → Sequential → Causal → Eventual), never below the floor. Every attempt
 is a row of the ``operations`` table, recorded at its invocation and completed at its
 return. Writes pass the partition write gate first, when there is one: a refused
-write certainly did not happen (``fail``).
+write certainly did not happen (``fail``). An acknowledged write is also copied, in
+the background, to every weaker level's replicas (the seed's hybrid store), so a
+weaker read sees stronger writes; a stronger read does not see weaker writes.
 
 Tasks use the store through :meth:`ReplicatedStore.read_keys` (before they start)
 and :meth:`ReplicatedStore.write_keys` (when they end), in one session per task
@@ -62,6 +64,10 @@ _F = {f: i for i, f in enumerate(OPERATIONS)}
 _OUTCOME = {o: i for i, o in enumerate(OUTCOMES)}
 # Row positions in the recorder's operation rows.
 _OUTPUT, _RET, _RESULT, _REASON = 8, 12, 13, 14
+
+
+def _ignore(req: Request, outcome: str, output: Any) -> None:
+    """The reply to a cascaded write: nobody waits for it."""
 
 
 class StateError(ValueError):
@@ -256,6 +262,8 @@ class ReplicatedStore:
             self._inflight -= 1
             self.monitor.observe(self.env.now - now)
             self._close(row, outcome, output, None if outcome == OK else f"refused at {level.value}")
+            if outcome == OK and req.is_write:
+                self._cascade(req)
             if done is not None:
                 done(outcome, output, row[_REASON])
 
@@ -263,6 +271,16 @@ class ReplicatedStore:
         timeout = self.settings.timeout(level)
         self.env.timeout(timeout).callbacks.append(lambda _e: self._timed_out(req, row, timeout, done))
         self.protocols[level].submit(req)
+
+    def _cascade(self, req: Request) -> None:
+        """Copy an acknowledged write to every weaker level's replicas in the background
+        (the seed's hybrid store: a write at level L is visible in every weaker store),
+        as a write from the same client node carrying the client's context. It is no
+        client operation: it has no row and no timeout."""
+        for level, protocol in self.protocols.items():
+            if level.rank > req.level.rank:
+                protocol.submit(Request(req.op, req.key, "write", req.value, req.node, req.session.fork("cascade"),
+                                        level, _ignore))
 
     def _timed_out(self, req: Request, row: list[Any], timeout: float, done: Done | None) -> None:
         if req.done:
