@@ -87,7 +87,8 @@ def test_the_group_reaches_the_store_and_the_manifest(tmp_path: Path) -> None:
         strategy=settings.strategy, floors={"order": "Sequential"}, timeout_linearizable=0.8, hysteresis=2,
         healthy_ratio=0.95, tiers=(Tier.REGIONAL_CLOUD, Tier.CLOUD))
     assert isinstance(settings.strategy, DataTypeDriven)
-    assert settings.strategy.params() == {"default": "Causal"} and settings.strategy.types == {"payment": "Linearizable"}
+    assert settings.strategy.params() == {"default": "Causal"}
+    assert settings.strategy.types == {"payment": "Linearizable"}
     # Replicas on the two tiers named only (FullReplication): the regional cloud and the cloud.
     assert {sim.topology.nodes[i].tier for i in sim.store.replicas} == {Tier.REGIONAL_CLOUD, Tier.CLOUD}
     trace = sim.run().trace
@@ -105,7 +106,8 @@ def test_configs_without_it_keep_no_store_and_their_manifest(tmp_path: Path) -> 
 def test_defaults_are_the_settings_defaults_and_a_bare_strategy_name_works(tmp_path: Path) -> None:
     default = build(tmp_path, {**BASE, "consistency": {}}).store.settings
     assert default == ConsistencySettings(strategy=default.strategy)
-    assert isinstance(default.strategy, AdaptiveConsistency) and default.strategy.params() == AdaptiveConsistency().params()
+    assert isinstance(default.strategy, AdaptiveConsistency)
+    assert default.strategy.params() == AdaptiveConsistency().params()
     sim = build(tmp_path, {**BASE, "consistency": {"strategy": "fixed"}},
                 ["consistency.strategy.params.level=Causal"])
     assert isinstance(sim.store.settings.strategy, FixedLevel) and sim.store.settings.strategy.level == "Causal"
@@ -182,10 +184,10 @@ def test_a_level_no_protocol_serves_is_a_config_error(monkeypatch: pytest.Monkey
 
 def test_cli_reports_each_as_one_user_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path, _with(election_timeout_min=0.3, election_timeout_max=0.2))
-    rc, out, err = cli(capsys, "validate", path)
+    rc, _, err = cli(capsys, "validate", path)
     assert_user_error(rc, err, str(path), "consistency.election_timeout_min", "election_timeout_max")
     path = write(tmp_path, BASE)
-    rc, out, err = cli(capsys, "validate", path, "--set", "consistency.strategy.params.types.cart=Strong")
+    rc, _, err = cli(capsys, "validate", path, "--set", "consistency.strategy.params.types.cart=Strong")
     assert_user_error(rc, err, "--set consistency.strategy.params.types.cart=Strong", "types.cart", "Linearizable")
 
 
@@ -202,3 +204,26 @@ def test_the_group_and_strategies_are_listed_for_wfsim_params_and_the_tuner(
     assert "settings consistency (ConsistencySettings; under consistency)" in out
     assert "consistency adaptive (AdaptiveConsistency; under consistency.strategy.params)" in out
     assert all(f"    {p.name} " in out for p in (*ConsistencySettings.parameters, *AdaptiveConsistency.parameters))
+
+
+SHIPPED = Path(__file__).resolve().parents[2] / "experiments"
+
+
+def test_the_shipped_spectrum_builds_and_the_sweep_plans_each_level_with_and_without_a_partition() -> None:
+    from wfsim.experiments.batchfile import load_plan
+
+    path = SHIPPED / "consistency-spectrum.yaml"
+    sim = build_simulation(load_config(path), path.parent, str(path))
+    assert isinstance(sim.store.settings.strategy, AdaptiveConsistency) and sim.store.settings.clients > 0
+    assert len(sim.store.replicas) == len(sim.topology.nodes_of(Tier.EDGE_CLOUD, Tier.REGIONAL_CLOUD, Tier.CLOUD))
+    plan = load_plan(SHIPPED / "consistency-sweep.yaml")  # every scenario validated and built
+    assert len(plan.specs) == len(plan.scenarios) * len(plan.seeds) and len(plan.seeds) >= 3
+    strategies = {}
+    for spec in plan.specs:
+        group = spec.config["consistency"]["strategy"]
+        level = group.get("params", {}).get("level", group["name"])
+        strategies[spec.scenario] = (level, len(spec.config.get("faults", [])))
+    expected = {"linearizable": "Linearizable", "sequential": "Sequential", "causal": "Causal",
+                "eventual": "Eventual", "adaptive": "adaptive"}
+    assert strategies == {**{name: (level, 1) for name, level in expected.items()},
+                          **{f"{name}-nopart": (level, 0) for name, level in expected.items()}}

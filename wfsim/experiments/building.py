@@ -255,10 +255,9 @@ def consistency_strategy(name: str, params: dict[str, Any]) -> ConsistencyStrate
     return cls(**strategy.params(), **more) if more else strategy
 
 
-def _consistency(config: ExperimentConfig, topology: Topology, source: str) -> ConsistencySettings:
+def _consistency(group: Any, config: ExperimentConfig, topology: Topology, source: str) -> ConsistencySettings:
     """The settings of a config's ``consistency:`` group (its strategy built by name),
     its replicas placed on ``topology`` once to check they can be."""
-    group = config.consistency
     if config.fault_tolerance is not None:
         raise ConfigError(source, "consistency", "cannot be combined with fault_tolerance (replicated task copies "
                           "would write their state keys once per copy); remove one of the two groups")
@@ -343,7 +342,7 @@ def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", sourc
     if config.fault_tolerance is not None:
         settings["fault_tolerance"] = _settings_of(config.fault_tolerance, FaultToleranceSettings)
     if config.consistency is not None:
-        settings["consistency"] = _consistency(config, topology, source)
+        settings["consistency"] = _consistency(config.consistency, config, topology, source)
     health = []
     for i, change in enumerate(config.health):
         try:

@@ -8,6 +8,9 @@ their declarations (:mod:`wfsim.model.parameters`, as ``wfsim params`` lists the
       scheduling: priority                       # a fixed strategy
       rebalance: {interval: {low: 10, high: 120}, max_concurrent: [2, 4, 8], overhead: 1.5}
       faults: [{mttr: {low: 10, high: 300}}, all]  # the experiment's fault processes, in order
+      consistency:                               # a settings group with a strategy of its own
+        strategy: {name: [adaptive, data_type], params: {types: {order: [Linearizable, Causal]}}}
+        timeout_linearizable: {low: 0.1, high: 1.0}
 
 Under a strategy axis (``placement``, ``scheduling``, ``autoscaling``), ``strategy``
 is one name (fixed) or a list (a categorical dimension ``placement.strategy``; each
@@ -18,7 +21,10 @@ strategies is tuned, and without ``strategy`` either, the experiment's own strat
 is kept and nothing of it tuned. A settings group (``rebalance``; ``autoscaling``'s
 other keys) lists its parameters, or is ``all``; naming a group the experiment lacks
 switches it on. ``faults`` is a list, an entry per fault process of the experiment
-(in its order, possibly fewer), each like a settings group.
+(in its order, possibly fewer), each like a settings group. A group's own strategy
+(:data:`INNER_STRATEGIES`: ``consistency.strategy``) is an axis like ``placement``,
+its name under ``name``; ``data_type``'s ``types: {prefix: choices}`` makes each
+prefix's level a dimension ``types.<prefix>``.
 
 A parameter's entry is a value (fixed), a list (categorical choices), or a mapping
 ``{low, high, step, log}`` narrowing its declared range (``{}``: the declared range).
@@ -31,9 +37,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-import typing
 from typing import TYPE_CHECKING, Any
 
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
