@@ -388,7 +388,8 @@ def health_rule(available: np.ndarray, total: np.ndarray, p99: np.ndarray, setti
     """The health state the thresholds give (the seed's monitor): Healthy when the
     available share is at least ``healthy_ratio`` and the p99 below ``healthy_p99``,
     else Degraded, Critical likewise with their thresholds, else Emergency."""
-    ratio = np.divide(available, total, out=np.zeros(len(available)), where=np.asarray(total) > 0)
+    available, total, p99 = (np.asarray(a, dtype=float) for a in (available, total, p99))
+    ratio = np.divide(available, total, out=np.zeros(len(available)), where=total > 0)
     states = [h.value for h in SystemHealth]
     out = np.full(len(ratio), states[-1], dtype=object)
     for state in reversed(states[:-1]):
