@@ -22,6 +22,7 @@ from wfsim.model.workflow import Workflow
 from wfsim.trace.recorder import TraceRecorder
 
 if TYPE_CHECKING:
+    from wfsim.consistency.store import ReplicatedStore
     from wfsim.engine.autonomy import EdgeAutonomy
     from wfsim.policies.placement import PlacementStrategy
 
@@ -111,6 +112,9 @@ class WorkflowExecutor:
         self.end_check: Callable[[WorkflowRun, int, NodeRuntime], str | None] | None = None
         #: Edge autonomy, asked first where to place each task (None: the cloud places all).
         self.autonomy: EdgeAutonomy | None = None
+        #: Replicated state: a task reads its state keys once its inputs are in and
+        #: writes them when it ends, before its successors go on (None: no state).
+        self.state: ReplicatedStore | None = None
 
     def submit(self, spec: Workflow, workload: str, origin: int, work: np.ndarray | None = None) -> WorkflowRun:
         """Start a new instance of ``spec`` submitted from node index ``origin``."""
@@ -185,6 +189,16 @@ class WorkflowExecutor:
         if run._waiting_inputs[task]:
             return
         node = self.nodes[dst]
+        if (self.state is not None and run.state is WorkflowState.RUNNING and node.up
+                and self.state.read_keys(run, task, dst, lambda: self._ready(run, task, node),
+                                         lambda reason: self._fail(run, task, dst, reason))):
+            return  # ready once its state keys are read
+        self._ready(run, task, node)
+
+    def _ready(self, run: WorkflowRun, task: int, node: NodeRuntime) -> None:
+        """Task ``task`` of ``run`` has its inputs (and its state) on ``node``: queue it."""
+        now = self.env.now
+        dst = node.index
         if run.state is not WorkflowState.RUNNING or not node.up:
             node.reserve(-run.work_of(task))  # never runs: the workflow failed, or the node is down
             if not node.up:
@@ -212,7 +226,15 @@ class WorkflowExecutor:
                 node.reserve(run.work_of(task))  # the end released it; _fail releases it again
                 self._fail(run, task, node.index, reason)
                 return
+        if (self.state is not None and run.state is WorkflowState.RUNNING
+                and self.state.write_keys(run, task, node.index, lambda: self._finished(run, task, node, duration),
+                                          lambda reason: self._write_failed(run, task, node, reason))):
+            return  # done once its state keys are written
         self._finished(run, task, node, duration)
+
+    def _write_failed(self, run: WorkflowRun, task: int, node: NodeRuntime, reason: str) -> None:
+        node.reserve(run.work_of(task))  # the end released it; _fail releases it again
+        self._fail(run, task, node.index, reason)
 
     def _finished(self, run: WorkflowRun, task: int, node: NodeRuntime, duration: float) -> None:
         """Task ``task`` of ``run`` has succeeded on ``node``: tell the strategies and

@@ -14,6 +14,10 @@ import numpy as np
 import simpy
 from simpy.core import URGENT
 
+from wfsim.consistency.clients import StateClients
+from wfsim.consistency.protocols import PROTOCOLS
+from wfsim.consistency.settings import ConsistencySettings
+from wfsim.consistency.store import ReplicatedStore
 from wfsim.engine.autonomy import AutonomySettings, EdgeAutonomy
 from wfsim.engine.autoscaling import AutoscalingLoop, AutoscalingSettings
 from wfsim.engine.cluster import Cluster
@@ -191,6 +195,11 @@ class Simulation:
             (:class:`~wfsim.engine.faults.FaultInjector`), drawn up to ``until`` (or,
             without it, twice ``duration``). With faults, the run changes a copy of
             ``topology`` (``sim.topology``).
+        consistency: Replicated key-value state (``sim.store``,
+            :class:`~wfsim.consistency.store.ReplicatedStore`): tasks read their
+            ``state_keys`` before they start and write them when they end, at the
+            level the settings' strategy chooses; with ``partition_handling`` the
+            write gate judges every write. None (default): no state is kept.
 
     Example:
         >>> from wfsim import Simulation, Workload, Poisson, hierarchical, chain
@@ -224,6 +233,7 @@ class Simulation:
         faults: Sequence[FaultProcess] = (),
         autonomy: AutonomySettings | None = None,
         fault_tolerance: FaultToleranceSettings | None = None,
+        consistency: ConsistencySettings | None = None,
     ) -> None:
         # Parsed first: the recorder's callables depend on it, and the engine's parts
         # below capture them.
@@ -296,7 +306,8 @@ class Simulation:
         #: fault and autonomy properties read their thresholds there).
         self.settings: dict[str, Tunable] = {name: group for name, group in (
             ("detection", detection), ("leases", leases), ("partition_handling", partition_handling),
-            ("autonomy", autonomy), ("fault_tolerance", fault_tolerance)) if group is not None}
+            ("autonomy", autonomy), ("fault_tolerance", fault_tolerance), ("consistency", consistency))
+            if group is not None}
         self.detector: FailureDetector | None = None
         self.leases: LeaseKeeper | None = None
         self.write_gate: WriteGate | None = None
@@ -315,7 +326,8 @@ class Simulation:
             self.detector.on_suspect.append(self.executor.on_node_suspected)
             if partition_handling is not None:
                 self.write_gate = WriteGate(self.detector, self.recorder, partition_handling)
-                self.executor.end_check = self.write_gate.check
+                if consistency is None:  # else the store asks the gate about every write
+                    self.executor.end_check = self.write_gate.check
                 mode = self.executor.mode
                 self.write_gate.fault_tolerance = lambda run: mode  # MultiMaster writes pass the gate
         self.autonomy: EdgeAutonomy | None = None
@@ -323,6 +335,22 @@ class Simulation:
             self.autonomy = self.executor.autonomy = EdgeAutonomy(
                 self.env, self.cluster, self.executor, self.placement, self.recorder, autonomy, self.random.stream)
             self.add_background(self.autonomy.pending)
+        self.store: ReplicatedStore | None = None
+        self.clients: StateClients | None = None
+        if consistency is not None:
+            if fault_tolerance is not None:
+                raise ValueError("consistency cannot be combined with fault_tolerance yet (replicated task copies "
+                                 "would write their state keys once per copy)")
+            self.store = self.executor.state = ReplicatedStore(
+                self.env, topology, self.nodes, self.network, self.recorder, consistency, PROTOCOLS,
+                self.random.stream, self.add_background, self.detector, self.write_gate)
+            self.faults.on_crash.append(self.store.on_crash)
+            self.faults.on_recover.append(self.store.on_recover)
+            if until is None:
+                # As the detector's: periodic protocol rounds stop once the work is done.
+                self.store.quiet = lambda: self.env.now >= self.duration and not self.executor.active
+            if consistency.clients:
+                self.clients = StateClients(self.env, self.store, self.duration, self.random.stream)
 
     def set_health(self, node: str, status: HealthStatus | str, at: float | None = None,
                    evacuate: bool = False) -> None:
@@ -470,6 +498,8 @@ class Simulation:
                 self.env.run(until=self.until)
             wall = time.perf_counter() - wall
             horizon = float(self.env.now if self.until is None else self.until)
+            if self.store is not None:
+                self.store.finish()
             manifest = run_manifest(
                 self.seed, self.config, duration=self.duration, until=self.until,
                 network=self.fidelity.value, placement=type(self.placement).__name__,

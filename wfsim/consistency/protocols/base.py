@@ -16,7 +16,8 @@ end is down, and is counted per protocol and kind (the trace's ``messages`` tabl
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -62,6 +63,26 @@ class Session:
     def fork(self, client: str) -> Session:
         """A new session for ``client`` that starts with this one's context."""
         return Session(client, dict(self.clock), self.level)
+
+    @contextmanager
+    def consistency(self, level: ConsistencyLevel | str) -> Iterator[Session]:
+        """Within the block, this session's operations ask for ``level`` (the seed's
+        ``with_consistency``; here for reads and writes alike).
+
+        Example:
+            >>> s = Session("alice")
+            >>> with s.consistency("Linearizable"):
+            ...     s.level.value
+            'Linearizable'
+            >>> s.level is None
+            True
+        """
+        previous = self.level
+        self.level = ConsistencyLevel.parse(level)
+        try:
+            yield self
+        finally:
+            self.level = previous
 
 
 @dataclass(eq=False)
