@@ -53,6 +53,12 @@ def test_levels_differ_a_stale_read_is_sequential_but_not_linearizable() -> None
     lin = [r[:9] + ("Linearizable", "Linearizable") + r[11:] for r in stale]
     v = verdict(with_state(operations=lin), "level-histories")
     assert v.verdict == "false" and "not linearizable" in v.first.explanation
+    # a Sequential read of a Linearizable write: the store copied it down
+    copied = [op(1, "a", "write", "x", 0.0, 0.1), op(2, "b", "read", "x", 0.2, 0.3, 1, level="Sequential")]
+    assert verdict(with_state(operations=copied), "level-histories").holds
+    # a Linearizable read of a Sequential write: nothing is copied up
+    upward = [op(1, "a", "write", "x", 0.0, 0.1, level="Sequential"), op(2, "b", "read", "x", 0.2, 0.3, 1)]
+    assert verdict(with_state(operations=upward), "level-histories").verdict == "false"
     # Eventual promises no order: not judged here.
     ev = [r[:9] + ("Eventual", "Eventual") + r[11:] for r in stale]
     assert verdict(with_state(operations=ev), "level-histories").verdict == NOT_APPLICABLE
@@ -204,4 +210,9 @@ def test_state_replay() -> None:
     for held in ("6", "[5, 99]"):
         bad = replicas[:3] + [("Eventual", "x", "cloud", held)]
         v = verdict(with_state(operations=ops, raft=raft, replicas=bad), "state-replay")
-        assert v.verdict == "false" and "which no write at that level wrote" in v.first.explanation
+        assert v.verdict == "false" and "which no write at that level or a stronger one" in v.first.explanation
+    # a Linearizable write copied down to Eventual is fine there; an Eventual one never goes up
+    down = replicas[:3] + [("Eventual", "x", "cloud", "[2, 5]")]
+    assert verdict(with_state(operations=ops, raft=raft, replicas=down), "state-replay").holds
+    up = [("Linearizable", "x", "edge-0", "5"), *replicas[1:]]
+    assert verdict(with_state(operations=ops, raft=raft, replicas=up), "state-replay").verdict == "false"

@@ -157,7 +157,8 @@ def _level_histories(view: TraceView) -> Findings:
     found, checked = [], 0
     for level, checker in _CHECKERS.items():
         history = from_trace(view.trace, level)
-        if not len(history):
+        served = sum(not str(o.process).startswith("cascade/") for o in history)
+        if not served:
             continue
         checked += 1
         try:
@@ -172,11 +173,11 @@ def _level_histories(view: TraceView) -> Findings:
         at = float(involved["call"].max()) if len(involved) else None
         if verdict == "violation":
             why = cex.description if cex is not None else reason
-            text = f"the {len(history)} attempts served {level} are not {checker}" + (
+            text = f"the {served} attempts served {level} are not {checker}" + (
                 f" (key {cex.key})" if cex is not None and cex.key is not None else "") + f": {why}"
             found.append(_finding("level", level, at, text, _slice(involved)))
         else:
-            found.append(_finding("level", level, at, f"the {checker} check of the {len(history)} attempts served "
+            found.append(_finding("level", level, at, f"the {checker} check of the {served} attempts served "
                                   f"{level} ran out of its budget: {reason}", [], INCONCLUSIVE.value))
     return Findings(checked, _violations(found))
 
@@ -189,8 +190,9 @@ LEVEL_HISTORIES = Invariant(
 
     Per level, :func:`~wfsim.verify.history.from_trace` makes the attempts served at
     it one register history (every write writes its own op id; a timed-out attempt
-    may have taken effect; keys whose reads returned lists are no registers and are
-    left out), checked with :func:`~wfsim.verify.history.check_history` (Causal: the
+    may have taken effect; a write acknowledged at a stronger level is copied down
+    and may take effect any time after; keys whose reads returned lists are no
+    registers and are left out), checked with :func:`~wfsim.verify.history.check_history` (Causal: the
     bad patterns of causal consistency, Bouajjani et al. 2017).  A check that runs
     out of its budget (:data:`CHECK_SECONDS`, :data:`CHECK_STATES`) is
     ``inconclusive``, never a pass.  Eventual attempts promise no order (P15 judges
@@ -325,7 +327,7 @@ def quiescent(view: TraceView) -> tuple[bool, str]:
                         ("a link outage", link_outages(trace))):
         if len(frame) and frame["open"].to_numpy(dtype=bool).any():
             return False, f"{name} was still in force when the run ended"
-    interval = config(view, "consistency").get("anti_entropy_interval")
+    interval = settings(view).get("anti_entropy_interval")
     if interval is None:
         return False, "the manifest records no consistency.anti_entropy_interval to judge quiescence by"
     ops = operations(view) if _has_ops(view) else None
@@ -408,13 +410,14 @@ def _health_checks(view: TraceView) -> Findings:
     t = h["time"].to_numpy(dtype=float)
     available, total = h["available"].to_numpy(dtype=np.int64), h["total"].to_numpy(dtype=np.int64)
     observed, health = h["observed"].astype(str).to_numpy(dtype=object), h["health"].astype(str).to_numpy(dtype=object)
-    settings = config(view, "consistency")
+    given = settings(view)
     found = []
     bad_counts = (available < 0) | (available > total)
-    rule = health_rule(available, total, h["p99"].to_numpy(dtype=float), settings) if all(
-        k in settings for k in _THRESHOLDS) else observed
-    hysteresis = int(settings.get("hysteresis", 0))
+    rule = health_rule(available, total, h["p99"].to_numpy(dtype=float), given) if all(
+        k in given for k in _THRESHOLDS) else observed
+    hysteresis = int(given.get("hysteresis", 0))
     before = SystemHealth.HEALTHY.value
+    streak = 0  # checks in a row whose observation differed from the state in force
     for k in range(len(h)):
         problem = None
         if bad_counts[k]:
@@ -423,12 +426,13 @@ def _health_checks(view: TraceView) -> Findings:
             problem = (f"observed {observed[k]}, but {available[k]}/{total[k]} available with p99 "
                        f"{h['p99'].iloc[k]:.6g} s gives {rule[k]}")
         else:
-            held = observed[max(0, k - hysteresis):k + 1]
-            steady = len(held) == hysteresis + 1 and (held == observed[k]).all()
-            expected = observed[k] if steady else before
+            streak = 0 if observed[k] == before else streak + 1
+            expected = observed[k] if streak > hysteresis else before
             if health[k] != expected:
+                held = observed[max(0, k - hysteresis):k + 1]
                 problem = (f"{health[k]} in force after {before}, but the last {len(held)} checks observed "
                            f"{', '.join(held)} (hysteresis {hysteresis}): {expected} should be")
+            streak = 0 if health[k] != before else streak
         if problem:
             rows = h.iloc[max(0, k - 5):k + 1].assign(table="health")
             found.append(_finding("health check", f"t={t[k]:.6g}", float(t[k]), problem,
@@ -446,16 +450,24 @@ HEALTH_CHECKS = Invariant(
     :func:`health_rule` of ``available/total`` and ``p99`` with the thresholds of the
     manifest's ``consistency`` settings (not judged when it records none); the state
     in force (``health``, Healthy before the first check) becomes the observed state
-    exactly when this check and the ``hysteresis`` checks before it all observed it,
-    and stays as it was otherwise (without hysteresis it is the observed state).
-    Counts the checks.
+    exactly when this check and the ``hysteresis`` checks before it all observed a
+    state other than the one in force, and stays as it was otherwise (without
+    hysteresis it is the observed state).  Counts the checks.
     """,
     _health_checks, unit="health checks", applies=_has_health,
 )
 
 
+def settings(view: TraceView) -> dict[str, Any]:
+    """The run's ``consistency`` settings: the parameters the manifest records at its
+    top level, over what the config it was built from says (floors, the strategy)."""
+    manifest = view.trace.manifest
+    built = (manifest.get("config") or {}).get("consistency")
+    return {**(built if isinstance(built, dict) else {}), **config(view, "consistency")}
+
+
 def _floors(view: TraceView) -> dict[str, str]:
-    floors = config(view, "consistency").get("floors") or {}
+    floors = settings(view).get("floors") or {}
     return {str(k): ConsistencyLevel.parse(v).value for k, v in floors.items()}
 
 
@@ -614,18 +626,20 @@ def _state_replay(view: TraceView) -> Findings:
                                       f"{node}'s applied writes of {key} end with "
                                       f"{'op ' + str(want) if want is not None else 'none'}, but it holds "
                                       f"{json.dumps(has)}", _slice(ops[ops["op"] == want]) if want is not None else []))
-    # Every other value a replica holds was written at its level, by a write that was not refused.
+    # Every other value a replica holds was written at its level or a stronger one
+    # (copied down), by a write that was not refused.
     possible = ops[(ops["f"] == "write") & (ops["outcome"] != "fail")]
-    written = set(zip(possible["level"], possible["value"].map(_hashable)))
+    strongest = possible.groupby(possible["value"].map(_hashable))["level"].agg(lambda s: min(s.map(_RANK)))
     for level, key, node, value in reps.itertuples(index=False):
         for v in (value if isinstance(value, list) else [value]):
             if v is None:
                 continue
             checked += 1
-            if (level, _hashable(v)) not in written:
+            if strongest.get(_hashable(v), len(LEVELS)) > _RANK[level]:
                 found.append(_finding("key", f"{key} ({level})", view.horizon,
                                       f"{node} holds {json.dumps(v)} for {key} at {level}, which no write at that "
-                                      "level wrote (or only a refused one)", _slice(ops[ops["op"] == v])))
+                                      "level or a stronger one wrote (or only a refused one)",
+                                      _slice(ops[ops["op"] == v])))
     return Findings(checked, _violations(found))
 
 

@@ -3,7 +3,8 @@
 The trace's ``operations`` table holds one row per *attempt* (a request timed out at
 one level is tried again one level down under the same ``request``);
 :func:`from_trace` makes each attempt one :class:`Operation`, so that the attempts
-served at one level form that level's history, checked with that level's checker.
+served at one level form that level's history, checked with that level's checker
+(with the copies of stronger levels' acknowledged writes the store makes there).
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ def from_trace(trace: Any, level: str | None = None, keys: Iterable[str] | None 
     ``call``, ``ret`` and ``status`` (``unknown`` → ``info``, returning at infinity:
     it may have taken effect at any time after its call).
 
+    The store copies every write acknowledged at a level to each weaker level's
+    replicas in the background, so a level's history (``level`` given) also holds,
+    for each write acknowledged at a stronger level, an indeterminate write of the
+    same id and value by a process of its own (``cascade/<op id>``), invoked at the
+    acknowledgement: it may take effect at that level any time after.
+
     Two adjustments keep the history faithful to the run:
 
     * a client's call at the very instant its previous operation returned (a local
@@ -49,19 +56,25 @@ def from_trace(trace: Any, level: str | None = None, keys: Iterable[str] | None 
         keys: Only these keys; ``None``: all.
 
     Returns:
-        The history, in call order, with ``metadata`` ``source`` ``"trace"``,
+        The history, in call order (then op id), with ``metadata`` ``source`` ``"trace"``,
         ``level``, ``excluded_keys`` and ``excluded``.
 
     Raises:
         ValueError: ``level`` is no consistency level.
     """
     ops = trace.operations
+    copies = ops.iloc[:0]
     if level is not None:
         from wfsim.model.enums import ConsistencyLevel
 
-        level = ConsistencyLevel.parse(level).value
-        ops = ops[ops["level"].astype(str) == level]
+        chosen = ConsistencyLevel.parse(level)
+        level = chosen.value
+        served = ops["level"].astype(str)
+        stronger = [lv.value for lv in ConsistencyLevel if lv.rank < chosen.rank]
+        copies = ops[served.isin(stronger) & (ops["f"].astype(str) == "write") & (ops["outcome"].astype(str) == "ok")]
+        ops = ops[served == level]
     if keys is not None:
+        copies = copies[copies["key"].astype(str).isin(list(keys))]
         ops = ops[ops["key"].astype(str).isin(list(keys))]
     ops = ops.sort_values(["call", "op"], kind="stable")
     key = ops["key"].astype(str).to_numpy(dtype=object)
@@ -85,6 +98,12 @@ def from_trace(trace: Any, level: str | None = None, keys: Iterable[str] | None 
             ret = last_ret[client] = max(ret, call)
         out.append(Operation(int(op), client, f, k, value, output if f == "read" else None, call, ret,
                              status))  # type: ignore[arg-type]  # a status of STATUS
+    for op, k, value, acked in zip(copies["op"].tolist(), copies["key"].astype(str).tolist(),
+                                   copies["value"].astype(object), copies["ret"].tolist()):
+        if k not in listed:
+            out.append(Operation(int(op), f"cascade/{op}", "write", k, json.loads(value), None, acked, math.inf,
+                                 "info"))
+    out.sort(key=lambda o: (o.call, o.id))
     return History(out, {"source": "trace", "level": level, "excluded_keys": listed,
                          "excluded": int((~keep).sum())})
 
