@@ -298,7 +298,7 @@ def _run_history(directory: Path, level: str | None) -> Any:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise UserError(f"{directory}: cannot read the trace ({exc})") from None
     history = from_trace(trace, level)
-    if not len(history):
+    if not history.metadata["served"]:
         at = f" served at {history.metadata['level']}" if level else ""
         raise UserError(f"{directory}: the run has no replicated-state operations{at}"
                         + (" (only keys whose reads returned lists, which are no registers)"

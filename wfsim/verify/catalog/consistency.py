@@ -157,7 +157,7 @@ def _level_histories(view: TraceView) -> Findings:
     found, checked = [], 0
     for level, checker in _CHECKERS.items():
         history = from_trace(view.trace, level)
-        served = sum(not str(o.process).startswith("cascade/") for o in history)
+        served = history.metadata["served"]
         if not served:
             continue
         checked += 1

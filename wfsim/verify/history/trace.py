@@ -56,8 +56,9 @@ def from_trace(trace: Any, level: str | None = None, keys: Iterable[str] | None 
         keys: Only these keys; ``None``: all.
 
     Returns:
-        The history, in call order (then op id), with ``metadata`` ``source`` ``"trace"``,
-        ``level``, ``excluded_keys`` and ``excluded``.
+        The history, in call order (then op id), with ``metadata`` ``source``
+        ``"trace"``, ``level``, ``served`` (the attempts, copies not counted),
+        ``excluded_keys`` and ``excluded``.
 
     Raises:
         ValueError: ``level`` is no consistency level.
@@ -98,13 +99,14 @@ def from_trace(trace: Any, level: str | None = None, keys: Iterable[str] | None 
             ret = last_ret[client] = max(ret, call)
         out.append(Operation(int(op), client, f, k, value, output if f == "read" else None, call, ret,
                              status))  # type: ignore[arg-type]  # a status of STATUS
+    served = len(out)
     for op, k, value, acked in zip(copies["op"].tolist(), copies["key"].astype(str).tolist(),
                                    copies["value"].astype(object), copies["ret"].tolist()):
         if k not in listed:
             out.append(Operation(int(op), f"cascade/{op}", "write", k, json.loads(value), None, acked, math.inf,
                                  "info"))
     out.sort(key=lambda o: (o.call, o.id))
-    return History(out, {"source": "trace", "level": level, "excluded_keys": listed,
+    return History(out, {"source": "trace", "level": level, "served": served, "excluded_keys": listed,
                          "excluded": int((~keep).sum())})
 
 
