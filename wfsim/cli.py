@@ -19,9 +19,8 @@
     Prints means with 95% intervals and paired differences from the baseline; ``--retry-failed``
     runs failed runs again; exit status 1 if any run failed.
 ``wfsim check-history FILE… [--model register|kv] [--consistency …] [--format …] [--jobs K]``
-    Check operation histories (wfsim JSONL, Jepsen log, EDN, or a run directory's attempts at that
-    level) for a consistency model: one JSON line per file with ``verdict`` ``ok``, ``violation`` or
-    ``unknown``; a file with a user error gets a line on stderr, and the exit status is then 2.
+    Check histories (wfsim JSONL, Jepsen log, EDN; a run directory: its attempts at that level) for a
+    consistency model: a JSON line per file with its ``verdict``; a user error: a line on stderr, exit 2.
 ``wfsim history DIR [--level L] [--format jsonl|edn] [--out FILE [--force]]``
     Write a run's replicated-state operations as a history (:func:`wfsim.verify.history.from_trace`).
 ``wfsim params [NAME …] [--json]``
