@@ -183,7 +183,7 @@ def _level_histories(view: TraceView) -> Findings:
 
 
 LEVEL_HISTORIES = Invariant(
-    "P11", "level-histories", "P11, P13, overview §3; part 1 §1.9–1.11",
+    "P11", "level-histories", "P11, overview §3; part 1 §1.9–1.11; seed l.1515–2403 (linearizable, causal, hybrid stores)",
     """The attempts served at each level form a history that level's checker accepts:
     Linearizable ones linearizable, Sequential ones sequentially consistent, Causal
     ones causally consistent.
@@ -284,7 +284,7 @@ def _hashable(value: Any) -> Any:
 
 
 SESSION_GUARANTEES = Invariant(
-    "P14", "session-guarantees", "P14, overview §3; part 1 §1.10",
+    "P14", "session-guarantees", "P14, overview §3; part 1 §1.10; seed l.1826–2059 (CausalStore sessions)",
     """Read-your-writes and monotonic reads hold in every session at Causal and
     stronger levels.
 
@@ -365,7 +365,7 @@ def _convergence(view: TraceView) -> Findings:
 
 
 CONVERGENCE = Invariant(
-    "P15", "convergence", "P15, overview §3; part 1 §1.10",
+    "P15", "convergence", "P15, overview §3; part 1 §1.10–1.11; seed l.1826–2403 (replication, hybrid store)",
     """After writes stop and the network heals, all replicas of a key hold the same
     value, at every level.
 
@@ -442,7 +442,7 @@ def _health_checks(view: TraceView) -> Findings:
 
 
 HEALTH_CHECKS = Invariant(
-    "P16", "health-checks", "P16, overview §3; part 1 §1.12",
+    "P16", "health-checks", "P16, overview §3; part 1 §1.12; seed l.2405–2677 (SystemHealth monitor)",
     """Each health check's observed state is the threshold rule on what it measured,
     and the state in force changes only as the hysteresis allows.
 
@@ -504,7 +504,7 @@ def _fallback_chain(view: TraceView) -> Findings:
 
 
 FALLBACK_CHAIN = Invariant(
-    "P16", "fallback-chain", "P16, overview §3; part 1 §1.12 (get_with_timeout)",
+    "P16", "fallback-chain", "P16, overview §3; part 1 §1.12; seed l.2405–2677 (get_with_timeout)",
     """Within one request, the level only descends the fallback chain, one attempt per
     level at most, each after the previous one timed out.
 
@@ -537,7 +537,7 @@ def _key_floors(view: TraceView) -> Findings:
 
 
 KEY_FLOORS = Invariant(
-    "P16", "key-floors", "P16, overview §3 (a floor per key, the workbench's addition)",
+    "P16", "key-floors", "P16, overview §3 (a floor per key, the workbench's addition); seed l.2405–2677",
     """No attempt is served below its key's floor.
 
     Each attempt on a key whose data type (the prefix before ``:``) has a floor in
@@ -577,7 +577,7 @@ def _resolution_merge(view: TraceView) -> Findings:
 
 
 RESOLUTION_MERGE = Invariant(
-    "P21", "resolution-merge", "P21, overview §3; part 1 §1.10",
+    "P21", "resolution-merge", "P21, overview §3; part 1 §1.10; seed l.1826–2059 (conflict resolution)",
     """After healing, conflicts are merged by the resolver, whose result is not
     dominated by any input: at most all versions but one are lost, and none unless
     the resolver is last-writer-wins.
@@ -644,7 +644,7 @@ def _state_replay(view: TraceView) -> Findings:
 
 
 STATE_REPLAY = Invariant(
-    "P10", "state-replay", "P10, overview §3 (event sourcing)",
+    "P10", "state-replay", "P10, overview §3; part 1 §1.8; seed l.1289–1511 (EventSourcing replay)",
     """Replaying the apply log gives the final state: each Raft member's applied
     writes end, per key, with the value it holds; and every value any replica holds
     was written.
