@@ -58,26 +58,26 @@ def staleness(trace: Trace) -> pd.DataFrame:
     f = ok["f"].astype(str)
     writes = ok[f == "write"]
     reads = ok[f == "read"].sort_values(["call", "op"], kind="stable")
-    acked: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # key -> (ack times, op ids), by ack time
+    # key -> (ack times, op ids, op id -> its place), in ack order
+    acked: dict[str, tuple[np.ndarray, np.ndarray, dict[int, int]]] = {}
     for key, rows in writes.groupby(writes["key"].astype(str), sort=False):
         rows = rows.sort_values(["ret", "op"], kind="stable")
-        acked[str(key)] = (rows["ret"].to_numpy(dtype=float), rows["op"].to_numpy(dtype=np.int64))
-    empty = (np.empty(0), np.empty(0, dtype=np.int64))
+        ids = rows["op"].to_numpy(dtype=np.int64)
+        acked[str(key)] = (rows["ret"].to_numpy(dtype=float), ids, {int(w): k for k, w in enumerate(ids)})
+    empty: tuple[np.ndarray, np.ndarray, dict[int, int]] = (np.empty(0), np.empty(0, dtype=np.int64), {})
     out: dict[str, list[Any]] = {c: [] for c in ("returned", "latest", "stale", "versions", "staleness")}
     for key, call, text in zip(reads["key"].astype(str), reads["call"].to_numpy(dtype=float),
                                reads["output"].astype(object)):
-        times, ids = acked.get(key, empty)
+        times, ids, place = acked.get(key, empty)
         known = int(np.searchsorted(times, call, side="left"))  # acknowledged strictly before the call
         value = _json(text)
         members = value if isinstance(value, list) else [value]
-        position = {int(w): k for k, w in enumerate(ids[:known])}
         written = [m for m in members if isinstance(m, int) and not isinstance(m, bool)]
-        if any(m not in position for m in written) and written:
-            newest = known  # a write not acknowledged before the call: fresh
-        else:
-            newest = max((position[m] + 1 for m in written), default=0)
+        # A member's place among the writes acknowledged before the call (inf: not one of them).
+        position = {m: (place[m] if place.get(m, known) < known else math.inf) for m in written}
+        newest = min(known, max((position[m] + 1 for m in written), default=0))  # inf: fresh
         versions = known - newest
-        out["returned"].append(max(written, key=lambda m: position.get(m, math.inf)) if written else -1)
+        out["returned"].append(max(written, key=lambda m: position[m]) if written else -1)
         out["latest"].append(int(ids[known - 1]) if known else -1)
         out["stale"].append(versions > 0)
         out["versions"].append(versions)

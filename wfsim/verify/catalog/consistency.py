@@ -471,11 +471,32 @@ def _floors(view: TraceView) -> dict[str, str]:
     return {str(k): ConsistencyLevel.parse(v).value for k, v in floors.items()}
 
 
+def _suspect_requests(ops: pd.DataFrame, floors: dict[str, str]) -> np.ndarray:
+    """The requests some attempt of which may break the chain (a quick vectorised
+    pass; :func:`_fallback_chain` explains each)."""
+    o = ops.sort_values(["request", "attempt"], kind="stable")
+    request = o["request"].to_numpy()
+    rank = o["level"].map(_RANK).to_numpy()
+    asked = o["requested"].map(_RANK).to_numpy()
+    first = np.r_[True, request[1:] != request[:-1]]
+    last = np.r_[request[1:] != request[:-1], True]
+    position = np.arange(len(o)) - np.maximum.accumulate(np.where(first, np.arange(len(o)), 0))
+    floor = o["key"].map(lambda k: _RANK.get(floors.get(key_type(k), ""), -1)).to_numpy()
+    later = ~first
+    bad = (o["attempt"].to_numpy() != position) | (position >= len(LEVELS))
+    bad |= later & ((rank <= np.r_[0, rank[:-1]]) | (asked != np.r_[0, asked[:-1]])
+                    | (o["call"].to_numpy() < np.r_[0.0, o["ret"].to_numpy()[:-1]]))
+    bad |= first & ((rank > asked) | ((rank < asked) & (rank != floor)))
+    bad |= ~last & (o["outcome"].to_numpy() != "unknown")
+    return np.unique(request[bad])
+
+
 def _fallback_chain(view: TraceView) -> Findings:
     ops = operations(view)
     floors = _floors(view)
+    suspects = ops[ops["request"].isin(_suspect_requests(ops, floors))]
     found = []
-    for request, rows in ops.sort_values(["request", "attempt"], kind="stable").groupby("request", sort=False):
+    for request, rows in suspects.sort_values(["request", "attempt"], kind="stable").groupby("request", sort=False):
         attempts = rows["attempt"].to_numpy()
         ranks = rows["level"].map(_RANK).to_numpy()
         first: Any = rows.iloc[0]
@@ -629,7 +650,7 @@ def _state_replay(view: TraceView) -> Findings:
     # Every other value a replica holds was written at its level or a stronger one
     # (copied down), by a write that was not refused.
     possible = ops[(ops["f"] == "write") & (ops["outcome"] != "fail")]
-    strongest = possible.groupby(possible["value"].map(_hashable))["level"].agg(lambda s: min(s.map(_RANK)))
+    strongest = possible["level"].map(_RANK).groupby(possible["value"].map(_hashable).to_numpy()).min()
     for level, key, node, value in reps.itertuples(index=False):
         for v in (value if isinstance(value, list) else [value]):
             if v is None:
