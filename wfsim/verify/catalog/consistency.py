@@ -183,7 +183,7 @@ def _level_histories(view: TraceView) -> Findings:
 
 
 LEVEL_HISTORIES = Invariant(
-    "P11", "level-histories", "P11, overview §3; part 1 §1.9–1.11; seed l.1515–2403 (linearizable, causal, hybrid stores)",
+    "P11", "level-histories", "P11, overview §3; part 1 §1.9–1.11; seed l.1515–2403 (linearizable, hybrid stores)",
     """The attempts served at each level form a history that level's checker accepts:
     Linearizable ones linearizable, Sequential ones sequentially consistent, Causal
     ones causally consistent.
