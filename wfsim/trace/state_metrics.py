@@ -75,7 +75,7 @@ def staleness(trace: Trace) -> pd.DataFrame:
         written = [m for m in members if isinstance(m, int) and not isinstance(m, bool)]
         # A member's place among the writes acknowledged before the call (inf: not one of them).
         position = {m: (place[m] if place.get(m, known) < known else math.inf) for m in written}
-        newest = min(known, max((position[m] + 1 for m in written), default=0))  # inf: fresh
+        newest = int(min(known, max((position[m] + 1 for m in written), default=0)))  # inf: fresh
         versions = known - newest
         out["returned"].append(max(written, key=lambda m: position[m]) if written else -1)
         out["latest"].append(int(ids[known - 1]) if known else -1)
