@@ -631,9 +631,11 @@ def _state_replay(view: TraceView) -> Findings:
     checked = 0
     if len(applied):
         a = pd.DataFrame({"node": applied["node"].astype(str).to_numpy(dtype=object),
+                          "time": applied["time"].to_numpy(dtype=float),
                           "index": applied["index"].to_numpy(dtype=np.int64),
                           "op": applied["op"].to_numpy(dtype=np.int64)})
-        a = a[a["op"].isin(writes.index)].sort_values(["node", "index"], kind="stable")
+        # In the order they were applied (a member that lost its state applies again).
+        a = a[a["op"].isin(writes.index)].sort_values(["node", "time", "index"], kind="stable")
         a["key"] = writes.loc[a["op"], "key"].to_numpy()
         replayed = a.groupby(["node", "key"], sort=True)["op"].last()
         held = reps[reps["level"] == lin].set_index(["node", "key"])["value"]
@@ -672,7 +674,7 @@ STATE_REPLAY = Invariant(
 
     The trace's apply log is Raft's (``raft`` rows ``apply``; their ``op`` joined to
     ``operations`` gives the key and value, a write's value being its op id): per
-    member and key, the last write applied (in index order) is what its
+    member and key, the last write applied (in time order) is what its
     Linearizable replica holds when the run ends (``replicas``), and a key it holds
     a value for had a write applied.  The other levels record no log: each value
     (and sibling or set member) a replica holds is the op id of a write attempt
