@@ -41,6 +41,19 @@ def test_staleness_by_hand() -> None:
     assert frame.loc[7, "level"] == "Causal" and frame.loc[7, "key"] == "k" and frame.loc[7, "client"] == "d"
 
 
+def test_concurrent_writes_are_never_counted_newer() -> None:
+    # w1 takes long (acknowledged at 3), w2 overlaps it and is acknowledged first: either
+    # may have taken effect last. w3 starts after w1's acknowledgement: certainly newer.
+    rows = [op(1, "a", "write", "c", 0.0, 3.0), op(2, "b", "write", "c", 2.0, 2.5),
+            op(4, "d", "read", "c", 3.2, 3.3, 2), op(5, "d", "read", "c", 3.4, 3.5, 1),
+            op(3, "a", "write", "c", 3.5, 3.8), op(6, "e", "read", "c", 4.0, 4.1, 1),
+            op(7, "e", "read", "c", 4.2, 4.3, 2)]
+    frame = staleness(with_state(operations=rows)).set_index("op")
+    assert frame["versions"].to_dict() == {4: 0, 5: 0, 6: 1, 7: 1}
+    assert frame.loc[6, "staleness"] == pytest.approx(4.0 - 3.8)
+    assert frame.loc[6, "latest"] == 3 and frame.loc[4, "latest"] == 1
+
+
 def test_the_consistency_block() -> None:
     rows = WRITES + [r for r, _ in READS.values()] + [
         op(30, "h", "read", "k", 6.0, 6.5, outcome="unknown"),

@@ -5,7 +5,10 @@ corrupted copy, naming what broke."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from wfsim.trace.metrics import staleness
 from wfsim.verify.catalog import CONVERGENCE, check_catalog
 from wfsim.verify.catalog.consistency import health_rule
 from wfsim.verify.properties import NOT_APPLICABLE
@@ -216,3 +219,38 @@ def test_state_replay() -> None:
     assert verdict(with_state(operations=ops, raft=raft, replicas=down), "state-replay").holds
     up = [("Linearizable", "x", "edge-0", "5"), *replicas[1:]]
     assert verdict(with_state(operations=ops, raft=raft, replicas=up), "state-replay").verdict == "false"
+
+
+@st.composite
+def atomic_runs(draw: st.DrawFn) -> list[tuple]:
+    """Operations that took effect one at a time, at increasing instants inside their
+    [call, ret] (a linearizable execution by construction): clients one operation at
+    a time, reads return the value then, a timed-out write took effect or not."""
+    level = draw(st.sampled_from(["Linearizable", "Sequential", "Causal"]))
+    held: dict[str, int | None] = {"x": None, "y": None}
+    free = dict.fromkeys(("a", "b", "c"), 0.0)
+    rows = []
+    for k in range(1, draw(st.integers(1, 25)) + 1):
+        at = float(k)
+        client = draw(st.sampled_from(sorted(free)))
+        if free[client] >= at:
+            continue
+        call = max(free[client] + 0.01, at - draw(st.sampled_from([0.0, 0.3, 1.5])))
+        ret = at + draw(st.sampled_from([0.0, 0.4, 2.0]))
+        key, f = draw(st.sampled_from(sorted(held))), draw(st.sampled_from(["read", "write"]))
+        outcome = draw(st.sampled_from(["ok", "ok", "ok", "unknown"])) if f == "write" else "ok"
+        if f == "write" and (outcome == "ok" or draw(st.booleans())):
+            held[key] = k
+        rows.append(op(k, client, f, key, call, ret, held[key] if f == "read" else None, outcome=outcome,
+                       level=level))
+        free[client] = ret
+    return sorted(rows, key=lambda r: r[11])
+
+
+@settings(max_examples=30, deadline=None)
+@given(atomic_runs())
+def test_an_atomic_execution_breaks_no_property_and_reads_nothing_stale(rows: list[tuple]) -> None:
+    trace = with_state(operations=rows)
+    for v in check_catalog(trace, ["P11", "P14", "P16"]):
+        assert v.verdict in ("true", NOT_APPLICABLE), v.summary()
+    assert not staleness(trace)["stale"].any()

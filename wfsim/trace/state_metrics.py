@@ -9,7 +9,8 @@ Definitions:
         ``ok``, per level requested.
     stale read: an ``ok`` read that did not return the latest write to its key
         acknowledged (returned ``ok``) before the read was invoked, over every level's
-        writes (what a client of the key sees); see :func:`staleness`.
+        writes (what a client of the key sees): some such write was invoked after
+        the one returned was acknowledged; see :func:`staleness`.
     conflicts, lost updates: ``resolutions`` rows and their ``lost`` versions.
     health: the state in force at each ``health`` check; its changes and the time
         in each state from the first check to the end.
@@ -39,49 +40,58 @@ def staleness(trace: Trace) -> pd.DataFrame:
 
     A write is *acknowledged* at its ``ok`` return; writes that timed out, failed or
     were still in flight are not. A read is **stale** when some write to its key
-    acknowledged before the read's call (strictly) was acknowledged after the write
-    it returned: returning ``null`` is stale once any write was acknowledged, while
-    returning a write not acknowledged before the call (in flight, or timed out) is
-    fresh (nothing proves a later write superseded it). A list (siblings, a CRDT
-    set) counts as its freshest member.
+    acknowledged before the read's call (strictly) is certainly newer than the write
+    it returned: invoked after that one was acknowledged (a write concurrent with it
+    may have taken effect before it, whatever their acknowledgements' order).
+    Returning ``null`` is stale once any write was acknowledged, while returning a
+    write not acknowledged before the call (in flight, or timed out) is fresh (no
+    write is certainly newer). A list (siblings, a CRDT set) counts as its freshest
+    member.
 
     Returns:
         Columns ``op, request, client, key, level, requested, call, returned`` (the
-        op id of the write returned; -1 for ``null`` or a value no write wrote),
-        ``latest`` (the latest acknowledged write, -1: none), ``stale``, ``versions``
-        (acknowledged writes newer than the one returned) and ``staleness`` (seconds
-        from the acknowledgement of the first of them to the read's call; 0 when
-        fresh), in call order.
+        op id of the write returned, the freshest member of a list; -1 for ``null``
+        or a value no write wrote), ``latest`` (the write acknowledged last before
+        the call, -1: none), ``stale``, ``versions`` (acknowledged writes certainly
+        newer than the one returned) and ``staleness`` (seconds from the first
+        acknowledgement of one of them to the read's call; 0 when fresh), in call
+        order.
     """
     o = trace.operations
     ok = o[o["outcome"].astype(str) == "ok"]
     f = ok["f"].astype(str)
     writes = ok[f == "write"]
     reads = ok[f == "read"].sort_values(["call", "op"], kind="stable")
-    # key -> (ack times, op ids, op id -> its place), in ack order
-    acked: dict[str, tuple[np.ndarray, np.ndarray, dict[int, int]]] = {}
+    # key -> (ack times, call times, op ids, op id -> its place), in ack order
+    acked: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, int]]] = {}
     for key, rows in writes.groupby(writes["key"].astype(str), sort=False):
         rows = rows.sort_values(["ret", "op"], kind="stable")
         ids = rows["op"].to_numpy(dtype=np.int64)
-        acked[str(key)] = (rows["ret"].to_numpy(dtype=float), ids, {int(w): k for k, w in enumerate(ids)})
-    empty: tuple[np.ndarray, np.ndarray, dict[int, int]] = (np.empty(0), np.empty(0, dtype=np.int64), {})
+        acked[str(key)] = (rows["ret"].to_numpy(dtype=float), rows["call"].to_numpy(dtype=float), ids,
+                           {int(w): k for k, w in enumerate(ids)})
+    nothing = np.empty(0)
+    empty: tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, int]] = (nothing, nothing, nothing.astype(np.int64),
+                                                                        {})
     out: dict[str, list[Any]] = {c: [] for c in ("returned", "latest", "stale", "versions", "staleness")}
     for key, call, text in zip(reads["key"].astype(str), reads["call"].to_numpy(dtype=float),
                                reads["output"].astype(object)):
-        times, ids, place = acked.get(key, empty)
-        known = int(np.searchsorted(times, call, side="left"))  # acknowledged strictly before the call
+        acks, calls, ids, place = acked.get(key, empty)
+        known = int(np.searchsorted(acks, call, side="left"))  # acknowledged strictly before the call
         value = _json(text)
         members = value if isinstance(value, list) else [value]
         written = [m for m in members if isinstance(m, int) and not isinstance(m, bool)]
-        # A member's place among the writes acknowledged before the call (inf: not one of them).
-        position = {m: (place[m] if place.get(m, known) < known else math.inf) for m in written}
-        newest = int(min(known, max((position[m] + 1 for m in written), default=0)))  # inf: fresh
-        versions = known - newest
-        out["returned"].append(max(written, key=lambda m: position[m]) if written else -1)
+        # Per member, the acknowledged writes invoked after it was acknowledged (none
+        # for a member not acknowledged before the call); null: every one.
+        newer = {m: (calls[:known] > acks[place[m]]) if place.get(m, known) < known else np.zeros(known, bool)
+                 for m in written}
+        freshest = min(written, key=lambda m: int(newer[m].sum())) if written else None
+        beyond = newer[freshest] if freshest is not None else np.ones(known, dtype=bool)
+        versions = int(beyond.sum())
+        out["returned"].append(-1 if freshest is None else freshest)
         out["latest"].append(int(ids[known - 1]) if known else -1)
         out["stale"].append(versions > 0)
         out["versions"].append(versions)
-        out["staleness"].append(float(call - times[newest]) if versions > 0 else 0.0)
+        out["staleness"].append(float(call - acks[:known][beyond].min()) if versions else 0.0)
     return pd.DataFrame({
         "op": reads["op"].to_numpy(dtype=np.int64), "request": reads["request"].to_numpy(dtype=np.int64),
         "client": reads["client"].astype(str).to_numpy(dtype=object),
