@@ -196,7 +196,8 @@ LEVEL_HISTORIES = Invariant(
     bad patterns of causal consistency, Bouajjani et al. 2017).  A check that runs
     out of its budget (:data:`CHECK_SECONDS`, :data:`CHECK_STATES`) is
     ``inconclusive``, never a pass.  Eventual attempts promise no order (P15 judges
-    them).  Counts the levels checked.
+    them).  Raft reads served with ``read_mode: LeaderLocal`` are not linearizable:
+    such a run may break it, rightly.  Counts the levels checked.
     """,
     _level_histories, unit="levels", applies=_has_checked_levels,
 )
