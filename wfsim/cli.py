@@ -272,7 +272,7 @@ def _check_history_file(path: str, options: dict[str, Any]) -> tuple[str | None,
     budget = Budget(time_s=options["budget"], max_states=options["max_states"])
     try:
         history = path
-        if Path(path).is_dir():  # a run directory: its attempts at the level checked
+        if (Path(path) / "manifest.json").is_file():  # a run directory: its attempts at the level checked
             history = _run_history(Path(path), options["consistency"].split("-")[0])
         verdict = check_history(history, options["model"], options["consistency"], budget, format=options["format"])
     except FileNotFoundError:
