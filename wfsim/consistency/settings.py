@@ -96,6 +96,9 @@ class ConsistencySettings(Tunable):
         if not self.heartbeat_interval < self.election_timeout_min:
             problems.append(f"heartbeat_interval ({self.heartbeat_interval}) must be below "
                             f"election_timeout_min ({self.election_timeout_min})")
+        if self.read_mode == "Lease" and not self.lease_duration <= self.election_timeout_min:
+            problems.append(f"lease_duration ({self.lease_duration}) must not exceed election_timeout_min "
+                            f"({self.election_timeout_min}): a new leader could be elected while the lease holds")
         if not self.healthy_ratio >= self.degraded_ratio >= self.critical_ratio:
             problems.append("the ratios must be ordered: healthy_ratio >= degraded_ratio >= critical_ratio")
         if not self.healthy_p99 <= self.degraded_p99 <= self.critical_p99:

@@ -266,8 +266,9 @@ class ProtocolRecords:
         raft: ``(time, node, event, term, index, op)``: a Raft event (``RAFT_EVENTS``:
             a role change, a commit by the leader, an apply at a replica); ``index`` and
             ``op`` are -1 where they do not apply.
-        resolution: ``(time, node, key, inputs, lost)``: a conflict the resolver settled
-            at a replica: ``inputs`` concurrent versions met, and ``lost`` of them were
+        resolution: ``(time, node, key, level code, resolver, inputs, lost)``: a
+            conflict the resolver settled at a replica: ``inputs`` concurrent versions
+            met, and ``lost`` of them were
             discarded without their effect surviving (last writer wins loses all but
             one; multi-value siblings and CRDT merges lose none).
     """

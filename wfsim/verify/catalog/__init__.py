@@ -8,6 +8,7 @@ exists in wfsim, one module per subject.
 * :mod:`~wfsim.verify.catalog.migration` — P24, task migration;
 * :mod:`~wfsim.verify.catalog.balancing` — P25 (in part), health and rebalancing;
 * :mod:`~wfsim.verify.catalog.edge` — P19, edge autonomy;
+* :mod:`~wfsim.verify.catalog.raft` — P12, Raft safety;
 * :mod:`~wfsim.verify.catalog.faults` — P20–P22, failure detection, partition
   safety and leases;
 * :mod:`~wfsim.verify.catalog.consistency` — P10, P11, P14–P16 and P21's merge
@@ -24,7 +25,7 @@ order), and each is importable from here under its module-level name.  Run them 
 
 Checked elsewhere, being about models rather than runs: P7–P9
 (:mod:`wfsim.verify.models`, :mod:`wfsim.verify.composition`); the history checkers
-behind P11 are :mod:`wfsim.verify.history`.  Pending: P12, P13 and P26–P30.
+behind P11 are :mod:`wfsim.verify.history`.  Pending: P13 and P26–P30.
 """
 
 from __future__ import annotations
