@@ -46,7 +46,9 @@ def staleness(trace: Trace) -> pd.DataFrame:
     Returning ``null`` is stale once any write was acknowledged, while returning a
     write not acknowledged before the call (in flight, or timed out) is fresh (no
     write is certainly newer). A list (siblings, a CRDT set) counts as its freshest
-    member.
+    member. Every level's writes count (what a client of the key sees): a write
+    served at a weaker level (a downgrade) never reaches a stronger level's replicas,
+    so a stronger read may be stale against it.
 
     Returns:
         Columns ``op, request, client, key, level, requested, call, returned`` (the
