@@ -15,8 +15,8 @@ from wfsim import Poisson, Simulation, Workload, chain, hierarchical
 from wfsim.consistency.protocols import PROTOCOLS
 from wfsim.consistency.protocols.base import OK, ReplicationProtocol, Request
 from wfsim.consistency.settings import ConsistencySettings
-from wfsim.model.enums import ConsistencyLevel
 from wfsim.faults import Partitions
+from wfsim.model.enums import ConsistencyLevel
 from wfsim.policies.consistency import AdaptiveConsistency, FixedLevel
 from wfsim.trace.metrics import staleness, summarize
 from wfsim.verify.catalog import check_catalog
