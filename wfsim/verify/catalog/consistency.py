@@ -12,8 +12,8 @@ What the trace can and cannot prove, in short (each property says more):
   session order, and one reads-from step (what the writer of a value had seen).
 * P15 is judged only on runs that ended quiescent; otherwise a divergence is
   ``inconclusive``.
-* P16 applies the threshold rule with the thresholds the manifest records; floors
-  are known only when the manifest or the config it was built from records them.
+* P16 applies the threshold rule with the thresholds the manifest records, and the
+  floors it records (runs saved before floors were recorded: their config's, if any).
 * P10 replays what the trace records of an apply log, Raft's: each member's applied
   writes give its final state; every other replica's value must have been written.
 
