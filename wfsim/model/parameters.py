@@ -173,10 +173,10 @@ class Tunable:
         """The declared parameters' current values, by name."""
         return {p.name: getattr(self, p.name) for p in self.parameters}
 
-    def record(self) -> dict[str, Any]:
+    def configuration(self) -> dict[str, Any]:
         """Everything that configures it, as plain JSON data (what a run manifest keeps):
         :meth:`params`, then its other fields; a nested strategy as ``{"name": …,
-        "params": …}`` (its own record), enums by value.
+        "params": …}`` (its own configuration), enums by value.
 
         Example:
             >>> @dataclass(eq=False)
@@ -188,7 +188,7 @@ class Tunable:
             ...     name = "outer"
             ...     inner: Tunable = dataclasses.field(default_factory=Inner)
             ...     tags: tuple[str, ...] = ("a",)
-            >>> Outer().record()
+            >>> Outer().configuration()
             {'inner': {'name': 'inner', 'params': {'k': 2}}, 'tags': ['a']}
         """
         declared = {p.name for p in self.parameters}
@@ -207,9 +207,9 @@ class Tunable:
 
 
 def _plain(value: Any) -> Any:
-    """``value`` as JSON data, for :meth:`Tunable.record`."""
+    """``value`` as JSON data, for :meth:`Tunable.configuration`."""
     if isinstance(value, Tunable):
-        return {"name": value.name or type(value).__name__, "params": value.record()}
+        return {"name": value.name or type(value).__name__, "params": value.configuration()}
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
