@@ -268,7 +268,7 @@ def _damage(run: Path, how: tuple[Any, ...]) -> None:
 @FUZZ
 @given(damages=st.lists(DAMAGE, min_size=1, max_size=3),
        command=st.sampled_from([["info"], ["info", "--json"], ["verify", "--property", "P1"], ["run"],
-                                ["report", "-o", "report.html"]]),
+                                ["report", "-o", "report.html"], ["history"]]),
        level=st.sampled_from(["full", "metrics"]))
 def test_damaged_run_directories_keep_the_rules(saved_runs: dict[str, Path], damages: list[tuple[Any, ...]],
                                                 command: list[str], level: str,

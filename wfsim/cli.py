@@ -19,9 +19,10 @@
     Prints means with 95% intervals and paired differences from the baseline; ``--retry-failed``
     runs failed runs again; exit status 1 if any run failed.
 ``wfsim check-history FILE… [--model register|kv] [--consistency …] [--format …] [--jobs K]``
-    Check operation histories (wfsim JSONL, Jepsen log, EDN) for a consistency model:
-    one JSON line per file with ``verdict`` ``ok``, ``violation`` or ``unknown``; a
-    file with a user error gets a line on stderr, and the exit status is then 2.
+    Check histories (wfsim JSONL, Jepsen log, EDN; a run directory: its attempts at that level) for a
+    consistency model: a JSON line per file with its ``verdict``; a user error: a line on stderr, exit 2.
+``wfsim history DIR [--level L] [--format jsonl|edn] [--out FILE [--force]]``
+    Write a run's replicated-state operations as a history (:func:`wfsim.verify.history.from_trace`).
 ``wfsim params [NAME …] [--json]``
     List the declared parameters of strategies and settings groups: kind, default,
     range or choices, doc; what a config accepts and the tuner searches.
@@ -32,8 +33,7 @@
 ``wfsim report DIR… -o FILE.html [--title T]``, ``wfsim report --notebook NB.ipynb [-p KEY=VALUE …] -o FILE.html``
     One self-contained HTML report of runs, batches and studies (:mod:`wfsim.report`), or of a notebook.
 ``wfsim verify DIR [--property NAME …] [--json]``
-    Check the property catalog (:mod:`wfsim.verify.catalog`) on a saved run: a verdict
-    per property (and a counterexample when false); exit 0 whatever the verdicts.
+    Check the property catalog (:mod:`wfsim.verify.catalog`) on a saved run: a verdict per property.
 
 User errors (bad YAML, unknown field or strategy, value out of range, missing file, damaged run) exit 2 with
 one line naming the file (or ``--set`` argument), field and what is allowed; SIGINT/SIGTERM exit 130/143 after cleanup.
@@ -271,16 +271,91 @@ def _check_history_file(path: str, options: dict[str, Any]) -> tuple[str | None,
 
     budget = Budget(time_s=options["budget"], max_states=options["max_states"])
     try:
-        verdict = check_history(path, options["model"], options["consistency"], budget, format=options["format"])
+        history = path
+        if (Path(path) / "manifest.json").is_file():  # a run directory: its attempts at the level checked
+            history = _run_history(Path(path), options["consistency"].split("-")[0])
+        verdict = check_history(history, options["model"], options["consistency"], budget, format=options["format"])
     except FileNotFoundError:
         return None, f"{path}: no such file"
     except IsADirectoryError:
         return None, f"{path}: is a directory, expected a history file"
     except OSError as exc:
         return None, f"{path}: cannot read it ({exc.strerror or exc})"
-    except ValueError as exc:  # includes HistoryFormatError: file, line, field and reason
+    except (ValueError, UserError) as exc:  # includes HistoryFormatError: file, line, field and reason
         return None, str(exc)
     return json.dumps({"file": path, **verdict.to_json()}, default=str), None
+
+
+def _run_history(directory: Path, level: str | None) -> Any:
+    """The history of a saved run's ``operations`` (at ``level``), or a user error."""
+    from wfsim.trace.trace import Trace
+    from wfsim.verify.history import from_trace
+
+    _load_run(directory)
+    try:
+        trace = Trace.load(directory, check=False)  # just checked
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UserError(f"{directory}: cannot read the trace ({exc})") from None
+    history = from_trace(trace, level)
+    if not history.metadata["served"]:
+        at = f" served at {history.metadata['level']}" if level else ""
+        raise UserError(f"{directory}: the run has no replicated-state operations{at}"
+                        + (" (only keys whose reads returned lists, which are no registers)"
+                           if history.metadata["excluded"] else ""))
+    history.metadata["source"] = str(directory)
+    return history
+
+
+#: What marks a history file ``wfsim history --out`` wrote: a comment opening an EDN
+#: file, a member of the first event of a JSONL one (readers ignore both).
+HISTORY_MARKERS = {"edn": "; written by wfsim history", "jsonl": '"written_by": "wfsim history"'}
+
+
+def _history_file(path: Path) -> bool:
+    """Whether ``path`` is a history ``wfsim history --out`` wrote (its first line is marked)."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as f:
+            first = f.readline()
+    except OSError:
+        return False
+    return first.rstrip("\n") == HISTORY_MARKERS["edn"] or HISTORY_MARKERS["jsonl"] in first
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from wfsim.model.enums import ConsistencyLevel
+    from wfsim.trace.rundir import output_file_problem, write_atomically
+    from wfsim.verify.history import dump_edn
+    from wfsim.verify.history.formats import completed_events
+
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        problem = output_file_problem(out, (lambda p: True) if args.force else _history_file, "wfsim history",
+                                      "--out")
+        if problem:
+            raise UserError(f"{out}: {problem}" + (" or give --force" if "refusing" in problem else ""))
+    try:
+        level = None if args.level is None else ConsistencyLevel.parse(args.level).value
+    except ValueError as exc:
+        raise UserError(f"--level: {exc}") from None
+    history = _run_history(Path(args.dir), level)
+    if history.metadata["excluded"]:
+        print(f"wfsim: left out {history.metadata['excluded']} operations on keys whose reads returned lists "
+              f"(no registers): {', '.join(history.metadata['excluded_keys'])}", file=sys.stderr)
+    if args.format == "edn":
+        text = f"{HISTORY_MARKERS['edn']}\n{dump_edn(history)}"
+    else:
+        events = completed_events(history)
+        if out is not None:
+            events[0] = {**events[0], "written_by": "wfsim history"}
+        text = "".join(json.dumps(event) + "\n" for event in events)
+    if out is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        write_atomically(out, text)
+    except OSError as exc:
+        raise UserError(f"{out}: cannot write the history ({exc.strerror or exc})") from None
+    return 0
 
 
 def cmd_check_history(args: argparse.Namespace) -> int:
@@ -508,7 +583,9 @@ def make_parser() -> argparse.ArgumentParser:
                     "its 'verdict' (ok, violation or unknown). A file that cannot be read or parsed gets one "
                     "'wfsim: error: FILE[:LINE]: field: reason' line on stderr instead; the other files are "
                     "still checked, and the exit status is then 2 (otherwise 0, whatever the verdicts).")
-    history.add_argument("file", nargs="+", metavar="FILE", help="history file (wfsim JSONL, Jepsen log, EDN)")
+    history.add_argument("file", nargs="+", metavar="FILE",
+                         help="history file (wfsim JSONL, Jepsen log, EDN), or a run directory: its attempts served "
+                              "at the level checked")
     history.add_argument("--model", choices=["register", "kv"], default="register",
                          help="sequential specification (default: register)")
     history.add_argument("--consistency", default="linearizable",
@@ -524,6 +601,21 @@ def make_parser() -> argparse.ArgumentParser:
     history.add_argument("--jobs", type=_positive_int, default=1, metavar="K",
                          help="check up to K files at once in separate processes (default: 1)")
     history.set_defaults(func=cmd_check_history)
+
+    exported = sub.add_parser(
+        "history", help="write a run's replicated-state operations as a history (JSONL or Jepsen EDN)",
+        description="Write the operations of a saved run (one per attempt; 'wfsim check-history' checks them) "
+                    "to stdout, or atomically to --out. An existing --out is replaced only if 'wfsim history' "
+                    "wrote it, or with --force. Keys whose reads returned lists (siblings, CRDT sets) are no "
+                    "registers and are left out, with a note on stderr.")
+    exported.add_argument("dir", metavar="DIR", help="run directory written by 'wfsim run'")
+    exported.add_argument("--level", metavar="L",
+                          help="only the attempts served at this level (Linearizable, Sequential, Causal, Eventual)")
+    exported.add_argument("--format", choices=["jsonl", "edn"], default="jsonl",
+                          help="wfsim JSONL (default) or a Jepsen EDN vector")
+    exported.add_argument("--out", metavar="FILE", help="write this file instead of stdout")
+    exported.add_argument("--force", action="store_true", help="replace --out even if wfsim did not write it")
+    exported.set_defaults(func=cmd_history)
 
     params = sub.add_parser("params", help="list the declared parameters of strategies and settings groups")
     params.add_argument("name", nargs="*", metavar="NAME",

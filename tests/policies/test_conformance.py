@@ -6,7 +6,8 @@ ranges must be exactly what Python and a YAML config accept; it must complete ev
 workflow of a mixed workload on a small continuum and honour location requirements;
 the same object reused must give the same trace; every random draw must come from the
 run's named streams (so another run seed changes it); and the whole property catalog
-must hold on its run.
+must hold on its run. A consistency strategy runs the same continuum with replicated
+state: two state clients beside the workflows, at the levels it chooses.
 """
 
 from __future__ import annotations
@@ -21,19 +22,21 @@ import numpy as np
 import pytest
 
 from wfsim import Periodic, Simulation, Tier, Workload, chain, hierarchical
+from wfsim.consistency.settings import ConsistencySettings
 from wfsim.engine.autoscaling import AutoscalingSettings
 from wfsim.engine.randomness import RandomStreams
 from wfsim.experiments.building import build_simulation
 from wfsim.experiments.errors import ConfigError
 from wfsim.experiments.loading import validate_config
 from wfsim.model.parameters import Parameter
-from wfsim.policies.registry import AUTOSCALERS, PLACEMENT_STRATEGIES, SCHEDULING_POLICIES
+from wfsim.policies.registry import AUTOSCALERS, CONSISTENCY_STRATEGIES, PLACEMENT_STRATEGIES, SCHEDULING_POLICIES
 from wfsim.trace.trace import Trace
 from wfsim.verify.catalog import check_catalog
 
 from sim_support import continuum_run
 
-REGISTRIES = {"placement": PLACEMENT_STRATEGIES, "scheduling": SCHEDULING_POLICIES, "autoscaling": AUTOSCALERS}
+REGISTRIES = {"placement": PLACEMENT_STRATEGIES, "scheduling": SCHEDULING_POLICIES, "autoscaling": AUTOSCALERS,
+              "consistency": CONSISTENCY_STRATEGIES}
 ALL = [pytest.param(axis, name, id=f"{axis}:{name}") for axis, registry in REGISTRIES.items() for name in registry]
 
 
@@ -44,8 +47,15 @@ def run(axis: str, strategy: Any, seed: int = 3, duration: float = 20.0):
         return continuum_run(strategy, seed=seed, duration=duration)
     if axis == "scheduling":
         return continuum_run(None, seed=seed, duration=duration, scheduling=strategy)
+    if axis == "consistency":
+        return continuum_run(None, seed=seed, duration=duration, consistency=stateful(strategy))
     settings = AutoscalingSettings(strategy, interval=2.0, provisioning={"EdgeCloud": 1.0})
     return continuum_run(None, seed=seed, duration=duration, autoscaling=settings)
+
+
+def stateful(strategy: Any) -> ConsistencySettings:
+    """Replicated state with ``strategy`` and two state clients issuing operations."""
+    return ConsistencySettings(strategy=strategy, clients=2, client_rate=1.0)
 
 
 def make(axis: str, name: str, **params: Any) -> Any:
@@ -59,7 +69,7 @@ def make(axis: str, name: str, **params: Any) -> Any:
 
 def digest(trace: Trace) -> str:
     h = hashlib.sha256()
-    for table in ("task_events", "workflow_events", "transfers", "migrations", "allocations", "states"):
+    for table in ("task_events", "workflow_events", "transfers", "migrations", "allocations", "states", "operations"):
         frame = getattr(trace, table)
         h.update(frame.to_csv(index=False).encode())
     return h.hexdigest()
@@ -116,7 +126,7 @@ def _yaml_accepts(axis: str, name: str, params: dict[str, Any]) -> bool:
                             "topology": {"hierarchical": {"devices": 2, "edge": 1, "regional": 1}},
                             "workloads": [{"name": "w", "workflow": {"generator": "chain", "length": 2},
                                            "arrivals": {"process": "poisson", "rate": 1.0}}]}
-    data["autoscaling" if axis == "autoscaling" else axis] = section
+    data[axis] = {"strategy": {"name": name, "params": params}} if axis == "consistency" else section
     try:
         build_simulation(validate_config(data, "conformance.yaml"), source="conformance.yaml")
     except ConfigError as exc:
@@ -223,6 +233,8 @@ def test_every_random_draw_comes_from_the_run_seed(monkeypatch, axis: str, name:
             kwargs["placement"] = strategy
         elif axis == "scheduling":
             kwargs["scheduling"] = strategy
+        elif axis == "consistency":
+            kwargs["consistency"] = stateful(strategy)
         else:
             kwargs["autoscaling"] = AutoscalingSettings(strategy, interval=2.0)
         sim = Simulation(topology, copy.deepcopy(workloads), **kwargs)

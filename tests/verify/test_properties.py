@@ -40,9 +40,9 @@ from wfsim.verify.properties import NOT_APPLICABLE, PropertyVerdict, TraceView
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 #: P25's rebalancing properties: not_applicable on runs without rebalancing, like P24.
 REBALANCING = ("rebalance-threshold", "rebalance-direction")
-#: Subsystems the shipped runs do not exercise: edge autonomy, failure detection, the
-#: write gate, leases (P19–P22) and migration (P24).
-ABSENT = ("P19", "P20", "P21", "P22", "P24")
+#: Subsystems the shipped runs do not exercise: replicated state (P10–P16), edge
+#: autonomy, failure detection, the write gate, leases (P19–P22) and migration (P24).
+ABSENT = ("P10", "P11", "P12", "P14", "P15", "P16", "P19", "P20", "P21", "P22", "P24")
 
 
 def run_experiment(name: str, **overrides: object) -> Trace:

@@ -42,7 +42,8 @@ def test_verify_prints_one_line_per_property(run_dir: Path, capsys: pytest.Captu
     assert len(lines) == len(CATALOG)
     n_workflows = len(Trace.load(run_dir).workflows)
     assert lines[0].split() == ["P1", "lifecycle", "true", f"({n_workflows}", "workflows)"]
-    absent = ("P19", "P20", "P21", "P22", "P24")  # no autonomy, detection, writes, leases nor migrations
+    # no replicated state, autonomy, detection, writes, leases nor migrations
+    absent = ("P10", "P11", "P12", "P14", "P15", "P16", "P19", "P20", "P21", "P22", "P24")
     assert all(line.split()[2] == ("not_applicable" if line.startswith(absent) or "rebalance-" in line else "true")
                for line in lines)
 

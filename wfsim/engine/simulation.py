@@ -509,7 +509,7 @@ class Simulation:
                 rebalance=None if self.rebalancer is None else {
                     "interval": self.rebalancer.interval, "threshold": self.rebalancer.threshold},
                 trace=self.trace_level.value,
-                **{name: group.params() for name, group in self.settings.items()},
+                **{name: group.configuration() for name, group in self.settings.items()},
             )
             if self.trace_level is TraceLevel.FULL:
                 return RunResult(self.recorder.build(self.topology, manifest, horizon), wall)

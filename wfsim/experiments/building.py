@@ -6,12 +6,15 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import ValidationError, validate_call
 
+from wfsim.consistency.settings import ConsistencySettings
+from wfsim.consistency.store import StateError, replica_nodes
 from wfsim.engine.autonomy import AutonomySettings
 from wfsim.engine.autoscaling import AutoscalingSettings
 from wfsim.engine.detection import DetectionSettings
@@ -41,6 +44,7 @@ from wfsim.model.topology import Link, Node, Topology, TopologyError, hierarchic
 from wfsim.model.workflow import Edge, Task, Workflow, WorkflowValidationError
 from wfsim.policies.autonomy import FALLBACK_POLICIES, RuleConfigError, rule_from_config
 from wfsim.policies.autoscaling import AUTOSCALERS
+from wfsim.policies.consistency import CONSISTENCY_STRATEGIES, ConsistencyStrategy
 from wfsim.policies.registry import PLACEMENT_STRATEGIES, SCHEDULING_POLICIES
 from wfsim.workloads.arrivals import ARRIVAL_PROCESSES, ArrivalProcess, TraceArrivals
 from wfsim.workloads.generators import GENERATORS
@@ -229,6 +233,58 @@ def _autonomy(group: Any, topology: Topology, source: str) -> AutonomySettings:
         raise ConfigError(source, "autonomy.degraded_fraction", str(exc).removeprefix("autonomy: ")) from None
 
 
+def consistency_strategy(name: str, params: dict[str, Any]) -> ConsistencyStrategy:
+    """The level strategy ``name`` with ``params``: its declared parameters, and the
+    fields it has beside them (``data_type``'s ``types``).
+
+    Raises:
+        ValueError: For an unknown parameter or a bad value, naming what is allowed.
+    """
+    cls = CONSISTENCY_STRATEGIES[name]
+    declared = {p.name for p in cls.parameters}
+    extra = {f.name for f in dataclasses.fields(cls)} - declared  # type: ignore[arg-type]
+    unknown = sorted(set(params) - declared - extra)
+    if unknown:
+        raise ValueError(f"{name}: unknown parameter(s) {', '.join(unknown)}; allowed: "
+                         f"{', '.join([*(p.name for p in cls.parameters), *sorted(extra)]) or 'none'}")
+    more = {k: v for k, v in params.items() if k in extra}
+    for key, value in more.items():
+        if not isinstance(value, dict):
+            raise ValueError(f"{name}: {key} must be a mapping (prefix: level), got {value!r}")
+    strategy = cls.from_params({k: v for k, v in params.items() if k not in extra})
+    return cls(**strategy.params(), **more) if more else strategy
+
+
+def _consistency(group: Any, config: ExperimentConfig, topology: Topology, source: str) -> ConsistencySettings:
+    """The settings of a config's ``consistency:`` group (its strategy built by name),
+    its replicas placed on ``topology`` once to check they can be."""
+    if config.fault_tolerance is not None:
+        raise ConfigError(source, "consistency", "cannot be combined with fault_tolerance (replicated task copies "
+                          "would write their state keys once per copy); remove one of the two groups")
+    try:
+        strategy = consistency_strategy(group.strategy.name, group.strategy.params)
+    except ValueError as exc:
+        raise ConfigError(source, "consistency.strategy.params", str(exc)) from None
+    for i, node in enumerate(group.nodes):
+        try:
+            topology.index_of(node)
+        except ValueError as exc:
+            raise ConfigError(source, f"consistency.nodes[{i}]", str(exc)) from None
+    try:
+        settings = _settings_of(group, ConsistencySettings, strategy=strategy, floors=dict(group.floors),
+                                nodes=tuple(group.nodes), tiers=tuple(group.tiers))
+    except ValueError as exc:  # a parameter against another: named by the first one the message names
+        message = str(exc).removeprefix("consistency: ")
+        names = {p.name for p in ConsistencySettings.parameters}
+        field = next((w for w in re.findall(r"\w+", message) if w in names), None)
+        raise ConfigError(source, "consistency" + (f".{field}" if field else ""), message) from None
+    try:
+        replica_nodes(topology, settings)
+    except StateError as exc:
+        raise ConfigError(source, "consistency.tiers", str(exc).removeprefix("consistency: ")) from None
+    return settings
+
+
 def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", source: str = "<config>",
                      seed: int | None = None, trace: TraceLevel | str = "full") -> Simulation:
     """A ready-to-run simulation for ``config``; relative paths resolve against ``base_dir``.
@@ -285,6 +341,8 @@ def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", sourc
         settings["autonomy"] = _autonomy(config.autonomy, topology, source)
     if config.fault_tolerance is not None:
         settings["fault_tolerance"] = _settings_of(config.fault_tolerance, FaultToleranceSettings)
+    if config.consistency is not None:
+        settings["consistency"] = _consistency(config.consistency, config, topology, source)
     health = []
     for i, change in enumerate(config.health):
         try:
@@ -306,26 +364,31 @@ def build_simulation(config: ExperimentConfig, base_dir: str | Path = ".", sourc
         dumped.pop("autonomy", None)
     if config.fault_tolerance is None:
         dumped.pop("fault_tolerance", None)
+    if config.consistency is None:
+        dumped.pop("consistency", None)
     if not config.health:
         dumped.pop("health", None)
     if not config.faults:
         dumped.pop("faults", None)
     if config.limits == LimitsConfig():
         dumped.pop("limits", None)  # limits change no result: manifests stay as they were
-    sim = Simulation(
-        topology, workloads,
-        placement=placement,
-        scheduling=functools.partial(scheduling_cls, **config.scheduling.params),
-        network=NetworkFidelity(config.network),
-        seed=config.seed,
-        duration=config.duration,
-        until=config.until,
-        config=dumped,
-        **settings,
-        health=health,
-        trace=trace,
-        faults=faults,
-    )
+    try:
+        sim = Simulation(
+            topology, workloads,
+            placement=placement,
+            scheduling=functools.partial(scheduling_cls, **config.scheduling.params),
+            network=NetworkFidelity(config.network),
+            seed=config.seed,
+            duration=config.duration,
+            until=config.until,
+            config=dumped,
+            **settings,
+            health=health,
+            trace=trace,
+            faults=faults,
+        )
+    except StateError as exc:  # the store refused what the config asks (no protocol serves a level)
+        raise ConfigError(source, "consistency", str(exc).removeprefix("consistency: ")) from None
     preflight.check_size(sim, config, source)
     preflight.check_placement(sim, config, source)
     return sim

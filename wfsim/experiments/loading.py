@@ -159,6 +159,8 @@ def apply_overrides(data: dict[str, Any], overrides: list[str], flag: str = "--s
             elif isinstance(node, dict):
                 if depth == 0 and part in ("placement", "scheduling") and isinstance(node.get(part), str):
                     node[part] = {"strategy": node[part]}  # the short form `placement: heft` gains params
+                if depth == 1 and parts[0] == "consistency" and part == "strategy" and isinstance(node.get(part), str):
+                    node[part] = {"name": node[part]}  # likewise `strategy: adaptive` in the consistency group
                 node = node.setdefault(part, {})
             else:
                 raise ConfigError(source, ".".join(parts[:depth]), "is not a mapping or list")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
+from wfsim.consistency.settings import STATE_TIERS, ConsistencySettings
 from wfsim.engine.autonomy import DEFAULT_TIERS as AUTONOMY_TIERS
 from wfsim.engine.autonomy import AutonomySettings
 from wfsim.engine.autoscaling import DEFAULT_TIERS, AutoscalingSettings
@@ -27,11 +28,12 @@ from wfsim.engine.partitions import PartitionHandlingSettings
 from wfsim.experiments import preflight
 from wfsim.faults.fault import END_OF, Fault
 from wfsim.faults.processes import FAULT_PROCESSES, FaultProcess
-from wfsim.model.enums import HealthStatus, NetworkFidelity, TaskPriority, Tier
+from wfsim.model.enums import ConsistencyLevel, HealthStatus, NetworkFidelity, TaskPriority, Tier
 from wfsim.model.parameters import Tunable
 from wfsim.model.topology import LINK_DEFAULTS
 from wfsim.model.workflow import LocationKind, LocationRequirement
 from wfsim.policies.autonomy import FALLBACK_POLICIES
+from wfsim.policies.consistency import CONSISTENCY_STRATEGIES
 from wfsim.workloads.arrivals import ARRIVAL_PROCESSES, MMPP, Periodic, Poisson, TraceArrivals
 from wfsim.workloads.generators import GENERATORS
 from wfsim.workloads.workload import WorkDistribution
@@ -58,6 +60,7 @@ if TYPE_CHECKING:
     WorkKind: TypeAlias = str
     HealthName: TypeAlias = str
     NetworkName: TypeAlias = str
+    LevelName: TypeAlias = str
 else:
     TierName = _values(Tier)
     DeviceTierName = _values([Tier.LOCAL_DEVICE, Tier.EDGE_DEVICE])
@@ -70,6 +73,7 @@ else:
     WorkKind = Literal[WorkDistribution.KINDS]
     HealthName = _values(HealthStatus)
     NetworkName = _values(NetworkFidelity)
+    LevelName = _values(ConsistencyLevel)
 
 
 class _Strict(BaseModel):
@@ -330,6 +334,28 @@ class _AutonomyGroup(_Strict):
     rules: list[dict[str, Any]] = []
 
 
+class ConsistencyStrategyConfig(_Strict):
+    """The level strategy of the ``consistency:`` group
+    (:data:`~wfsim.policies.consistency.CONSISTENCY_STRATEGIES`) and its ``params``
+    (``data_type`` also takes ``types: {prefix: level}``); a bare name is the strategy
+    with its defaults."""
+
+    name: Literal[tuple(CONSISTENCY_STRATEGIES)] = "adaptive"  # type: ignore[valid-type]
+    params: dict[str, Any] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+
+class _ConsistencyGroup(_Strict):
+    strategy: ConsistencyStrategyConfig = ConsistencyStrategyConfig()
+    floors: dict[str, LevelName] = {}
+    nodes: list[Annotated[str, Field(min_length=1)]] = []
+    tiers: list[TierName] = Field([tier.value for tier in STATE_TIERS], min_length=1)
+
+
 if TYPE_CHECKING:
     RebalanceConfig: TypeAlias = Any
     AutoscalingConfig: TypeAlias = Any
@@ -338,6 +364,7 @@ if TYPE_CHECKING:
     PartitionHandlingConfig: TypeAlias = Any
     AutonomyConfig: TypeAlias = Any
     FaultToleranceConfig: TypeAlias = Any
+    ConsistencyConfig: TypeAlias = Any
 else:
     RebalanceConfig = _declared(
         "RebalanceConfig", "Periodic load rebalancing through task migration: the parameters of "
@@ -367,6 +394,10 @@ else:
     FaultToleranceConfig = _declared(
         "FaultToleranceConfig", "How tasks survive node crashes: the parameters of "
         ":class:`~wfsim.engine.fault_tolerance.FaultToleranceSettings`.", FaultToleranceSettings)
+    ConsistencyConfig = _declared(
+        "ConsistencyConfig", "Replicated state: the level ``strategy`` (``{name, params}``), key ``floors`` "
+        "(``{prefix: level}``), the replica ``nodes`` (``replication: Custom``) or ``tiers``, and the parameters "
+        "of :class:`~wfsim.consistency.settings.ConsistencySettings`.", ConsistencySettings, base=_ConsistencyGroup)
 
 
 class HealthChangeConfig(_Strict):
@@ -460,6 +491,10 @@ class ExperimentConfig(_Strict):
         faults:                  # optional: fault processes (wfsim.faults), drawn from the seed
           - {process: crashes, mtbf: 600, mttr: 30, tiers: [EdgeCloud]}
           - {process: partitions, site: edge-1, start: 40, duration: 20}
+        consistency:             # optional: replicated state for the tasks' state_keys
+          strategy: {name: data_type, params: {default: Causal, types: {payment: Linearizable}}}
+          floors: {payment: Sequential}
+          timeout_linearizable: 0.8
     """
 
     name: str = "experiment"
@@ -481,5 +516,6 @@ class ExperimentConfig(_Strict):
     leases: LeasesConfig | None = None
     partition_handling: PartitionHandlingConfig | None = None
     faults: list[FaultConfig] = []
+    consistency: ConsistencyConfig | None = None
     limits: LimitsConfig = LimitsConfig()
 

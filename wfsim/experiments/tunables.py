@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from wfsim.consistency.settings import ConsistencySettings
 from wfsim.engine.autonomy import AutonomySettings
 from wfsim.engine.autoscaling import AutoscalingSettings
 from wfsim.engine.detection import DetectionSettings
@@ -21,6 +22,7 @@ from wfsim.faults.processes import FAULT_PROCESSES
 from wfsim.model.parameters import Parameter
 from wfsim.policies.registry import (
     AUTOSCALERS,
+    CONSISTENCY_STRATEGIES,
     DECISION_RULES,
     FALLBACK_POLICIES,
     PLACEMENT_STRATEGIES,
@@ -34,7 +36,8 @@ class TunableEntry:
 
     Attributes:
         axis: ``placement``, ``scheduling``, ``autoscaling`` (strategies),
-            ``fallback``, ``rule`` (an edge node's, under ``autonomy``), ``settings``
+            ``fallback``, ``rule`` (an edge node's, under ``autonomy``), ``consistency``
+            (a level strategy, under ``consistency.strategy``), ``settings``
             or ``faults`` (fault processes: each entry of a config's ``faults:`` list
             names one, ``faults.<i>.<parameter>=…`` sets it).
         name: The strategy's registry name, or the settings group's name.
@@ -69,9 +72,12 @@ def tunables() -> list[TunableEntry]:
     found += [TunableEntry("fallback", name, cls, "autonomy.fallback.params")
               for name, cls in FALLBACK_POLICIES.items()]
     found += [TunableEntry("rule", name, cls, "autonomy.rules[].params") for name, cls in DECISION_RULES.items()]
+    found += [TunableEntry("consistency", name, cls, "consistency.strategy.params")
+              for name, cls in CONSISTENCY_STRATEGIES.items()]
     found += [TunableEntry("settings", cls.name, cls, key) for cls, key in (
         (RebalanceSettings, "rebalance"), (MigrationSettings, "rebalance"), (AutoscalingSettings, "autoscaling"),
         (DetectionSettings, "detection"), (LeaseSettings, "leases"), (PartitionHandlingSettings, "partition_handling"),
-        (AutonomySettings, "autonomy"), (FaultToleranceSettings, "fault_tolerance"))]
+        (AutonomySettings, "autonomy"), (FaultToleranceSettings, "fault_tolerance"),
+        (ConsistencySettings, "consistency"))]
     found += [TunableEntry("faults", name, cls, "faults") for name, cls in FAULT_PROCESSES.items()]
     return found

@@ -402,6 +402,14 @@ class ConsistencyLevel(str, Enum):
 _LEVEL_RANK = {level: i for i, level in enumerate(ConsistencyLevel)}
 
 
+def key_type(key: str) -> str:
+    """The data type of a replicated-state key: what comes before its first ``:``
+    (``"user:123"`` → ``"user"``), or ``"default"`` for a key without one (the seed's
+    rule; per-type levels and key floors are keyed by it)."""
+    head, colon, _ = key.partition(":")
+    return head if colon else "default"
+
+
 class SystemHealth(str, Enum):
     """The replicated store's health as its monitor judges it (the seed's
     ``SystemHealth``), best first: from the share of replicas available and the p99

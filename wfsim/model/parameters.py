@@ -29,6 +29,7 @@ import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, ClassVar, TypeVar
 
 #: The kinds of parameter, by the field's annotation.
@@ -172,12 +173,50 @@ class Tunable:
         """The declared parameters' current values, by name."""
         return {p.name: getattr(self, p.name) for p in self.parameters}
 
+    def configuration(self) -> dict[str, Any]:
+        """Everything that configures it, as plain JSON data (what a run manifest keeps):
+        :meth:`params`, then its other fields; a nested strategy as ``{"name": …,
+        "params": …}`` (its own configuration), enums by value.
+
+        Example:
+            >>> @dataclass(eq=False)
+            ... class Inner(Tunable):
+            ...     name = "inner"
+            ...     k: int = param(2, low=1, high=9, doc="a count")
+            >>> @dataclass(eq=False)
+            ... class Outer(Tunable):
+            ...     name = "outer"
+            ...     inner: Tunable = dataclasses.field(default_factory=Inner)
+            ...     tags: tuple[str, ...] = ("a",)
+            >>> Outer().configuration()
+            {'inner': {'name': 'inner', 'params': {'k': 2}}, 'tags': ['a']}
+        """
+        declared = {p.name for p in self.parameters}
+        out = self.params()
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            if f.name not in declared and not f.name.startswith("_"):
+                out[f.name] = _plain(getattr(self, f.name))
+        return out
+
     @classmethod
     def from_params(cls: type[T], params: Mapping[str, Any]) -> T:
         """An instance from ``params`` by name (YAML's ``params:``); unknown names and
         bad values raise ``ValueError`` naming the class and what is allowed."""
         validate_params(cls.name or cls.__name__, cls.parameters, params)
         return cls(**params)
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON data, for :meth:`Tunable.configuration`."""
+    if isinstance(value, Tunable):
+        return {"name": value.name or type(value).__name__, "params": value.configuration()}
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Enum):
+        return value.value
+    return value if value is None or isinstance(value, (bool, int, float, str)) else str(value)
 
 
 def validate_params(owner: str, declared: Sequence[Parameter], given: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,18 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from wfsim.model.enums import ConsistencyLevel, SystemHealth
+from wfsim.model.enums import ConsistencyLevel, SystemHealth, key_type
 from wfsim.model.parameters import Tunable, param
 
 #: The levels as YAML and the tuner name them, strongest first.
 LEVELS: tuple[str, ...] = tuple(level.value for level in ConsistencyLevel)
-
-
-def key_type(key: str) -> str:
-    """The data type of a key: what comes before its first ``:`` (``"user:123"`` →
-    ``"user"``), or ``"default"`` for a key without one (the seed's rule)."""
-    head, colon, _ = key.partition(":")
-    return head if colon else "default"
 
 
 def parse_levels(levels: Mapping[str, Any], what: str) -> dict[str, ConsistencyLevel]:

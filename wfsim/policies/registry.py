@@ -9,6 +9,7 @@ from __future__ import annotations
 from wfsim.policies import data_aware, execution_modes, load_balancing, placement, planning, scheduling
 from wfsim.policies.autonomy import DECISION_RULES, FALLBACK_POLICIES
 from wfsim.policies.autoscaling import AUTOSCALERS
+from wfsim.policies.consistency import CONSISTENCY_STRATEGIES
 from wfsim.policies.load_aware import LoadAware
 from wfsim.policies.placement import PlacementStrategy
 from wfsim.policies.scheduling import SchedulingPolicy
@@ -26,4 +27,5 @@ SCHEDULING_POLICIES: dict[str, type[SchedulingPolicy]] = {
     LoadAware.name: LoadAware,
 }
 
-__all__ = ["AUTOSCALERS", "DECISION_RULES", "FALLBACK_POLICIES", "PLACEMENT_STRATEGIES", "SCHEDULING_POLICIES"]
+__all__ = ["AUTOSCALERS", "CONSISTENCY_STRATEGIES", "DECISION_RULES", "FALLBACK_POLICIES", "PLACEMENT_STRATEGIES",
+           "SCHEDULING_POLICIES"]

@@ -49,6 +49,8 @@ import pandas as pd
 
 from wfsim.model.events import AUTONOMY_LEVELS, CONNECTIVITY_STATES, DECIDERS, FALLBACK_ACTIONS
 from wfsim.trace.outages import node_outages, partition_spans, suspicions
+from wfsim.trace.state_metrics import consistency_summary
+from wfsim.trace.state_metrics import staleness as staleness  # the per-read frame the views plot
 from wfsim.trace.trace import Trace
 
 
@@ -345,6 +347,8 @@ def summarize(trace: Trace, network: NetworkTotals | None = None) -> dict[str, A
         "energy_joules": energy,
         "deadline_misses": deadline_misses(trace),
         **_fault_summary(trace),
+        # Replicated state: only on runs that have it (wfsim.trace.state_metrics).
+        **({"consistency": consistency_summary(trace)} if len(trace.operations) else {}),
     }
 
 

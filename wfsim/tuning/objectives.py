@@ -28,6 +28,10 @@ DERIVED = {
                   "running at the horizon count as neither)",
     "cost_per_1000_workflows": "cost (the nodes' price unit) per 1000 completed workflows",
     "energy_wh_per_workflow": "energy in watt-hours per completed workflow",
+    "stale_read_rate": "stale reads / reads answered, over the replicated state's reads (0 on a run without "
+                       "replicated state or reads)",
+    "anomaly_weighted_p95": "latency.p95 / ((1 − error_rate) · (1 − stale_read_rate)): workflow latency per "
+                            "workflow completed and read fresh (None when nothing completed)",
 }
 
 #: Directions a metric objective may take.
@@ -73,14 +77,24 @@ def derive(flat: Measures) -> dict[str, float | None]:
     ...             "cost": 0.004, "energy_joules": 7200.0, "utilisation.overall": 0.5})
     >>> m["error_rate"], m["cost_per_1000_workflows"], m["energy_wh_per_workflow"], m["utilisation.overall"]
     (0.2, 0.5, 0.25, 0.5)
+    >>> m = derive({"workflows.submitted": 10, "workflows.failed": 2, "latency.p95": 0.6,
+    ...             "consistency.stale_reads.reads": 50, "consistency.stale_reads.stale": 10})
+    >>> m["stale_read_rate"], round(m["anomaly_weighted_p95"], 6)  # 0.6 / (0.8 · 0.8)
+    (0.2, 0.9375)
     """
     out = dict(flat)
     submitted = flat.get("workflows.submitted") or 0.0
     completed = flat.get("workflows.completed") or 0.0
-    out["error_rate"] = (flat.get("workflows.failed") or 0.0) / submitted if submitted else 0.0
+    errors = (flat.get("workflows.failed") or 0.0) / submitted if submitted else 0.0
+    out["error_rate"] = errors
     cost, energy = flat.get("cost"), flat.get("energy_joules")
     out["cost_per_1000_workflows"] = cost * 1000 / completed if completed and cost is not None else None
     out["energy_wh_per_workflow"] = energy / 3600 / completed if completed and energy is not None else None
+    reads = flat.get("consistency.stale_reads.reads") or 0.0
+    stale = (flat.get("consistency.stale_reads.stale") or 0.0) / reads if reads else 0.0
+    out["stale_read_rate"] = stale
+    p95, good = flat.get("latency.p95"), (1 - errors) * (1 - stale)
+    out["anomaly_weighted_p95"] = p95 / good if p95 is not None and good > 0 else None
     return out
 
 

@@ -8,6 +8,9 @@ their declarations (:mod:`wfsim.model.parameters`, as ``wfsim params`` lists the
       scheduling: priority                       # a fixed strategy
       rebalance: {interval: {low: 10, high: 120}, max_concurrent: [2, 4, 8], overhead: 1.5}
       faults: [{mttr: {low: 10, high: 300}}, all]  # the experiment's fault processes, in order
+      consistency:                               # a settings group with a strategy of its own
+        strategy: {name: [adaptive, data_type], params: {types: {order: [Linearizable, Causal]}}}
+        timeout_linearizable: {low: 0.1, high: 1.0}
 
 Under a strategy axis (``placement``, ``scheduling``, ``autoscaling``), ``strategy``
 is one name (fixed) or a list (a categorical dimension ``placement.strategy``; each
@@ -18,7 +21,10 @@ strategies is tuned, and without ``strategy`` either, the experiment's own strat
 is kept and nothing of it tuned. A settings group (``rebalance``; ``autoscaling``'s
 other keys) lists its parameters, or is ``all``; naming a group the experiment lacks
 switches it on. ``faults`` is a list, an entry per fault process of the experiment
-(in its order, possibly fewer), each like a settings group.
+(in its order, possibly fewer), each like a settings group. A group's own strategy
+(:data:`INNER_STRATEGIES`: ``consistency.strategy``) is an axis like ``placement``,
+its name under ``name``; ``data_type``'s ``types: {prefix: choices}`` makes each
+prefix's level a dimension ``types.<prefix>``.
 
 A parameter's entry is a value (fixed), a list (categorical choices), or a mapping
 ``{low, high, step, log}`` narrowing its declared range (``{}``: the declared range).
@@ -29,7 +35,9 @@ dimensions; a parameter without a declared bound is tuned only when given one.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -41,6 +49,7 @@ from wfsim.experiments.errors import ConfigError
 from wfsim.experiments.scenarios import override
 from wfsim.experiments.tunables import TunableEntry, tunables
 from wfsim.model.parameters import Parameter
+from wfsim.policies.consistency import LEVELS
 
 if TYPE_CHECKING:
     from wfsim.experiments.schema import ExperimentConfig
@@ -51,6 +60,12 @@ _RANGE_KEYS = ("low", "high", "step", "log")
 ALL = "all"
 #: The key of the experiment's list of fault processes.
 FAULTS = "faults"
+#: Settings groups that hold a strategy of their own: group → (its field, the field
+#: naming the strategy). Their strategies are the entries under ``<group>.<field>.params``.
+INNER_STRATEGIES = {"consistency": ("strategy", "name")}
+#: A strategy field mapping key prefixes to levels (``data_type``'s ``types``): each
+#: prefix given is a dimension ``types.<prefix>`` of its own, over the levels.
+PER_PREFIX = "types"
 
 
 @dataclass(frozen=True)
@@ -84,11 +99,12 @@ class _Axis:
     experiment_params: dict[str, Any]
     fixed: dict[str, dict[str, Any]] = field(default_factory=dict)
     dims: dict[str, list[Dimension]] = field(default_factory=dict)
+    name_field: str = "strategy"  # the key naming the strategy beside ``params``
 
     @property
     def choice(self) -> str | None:
         """The name of the strategy dimension, if the strategy is searched."""
-        return f"{self.axis}.strategy" if len(self.strategies) > 1 else None
+        return f"{self.axis}.{self.name_field}" if len(self.strategies) > 1 else None
 
 
 @dataclass
@@ -147,7 +163,7 @@ class Space:
         for a in self._axes:
             strategy = values[a.choice] if a.choice else a.strategies[0]
             if a.named:
-                out.append(override(f"{a.axis}.strategy", strategy))
+                out.append(override(f"{a.axis}.{a.name_field}", strategy))
                 if strategy != a.experiment_strategy:
                     out.append(override(f"{a.axis}.params", {}))  # the experiment's are another strategy's
             out += [override(f"{a.axis}.params.{k}", v) for k, v in a.fixed[strategy].items()]
@@ -237,6 +253,8 @@ def build_space(space: Mapping[str, Any], experiment: ExperimentConfig, source: 
         own = {k: v for k, v in spec.items() if k in ("strategy", "params")} if key in strategies else {}
         rest = {k: v for k, v in spec.items() if k not in own}
         configured = getattr(experiment, key)
+        if key in INNER_STRATEGIES and INNER_STRATEGIES[key][0] in rest:
+            axes.append(_inner_axis(key, rest.pop(INNER_STRATEGIES[key][0]), entries, configured, source))
         if key in strategies and (own or key not in groups):
             axes.append(_build_axis(key, own, rest if key not in groups else {}, strategies[key], configured, source))
         if key in groups and (rest or not own):
@@ -244,6 +262,29 @@ def build_space(space: Mapping[str, Any], experiment: ExperimentConfig, source: 
             settings.append(_build_group(key, rest, groups[key], values, source))
     switched_on = [key for key in space if key in groups and getattr(experiment, key) is None]
     return Space(axes, settings, switched_on)
+
+
+def _inner_axis(key: str, spec: Any, entries: Sequence[TunableEntry], configured: Any, source: str) -> _Axis:
+    """The strategy axis of a settings group's own strategy (``space.consistency.strategy``:
+    ``{name: NAME or [NAMES], params: {...}}``, or the name or names alone)."""
+    from wfsim.experiments.schema import ExperimentConfig
+
+    inner, name_field = INNER_STRATEGIES[key]
+    axis = f"{key}.{inner}"
+    if isinstance(spec, str | list):
+        spec = {name_field: spec}
+    if not isinstance(spec, Mapping):
+        raise ConfigError(source, f"space.{axis}", f"must be a mapping of {name_field} and params (or a strategy "
+                          f"name, or a list of them), got {spec!r}")
+    if configured is None:  # the group is switched on: its strategy is the schema's default
+        group = ExperimentConfig.model_fields[key].annotation
+        configured = next(t for t in typing.get_args(group) if t is not type(None)).model_fields[inner].default
+    else:
+        configured = getattr(configured, inner)
+    own = {k: v for k, v in spec.items() if k in (name_field, "params")}
+    registry = {e.name: e for e in entries if e.key == f"{axis}.params"}
+    return _build_axis(axis, own, {k: v for k, v in spec.items() if k not in own}, registry, configured, source,
+                       name_field)
 
 
 def _fault_groups(spec: Any, experiment: ExperimentConfig, registry: Mapping[str, TunableEntry],
@@ -272,27 +313,38 @@ def _bounded(parameters: Sequence[Parameter]) -> list[str]:
 
 
 def _build_axis(axis: str, spec: Mapping[str, Any], extra: Mapping[str, Any], registry: Mapping[str, TunableEntry],
-                configured: Any, source: str) -> _Axis:
+                configured: Any, source: str, name_field: str = "strategy") -> _Axis:
     where = f"space.{axis}"
     if extra:
-        raise ConfigError(source, f"{where}.{next(iter(extra))}", "unknown field; allowed: strategy, params")
+        raise ConfigError(source, f"{where}.{next(iter(extra))}", f"unknown field; allowed: {name_field}, params")
     # The experiment's strategy (None: its autoscaling is off, and the schema's default applies).
-    own = configured.strategy if configured is not None else None
-    named = "strategy" in spec
+    own = getattr(configured, name_field) if configured is not None else None
+    named = name_field in spec
     if own is None and not named:
-        raise ConfigError(source, f"{where}.strategy", f"the experiment has no {axis}; name the strategy")
-    chosen = spec.get("strategy", own)
+        raise ConfigError(source, f"{where}.{name_field}", f"the experiment has no {axis}; name the strategy")
+    chosen = spec.get(name_field, own)
     names = [chosen] if isinstance(chosen, str) else chosen
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-        raise ConfigError(source, f"{where}.strategy", f"must be a strategy name or a list of them, got {chosen!r}")
+        raise ConfigError(source, f"{where}.{name_field}",
+                          f"must be a strategy name or a list of them, got {chosen!r}")
     unknown = [n for n in names if n not in registry]
     if unknown:
-        raise ConfigError(source, f"{where}.strategy",
+        raise ConfigError(source, f"{where}.{name_field}",
                           f"unknown strategy {unknown[0]!r}; allowed: {', '.join(registry)}")
     if len(set(names)) != len(names):
-        raise ConfigError(source, f"{where}.strategy", "each strategy once")
+        raise ConfigError(source, f"{where}.{name_field}", "each strategy once")
     params = spec.get("params", ALL if named else {})
     declared = {n: {p.name: p for p in registry[n].parameters} for n in names}
+    experiment_params = _per_prefix(dict(configured.params) if configured is not None else {})
+    if isinstance(params, Mapping) and isinstance(params.get(PER_PREFIX), Mapping):
+        params = _per_prefix(params)
+        for n in names:
+            if PER_PREFIX in {f.name for f in dataclasses.fields(registry[n].cls)}:
+                # A prefix not listed gets the strategy's ``default`` level.
+                otherwise = (experiment_params if n == own else {}).get("default", declared[n]["default"].default)
+                declared[n].update({k: Parameter(k, "categorical", otherwise, choices=LEVELS,
+                                                 doc="the level of the keys with this prefix")
+                                    for k in params if k.startswith(f"{PER_PREFIX}.")})
     params_by: dict[str, dict[str, Any]]
     if params == ALL:
         params_by = {n: {name: {} for name in _bounded(registry[n].parameters)} for n in names}
@@ -306,7 +358,7 @@ def _build_axis(axis: str, spec: Mapping[str, Any], extra: Mapping[str, Any], re
         params_by = {n: {k: v for k, v in params.items() if k in declared[n]} for n in names}
     else:
         raise ConfigError(source, f"{where}.params", f"must be a mapping of parameters or {ALL!r}, got {params!r}")
-    result = _Axis(axis, names, named, own, dict(configured.params) if configured is not None else {})
+    result = _Axis(axis, names, named, own, experiment_params, name_field=name_field)
     for n in names:
         result.fixed[n], result.dims[n] = {}, []
         for pname, pspec in params_by[n].items():
@@ -318,6 +370,15 @@ def _build_axis(axis: str, spec: Mapping[str, Any], extra: Mapping[str, Any], re
             elif found is not _SKIP:
                 result.fixed[n][pname] = found
     return result
+
+
+def _per_prefix(params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` with a :data:`PER_PREFIX` mapping spread out as ``types.<prefix>`` entries."""
+    inner = params.get(PER_PREFIX)
+    if not isinstance(inner, Mapping):
+        return dict(params)
+    return {**{k: v for k, v in params.items() if k != PER_PREFIX},
+            **{f"{PER_PREFIX}.{prefix}": v for prefix, v in inner.items()}}
 
 
 def _build_group(key: str, spec: Mapping[str, Any], entries: list[TunableEntry], configured: dict[str, Any],

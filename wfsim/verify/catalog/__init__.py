@@ -10,7 +10,9 @@ exists in wfsim, one module per subject.
 * :mod:`~wfsim.verify.catalog.edge` — P19, edge autonomy;
 * :mod:`~wfsim.verify.catalog.raft` — P12, Raft safety;
 * :mod:`~wfsim.verify.catalog.faults` — P20–P22, failure detection, partition
-  safety and leases.
+  safety and leases;
+* :mod:`~wfsim.verify.catalog.consistency` — P10, P11, P14–P16 and P21's merge
+  clause, replicated state.
 
 A property is one module-level :class:`~wfsim.verify.properties.Property` in one of
 them: :data:`CATALOG` collects them all, ordered by seed id (then by definition
@@ -22,9 +24,8 @@ order), and each is importable from here under its module-level name.  Run them 
         print(verdict.summary())
 
 Checked elsewhere, being about models rather than runs: P7–P9
-(:mod:`wfsim.verify.models`, :mod:`wfsim.verify.composition`) and P11's
-linearizability (:mod:`wfsim.verify.history`).  Pending, their subsystems not yet
-built: P10, P13–P16 and P26–P30.
+(:mod:`wfsim.verify.models`, :mod:`wfsim.verify.composition`); the history checkers
+behind P11 are :mod:`wfsim.verify.history`.  Pending: P13 and P26–P30.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import re
 from collections.abc import Iterable
 
 from wfsim.verify.catalog.common import NODE_ATOMS, node_projection, node_slice, task_projection, workflow_projection
+from wfsim.verify.catalog.consistency import KEY_ATOMS, key_projection, key_slice
 from wfsim.verify.ltl import Formula
 from wfsim.verify.properties import (
     Property,
@@ -145,14 +147,22 @@ def check_formula(trace: object, formula: str | Formula, per: str = "workflow",
     * ``leases`` (at the holder): ``acquire``, ``renew``, ``refuse``, ``release``,
       ``revoke``, ``expire``.
 
+    Per key (:func:`~wfsim.verify.catalog.consistency.key_projection`), one step per
+    attempt on the key (the ``operations`` rows, in call order), whose atoms are
+    :data:`~wfsim.verify.catalog.consistency.KEY_ATOMS`: the operation ``read`` or
+    ``write``; its outcome ``ok``, ``fail`` or ``unknown`` (timed out); the level it
+    was served at, ``linearizable``, ``sequential``, ``causal`` or ``eventual``; and
+    ``downgraded`` for an attempt after a timeout (``G(unknown -> X downgraded)``).
+
     Args:
         trace: A :class:`~wfsim.trace.trace.Trace`.
         formula: Text (``"G(start -> F end)"``) or a formula object.
-        per: ``"workflow"``, ``"task"`` or ``"node"``.
+        per: ``"workflow"``, ``"task"``, ``"node"`` or ``"key"``.
         liveness: Judge entities still open at the horizon of a truncated run with
             the three-valued semantics (``inconclusive`` while an obligation is
             pending); otherwise judge every entity's recorded events as final.  A
-            node is always open: its obligations are judged so on a truncated run.
+            node or key is always open: its obligations are judged so on a
+            truncated run.
 
     Returns:
         A :class:`PropertyVerdict` with counterexamples, like a catalog property's
@@ -172,20 +182,21 @@ def check_formula(trace: object, formula: str | Formula, per: str = "workflow",
         'true'
     """
     projections = {"workflow": (workflow_projection, "workflows"), "task": (task_projection, "task instances"),
-                   "node": (node_projection, "nodes")}
+                   "node": (node_projection, "nodes"), "key": (key_projection, "keys")}
     if per not in projections:
         raise ValueError(f"per must be one of {list(projections)}, got {per!r}")
     projection, unit = projections[per]
     prop = TemporalProperty("-", "formula", "user formula", "A formula checked with check_formula().",
                             formula, projection, unit=unit, liveness=liveness)
-    if per == "node":
-        unknown = sorted(prop.formula.atoms() - set(NODE_ATOMS))
+    if per in ("node", "key"):
+        atoms, around = (NODE_ATOMS, node_slice) if per == "node" else (KEY_ATOMS, key_slice)
+        unknown = sorted(prop.formula.atoms() - set(atoms))
         if unknown:
-            raise ValueError(f"per='node' has no atom {', '.join(unknown)}; its atoms: {', '.join(NODE_ATOMS)}")
+            raise ValueError(f"per={per!r} has no atom {', '.join(unknown)}; its atoms: {', '.join(atoms)}")
         view = TraceView.of(trace)
         verdict = prop.check(view)
         for cex in verdict.counterexamples:
-            cex.events = node_slice(view, cex.entity, cex.time if cex.time is not None else view.horizon)
+            cex.events = around(view, cex.entity, cex.time if cex.time is not None else view.horizon)
         return verdict
     return prop.check(trace)
 

@@ -3,9 +3,9 @@
 the settings the manifest records (``detection``, ``partition_handling``).  Each
 property is ``not_applicable`` on runs without its subsystem.
 
-P21's "after healing, conflicts are merged by the resolver" is about replicated state
-the trace does not hold (the consistency subsystem checks it); "Failed nodes serve no
-reads" needs reads, which are not recorded.
+P21's "after healing, conflicts are merged by the resolver" is about replicated state:
+:mod:`~wfsim.verify.catalog.consistency` checks it (``resolution-merge``); "Failed
+nodes serve no reads" needs reads, which are not recorded.
 """
 
 from __future__ import annotations

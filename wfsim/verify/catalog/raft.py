@@ -16,7 +16,7 @@ from wfsim.trace.outages import node_outages
 from wfsim.verify.catalog.common import as_str, node_findings
 from wfsim.verify.properties import Findings, Invariant, TraceView
 
-_SEED = "P12, overview §3; part 1 §1.9 (RaftConsensus)"
+_SEED = "P12, overview §3; part 1 §1.9; seed l.1515–1824 (RaftConsensus)"
 
 
 def _has_raft(view: TraceView) -> bool:

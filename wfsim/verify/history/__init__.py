@@ -10,7 +10,8 @@ Typical use::
 
 Modules: :mod:`.model` (operations, histories, sequential models),
 :mod:`.values` (JSON equality of keys and values),
-:mod:`.formats` (readers for wfsim JSONL, Jepsen logs and EDN),
+:mod:`.formats` (readers for wfsim JSONL, Jepsen logs and EDN; JSONL and EDN writers),
+:mod:`.trace` (a run's replicated-state operations as a history, :func:`from_trace`),
 :mod:`.linearizability`, :mod:`.sequential`, :mod:`.causal` (the checkers) and
 :mod:`.checker` (the single entry point :func:`check_history`).
 """
@@ -26,6 +27,7 @@ from .formats import (
     FORMATS,
     HistoryFormatError,
     detect_format,
+    dump_edn,
     dump_jsonl,
     load_history,
     parse_history,
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     from .causal import check_causal, find_bad_pattern
     from .linearizability import check_linearizability
     from .sequential import check_sequential
+    from .trace import from_trace
 
 # The checkers are imported on first use: the causal one pulls in networkx, which
 # would double the start-up time of `wfsim check-history` for every level.
@@ -45,6 +48,7 @@ _LAZY = {
     "find_bad_pattern": ".causal",
     "check_linearizability": ".linearizability",
     "check_sequential": ".sequential",
+    "from_trace": ".trace",  # pandas: only for a run's trace
 }
 
 
@@ -70,8 +74,10 @@ __all__ = [
     "check_linearizability",
     "check_sequential",
     "detect_format",
+    "dump_edn",
     "dump_jsonl",
     "find_bad_pattern",
+    "from_trace",
     "get_model",
     "load_history",
     "parse_history",

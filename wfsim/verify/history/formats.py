@@ -1,4 +1,4 @@
-"""Readers (and one writer) for operation histories.
+"""Readers and writers of operation histories.
 
 Supported formats (``format=`` names, :data:`FORMATS`), each described on its reader:
 
@@ -6,7 +6,8 @@ Supported formats (``format=`` names, :data:`FORMATS`), each described on its re
   :func:`dump_jsonl`);
 * ``jepsen`` — Jepsen ``jepsen.util`` text logs (:func:`parse_jepsen_log`);
 * ``porcupine-edn`` — one EDN map per line (:func:`parse_porcupine_edn`);
-* ``edn`` — a Jepsen/Knossos EDN vector of such maps (:func:`parse_edn`).
+* ``edn`` — a Jepsen/Knossos EDN vector of such maps (:func:`parse_edn`, written by
+  :func:`dump_edn`).
 
 :func:`load_history` and :func:`parse_history` read any of them, detecting the format
 (:func:`detect_format`) unless told; every reader pairs invocations with completions
@@ -424,19 +425,117 @@ def _time(value: Any, source: str, lineno: int | None) -> Time | None:
 def dump_jsonl(history: History | Iterable[Operation]) -> str:
     """Render operations as wfsim JSONL (inverse of :func:`parse_jsonl`).
 
-    Indeterminate operations are written as an invocation without completion.
+    Events are written as :func:`completed_events` orders them.
     """
+    return "".join(json.dumps(event) + "\n" for event in completed_events(history))
+
+
+def completed_events(history: History | Iterable[Operation]) -> list[dict[str, Any]]:
+    """The invocations and completions of ``history``, in time order, as the readers
+    pair them back (:func:`history_from_events`).
+
+    Each event has ``process, type, f, key, value, time``. An invocation carries the
+    input (``None`` for a read); an ``ok`` or ``fail`` completion at ``ret`` carries a
+    read's output or repeats the input. An indeterminate operation gets an ``info``
+    completion just before its process's next invocation (a process invokes one
+    operation at a time, as in Jepsen), and none when the process invokes nothing
+    after it. At equal times ``info`` completions come first, then invocations, then
+    ``ok``/``fail`` completions (equal times make operations concurrent), then by
+    operation id.
+    """
+    ops = sorted(history, key=lambda o: (o.call, o.id))
+    following: dict[int, float] = {}
+    pending: dict[Hashable, Operation] = {}
+    for op in ops:
+        before = pending.pop(op.process, None)
+        if before is not None:
+            following[before.id] = op.call
+        if op.status == "info":
+            pending[op.process] = op
     rows: list[tuple[float, int, int, dict[str, Any]]] = []
-    for op in history:
+    for op in ops:
         value = plain(op.value)
         base = {"process": op.process, "f": op.f, "key": plain(op.key)}
         invoked = None if op.f in _READS else value
-        rows.append((op.call, 0, op.id, {**base, "type": "invoke", "value": invoked, "time": op.call}))
+        rows.append((op.call, 1, op.id, {**base, "type": "invoke", "value": invoked, "time": op.call}))
         if op.status != "info":
             out = plain(op.output) if op.f in _READS else value
-            rows.append((op.ret, 1, op.id, {**base, "type": op.status, "value": out, "time": op.ret}))
+            rows.append((op.ret, 2, op.id, {**base, "type": op.status, "value": out, "time": op.ret}))
+        elif op.id in following:
+            t = following[op.id]
+            rows.append((t, 0, op.id, {**base, "type": "info", "value": invoked, "time": t}))
     rows.sort(key=lambda r: r[:3])
-    return "".join(json.dumps(r[3]) + "\n" for r in rows)
+    return [r[3] for r in rows]
+
+
+def dump_edn(history: History | Iterable[Operation], scale: float | None = 1e9) -> str:
+    """Render operations as a Jepsen EDN history (read back by :func:`parse_edn`).
+
+    One op map per line inside a vector, in :func:`completed_events` order, each with
+    its ``:index`` (position), ``:type``, ``:f`` and ``:process`` (keywords for type
+    and function), ``:key``, ``:value`` and ``:time``: ``[{:index 0, :type :invoke,
+    :f :write, :process "c1", :key "k", :value 3, :time 1000000000} …]``. JSON values
+    become EDN values (``null`` → ``nil``, arrays → vectors, objects → maps).
+
+    Args:
+        history: The operations.
+        scale: Time unit of the history → nanoseconds, Jepsen's unit (seconds: 1e9;
+            1 for nanoseconds already): times are written as integers, strictly
+            increasing where the history's times do, so every order between events
+            survives the rounding. ``None`` writes the times as they are.
+    """
+    events = completed_events(history)
+    times: list[Any] = [e["time"] for e in events]
+    if scale is not None:
+        written: list[Any] = []
+        for k, t in enumerate(times):
+            n = round(t * scale)
+            if k and t > times[k - 1]:
+                n = max(n, written[-1] + 1)  # two times rounding to one integer
+            elif k:
+                n = written[-1]
+            written.append(n)
+        times = written
+    lines = []
+    for k, (event, t) in enumerate(zip(events, times)):
+        fields = [f":index {k}", f":type :{event['type']}", f":f {_edn_keyword(event['f'])}",
+                  f":process {_edn(event['process'])}"]
+        if event["key"] is not None:
+            fields.append(f":key {_edn(event['key'])}")
+        fields += [f":value {_edn(event['value'])}", f":time {_edn(t)}"]
+        lines.append("{" + ", ".join(fields) + "}")
+    return "[" + "\n ".join(lines) + "]\n"
+
+
+_EDN_NAME = re.compile(r"^[A-Za-z*!_?$%&=<>][A-Za-z0-9*!_?$%&=<>.+\-]*$")
+
+
+def _edn_keyword(name: str) -> str:
+    """``:read``, or a string when the name cannot be a keyword (the readers take both)."""
+    return f":{name}" if _EDN_NAME.match(name) else _edn(name)
+
+
+def _edn(value: Any) -> str:
+    """A plain JSON value (or a number) as EDN text."""
+    if value is None:
+        return "nil"
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"EDN has no number {value!r}")
+        return repr(value)
+    if isinstance(value, Decimal):
+        return f"{value}M"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # EDN strings escape as JSON's do
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{_edn(k)} {_edn(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + " ".join(_edn(v) for v in value) + "]"
+    raise ValueError(f"no EDN form for {value!r}")
 
 
 # ---------------------------------------------------------------------------
