@@ -56,10 +56,10 @@ from wfsim.consistency.settings import ConsistencySettings
 from wfsim.faults.processes import Partitions
 from wfsim.model.events import LEVELS
 from wfsim.policies.consistency import AdaptiveConsistency, FixedLevel
-from wfsim.verify.history import check_history
+from wfsim.verify.history import check_history, from_trace
 from wfsim.viz import consistency as cv
 from wfsim.widgets import ConsistencyView, VerificationPanel
-from wfsim.widgets.level_histories import level_checker, level_history
+from wfsim.widgets.level_histories import level_checker
 
 pd.set_option("display.float_format", "{:,.4g}".format)
 
@@ -167,8 +167,9 @@ cv.consistency_overview(adaptive);
 # ## 4. The histories, checked per level
 #
 # Every attempt is a row of the trace's `operations` table: an invocation and a
-# return, as a client saw them. The attempts served at one level form that level's
-# history, which the history checkers of `wfsim.verify.history` judge: the
+# return, as a client saw them. The attempts served at one level, with the writes the
+# store copied down to that level from stronger ones, form that level's history
+# (`wfsim.verify.history.from_trace`), which the history checkers judge: the
 # Linearizable history with the linearizability checker, the Sequential one with the
 # sequential checker, the Causal one with the causal checker. Eventual promises only
 # convergence (a catalog property), so it has no checker of its own.
@@ -185,7 +186,7 @@ verdicts = {}
 for level in LEVELS:
     trace = runs[level, True].trace
     shared = sorted({key for key in trace.operations["key"].astype(str) if key.startswith("kv:")})
-    history = level_history(trace, level, shared)
+    history = from_trace(trace, level, shared)
     own = level_checker(level)
     verdicts[level] = {
         "operations": len(history),

@@ -74,7 +74,8 @@ def test_a_selection_keeps_its_levels_keys_and_window(spectrum):
 
 def _stale_by_brute_force(trace) -> dict[int, bool]:
     """Each ok read: stale iff some write to its key acknowledged before its call was
-    acknowledged after the write it returned (or it returned null after any)."""
+    invoked after the write it returned was acknowledged (any acknowledged one, for a
+    read of null); a value not acknowledged before the call is fresh."""
     ops = trace.operations
     ok = ops[ops["outcome"].astype(str) == "ok"]
     writes = ok[ok["f"].astype(str) == "write"]
@@ -84,10 +85,10 @@ def _stale_by_brute_force(trace) -> dict[int, bool]:
         before = writes[(writes["key"].astype(str) == str(r["key"])) & (writes["ret"] < r["call"])]
         returned = json.loads(r["output"])
         if returned is not None and (returned not in ack or ack[returned] >= r["call"]):
-            out[int(r["op"])] = False  # a value not yet acknowledged: fresh
+            out[int(r["op"])] = False
         else:
             since = -np.inf if returned is None else ack[returned]
-            out[int(r["op"])] = bool((before["ret"] > since).any())
+            out[int(r["op"])] = bool((before["call"] > since).any())
     return out
 
 

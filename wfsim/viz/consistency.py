@@ -25,11 +25,9 @@ them the frames are empty and the figures say so.
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -39,13 +37,14 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from wfsim.model.events import LEVELS, OUTCOMES, SYSTEM_HEALTH
+from wfsim.trace.metrics import staleness
 from wfsim.trace.trace import Trace
 from wfsim.viz.data import figure_data, successors
 
 __all__ = ["HEALTH_COLORS", "LEVEL_COLORS", "OUTCOME_COLORS", "Selection", "attempt_latencies",
            "consistency_overview", "downgrades", "draw_downgrades", "draw_health", "draw_latency", "draw_outcomes",
            "draw_staleness", "health_spans", "key_type_of", "level_summary", "operations_frame", "outcomes_by_level",
-           "read_staleness", "staleness", "staleness_by_level"]
+           "read_staleness", "staleness_by_level"]
 
 #: One colour per level, strongest (cool) to weakest (warm).
 LEVEL_COLORS: dict[str, str] = dict(zip(LEVELS, ("#2e86ab", "#76b041", "#f3a712", "#e4572e")))
@@ -160,39 +159,6 @@ def draw_latency(ax: Axes, latencies: pd.DataFrame, by: str = "level", kind: str
 
 
 # --- staleness ---------------------------------------------------------------------
-def staleness(trace: Trace) -> pd.DataFrame:
-    """One row per ``ok`` read: ``op, request, client, key, level, requested, call,
-    returned, latest, stale, versions, staleness`` — stale when a write to its key
-    acknowledged (returned ok) before the read's call was acknowledged after the write
-    it returned; ``versions`` such writes, ``staleness`` seconds from the first of
-    them to the call (0 when fresh). A value not acknowledged before the call is fresh."""
-    o = _operations(trace)
-    ok = o[o["outcome"] == "ok"]
-    writes = ok[ok["f"] == "write"].sort_values(["ret", "op"], kind="stable")
-    reads = ok[ok["f"] == "read"].sort_values(["call", "op"], kind="stable")
-    acked = {k: (g["ret"].to_numpy(dtype=float), g["op"].to_numpy(dtype=np.int64))
-             for k, g in writes.groupby("key", sort=False)}
-    empty = (np.empty(0), np.empty(0, dtype=np.int64))
-    cols: dict[str, list[Any]] = {c: [] for c in ("returned", "latest", "versions", "staleness")}
-    for key, call, text in zip(reads["key"], reads["call"], reads["output"]):
-        times, ids = acked.get(key, empty)
-        known = int(np.searchsorted(times, call, side="left"))
-        value = None if text is None or text is pd.NA or (isinstance(text, float) and math.isnan(text)) \
-            else json.loads(text)
-        written = [m for m in (value if isinstance(value, list) else [value]) if isinstance(m, int)]
-        position = {int(w): k for k, w in enumerate(ids[:known])}
-        newest = known if any(m not in position for m in written) else max(
-            (position[m] + 1 for m in written), default=0)
-        cols["returned"].append(max(written, key=lambda m: position.get(m, math.inf)) if written else -1)
-        cols["latest"].append(int(ids[known - 1]) if known else -1)
-        cols["versions"].append(known - newest)
-        cols["staleness"].append(float(call - times[newest]) if known > newest else 0.0)
-    versions = np.asarray(cols["versions"], dtype=np.int64)
-    return reads[["op", "request", "client", "key", "level", "requested", "call"]].reset_index(drop=True).assign(
-        returned=np.asarray(cols["returned"], dtype=np.int64), latest=np.asarray(cols["latest"], dtype=np.int64),
-        stale=versions > 0, versions=versions, staleness=np.asarray(cols["staleness"], dtype=float))
-
-
 def read_staleness(trace: Trace, selection: Selection | None = None) -> pd.DataFrame:
     """Every ``ok`` read judged against the writes acknowledged before it
     (:func:`wfsim.trace.metrics.staleness`), selected."""

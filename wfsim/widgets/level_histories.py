@@ -5,25 +5,20 @@ level's by default), and the chosen verdict with its counterexample timeline."""
 from __future__ import annotations
 
 import html
-import json
-import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import ipywidgets as widgets
-import numpy as np
-import pandas as pd
 
 from wfsim.model.events import LEVELS
 from wfsim.trace.trace import Trace
-from wfsim.verify.history import CONSISTENCY_LEVELS, History, HistoryVerdict, Operation, check_history
+from wfsim.verify.history import CONSISTENCY_LEVELS, History, HistoryVerdict, check_history, from_trace
 from wfsim.widgets.history_verdict import HistoryVerdictView
 from wfsim.widgets.renderers import PanelContext, html_table, verdict_badge
 
-__all__ = ["LevelHistories", "level_checker", "level_history"]
+__all__ = ["NONE", "LevelHistories", "level_checker"]
 
-#: A trace outcome → the history's status (``unknown``: indeterminate, Jepsen's ``info``).
-_STATUS = {"ok": "ok", "fail": "fail", "unknown": "info"}
+#: The checker choice that checks nothing.
 NONE = "(none)"
 
 
@@ -34,53 +29,14 @@ def level_checker(level: str) -> str | None:
     return name if name in CONSISTENCY_LEVELS else None
 
 
-def level_history(trace: Trace, level: str, keys: Iterable[str] | None = None) -> History:
-    """The attempts served at ``level`` as a register history, one
-    :class:`~wfsim.verify.history.Operation` per attempt (process: the client).
-
-    A client's call at the instant its previous operation returned is moved to the
-    next double, so its program order survives; an ``unknown`` attempt never returns;
-    keys a read returned a list for (siblings, a set) are not registers and are left
-    out (``metadata["excluded_keys"]``). ``keys``: only these keys (None: all).
-    """
-    o = trace.operations
-    o = o[o["level"].astype(str) == level]
-    if keys is not None:
-        o = o[o["key"].astype(str).isin(list(keys))]
-    o = o.sort_values(["call", "op"], kind="stable")
-    outputs = [_json(x) for x in o["output"].astype(object)]
-    keys = o["key"].astype(str).to_numpy()
-    listed = sorted({k for k, out in zip(keys, outputs) if isinstance(out, list)})
-    last: dict[str, float] = {}
-    ops = []
-    for k, op, client, f, value, output, call, ret, outcome in zip(
-            keys, o["op"].tolist(), o["client"].astype(str), o["f"].astype(str), o["value"].astype(object),
-            outputs, o["call"].tolist(), o["ret"].tolist(), o["outcome"].astype(str)):
-        if k in listed:
-            continue
-        status = _STATUS[outcome]
-        if call == last.get(client):
-            call = float(np.nextafter(call, math.inf))
-        if status == "info" or math.isnan(ret):
-            ret = math.inf
-        else:
-            ret = last[client] = max(ret, call)
-        ops.append(Operation(int(op), client, f, k, _json(value), output if f == "read" else None, call, ret,
-                             status))  # type: ignore[arg-type]  # a value of _STATUS
-    return History(ops, {"source": "trace", "level": level, "excluded_keys": listed})
-
-
-def _json(text: Any) -> Any:
-    return None if text is None or text is pd.NA or (isinstance(text, float) and math.isnan(text)) else json.loads(
-        text)
-
-
 class LevelHistories:
     """Each level's history of a run, checked; one verdict shown in detail.
 
-    A table lists, per level served, the attempts, clients and keys of its history
-    and the verdict of its own level's checker (Eventual has none: it promises
-    convergence, a property of the catalog). Choosing a level and a checker (a weaker
+    A table lists, per level served, the operations, clients and keys of its history
+    (:func:`~wfsim.verify.history.from_trace`: the attempts served at the level, and
+    the writes the store copied down to it from stronger levels) and the verdict of
+    its own level's checker (Eventual has none: it promises convergence, a property
+    of the catalog). Choosing a level and a checker (a weaker
     level's history against a stronger checker shows what the weaker level gives up)
     checks it once and shows the verdict as the panel shows any history verdict: its
     partitions and a per-key timeline, stepped up to the blocked operation of a
@@ -103,7 +59,7 @@ class LevelHistories:
         self.trace = trace
         self.budget = budget
         present = set(trace.operations["level"].astype(str))
-        self.histories: dict[str, History] = {level: level_history(trace, level) for level in LEVELS
+        self.histories: dict[str, History] = {level: from_trace(trace, level) for level in LEVELS
                                               if level in present}
         self.verdicts: dict[tuple[str, str], HistoryVerdict] = {}
         for level, history in self.histories.items():
