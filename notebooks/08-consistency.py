@@ -103,24 +103,24 @@ runs = {(name, partition): run(strategy, partition)
 # %% [markdown]
 # ## 2. Latency against staleness
 #
-# For each run: the share of requests answered `ok` (a request times out at its
-# level after 500/300/200/100 ms and is tried again one level down), the latency of
-# the `ok` attempts, the share of reads that were **stale** (a write to the key was
-# acknowledged before the read began, and the read returned an older value) and how
-# old those reads were.
+# For each run, from its summary metrics (`result.metrics["consistency"]`): the share
+# of requests answered `ok` (a request times out at its level after 500/300/200/100 ms
+# and is tried again one level down: a downgrade), the latency of the `ok` attempts,
+# the share of reads that were **stale** (a write to the key acknowledged before the
+# read began was newer than the value it returned) and how old those reads were, the
+# protocol messages sent and the changes of the store's health.
 
 # %%
 def row(result) -> dict:
-    trace = result.trace
-    ops = cv.operations_frame(trace)
-    ok = ops[ops["outcome"] == "ok"]
-    reads = cv.read_staleness(trace)
-    stale = reads[reads["stale"]]
-    requests = ops.groupby("request")["outcome"].last()
-    return {"requests": len(requests), "answered ok": (requests == "ok").mean(),
-            "latency mean (ms)": 1e3 * ok["latency"].mean(), "latency p99 (ms)": 1e3 * ok["latency"].quantile(0.99),
-            "downgrades": int((ops["attempt"] > 0).sum()), "stale reads": reads["stale"].mean(),
-            "staleness mean (s)": stale["staleness"].mean() if len(stale) else 0.0,
+    state = result.metrics["consistency"]  # summarize's block on runs with replicated state
+    requests, stale = state["requests"], state["stale_reads"]
+    ok = cv.attempt_latencies(result.trace)["latency"]
+    return {"requests": requests["total"], "answered ok": requests["ok"] / requests["total"],
+            "latency mean (ms)": 1e3 * ok.mean(), "latency p99 (ms)": 1e3 * ok.quantile(0.99),
+            "downgrades": state["downgrades"]["attempts"], "stale reads": stale["rate"],
+            "staleness mean (s)": stale["seconds"]["mean"] or 0.0,
+            "messages": sum(m["sent"] for m in state["messages"].values()),
+            "health changes": state["health"]["changes"],
             "workflows completed": result.metrics["workflows"]["completed"]}
 
 
