@@ -87,7 +87,10 @@ def test_the_consistency_block() -> None:
     assert stale["versions"]["mean"] == pytest.approx((1 + 2 + 2) / 3)
     assert stale["seconds"]["mean"] == pytest.approx((0.2 + 1.2 + 2.5) / 3)
     assert block["downgrades"] == {"attempts": 2, "requests": 1}
-    assert block["conflicts"] == {"resolved": 2, "lost_updates": 3}
+    assert {k: v for k, v in block["conflicts"].items() if k != "per_level"} == {"resolved": 2, "lost_updates": 3}
+    per_level = block["conflicts"]["per_level"]
+    assert per_level["Eventual"] == {"resolved": 2, "lost_updates": 3}
+    assert sum(v["resolved"] for v in per_level.values()) == 2
     assert block["health"]["checks"] == 3 and block["health"]["changes"] == 2
     horizon = trace.horizon
     assert block["health"]["seconds"] == pytest.approx({"Healthy": 2.0 + horizon - 15.0, "Degraded": 0.0,

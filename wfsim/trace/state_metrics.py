@@ -11,7 +11,10 @@ Definitions:
         acknowledged (returned ``ok``) before the read was invoked, over every level's
         writes (what a client of the key sees): some such write was invoked after
         the one returned was acknowledged; see :func:`staleness`.
-    conflicts, lost updates: ``resolutions`` rows and their ``lost`` versions.
+    conflicts, lost updates: ``resolutions`` rows and their ``lost`` versions, in
+        all and per level of the replicas that settled them (an acknowledged write
+        is copied down to the weaker levels' replicas, whose resolvers may settle it
+        again: a Linearizable run's conflicts are its copies').
     health: the state in force at each ``health`` check; its changes and the time
         in each state from the first check to the end.
 """
@@ -145,13 +148,21 @@ def consistency_summary(trace: Trace) -> dict[str, Any]:
             "versions": _spread(late["versions"].to_numpy(dtype=float)),
             "seconds": _spread(late["staleness"].to_numpy(dtype=float)),
         },
-        "conflicts": {"resolved": len(trace.resolutions),
-                      "lost_updates": int(trace.resolutions["lost"].sum()) if len(trace.resolutions) else 0},
+        "conflicts": _conflicts(trace),
         "downgrades": {"attempts": int((o["attempt"] > 0).sum()),
                        "requests": int((requests["attempt"].max() > 0).sum())},
         "health": _health(trace),
         "messages": _messages(trace),
     }
+
+
+def _conflicts(trace: Trace) -> dict[str, Any]:
+    """Resolutions and lost versions, in all and per level."""
+    r = trace.resolutions
+    level = r["level"].astype(str)
+    return {"resolved": len(r), "lost_updates": int(r["lost"].sum()) if len(r) else 0,
+            "per_level": {lv: {"resolved": int((level == lv).sum()), "lost_updates": int(r["lost"][level == lv].sum())}
+                          for lv in LEVELS}}
 
 
 def _health(trace: Trace) -> dict[str, Any]:
