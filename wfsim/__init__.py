@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from wfsim._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from wfsim.consistency import ConsistencySettings
     from wfsim.engine import (
         AutonomySettings,
         AutoscalingSettings,
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     )
     from wfsim.experiments.batch import batch, open_batch
     from wfsim.model import (
+        ConsistencyLevel,
         Edge,
         HealthStatus,
         Link,
@@ -51,7 +53,16 @@ if TYPE_CHECKING:
         WorkflowState,
         hierarchical,
     )
-    from wfsim.policies import FIFO, CloudOnly, EarliestFinishTime, NearestEdge, PlacementStrategy
+    from wfsim.policies import (
+        FIFO,
+        AdaptiveConsistency,
+        CloudOnly,
+        DataTypeDriven,
+        EarliestFinishTime,
+        FixedLevel,
+        NearestEdge,
+        PlacementStrategy,
+    )
     from wfsim.trace import Trace, summarize
     from wfsim.tuning import open_study, tune
     from wfsim.workloads import (
@@ -73,13 +84,16 @@ if TYPE_CHECKING:
 # names, not by ``import wfsim``: commands that need none of it, like
 # ``wfsim check-history``, then start in a fraction of the time.
 _LAZY: dict[str, str] = {
+    "ConsistencySettings": "wfsim.consistency",
     **dict.fromkeys(["AutonomySettings", "AutoscalingSettings", "FaultToleranceSettings", "HealthChange",
                      "MigrationSettings",
                      "RebalanceSettings", "RunResult", "Simulation"], "wfsim.engine"),
-    **dict.fromkeys(["Edge", "HealthStatus", "Link", "LocationRequirement", "NetworkFidelity", "Node", "Task",
+    **dict.fromkeys(["ConsistencyLevel", "Edge", "HealthStatus", "Link", "LocationRequirement", "NetworkFidelity",
+                     "Node", "Task",
                      "TaskPriority", "Tier", "Topology", "TraceLevel", "Workflow", "WorkflowState", "hierarchical"],
                     "wfsim.model"),
-    **dict.fromkeys(["FIFO", "CloudOnly", "EarliestFinishTime", "NearestEdge", "PlacementStrategy"], "wfsim.policies"),
+    **dict.fromkeys(["FIFO", "AdaptiveConsistency", "CloudOnly", "DataTypeDriven", "EarliestFinishTime", "FixedLevel",
+                     "NearestEdge", "PlacementStrategy"], "wfsim.policies"),
     **dict.fromkeys(["Trace", "summarize"], "wfsim.trace"),
     **dict.fromkeys(["open_study", "tune"], "wfsim.tuning"),
     **dict.fromkeys(["batch", "open_batch"], "wfsim.experiments.batch"),
@@ -95,6 +109,7 @@ __getattr__, __dir__ = lazy_exports(globals(), _LAZY)
 __version__ = "0.1.0"
 
 __all__ = [
+    "AdaptiveConsistency", "ConsistencyLevel", "ConsistencySettings", "DataTypeDriven", "FixedLevel",
     "AutonomySettings",
     "AutoscalingSettings", "FaultToleranceSettings", "FIFO", "MMPP", "MigrationSettings", "RebalanceSettings",
     "CloudOnly", "EarliestFinishTime",

@@ -8,3 +8,11 @@
   operation (strategy, key floors, timeout fallback chain), the health monitor and
   the operation history.
 """
+
+from wfsim.consistency.protocols import PROTOCOLS
+from wfsim.consistency.protocols.base import ReplicationProtocol, Request, Session, Transport
+from wfsim.consistency.settings import ConsistencySettings
+from wfsim.consistency.store import ReplicatedStore, StateError, replica_nodes
+
+__all__ = ["PROTOCOLS", "ConsistencySettings", "ReplicatedStore", "ReplicationProtocol", "Request", "Session",
+           "StateError", "Transport", "replica_nodes"]

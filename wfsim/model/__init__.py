@@ -3,10 +3,13 @@ nodes, links, topologies, tasks, workflows, the trace's codes and declared param
 
 from wfsim.model.enums import (
     DRAINED,
+    ConsistencyLevel,
     HealthStatus,
     MigrationState,
     MigrationTrigger,
     NetworkFidelity,
+    ReplicationPolicy,
+    SystemHealth,
     TaskPriority,
     Tier,
     TraceLevel,
@@ -31,7 +34,8 @@ from wfsim.model.workflow import (
 )
 
 __all__ = [
-    "DRAINED", "Edge", "HealthStatus", "MigrationState", "MigrationTrigger", "LINK_DEFAULTS", "Link", "LocationKind",
+    "DRAINED", "ConsistencyLevel", "ReplicationPolicy", "SystemHealth",
+    "Edge", "HealthStatus", "MigrationState", "MigrationTrigger", "LINK_DEFAULTS", "Link", "LocationKind",
     "LocationRequirement", "NetworkFidelity",
     "Node", "TIER_DEFAULTS", "Task", "TaskPriority", "Tier", "Topology", "TopologyError", "TraceLevel",
     "Workflow", "WorkflowState", "WorkflowValidationError", "hierarchical",

@@ -9,6 +9,8 @@
 * :mod:`~wfsim.policies.scheduling` — the order in which a node starts ready tasks;
   :mod:`~wfsim.policies.load_aware` — switching that order by cluster load;
 * :mod:`~wfsim.policies.autoscaling` — changing nodes' cores at run time;
+* :mod:`~wfsim.policies.consistency` — the consistency level of each replicated-state
+  operation (fixed, per data type, explicit, adaptive to the store's health);
 * :mod:`~wfsim.policies.views` — what strategies may read of the running system;
 * :mod:`~wfsim.policies.registry` — the names YAML files and the tuner use.
 
@@ -17,6 +19,13 @@ Every strategy declares its tunable parameters once, as a dataclass deriving fro
 """
 
 from wfsim.policies.autoscaling import Autoscaler, PredictiveScaling, RightSizing, ThresholdScaling
+from wfsim.policies.consistency import (
+    AdaptiveConsistency,
+    ConsistencyStrategy,
+    DataTypeDriven,
+    ExplicitContext,
+    FixedLevel,
+)
 from wfsim.policies.data_aware import DataAwarePlacementStrategy
 from wfsim.policies.execution_modes import (
     AdaptiveFlow,
@@ -42,6 +51,7 @@ from wfsim.policies.scheduling import (
 )
 
 __all__ = [
+    "AdaptiveConsistency", "ConsistencyStrategy", "DataTypeDriven", "ExplicitContext", "FixedLevel",
     "FIFO", "HEFT", "AdaptiveFlow", "Autoscaler", "PredictiveScaling", "RightSizing", "ThresholdScaling",
     "CloudOnly", "ConsistentHashRing", "ExecutorScore", "LoadBalancer", "DataAwarePlacementStrategy", "Deadline",
     "EarliestFinishTime", "EdgeOnly", "ExecutionMode", "FairShare", "Hybrid", "HybridDynamic",
