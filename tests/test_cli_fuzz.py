@@ -29,6 +29,7 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from wfsim.experiments.tunables import tunables
 from wfsim.trace.rundir import RunDirectoryError, check_run
 
 from cli_support import cli, tree
@@ -318,9 +319,8 @@ def test_params_arguments_keep_the_rules(capsys: pytest.CaptureFixture[str], arg
         if out.startswith("{"):
             assert all(json.loads(line)["parameters"] is not None for line in out.splitlines())
         else:
-            assert all(line.startswith(("placement ", "scheduling ", "autoscaling ", "fallback ", "rule ", "settings ",
-                                        "faults ", "    "))
-                       for line in out.splitlines())
+            heads = tuple(f"{axis} " for axis in {entry.axis for entry in tunables()}) + ("    ",)
+            assert all(line.startswith(heads) for line in out.splitlines())
     else:
         assert rc == 2 and err.startswith("wfsim: error: ") and len(err.strip().splitlines()) == 1, err
 
