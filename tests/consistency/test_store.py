@@ -1,7 +1,7 @@
 """The replicated store on its own: level choice, key floors, the timeout fallback
 chain, the write gate, the health monitor and the operation history, with a
-one-copy protocol (every replica request goes to the first replica) standing in for
-the real ones, so what is checked here is the store's and nothing else."""
+primary-copy protocol standing in for the real ones at every level, so what is
+checked here is the store's and nothing else."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from wfsim import Poisson, Simulation, Task, Workflow, Workload, hierarchical
-from wfsim.consistency.protocols.base import OK, ReplicationProtocol, Request
 from wfsim.consistency.settings import ConsistencySettings
 from wfsim.consistency.store import ReplicatedStore, StateError, replica_nodes
 from wfsim.engine.detection import DetectionSettings
@@ -22,30 +21,7 @@ from wfsim.faults.processes import Schedule
 from wfsim.model.enums import ConsistencyLevel, SystemHealth
 from wfsim.policies.consistency import DataTypeDriven, FixedLevel
 
-
-class PrimaryCopy(ReplicationProtocol):
-    """One copy on the first replica: requests travel there and back."""
-
-    level = ConsistencyLevel.LINEARIZABLE
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self.data: dict[str, Any] = {}
-
-    def submit(self, request: Request) -> None:
-        self.net.send(request.node, self.replicas[0], "request", self._serve, request)
-
-    def _serve(self, request: Request) -> None:
-        if request.is_write:
-            self.data[request.key] = request.value
-        output = None if request.is_write else self.data.get(request.key)
-        self.net.send(self.replicas[0], request.node, "reply", request.reply, OK, output)
-
-    def snapshot(self) -> dict[str, dict[int, Any]]:
-        return {k: {self.replicas[0]: v} for k, v in self.data.items()}
-
-
-ONE_COPY = dict.fromkeys(ConsistencyLevel, PrimaryCopy)
+from primary_copy_support import ONE_COPY
 
 STATEFUL = Workflow("order", [Task("fetch", work=1e8, state_keys=frozenset({"order:<id>"})),
                               Task("pay", work=1e8, state_keys=frozenset({"payment:<id>", "order:<id>"}))],

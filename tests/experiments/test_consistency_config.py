@@ -13,7 +13,6 @@ import pytest
 import yaml
 
 from wfsim.consistency.protocols import PROTOCOLS
-from wfsim.consistency.protocols.base import OK, ReplicationProtocol, Request
 from wfsim.consistency.settings import ConsistencySettings
 from wfsim.experiments import ConfigError, build_simulation, load_config, validate_config
 from wfsim.experiments.tunables import tunables
@@ -38,35 +37,6 @@ BASE: dict[str, Any] = {
         "tiers": ["RegionalCloud", "Cloud"],
     },
 }
-
-
-class OneCopy(ReplicationProtocol):
-    """A single copy on the first replica, standing in for a level whose protocol is
-    not registered: what is checked here is the config, not a protocol."""
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self.data: dict[str, Any] = {}
-
-    def submit(self, request: Request) -> None:
-        self.net.send(request.node, self.replicas[0], "request", self._serve, request)
-
-    def _serve(self, request: Request) -> None:
-        if request.is_write:
-            self.data[request.key] = request.value
-        output = None if request.is_write else self.data.get(request.key)
-        self.net.send(self.replicas[0], request.node, "reply", request.reply, OK, output)
-
-    def snapshot(self) -> dict[str, dict[int, Any]]:
-        return {k: {self.replicas[0]: v} for k, v in self.data.items()}
-
-
-@pytest.fixture(autouse=True)
-def every_level_served(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Levels without a registered protocol get the one-copy stand-in."""
-    for level in ConsistencyLevel:
-        if level not in PROTOCOLS:
-            monkeypatch.setitem(PROTOCOLS, level, OneCopy)
 
 
 def write(tmp_path: Path, config: dict[str, Any]) -> Path:

@@ -13,7 +13,7 @@ import pytest
 
 from wfsim import Poisson, Simulation, Workload, chain, hierarchical
 from wfsim.consistency.protocols import PROTOCOLS
-from wfsim.consistency.protocols.base import OK, ReplicationProtocol, Request
+from wfsim.consistency.protocols.base import ReplicationProtocol
 from wfsim.consistency.settings import ConsistencySettings
 from wfsim.faults import Partitions
 from wfsim.model.enums import ConsistencyLevel
@@ -22,41 +22,7 @@ from wfsim.trace.metrics import staleness, summarize
 from wfsim.verify.catalog import check_catalog
 from wfsim.verify.history import check_history, from_trace
 
-
-class PrimaryCopy(ReplicationProtocol):
-    """Every request goes to the first replica, which applies it and answers; the
-    others get each write after it (a copy per replica)."""
-
-    level = ConsistencyLevel.LINEARIZABLE
-    lazy = False
-    delay = 0.0  # before the copies leave the primary
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self.held: dict[int, dict[str, Any]] = {r: {} for r in self.replicas}
-
-    def submit(self, request: Request) -> None:
-        if self.lazy and not request.is_write:  # a local read: whatever the nearest copy has
-            here = self.net.nearest(request.node, self.replicas)
-            self.net.send(request.node, here, "read", self._answer, request, here)
-            return
-        self.net.send(request.node, self.replicas[0], "request", self._answer, request, self.replicas[0])
-
-    def _answer(self, request: Request, at: int) -> None:
-        if request.is_write:
-            self.held[at][request.key] = request.value
-            for other in self.replicas[1:]:
-                self.net.after(self.delay, self.net.send, at, other, "copy", self._copy, other, request.key,
-                               request.value)
-        output = None if request.is_write else self.held[at].get(request.key)
-        self.net.send(at, request.node, "reply", request.reply, OK, output)
-
-    def _copy(self, at: int, key: str, value: Any) -> None:
-        self.held[at][key] = value
-
-    def snapshot(self) -> dict[str, dict[int, Any]]:
-        keys = {k for held in self.held.values() for k in held}
-        return {k: {r: self.held[r].get(k) for r in self.replicas} for k in keys}
+from primary_copy_support import PrimaryCopy
 
 
 class LazyReads(PrimaryCopy):
