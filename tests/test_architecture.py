@@ -43,10 +43,11 @@ LAYERS: dict[str, frozenset[str]] = {
     "cli": ANY,
     "wfsim": ANY,
     "_lazy": frozenset(),  # a leaf: it imports no room, so every room may use it
+    "_timers": frozenset(),  # a leaf too (SimPy only)
 }
 
 #: Rooms every room may import.
-SHARED = frozenset({"_lazy"})
+SHARED = frozenset({"_lazy", "_timers"})
 
 #: Extra rooms a room may import under ``if TYPE_CHECKING:`` only (for annotations).
 TYPE_CHECKING_ONLY: dict[str, frozenset[str]] = {

@@ -102,7 +102,7 @@ def test_anti_entropy_rounds_skip_their_sends_when_quiet():
     # The partition lost the push to edge-1, and no round ran after it healed.
     assert clients.protocol.snapshot()["x"][clients.node("edge-1")] is None
     assert clients.transport.counts["digest"][0] > 0
-    assert len(clients.transport._pending) == len(clients.protocol.replicas)  # the timers go on
+    assert len(clients.transport.timers.pending) == len(clients.protocol.replicas)  # the timers go on
 
 
 def _convergence_time(interval: float, seed: int) -> float:

@@ -78,7 +78,7 @@ def test_catch_up_rounds_stop_sending_when_quiet_but_keep_their_timers():
     clients.transport.quiet = lambda: True
     clients.run()
     assert "catch-up" not in clients.transport.counts
-    assert len(clients.transport._pending) == len(clients.protocol.replicas) - 1  # one timer per follower
+    assert len(clients.transport.timers.pending) == len(clients.protocol.replicas) - 1  # one timer per follower
 
 
 def test_the_sequencer_resends_nothing_when_nothing_was_lost():

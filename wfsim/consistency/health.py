@@ -15,7 +15,7 @@ import math
 from collections import deque
 from collections.abc import Callable
 
-from wfsim.consistency.protocols.base import Transport
+from wfsim._timers import Timers
 from wfsim.consistency.settings import ConsistencySettings
 from wfsim.model.enums import SystemHealth
 from wfsim.model.events import SYSTEM_HEALTH
@@ -66,7 +66,7 @@ class HealthMonitor:
     """
 
     def __init__(self, settings: ConsistencySettings, available: Callable[[], tuple[int, int]],
-                 timers: Transport, record: Callable[[tuple], None]) -> None:
+                 timers: Timers, record: Callable[[tuple], None]) -> None:
         self.settings = settings
         self.health = SystemHealth.HEALTHY
         self.on_change: list[Callable[[SystemHealth], None]] = []
@@ -95,5 +95,5 @@ class HealthMonitor:
                 self.health = observed
                 for callback in self.on_change:
                     callback(observed)
-        self._record((self._timers.now, available, total, p99, _CODE[observed], _CODE[self.health]))
+        self._record((self._timers.env.now, available, total, p99, _CODE[observed], _CODE[self.health]))
         self._timers.after(s.monitor_period, self._check)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import simpy
 
+from wfsim._timers import Timers
 from wfsim.consistency.health import HealthMonitor
 from wfsim.consistency.protocols.base import (
     FAIL,
@@ -170,8 +171,7 @@ class ReplicatedStore:
             self.transports[level] = transport
             self.protocols[level] = protocols[level](transport, self.replicas, settings,
                                                      stream(f"consistency/{level.value}"), records)
-        timers = Transport(env, network, nodes, "monitor", background)
-        self.monitor = HealthMonitor(settings, self.available, timers, recorder.record_health)
+        self.monitor = HealthMonitor(settings, self.available, Timers(env, background), recorder.record_health)
         self.quiet: Callable[[], bool] = lambda: False
         for transport in self.transports.values():
             transport.quiet = lambda: self.quiet() and not self._inflight

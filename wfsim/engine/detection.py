@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import simpy
 
+from wfsim._timers import Timers
 from wfsim.engine.network import Network
 from wfsim.engine.node import NodeRuntime
 from wfsim.model.enums import HEALTH_OF_NODE_STATE, RECOVERY_PLAN, HealthStatus, NodeState, RecoveryAction, Tier
@@ -36,32 +37,6 @@ MONITORED_TIERS: tuple[Tier, ...] = tuple(t for t in Tier if t is not Tier.LOCAL
 _STATE_CODE = {NodeState(v): i for i, v in enumerate(NODE_STATES)}
 _ACTION_CODE = {RecoveryAction(v): i for i, v in enumerate(RECOVERY_ACTIONS)}
 START, DONE, FAILED = (RECOVERY_PHASES.index(p) for p in ("start", "done", "failed"))
-
-
-class Timers:
-    """Timers of a periodic process that must not keep a run going on its own: their
-    pending events are the simulation's background (``Simulation.add_background``).
-
-    Args:
-        env: The simulation's environment.
-        background: Registers the pending events (the simulation's ``add_background``).
-    """
-
-    def __init__(self, env: simpy.Environment, background: Callable[[Callable[[], set[simpy.Event]]], None]) -> None:
-        self.env = env
-        self.pending: set[simpy.Event] = set()
-        background(lambda: self.pending)
-
-    def after(self, delay: float, action: Callable[[], None]) -> None:
-        """Run ``action()`` in ``delay`` seconds."""
-        event = self.env.timeout(delay)
-        self.pending.add(event)
-
-        def fire(e: simpy.Event) -> None:
-            self.pending.discard(e)
-            action()
-
-        event.callbacks.append(fire)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,8 @@ from dataclasses import dataclass
 
 import simpy
 
-from wfsim.engine.detection import DONE, FAILED, START, FailureDetector, Timers
+from wfsim._timers import Timers
+from wfsim.engine.detection import DONE, FAILED, START, FailureDetector
 from wfsim.engine.node import NodeRuntime
 from wfsim.model.enums import NodeState, RecoveryAction
 from wfsim.model.events import ACQUIRE, EXPIRE, REFUSE, RELEASE, RENEW, REVOKE

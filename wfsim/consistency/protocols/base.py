@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import simpy
 
+from wfsim._timers import Timers
 from wfsim.model.enums import ConsistencyLevel
 
 if TYPE_CHECKING:
@@ -139,6 +140,10 @@ class Transport:
         counts: ``kind → [sent, delivered, dropped, bytes]``.
         quiet: True once the run is only waiting for its end: periodic senders
             (heartbeats, anti-entropy) skip their rounds so the run can end.
+        timers: Its background timers (:class:`~wfsim._timers.Timers`; ``pending``
+            holds those still to fire).
+        after: ``after(delay, action, *args)``: a background timer
+            (:meth:`Timers.after <wfsim._timers.Timers.after>`); ``cancel(timer)`` stops it.
     """
 
     def __init__(self, env: simpy.Environment, network: Network, nodes: Sequence[NodeRuntime], protocol: str,
@@ -151,8 +156,9 @@ class Transport:
         self.message_bytes = message_bytes
         self.counts: dict[str, list[float]] = {}
         self.quiet: Callable[[], bool] = lambda: False
-        self._pending: set[simpy.Event] = set()
-        background(lambda: self._pending)
+        self.timers = Timers(env, background)
+        self.after = self.timers.after
+        self.cancel = self.timers.cancel
 
     @property
     def now(self) -> float:
@@ -184,25 +190,6 @@ class Transport:
             handler(*args)
         else:
             count[2] += 1
-
-    def after(self, delay: float, action: Callable[..., None], *args: Any) -> simpy.Event:
-        """Call ``action(*args)`` in ``delay`` seconds, as a background timer. Returns
-        the timer (give it to :meth:`cancel` to stop it)."""
-        event = self.env.timeout(delay)
-        self._pending.add(event)
-
-        def fire(e: simpy.Event) -> None:
-            if e in self._pending:
-                self._pending.discard(e)
-                action(*args)
-
-        event.callbacks.append(fire)
-        return event
-
-    def cancel(self, timer: simpy.Event | None) -> None:
-        """Stop a timer from :meth:`after` (nothing if it has fired or is None)."""
-        if timer is not None:
-            self._pending.discard(timer)
 
     def latency(self, src: int, dst: int) -> float:
         """Unloaded one-way message time from ``src`` to ``dst`` (inf: unreachable now)."""
