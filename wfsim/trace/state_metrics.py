@@ -21,20 +21,14 @@ Definitions:
 
 from __future__ import annotations
 
-import json
-import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from wfsim.model.events import LEVELS, OUTCOMES, SYSTEM_HEALTH
+from wfsim.trace.tables import json_cell
 from wfsim.trace.trace import Trace
-
-
-def _json(text: Any) -> Any:
-    return None if text is None or text is pd.NA or (isinstance(text, float) and math.isnan(text)) else json.loads(
-        text)
 
 
 def staleness(trace: Trace) -> pd.DataFrame:
@@ -82,7 +76,7 @@ def staleness(trace: Trace) -> pd.DataFrame:
                                reads["output"].astype(object)):
         acks, calls, ids, place = acked.get(key, empty)
         known = int(np.searchsorted(acks, call, side="left"))  # acknowledged strictly before the call
-        value = _json(text)
+        value = json_cell(text)
         members = value if isinstance(value, list) else [value]
         written = [m for m in members if isinstance(m, int) and not isinstance(m, bool)]
         # Per member, the acknowledged writes invoked after it was acknowledged (none

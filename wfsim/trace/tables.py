@@ -10,6 +10,8 @@ and types its columns through :meth:`Table.frame`. A new table is a declaration 
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +63,15 @@ NUMBER = "number"
 TEXT = "text"
 
 KINDS = (FLOAT, INT, BOOL, STR, STRING, CATEGORY, NUMBER, TEXT)
+
+
+def json_cell(text: Any) -> Any:
+    """A cell of a column holding JSON text (``operations``' value and output,
+    ``replicas``' value) decoded; None for a missing one (``<NA>``, or NaN or None
+    once cast to object)."""
+    if text is None or text is pd.NA or (isinstance(text, float) and math.isnan(text)):
+        return None
+    return json.loads(text)
 #: Kinds the build leaves as pandas infers them from the model's values.
 _AS_GIVEN = {NUMBER: ("int64", "float64"), TEXT: ("str", "object")}
 #: The dtype of :data:`STR` columns under the pandas installed.

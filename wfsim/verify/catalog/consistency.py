@@ -34,6 +34,7 @@ import pandas as pd
 from wfsim.model.enums import ConsistencyLevel, SystemHealth, key_type
 from wfsim.model.events import LEVELS, OPERATIONS, OUTCOMES
 from wfsim.trace.outages import link_outages, node_outages, partition_spans
+from wfsim.trace.tables import json_cell
 from wfsim.verify.catalog.common import config
 from wfsim.verify.ltl import INCONCLUSIVE
 from wfsim.verify.properties import MAX_SLICE, Findings, Invariant, Projection, TraceView, records
@@ -65,8 +66,8 @@ def operations(view: TraceView) -> pd.DataFrame:
             "attempt": o["attempt"].to_numpy(dtype=np.int64),
             **{c: o[c].astype(str).to_numpy(dtype=object) for c in ("client", "node", "key", "f", "requested",
                                                                      "level", "outcome")},
-            "value": _objects(_json(x) for x in o["value"].astype(object)),
-            "output": _objects(_json(x) for x in o["output"].astype(object)),
+            "value": _objects(json_cell(x) for x in o["value"].astype(object)),
+            "output": _objects(json_cell(x) for x in o["output"].astype(object)),
             "answered": o["output"].notna().to_numpy(dtype=bool),
             "call": o["call"].to_numpy(dtype=float), "ret": o["ret"].to_numpy(dtype=float),
         })
@@ -83,11 +84,6 @@ def _objects(values: Any) -> np.ndarray:
     for k, v in enumerate(items):
         out[k] = v
     return out
-
-
-def _json(text: Any) -> Any:
-    return None if text is None or text is pd.NA or (isinstance(text, float) and math.isnan(text)) else json.loads(
-        text)
 
 
 def _has_ops(view: TraceView) -> bool:
@@ -313,7 +309,7 @@ def _replica_values(view: TraceView) -> pd.DataFrame:
     return pd.DataFrame({"level": r["level"].astype(str).to_numpy(dtype=object),
                          "key": r["key"].astype(str).to_numpy(dtype=object),
                          "node": r["node"].astype(str).to_numpy(dtype=object),
-                         "value": _objects(_json(x) for x in r["value"].astype(object))})
+                         "value": _objects(json_cell(x) for x in r["value"].astype(object))})
 
 
 def _has_replicas(view: TraceView) -> bool:

@@ -9,13 +9,13 @@ served at one level form that level's history, checked with that level's checker
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-import pandas as pd
+
+from wfsim.trace.tables import json_cell
 
 from .model import History, Operation
 
@@ -79,10 +79,10 @@ def from_trace(trace: Any, level: str | None = None, keys: Iterable[str] | None 
         ops = ops[ops["key"].astype(str).isin(list(keys))]
     ops = ops.sort_values(["call", "op"], kind="stable")
     key = ops["key"].astype(str).to_numpy(dtype=object)
-    outputs = [None if _missing(x) else json.loads(x) for x in ops["output"].astype(object)]
+    outputs = [json_cell(x) for x in ops["output"].astype(object)]
     listed = sorted({k for k, out in zip(key, outputs) if isinstance(out, list)})
     keep = ~np.isin(key, listed) if listed else np.ones(len(ops), dtype=bool)
-    values = [None if _missing(x) else json.loads(x) for x in ops["value"].astype(object)]
+    values = [json_cell(x) for x in ops["value"].astype(object)]
     last_ret: dict[str, float] = {}
     out: list[Operation] = []
     for kept, k, op, client, f, value, output, call, ret, outcome in zip(
@@ -103,13 +103,10 @@ def from_trace(trace: Any, level: str | None = None, keys: Iterable[str] | None 
     for op, k, value, acked in zip(copies["op"].tolist(), copies["key"].astype(str).tolist(),
                                    copies["value"].astype(object), copies["ret"].tolist()):
         if k not in listed:
-            out.append(Operation(int(op), f"cascade/{op}", "write", k, json.loads(value), None, acked, math.inf,
+            out.append(Operation(int(op), f"cascade/{op}", "write", k, json_cell(value), None, acked, math.inf,
                                  "info"))
     out.sort(key=lambda o: (o.call, o.id))
     return History(out, {"source": "trace", "level": level, "served": served, "excluded_keys": listed,
                          "excluded": int((~keep).sum())})
 
 
-def _missing(x: object) -> bool:
-    """A missing JSON text (``<NA>``, or NaN/None once cast to object)."""
-    return x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x))
