@@ -223,16 +223,17 @@ class WorkflowExecutor:
         if self.end_check is not None and run.state is WorkflowState.RUNNING:
             reason = self.end_check(run, task, node)
             if reason is not None:
-                node.reserve(run.work_of(task))  # the end released it; _fail releases it again
-                self._fail(run, task, node.index, reason)
+                self._failed_at_end(run, task, node, reason)
                 return
         if (self.state is not None and run.state is WorkflowState.RUNNING
                 and self.state.write_keys(run, task, node.index, lambda: self._finished(run, task, node, duration),
-                                          lambda reason: self._write_failed(run, task, node, reason))):
+                                          lambda reason: self._failed_at_end(run, task, node, reason))):
             return  # done once its state keys are written
         self._finished(run, task, node, duration)
 
-    def _write_failed(self, run: WorkflowRun, task: int, node: NodeRuntime, reason: str) -> None:
+    def _failed_at_end(self, run: WorkflowRun, task: int, node: NodeRuntime, reason: str) -> None:
+        """Task ``task`` of ``run`` ran but its result could not be kept (its writes
+        were refused or got no answer): it fails."""
         node.reserve(run.work_of(task))  # the end released it; _fail releases it again
         self._fail(run, task, node.index, reason)
 
