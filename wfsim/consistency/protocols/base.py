@@ -25,6 +25,7 @@ import numpy as np
 import simpy
 
 from wfsim._timers import Timers
+from wfsim.consistency.resolvers import merged
 from wfsim.model.enums import ConsistencyLevel
 
 if TYPE_CHECKING:
@@ -56,10 +57,7 @@ class Session:
 
     def merge(self, clock: dict[int, int]) -> None:
         """Pointwise maximum of the context and ``clock``."""
-        mine = self.clock
-        for node, count in clock.items():
-            if count > mine.get(node, 0):
-                mine[node] = count
+        self.clock = merged(self.clock, clock)
 
     def fork(self, client: str) -> Session:
         """A new session for ``client`` that starts with this one's context."""
